@@ -1,0 +1,35 @@
+# caseflow — `make run` serves the demo, `make test` runs every test.
+SHELL := /bin/bash
+PY := .venv/bin/python
+FLASK := .venv/bin/flask --app caseflow
+PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export PG_ADMIN_URL
+
+.PHONY: setup run test test-fast lint services db-upgrade clean
+
+setup:
+	@scripts/bootstrap.sh
+
+## Serve the demo on http://127.0.0.1:5000 (SQLite and in-process jobs unless DATABASE_URL/REDIS_URL are set).
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## Every test, against the real PostgreSQL and Redis (and an RQ worker); fails if they are unreachable.
+test: setup services
+	CASEFLOW_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## The quick loop: SQLite only, no services.
+test-fast: setup
+	CASEFLOW_TEST_DB=sqlite $(PY) -m pytest -q -m "not postgres and not redis" $(PYTEST_ARGS)
+
+## Start the local PostgreSQL and Redis if this machine has them installed but stopped.
+services:
+	@scripts/services.sh
+
+lint: setup
+	.venv/bin/ruff check caseflow tests bench
+
+clean:
+	rm -rf instance/ artifacts/ .pytest_cache

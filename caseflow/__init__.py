@@ -1,0 +1,46 @@
+"""caseflow: handling of public complaints about student registries (学籍投诉处理)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from caseflow.config import PROJECT_ROOT, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, CLI, error pages."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "caseflow" / "static"),
+        instance_path=os.environ.get("CASEFLOW_INSTANCE_DIR", str(PROJECT_ROOT / "instance")),
+    )
+    app.config.update(load_config())
+    app.config.setdefault("DEPLOYMENT_PROVINCE", os.environ.get("CASEFLOW_PROVINCE", "410000"))
+    if config:
+        app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from caseflow.security import crypto
+
+    crypto.configure(app.config["DATA_KEY"])
+
+    from caseflow import models  # noqa: F401 - register the tables with the metadata
+    from caseflow.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True,
+                     render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from caseflow.web import register_web
+
+    register_web(app)
+
+    from caseflow.cli import register_cli
+
+    register_cli(app)
+    return app

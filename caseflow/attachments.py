@@ -1,0 +1,60 @@
+"""Attachments: type checked by content, size-limited, stored outside the web root."""
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import filetype
+from flask import current_app
+
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import Attachment, Case, Order, User
+
+ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def storage_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _clean_name(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip() or "附件"
+    return "".join(ch for ch in name if ch.isprintable())[:200]
+
+
+def check_upload(data: bytes, filename: str) -> str:
+    """The content type of an acceptable upload, or ``InvalidInput`` with the reason."""
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    if not data:
+        raise InvalidInput(f"附件“{_clean_name(filename)}”是空文件", field="attachments")
+    if len(data) > limit:
+        raise InvalidInput(f"附件“{_clean_name(filename)}”超过{limit // (1024 * 1024)}MB", field="attachments")
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in ALLOWED:
+        raise InvalidInput(f"附件“{_clean_name(filename)}”不是PDF、JPG或PNG文件", field="attachments")
+    return kind.mime
+
+
+def store(case: Case, data: bytes, filename: str, *, order: Order | None = None,
+          user: User | None = None) -> Attachment:
+    """Check and store one file; the row is added to the session, the file written at once."""
+    mime = check_upload(data, filename)
+    stored = f"{uuid.uuid4().hex}.{ALLOWED[mime]}"
+    path = storage_dir() / stored
+    path.write_bytes(data)
+    path.chmod(0o600)
+    att = Attachment(public_id=str(uuid.uuid4()), case=case, order_id=order.id if order else None,
+                     uploaded_by_id=user.id if user else None, original_name=_clean_name(filename),
+                     stored_name=stored, content_type=mime, size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest())
+    db.session.add(att)
+    return att
+
+
+def path_of(att: Attachment) -> Path:
+    return storage_dir() / att.stored_name

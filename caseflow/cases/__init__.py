@@ -1,0 +1,1 @@
+"""The complaint domain: workflow, routing, operations and queries."""

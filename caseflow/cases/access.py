@@ -1,0 +1,108 @@
+"""Who may see and do what. One place, used by lists, pages, downloads and actions alike.
+
+Visibility: a user sees a case when their unit, or a unit below it, is the
+responsible unit or has received an order on it; anything else is 404.
+Action predicates (``can_*``) decide the buttons and are checked again by the
+operations.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from caseflow.errors import NotInJurisdiction
+from caseflow.extensions import db
+from caseflow.models import Case, Order, OrderState, Role, Unit, User
+
+CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
+REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
+
+
+def _subtree(user: User, unit_column) -> sa.ColumnElement[bool]:
+    """``unit_column`` refers to a unit at or below the user's unit."""
+    u = aliased(Unit)
+    return sa.exists().where(u.id == unit_column, u.path.startswith(user.unit.path, autoescape=True))
+
+
+def case_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition: the case is visible to ``user``."""
+    if user.role not in CASE_ROLES:
+        return sa.false()
+    o = aliased(Order)
+    return sa.or_(
+        _subtree(user, Case.responsible_unit_id),
+        sa.exists().where(o.case_id == Case.id, _subtree(user, o.receiving_unit_id)),
+    )
+
+
+def order_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours)."""
+    if user.role not in CASE_ROLES:
+        return sa.false()
+    c = aliased(Case)
+    return sa.or_(
+        _subtree(user, Order.receiving_unit_id),
+        _subtree(user, Order.issuing_unit_id),
+        sa.exists().where(c.id == Order.case_id, _subtree(user, c.responsible_unit_id)),
+    )
+
+
+def visible_cases(user: User) -> sa.Select:
+    return sa.select(Case).where(case_visibility(user))
+
+
+def visible_orders(user: User) -> sa.Select:
+    return sa.select(Order).where(order_visibility(user))
+
+
+def get_case(user: User, number: str, *, for_update: bool = False) -> Case:
+    """The case with that number if ``user`` may see it, else ``NotInJurisdiction`` (404)."""
+    query = visible_cases(user).where(Case.number == number)
+    case = db.session.scalars(query).first()
+    if case is None:
+        raise NotInJurisdiction("没有找到该投诉，或您无权查看。")
+    return case
+
+
+def get_order(user: User, number: str) -> Order:
+    """The order with that number if ``user`` may see it, else 404."""
+    order = db.session.scalars(visible_orders(user).where(Order.number == number)).first()
+    if order is None:
+        raise NotInJurisdiction("没有找到该单据，或您无权查看。")
+    return order
+
+
+def case_orders_for(user: User, case: Case) -> list[Order]:
+    """The orders of a case that ``user`` may see, oldest first."""
+    return list(db.session.scalars(visible_orders(user).where(Order.case_id == case.id).order_by(Order.id)))
+
+
+# --- action predicates ------------------------------------------------------
+
+def can_manage_case(user: User, case: Case) -> bool:
+    """The responsible unit's supervisor decides everything about the case."""
+    return user.role is Role.SUPERVISOR and user.unit_id == case.responsible_unit_id
+
+
+def can_receive(user: User, order: Order) -> bool:
+    """Officers (and the supervisor) of the receiving unit work the order."""
+    return user.role in (Role.OFFICER, Role.SUPERVISOR) and user.unit_id == order.receiving_unit_id
+
+
+def can_relay(user: User, order: Order) -> bool:
+    return can_receive(user, order) and not order.receiving_unit.is_school
+
+
+def can_review(user: User, order: Order) -> bool:
+    """The issuing unit reviews a report: its supervisor, or for a relay hop its officers too."""
+    if user.unit_id != order.issuing_unit_id:
+        return False
+    return user.role is Role.SUPERVISOR or (order.parent_id is not None and user.role is Role.OFFICER)
+
+
+def can_reveal(user: User) -> bool:
+    return user.role in REVEAL_ROLES
+
+
+def inbox_states() -> tuple[OrderState, ...]:
+    return (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)

@@ -1,0 +1,524 @@
+"""Everything that changes a case or an order.
+
+Each operation: check who may do it, check the move against the state machine,
+change the objects, write the event, flush.  The caller commits once (through
+``caseflow.jobs.commit``), which also hands the outbox to the queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseflow.audit import record_access
+from caseflow.cases import access
+from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
+from caseflow.cases.routing import responsible_code
+from caseflow.cases.workflow import case_move, order_move
+from caseflow.deadlines import due_after, load_calendar
+from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotAllowed
+from caseflow.extensions import db
+from caseflow.jobs import add_outbox
+from caseflow.models import (
+    Case,
+    CaseEvent,
+    CaseSource,
+    CaseState,
+    Category,
+    ExtensionRequest,
+    ExtensionState,
+    Order,
+    OrderKind,
+    OrderState,
+    Person,
+    Rating,
+    Role,
+    Sex,
+    Unit,
+    UnitKind,
+    User,
+    Verdict,
+)
+from caseflow.security import crypto
+from caseflow.timeutil import local_date, local_today, utcnow
+
+
+# --- input records ------------------------------------------------------------
+
+@dataclass
+class PersonData:
+    """A person as entered on the form, already validated and normalised."""
+
+    name: str
+    sex: Sex | None = None
+    age: int | None = None
+    ethnicity: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    registry_no: str | None = None
+    birth_date: date | None = None
+
+    def to_model(self) -> Person:
+        return Person(
+            name=self.name, sex=self.sex, age=self.age, ethnicity=self.ethnicity or None,
+            birth_date=self.birth_date, id_number=self.id_number or None,
+            id_number_hash=crypto.lookup_hash(self.id_number), phone=self.phone or None,
+            phone_hash=crypto.lookup_hash(self.phone), registry_no=self.registry_no or None,
+        )
+
+
+@dataclass
+class ComplaintData:
+    """A complaint ready to be stored."""
+
+    complainant: PersonData
+    student: PersonData
+    category: Category
+    description: str
+    school_codes: list[str] = field(default_factory=list)
+
+
+# --- helpers --------------------------------------------------------------------
+
+def _event(case: Case, action: str, actor: User | None, *, from_state=None, to_state=None,
+           order: Order | None = None, note: str | None = None, public: bool = False) -> CaseEvent:
+    event = CaseEvent(
+        case=case, order=order, actor=actor, actor_unit_id=actor.unit_id if actor else None,
+        action=action, from_state=str(from_state) if from_state else None,
+        to_state=str(to_state) if to_state else None, note=note, public=public,
+    )
+    db.session.add(event)
+    return event
+
+
+def _move_case(case: Case, action: str, actor: User | None, note: str | None = None,
+               order: Order | None = None) -> None:
+    move = case_move(action, case.state)
+    before = case.state
+    case.state = move.target
+    _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
+           public=move.public is not None)
+
+
+def _move_order(order: Order, action: str, actor: User | None, note: str | None = None) -> None:
+    move = order_move(action, order.state)
+    before = order.state
+    order.state = move.target
+    _event(order.case, f"order_{action}", actor, from_state=before, to_state=move.target, order=order,
+           note=note)
+
+
+def _require(condition: bool, message: str = "您没有权限执行此操作。") -> None:
+    if not condition:
+        raise NotAllowed(message)
+
+
+def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"请填写{what}", field=what)
+    if len(value) > limit:
+        raise InvalidInput(f"{what}不能超过{limit}字", field=what)
+    return value
+
+
+def flush() -> None:
+    """Flush, turning a lost optimistic-lock race into ``ConcurrentUpdate``."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate() from exc
+
+
+def units_by_code(codes: list[str]) -> list[Unit]:
+    found = {u.code: u for u in db.session.scalars(sa.select(Unit).where(Unit.code.in_(codes)))}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInput(f"找不到学校：{'、'.join(missing)}", field="schools")
+    return [found[c] for c in codes]
+
+
+def deployment_root() -> str | None:
+    from flask import current_app
+
+    return current_app.config.get("DEPLOYMENT_PROVINCE")
+
+
+def route(schools: list[Unit]) -> tuple[Unit, str, bool]:
+    """The responsible unit for these schools (DOMAIN §3), the reason, and whether it is referred."""
+    root = deployment_root()
+    routing = responsible_code(schools, root)
+    if routing.referred:
+        # Outside the provincial deployment: the province of the first school takes it and refers up.
+        province_code = next(c for c in schools[0].ancestor_codes if c == root) if root else routing.unit_code
+        unit = db.session.scalars(sa.select(Unit).where(Unit.code == province_code)).one()
+        return unit, routing.reason, True
+    unit = db.session.scalars(sa.select(Unit).where(Unit.code == routing.unit_code)).one()
+    return unit, routing.reason, False
+
+
+# --- complaints -------------------------------------------------------------------
+
+def find_by_token(token: str | None) -> Case | None:
+    if not token:
+        return None
+    return db.session.scalars(sa.select(Case).where(Case.submission_token == token)).first()
+
+
+def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB,
+                     actor: User | None = None, token: str | None = None) -> tuple[Case, str]:
+    """Store a complaint, route it, and return it with its access code (shown once)."""
+    if not data.school_codes:
+        raise InvalidInput("请选择投诉涉及的学校", field="schools")
+    if len(set(data.school_codes)) > 2:
+        raise InvalidInput("一次投诉最多涉及两所学校", field="schools")
+    schools = units_by_code(list(dict.fromkeys(data.school_codes)))
+    if any(s.kind is not UnitKind.SCHOOL for s in schools):
+        raise InvalidInput("请选择学校，而不是教育行政部门", field="schools")
+    if actor is not None:
+        _require(actor.role in (Role.INTAKE, Role.SUPERVISOR), "只有受理员或责任人可以登记投诉。")
+    unit, reason, referred = route(schools)
+    now = utcnow()
+    number = next_number("case", local_date(now).year)
+    code = new_access_code()
+    due = due_after(local_date(now), "issue_verification_days")
+    case = Case(
+        number=number, access_code_hash=hash_access_code(number, code), submission_token=token,
+        source=source, category=data.category, description=data.description,
+        complainant=data.complainant.to_model(), student=data.student.to_model(),
+        responsible_unit=unit, routing_note=reason, created_by_id=actor.id if actor else None,
+        received_at=now, action_due_on=due.on, action_due_provisional=due.provisional,
+    )
+    case.schools = schools
+    db.session.add(case)
+    action = "submit" if actor is None else "register"
+    case.state = case_move(action, None).target
+    if case.state is CaseState.REGISTERED:
+        case.registered_at = now
+    _event(case, action, actor, to_state=case.state, public=True,
+           note=f"{'网上提交' if actor is None else source.label + '登记'}；责任单位：{unit.name}。{reason}")
+    if referred:
+        _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
+    flush()
+    add_outbox("sms", case_id=case.id, template="registered")
+    return case, code
+
+
+def accept_case(actor: User, case: Case) -> None:
+    """受理: the responsible unit takes the web complaint on."""
+    _require(access.can_manage_case(actor, case))
+    _move_case(case, "accept", actor)
+    case.registered_at = utcnow()
+    flush()
+
+
+def reject_case(actor: User, case: Case, reason: str) -> None:
+    """不予受理: not a registry matter; the reason (and where to go) is shown to the citizen."""
+    _require(access.can_manage_case(actor, case))
+    reason = _text(reason, "不予受理的理由及办理渠道", limit=2000)
+    _move_case(case, "reject", actor, note=reason)
+    case.rejection_reason = reason
+    case.action_due_on = None
+    _cancel_open_orders(case, actor)
+    flush()
+    add_outbox("sms", case_id=case.id, template="rejected")
+
+
+def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
+    """转办: move the case to another bureau (up or down), with the reason recorded."""
+    _require(access.can_manage_case(actor, case))
+    reason = _text(reason, "转办理由", limit=2000)
+    if target.kind is UnitKind.SCHOOL:
+        raise InvalidInput("只能转给教育行政部门，不能转给学校", field="unit")
+    if target.id == case.responsible_unit_id:
+        raise InvalidInput("该投诉已由此单位负责", field="unit")
+    if any(o.is_open for o in case.orders):
+        raise IllegalTransition("该投诉已有未办结的单据，不能转办。")
+    old = case.responsible_unit
+    _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}")
+    case.responsible_unit = target
+    case.routing_note = f"由{old.name}转办：{reason}"
+    flush()
+
+
+def refer_case(actor: User, case: Case, reason: str) -> None:
+    """上报: the case lies outside the deployment (another province); refer it upward."""
+    _require(access.can_manage_case(actor, case))
+    reason = _text(reason, "上报说明", limit=2000)
+    _move_case(case, "refer_up", actor, note=reason)
+    case.reply = reason
+    case.action_due_on = None
+    flush()
+    add_outbox("sms", case_id=case.id, template="referred")
+
+
+def _cancel_open_orders(case: Case, actor: User) -> None:
+    for order in case.orders:
+        if order.is_open:
+            _move_order(order, "cancel", actor)
+
+
+# --- orders ------------------------------------------------------------------------
+
+def _new_order(case: Case, kind: OrderKind, issuer: Unit, receiver: Unit, actor: User, content: str,
+               *, parent: Order | None = None, opinion: str | None = None,
+               due_on: date | None = None) -> Order:
+    today = local_today()
+    if receiver.parent_id != issuer.id:
+        raise InvalidInput(f"单据须逐级下发：{receiver.name}不是{issuer.name}的直属下级单位。", field="unit")
+    days_key = "verification_days" if kind is OrderKind.VERIFICATION else "supervision_days"
+    due = due_after(today, days_key)
+    sign = due_after(today, "sign_days")
+    due_date, provisional = due.on, due.provisional
+    if due_on is not None:
+        due_date = due_on
+    if due_date < today:
+        raise InvalidInput("完成时限不能早于今天", field="due_on")
+    order = Order(
+        number=next_number(kind.value, today.year), kind=kind, case=case, round=case.round, parent=parent,
+        issuing_unit=issuer, receiving_unit=receiver, issued_by=actor, state=order_move("issue", None).target,
+        content=content, handling_opinion=opinion, responsible_person=actor.name,
+        responsible_phone=actor.phone or issuer.phone, sent_at=utcnow(),
+        sign_due_on=min(sign.on, due_date), due_on=due_date, due_provisional=provisional or sign.provisional,
+    )
+    db.session.add(order)
+    _event(case, "order_issue", actor, order=order, to_state=order.state,
+           note=f"{kind.label}下发至{receiver.name}，完成时限{due_date.isoformat()}")
+    return order
+
+
+def issue_verification(actor: User, case: Case, receivers: list[Unit], content: str | None = None) -> list[Order]:
+    """Send verification orders (核查单) to one or more units below the responsible unit."""
+    _require(access.can_manage_case(actor, case))
+    if not receivers:
+        raise InvalidInput("请选择接收核查单的单位", field="unit")
+    content = _text(content or case.complaint_summary or case.description, "所投诉事项")
+    case.complaint_summary = content
+    _move_case(case, "issue_verification", actor)
+    orders = [_new_order(case, OrderKind.VERIFICATION, case.responsible_unit, unit, actor, content)
+              for unit in receivers]
+    case.action_due_on = None
+    flush()
+    _render_later(orders)
+    return orders
+
+
+def issue_supervision(actor: User, case: Case, receiver: Unit, opinion: str, content: str | None = None) -> Order:
+    """Decide the handling opinion (办理意见) and send the supervision order (督办单) down."""
+    _require(access.can_manage_case(actor, case))
+    opinion = _text(opinion, "办理意见")
+    content = _text(content or case.complaint_summary or case.description, "投诉事项")
+    _move_case(case, "issue_supervision", actor)
+    order = _new_order(case, OrderKind.SUPERVISION, case.responsible_unit, receiver, actor, content,
+                       opinion=opinion)
+    case.action_due_on = None
+    flush()
+    _render_later([order])
+    return order
+
+
+def sign_order(actor: User, order: Order, acting_person: str | None = None,
+               acting_phone: str | None = None) -> None:
+    """签收: the receiving unit acknowledges the order; on-time signing is frozen now."""
+    _require(access.can_receive(actor, order), "只有接收单位的承办人可以签收。")
+    _move_order(order, "sign", actor)
+    now = utcnow()
+    order.signed_at, order.signed_by_id = now, actor.id
+    order.acting_person = (acting_person or actor.name).strip()[:60]
+    order.acting_phone = (acting_phone or actor.phone or order.receiving_unit.phone or "").strip()[:40] or None
+    order.signed_on_time = local_date(now) <= order.sign_due_on
+    flush()
+    _render_later([order])
+
+
+def return_order(actor: User, order: Order, reason: str) -> None:
+    """退回: the order was sent to the wrong unit."""
+    _require(access.can_receive(actor, order), "只有接收单位可以退回。")
+    reason = _text(reason, "退回理由", limit=2000)
+    _move_order(order, "return", actor, note=reason)
+    order.returned_at, order.return_reason = utcnow(), reason
+    if order.parent is not None:
+        _move_order(order.parent, "child_returned", actor, note=f"{order.receiving_unit.name}退回：{reason}")
+    flush()
+
+
+def relay_order(actor: User, order: Order, receiver: Unit, note: str | None = None,
+                due_on: date | None = None) -> Order:
+    """转办: pass the order one level down; verification keeps the parent's deadline."""
+    _require(access.can_relay(actor, order), "只有接收单位（教育行政部门）可以转下级办理。")
+    if order.active_child is not None:
+        raise IllegalTransition("该单已转下级办理，不能重复转办。")
+    _move_order(order, "relay", actor, note=f"转至{receiver.name}")
+    if due_on is not None and due_on > order.due_on:
+        raise InvalidInput("下级的完成时限不能晚于本单的完成时限", field="due_on")
+    if due_on is None and order.kind is OrderKind.VERIFICATION:
+        due_on = min(order.due_on, due_after(local_today(), "verification_days").on)
+    content = order.content if not note else f"{order.content}\n\n【{order.receiving_unit.name}转办说明】{note}"
+    child = _new_order(order.case, order.kind, order.receiving_unit, receiver, actor, content,
+                       parent=order, opinion=order.handling_opinion, due_on=due_on)
+    flush()
+    _render_later([child])
+    return child
+
+
+def report_order(actor: User, order: Order, *, text: str | None = None, verdict: Verdict | None = None) -> None:
+    """报送: the receiving unit sends its findings (核查单) or handling result (督办单) up."""
+    _require(access.can_receive(actor, order), "只有接收单位的承办人可以报送。")
+    child = order.active_child if order.state is OrderState.RELAYED else None
+    if order.state is OrderState.RELAYED:
+        if child is None or child.state is not OrderState.REPORTED:
+            raise IllegalTransition("下级单位尚未报送，不能向上报送。")
+    what = "经核实的情况" if order.kind is OrderKind.VERIFICATION else "办理情况"
+    text = _text(text or (child.findings if child and order.kind is OrderKind.VERIFICATION else
+                          child.handling_result if child else None), what)
+    if order.kind is OrderKind.VERIFICATION:
+        verdict = verdict or (child.verdict if child else None)
+        if verdict is None:
+            raise InvalidInput("请选择核查结论", field="verdict")
+        order.findings, order.verdict = text, verdict
+    else:
+        order.handling_result = text
+    _move_order(order, "report", actor, note=(verdict.label if verdict else None))
+    now = utcnow()
+    order.reported_at, order.reported_by_id = now, actor.id
+    if order.completed_on_time is None:
+        order.completed_on_time = local_date(now) <= order.due_on
+    if child is not None:
+        _accept(actor, child)
+    flush()
+    _render_later([order])
+
+
+def _accept(actor: User, order: Order) -> None:
+    _move_order(order, "accept", actor)
+    order.accepted_at = utcnow()
+
+
+def accept_report(actor: User, order: Order) -> None:
+    """审核通过: the issuer accepts the findings or result; the case moves on when all are in."""
+    _require(access.can_review(actor, order), "只有下发单位可以审核。")
+    _accept(actor, order)
+    if order.parent is None:
+        _advance_case(actor, order.case)
+    flush()
+
+
+def send_back(actor: User, order: Order, reason: str) -> None:
+    """退回重办: the issuer is not satisfied with the report; the receiver works it again."""
+    _require(access.can_review(actor, order), "只有下发单位可以退回重办。")
+    reason = _text(reason, "退回重办的理由", limit=2000)
+    _move_order(order, "send_back", actor, note=reason)
+    order.sent_back_reason = reason
+    days_key = "verification_days" if order.kind is OrderKind.VERIFICATION else "supervision_days"
+    due = due_after(local_today(), days_key)
+    order.due_on, order.due_provisional = max(order.due_on, due.on), due.provisional
+    order.completed_on_time = None
+    flush()
+
+
+def _advance_case(actor: User, case: Case) -> None:
+    """Move the case on once every root order of the current stage has been accepted."""
+    kind = OrderKind.VERIFICATION if case.state is CaseState.VERIFYING else OrderKind.SUPERVISION
+    if case.state not in (CaseState.VERIFYING, CaseState.HANDLING):
+        return
+    roots = [o for o in case.orders if o.parent_id is None and o.kind is kind and o.round == case.round]
+    live = [o for o in roots if o.state not in (OrderState.RETURNED, OrderState.CANCELLED)]
+    if live and all(o.state is OrderState.ACCEPTED for o in live):
+        if kind is OrderKind.VERIFICATION:
+            _move_case(case, "findings_complete", actor)
+            due = due_after(local_today(), "decision_days")
+            case.action_due_on, case.action_due_provisional = due.on, due.provisional
+        else:
+            _move_case(case, "results_complete", actor)
+            case.action_due_on = None
+
+
+def request_extension(actor: User, order: Order, new_due_on: date, reason: str) -> ExtensionRequest:
+    """延期申请: ask the issuer for a later deadline."""
+    _require(access.can_receive(actor, order), "只有接收单位可以申请延期。")
+    if not order.is_open or order.state is OrderState.REPORTED:
+        raise IllegalTransition("该单已报送或已结束，不能申请延期。")
+    if any(e.state is ExtensionState.PENDING for e in order.extensions):
+        raise IllegalTransition("已有待审批的延期申请。")
+    reason = _text(reason, "延期理由", limit=2000)
+    if new_due_on <= order.due_on:
+        raise InvalidInput("申请的完成时限应晚于当前完成时限", field="new_due_on")
+    if not load_calendar().is_workday(new_due_on):
+        raise InvalidInput("申请的完成时限应为工作日", field="new_due_on")
+    ext = ExtensionRequest(order=order, requested_by_id=actor.id, reason=reason, requested_due_on=new_due_on,
+                           previous_due_on=order.due_on, state=ExtensionState.PENDING)
+    db.session.add(ext)
+    _event(order.case, "extension_request", actor, order=order,
+           note=f"申请延期至{new_due_on.isoformat()}：{reason}")
+    flush()
+    return ext
+
+
+def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: str | None = None) -> None:
+    """The issuer approves (the deadline moves) or refuses an extension request."""
+    order = ext.order
+    _require(access.can_review(actor, order), "只有下发单位可以审批延期申请。")
+    if ext.state is not ExtensionState.PENDING:
+        raise IllegalTransition("该延期申请已处理。")
+    ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
+    ext.decided_by_id, ext.decided_at, ext.decision_note = actor.id, utcnow(), (note or "").strip() or None
+    if approve:
+        order.due_on = ext.requested_due_on
+        order.version_id  # noqa: B018 - the order row is part of the decision
+    _event(order.case, "extension_approved" if approve else "extension_refused", actor, order=order,
+           note=f"{'同意' if approve else '不同意'}延期至{ext.requested_due_on.isoformat()}"
+                + (f"：{ext.decision_note}" if ext.decision_note else ""))
+    flush()
+    if approve:
+        _render_later([order])
+
+
+def close_case(actor: User, case: Case, reply: str) -> None:
+    """办结: confirm the outcome and answer the complainant."""
+    _require(access.can_manage_case(actor, case))
+    reply = _text(reply, "答复投诉人的办理结果")
+    _move_case(case, "close", actor, note=reply)
+    case.reply, case.closed_at, case.action_due_on = reply, utcnow(), None
+    _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
+    flush()
+    add_outbox("sms", case_id=case.id, template="closed")
+
+
+def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
+    """回访: the complainant rates the result; 不满意 starts a new round in the same unit."""
+    if case.rating is not None and case.state is CaseState.CLOSED:
+        raise IllegalTransition("您已评价过本次办理结果。")
+    comment = (comment or "").strip()[:2000] or None
+    if rating is Rating.UNSATISFIED and not comment:
+        raise InvalidInput("请说明不满意的原因", field="comment")
+    _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""))
+    case.rating, case.rating_comment, case.rated_at = rating, comment, utcnow()
+    if rating is Rating.UNSATISFIED:
+        _move_case(case, "reopen", None, note=comment)
+        case.round += 1
+        case.closed_at = None
+        case.rating, case.rated_at = None, None
+        case.rating_comment = comment
+        due = due_after(local_today(), "issue_verification_days")
+        case.action_due_on, case.action_due_provisional = due.on, due.provisional
+    flush()
+
+
+def reveal(actor: User, case: Case, person: str, field_name: str) -> str:
+    """Show one full ID number or phone, recording who looked."""
+    _require(access.can_reveal(actor), "您的角色不能查看完整的个人信息。")
+    if person not in ("complainant", "student") or field_name not in ("id_number", "phone"):
+        raise InvalidInput("未知字段")
+    target: Person = getattr(case, person)
+    value = getattr(target, field_name) or ""
+    record_access(actor, "reveal", "case", case.number, subject_id_number=case.student.id_number,
+                  detail=f"{person}.{field_name}")
+    return value
+
+
+def _render_later(orders: list[Order]) -> None:
+    """Ask for the order PDFs to be (re)rendered after commit."""
+    for order in orders:
+        add_outbox("render_order_pdf", order_id=order.id)

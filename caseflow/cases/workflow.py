@@ -1,0 +1,86 @@
+"""The state machines of a case and of an order, as data.
+
+Every legal move is one row below; anything else raises ``IllegalTransition``.
+Who may make a move is decided in ``caseflow.cases.permissions``; what else a
+move does (deadlines, events, notifications) in ``caseflow.cases.operations``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caseflow.errors import IllegalTransition
+from caseflow.models.enums import CaseState as C
+from caseflow.models.enums import OrderState as O
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: frozenset
+    target: object
+    label: str  # Chinese, for the timeline and error messages
+    public: str | None = None  # what the complainant's tracking page says, if anything
+
+
+def _m(sources, target, label, public=None) -> Move:
+    return Move(frozenset(sources), target, label, public)
+
+
+OPEN_CASE = (C.SUBMITTED, C.REGISTERED)
+
+CASE_MOVES: dict[str, Move] = {
+    "submit":             _m((), C.SUBMITTED, "提交投诉", "投诉已提交，等待受理"),
+    "register":           _m((), C.REGISTERED, "登记受理", "投诉已登记受理"),
+    "accept":             _m((C.SUBMITTED,), C.REGISTERED, "受理", "投诉已受理"),
+    "reject":             _m((C.SUBMITTED, C.REGISTERED), C.REJECTED, "不予受理", "不予受理"),
+    "transfer":           _m(OPEN_CASE, C.SUBMITTED, "转办", "已转至有管辖权的单位办理"),
+    "refer_up":           _m(OPEN_CASE, C.REFERRED, "上报上级", "已上报上级教育行政部门处理"),
+    "issue_verification": _m((C.REGISTERED, C.VERIFYING, C.DECIDING), C.VERIFYING, "下发核查单",
+                             "已向有关单位下发核查单，正在核实"),
+    "findings_complete":  _m((C.VERIFYING,), C.DECIDING, "核查情况已全部报回", "核查完毕，正在研究处理意见"),
+    "issue_supervision":  _m((C.DECIDING, C.HANDLING), C.HANDLING, "下发督办单", "已下发督办单，责成有关单位办理"),
+    "results_complete":   _m((C.HANDLING,), C.CONCLUDING, "办理情况已审核通过", "办理完毕，等待办结"),
+    "close":              _m((C.DECIDING, C.CONCLUDING), C.CLOSED, "办结并答复投诉人", "已办结"),
+    "rate":               _m((C.CLOSED,), C.CLOSED, "投诉人评价", "您已评价"),
+    "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
+}
+
+OPEN_ORDER = (O.SENT, O.SIGNED, O.RELAYED, O.REPORTED)
+
+ORDER_MOVES: dict[str, Move] = {
+    "issue":          _m((), O.SENT, "下发"),
+    "sign":           _m((O.SENT,), O.SIGNED, "签收"),
+    "return":         _m((O.SENT, O.SIGNED), O.RETURNED, "退回（非本单位）"),
+    "relay":          _m((O.SIGNED,), O.RELAYED, "转下级办理"),
+    "child_returned": _m((O.RELAYED,), O.SIGNED, "下级退回"),
+    "report":         _m((O.SIGNED, O.RELAYED), O.REPORTED, "报送"),
+    "accept":         _m((O.REPORTED,), O.ACCEPTED, "审核通过"),
+    "send_back":      _m((O.REPORTED,), O.SIGNED, "退回重办"),
+    "cancel":         _m(OPEN_ORDER, O.CANCELLED, "撤销"),
+}
+
+
+def _check(moves: dict[str, Move], action: str, state, what: str) -> Move:
+    move = moves.get(action)
+    if move is None:
+        raise IllegalTransition(f"未知操作：{action}")
+    if move.sources and state not in move.sources:
+        raise IllegalTransition(f"{what}当前状态为“{state.label}”，不能执行“{move.label}”。")
+    return move
+
+
+def case_move(action: str, state: C | None) -> Move:
+    """The move for ``action`` from ``state``, or ``IllegalTransition``."""
+    return _check(CASE_MOVES, action, state, "投诉")
+
+
+def order_move(action: str, state: O) -> Move:
+    """The move for ``action`` from ``state``, or ``IllegalTransition``."""
+    return _check(ORDER_MOVES, action, state, "该单")
+
+
+def case_allows(action: str, state: C) -> bool:
+    return state in CASE_MOVES[action].sources
+
+
+def order_allows(action: str, state: O) -> bool:
+    return state in ORDER_MOVES[action].sources

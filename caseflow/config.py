@@ -1,0 +1,76 @@
+"""Deployment settings read from the environment.
+
+With nothing set, caseflow runs on a SQLite file under ``instance/`` and runs
+background jobs in-process, so a newcomer needs nothing but Python.  Business
+settings an administrator may change (deadline days, holidays) live in the
+database, not here.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_dir() -> Path:
+    """Where local state lives: the SQLite file, dev keys and uploads."""
+    path = Path(os.environ.get("CASEFLOW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _persistent_secret(name: str, nbytes: int = 32) -> str:
+    """A random development secret kept in the instance folder across restarts."""
+    path = _instance_dir() / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Make plain ``postgresql://`` URLs use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config() -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ.get("CASEFLOW_ENV", "development")
+    instance = _instance_dir()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'caseflow.db'}"
+    production = env == "production"
+    secret_key = os.environ.get("SECRET_KEY")
+    data_key = os.environ.get("CASEFLOW_DATA_KEY")
+    if production and not (secret_key and data_key):
+        raise RuntimeError("SECRET_KEY and CASEFLOW_DATA_KEY must be set when CASEFLOW_ENV=production")
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret_key or _persistent_secret("secret_key"),
+        # Key for application-level encryption and keyed hashes of ID numbers and phones.
+        "DATA_KEY": data_key or _persistent_secret("data_key"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RQ_QUEUE": os.environ.get("CASEFLOW_RQ_QUEUE", "caseflow"),
+        "UPLOAD_DIR": os.environ.get("CASEFLOW_UPLOAD_DIR", str(instance / "uploads")),
+        "PDF_DIR": os.environ.get("CASEFLOW_PDF_DIR", str(instance / "pdf")),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("CASEFLOW_MAX_REQUEST_BYTES", 25 * 1024 * 1024)),
+        "MAX_ATTACHMENT_BYTES": int(os.environ.get("CASEFLOW_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
+        "MAX_ATTACHMENTS": 5,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "TIMEZONE": "Asia/Shanghai",
+        # Tracking-page protection: wrong access codes allowed per window before waiting.
+        "TRACK_MAX_FAILURES": 5,
+        "TRACK_WINDOW_SECONDS": 900,
+        "SMS_BACKEND": os.environ.get("CASEFLOW_SMS_BACKEND", "log"),
+    }

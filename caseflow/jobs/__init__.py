@@ -1,0 +1,106 @@
+"""Background work through a transactional outbox.
+
+Operations write an :class:`OutboxItem` in the same transaction as the change
+that causes it.  :func:`commit` commits, then hands the new items to RQ (or, with
+no ``REDIS_URL``, runs them in-process).  If Redis is down the items stay
+pending and :func:`sweep` hands them over later; delivery is idempotent.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app, g, has_app_context
+
+from caseflow.extensions import db
+from caseflow.models import OutboxItem
+from caseflow.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def add_outbox(kind: str, **payload) -> OutboxItem:
+    """Queue work to run after the current transaction commits. Payload: ids only."""
+    item = OutboxItem(kind=kind, payload=payload)
+    db.session.add(item)
+    if has_app_context():
+        g.setdefault("outbox_new", []).append(item)
+    return item
+
+
+def commit() -> None:
+    """Commit the request's transaction, then dispatch the outbox items it wrote."""
+    db.session.commit()
+    items = g.pop("outbox_new", []) if has_app_context() else []
+    if items:
+        dispatch([item.id for item in items])
+
+
+def rollback() -> None:
+    """Roll back and forget the outbox items of this transaction."""
+    db.session.rollback()
+    if has_app_context():
+        g.pop("outbox_new", None)
+
+
+def redis_connection():
+    """The Redis connection for RQ, or None when jobs run in-process."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def queue():
+    """The RQ queue, or None in embedded mode."""
+    conn = redis_connection()
+    if conn is None:
+        return None
+    from rq import Queue
+
+    return Queue(current_app.config["RQ_QUEUE"], connection=conn)
+
+
+def dispatch(item_ids: list[int]) -> None:
+    """Hand committed outbox items to RQ; if Redis is unreachable they wait for the sweeper."""
+    q = queue()
+    if q is None:
+        from caseflow.jobs.tasks import deliver_outbox
+
+        for item_id in item_ids:
+            deliver_outbox(item_id)
+        return
+    try:
+        for item_id in item_ids:
+            q.enqueue("caseflow.jobs.tasks.deliver_outbox", item_id, job_id=f"outbox-{item_id}",
+                      retry=None, failure_ttl=7 * 86400)
+    except Exception as exc:  # Redis down: nothing lost, the sweeper retries
+        log.warning("outbox dispatch deferred: %s", type(exc).__name__)
+
+
+def sweep(older_than_seconds: int = 30) -> int:
+    """Re-dispatch pending items whose job never ran; returns how many were handed over."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    ids = db.session.scalars(
+        db.select(OutboxItem.id)
+        .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= utcnow(),
+               OutboxItem.created_at <= cutoff)
+        .order_by(OutboxItem.id)
+        .limit(1000)
+    ).all()
+    db.session.rollback()
+    if ids:
+        q = queue()
+        if q is not None:
+            # A job id may still be known to RQ (finished or failed); remove it so enqueue runs again.
+            from rq.job import Job
+
+            for item_id in ids:
+                try:
+                    Job.fetch(f"outbox-{item_id}", connection=q.connection).delete()
+                except Exception:  # noqa: BLE001 - no such job
+                    pass
+        dispatch(list(ids))
+    return len(ids)

@@ -1,0 +1,68 @@
+"""RQ entry points: ids in, one domain call, idempotent."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from flask import has_app_context
+
+from caseflow.extensions import db
+from caseflow.models import OutboxItem
+from caseflow.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+_app = None
+
+
+def app_context():
+    """An app context for a job: the current one, or one from a per-process app."""
+    global _app
+    if has_app_context():
+        return contextlib.nullcontext()
+    if _app is None:
+        from caseflow import create_app
+
+        _app = create_app()
+    return _app.app_context()
+
+
+def _handlers():
+    from caseflow.notifications import deliver_sms
+
+    handlers = {"sms": deliver_sms, "render_order_pdf": lambda item: None}
+    with contextlib.suppress(ImportError):
+        from caseflow.documents.jobs import render_order_pdf
+
+        handlers["render_order_pdf"] = render_order_pdf
+    return handlers
+
+
+def deliver_outbox(item_id: int) -> str:
+    """Run one outbox item exactly once: lock it, skip it if done, run it, mark it."""
+    with app_context():
+        query = db.select(OutboxItem).where(OutboxItem.id == item_id)
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        item = db.session.scalars(query).first()
+        if item is None or item.state != "pending":
+            db.session.rollback()
+            return "skipped"
+        try:
+            _handlers()[item.kind](item)
+            item.state, item.done_at = "done", utcnow()
+            db.session.commit()
+            return "done"
+        except Exception as exc:
+            db.session.rollback()
+            item = db.session.get(OutboxItem, item_id)
+            item.attempts += 1
+            item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if item.attempts >= MAX_ATTEMPTS:
+                item.state = "failed"
+            else:
+                item.next_attempt_at = utcnow() + timedelta(seconds=30 * 2 ** item.attempts)
+            db.session.commit()
+            log.warning("outbox item %s failed (attempt %s): %s", item_id, item.attempts, type(exc).__name__)
+            return item.state

@@ -1,0 +1,28 @@
+"""Typed SQLAlchemy models. Import from here."""
+from caseflow.models.attachments import Attachment
+from caseflow.models.cases import Case, Counter, Person, case_schools
+from caseflow.models.enums import (
+    CaseSource,
+    CaseState,
+    Category,
+    ExtensionState,
+    OrderKind,
+    OrderState,
+    Rating,
+    Role,
+    Sex,
+    UnitKind,
+    Verdict,
+)
+from caseflow.models.events import AuditEntry, CaseEvent
+from caseflow.models.orders import OPEN_ORDER_STATES, ExtensionRequest, Order
+from caseflow.models.system import Attempt, CalendarDay, CalendarYear, OutboxItem, Setting, SmsMessage
+from caseflow.models.units import Unit
+from caseflow.models.users import User
+
+__all__ = [
+    "OPEN_ORDER_STATES", "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
+    "CaseEvent", "CaseSource", "CaseState", "Category", "Counter", "ExtensionRequest", "ExtensionState",
+    "Order", "OrderKind", "OrderState", "OutboxItem", "Person", "Rating", "Role", "Setting", "Sex",
+    "SmsMessage", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+]

@@ -1,0 +1,108 @@
+"""Complaints (cases), the people on them and the schools they concern."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.extensions import db
+from caseflow.models.enums import CaseSource, CaseState, Category, Rating, Sex
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
+from caseflow.models.units import Unit
+
+case_schools = sa.Table(
+    "case_schools",
+    db.metadata,
+    sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("unit_id", sa.ForeignKey("units.id"), primary_key=True),
+)
+
+
+class Person(db.Model):
+    """A complainant or a student as written on the forms. ID number and phone are encrypted."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    sex: Mapped[Sex | None] = mapped_column(enum_column(Sex))
+    age: Mapped[int | None]
+    ethnicity: Mapped[str | None] = mapped_column(sa.String(20))
+    birth_date: Mapped[date | None]
+    id_number: Mapped[str | None] = mapped_column(Encrypted)
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(Encrypted)
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    registry_no: Mapped[str | None] = mapped_column(sa.String(19), index=True)
+
+
+class Case(db.Model):
+    """One complaint, from submission to the complainant's rating."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    access_code_hash: Mapped[str] = mapped_column(sa.String(64))
+    # Random token of the rendered form: a resubmission of the same form finds this case.
+    submission_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    source: Mapped[CaseSource] = mapped_column(enum_column(CaseSource))
+    category: Mapped[Category] = mapped_column(enum_column(Category))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(sa.Text)
+    # 所投诉事项 as the responsible unit words it on the orders; defaults to the description.
+    complaint_summary: Mapped[str | None] = mapped_column(sa.Text)
+    complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
+    responsible_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    routing_note: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the responsible unit must do next (issue orders, decide) and by when.
+    action_due_on: Mapped[date | None]
+    action_due_provisional: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The answer given to the complainant at closing (or referral).
+    reply: Mapped[str | None] = mapped_column(sa.Text)
+    rating: Mapped[Rating | None] = mapped_column(enum_column(Rating))
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    complainant: Mapped[Person] = relationship(foreign_keys=[complainant_id])
+    student: Mapped[Person] = relationship(foreign_keys=[student_id])
+    responsible_unit: Mapped[Unit] = relationship()
+    schools: Mapped[list[Unit]] = relationship(secondary=case_schools, order_by=Unit.code)
+    orders: Mapped[list[Order]] = relationship(  # noqa: F821
+        back_populates="case", order_by="Order.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(  # noqa: F821
+        back_populates="case", order_by="CaseEvent.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(  # noqa: F821
+        back_populates="case", order_by="Attachment.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+    __table_args__ = (
+        sa.CheckConstraint("(state = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
+        sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
+        sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number} {self.state}>"
+
+
+class Counter(db.Model):
+    """Sequential numbers per name and year (case numbers, order numbers)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

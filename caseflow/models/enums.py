@@ -1,0 +1,107 @@
+"""Enumerations of the domain, each with its Chinese label for the UI."""
+from __future__ import annotations
+
+import enum
+
+
+class Labelled(enum.StrEnum):
+    """A string enum whose members carry a Chinese label: ``NAME = "value", "标签"``."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(m.value, m.label) for m in cls]
+
+
+class UnitKind(Labelled):
+    MINISTRY = "ministry", "教育部"
+    PROVINCE = "province", "省级"
+    CITY = "city", "市级"
+    COUNTY = "county", "县级"
+    SCHOOL = "school", "学校"
+
+
+class Role(Labelled):
+    INTAKE = "intake", "受理员"
+    OFFICER = "officer", "承办人"
+    SUPERVISOR = "supervisor", "责任人"
+    ADMIN = "admin", "系统管理员"
+
+
+class CaseSource(Labelled):
+    WEB = "web", "网上投诉"
+    PHONE = "phone", "电话"
+    LETTER = "letter", "来信"
+    UPPER = "upper", "上级转办"
+    MONITORING = "monitoring", "数据监测"
+
+
+class Category(Labelled):
+    UNREGISTERED = "unregistered", "学校未办理学籍注册"
+    TRANSFER = "transfer", "转学手续被拒或拖延"
+    ONE_SYSTEM_ONLY = "one_system_only", "国网、省网注册不一致（一方未注册）"
+    MISMATCH = "mismatch", "学籍信息错误或两网信息不一致"
+    DUPLICATE = "duplicate", "一人多籍（重复学籍）"
+    SEPARATED = "separated", "人籍分离、空挂学籍"
+    GRADUATE_POOL = "graduate_pool", "滞留毕业生库"
+    OTHER = "other", "其他学籍问题"
+
+
+class CaseState(Labelled):
+    SUBMITTED = "submitted", "待受理"
+    REGISTERED = "registered", "已受理"
+    VERIFYING = "verifying", "核查中"
+    DECIDING = "deciding", "待研究处理意见"
+    HANDLING = "handling", "督办中"
+    CONCLUDING = "concluding", "待办结"
+    CLOSED = "closed", "已办结"
+    REJECTED = "rejected", "不予受理"
+    REFERRED = "referred", "已上报上级"
+
+
+class OrderKind(Labelled):
+    VERIFICATION = "verification", "核查单"
+    SUPERVISION = "supervision", "督办单"
+
+
+class OrderState(Labelled):
+    SENT = "sent", "待签收"
+    SIGNED = "signed", "办理中"
+    RELAYED = "relayed", "已转下级"
+    REPORTED = "reported", "已报送待审核"
+    ACCEPTED = "accepted", "已审核通过"
+    RETURNED = "returned", "已退回"
+    CANCELLED = "cancelled", "已撤销"
+
+
+class Verdict(Labelled):
+    TRUE = "true", "属实"
+    PARTLY_TRUE = "partly_true", "部分属实"
+    UNTRUE = "untrue", "不属实"
+    NOT_OURS = "not_ours", "非本单位职责"
+
+
+class Rating(Labelled):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY = "basically", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class ExtensionState(Labelled):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已批准"
+    REFUSED = "refused", "未批准"
+
+
+class Sex(Labelled):
+    MALE = "male", "男"
+    FEMALE = "female", "女"
+
+

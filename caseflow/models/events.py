@@ -1,0 +1,55 @@
+"""The append-only event log: a case's timeline and the audit of who looked at what."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.extensions import db
+from caseflow.models.types import UTCDateTime, now_utc
+from caseflow.models.units import Unit
+from caseflow.models.users import User
+
+
+class CaseEvent(db.Model):
+    """One move on a case: who, when, what, from which state to which, and a note."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_state: Mapped[str | None] = mapped_column(sa.String(24))
+    to_state: Mapped[str | None] = mapped_column(sa.String(24))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    # Shown on the citizen's tracking page (without names of officials).
+    public: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+    case: Mapped[Case] = relationship(back_populates="events")  # noqa: F821
+    order: Mapped[Order | None] = relationship()  # noqa: F821
+    actor: Mapped[User | None] = relationship()
+    actor_unit: Mapped[Unit | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who saw personal data or printed it: every reveal, print and lookup."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target_type: Mapped[str] = mapped_column(sa.String(40))
+    target_ref: Mapped[str] = mapped_column(sa.String(80), index=True)
+    # Keyed hash of the person's ID number, so "who looked at this student" is answerable.
+    subject_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,131 @@
+"""Verification orders (核查单) and supervision orders (督办单), and their extensions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.extensions import db
+from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
+from caseflow.models.types import UTCDateTime, enum_column, now_utc
+from caseflow.models.units import Unit
+from caseflow.models.users import User
+
+OPEN_ORDER_STATES = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED, OrderState.REPORTED)
+
+
+class Order(db.Model):
+    """One hop of an order: from the issuing unit to the receiving unit.
+
+    An order relayed down a level gets a child order (``parent_id``); the result
+    travels back up the same chain, each hop recorded.
+    """
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    kind: Mapped[OrderKind] = mapped_column(enum_column(OrderKind))
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    issuing_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    receiving_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    state: Mapped[OrderState] = mapped_column(enum_column(OrderState), index=True)
+    # 所投诉事项 / 投诉事项 as written by the issuing unit.
+    content: Mapped[str] = mapped_column(sa.Text)
+    handling_opinion: Mapped[str | None] = mapped_column(sa.Text)  # 办理意见 (supervision)
+    findings: Mapped[str | None] = mapped_column(sa.Text)  # 经核实的情况 (verification)
+    verdict: Mapped[Verdict | None] = mapped_column(enum_column(Verdict))
+    handling_result: Mapped[str | None] = mapped_column(sa.Text)  # 办理情况 (supervision)
+    # 责任人 of the issuing unit and 承办人 of the receiving unit, with phones, as printed.
+    responsible_person: Mapped[str | None] = mapped_column(sa.String(60))
+    responsible_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    acting_person: Mapped[str | None] = mapped_column(sa.String(60))
+    acting_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sign_due_on: Mapped[date]
+    due_on: Mapped[date]
+    due_provisional: Mapped[bool] = mapped_column(default=False)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
+    sent_back_reason: Mapped[str | None] = mapped_column(sa.Text)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Frozen when it happens, so later extensions or calendar edits never rewrite the figures.
+    signed_on_time: Mapped[bool | None]
+    completed_on_time: Mapped[bool | None]
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    case: Mapped[Case] = relationship(back_populates="orders")  # noqa: F821
+    parent: Mapped[Order | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Order]] = relationship(back_populates="parent", order_by="Order.id")
+    issuing_unit: Mapped[Unit] = relationship(foreign_keys=[issuing_unit_id])
+    receiving_unit: Mapped[Unit] = relationship(foreign_keys=[receiving_unit_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    extensions: Mapped[list[ExtensionRequest]] = relationship(
+        back_populates="order", order_by="ExtensionRequest.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+    __table_args__ = (
+        sa.CheckConstraint("state != 'returned' OR return_reason IS NOT NULL", name="returned_has_reason"),
+        sa.CheckConstraint(
+            "state NOT IN ('reported', 'accepted') OR reported_at IS NOT NULL", name="reported_has_time"
+        ),
+        sa.CheckConstraint("state = 'sent' OR state = 'returned' OR state = 'cancelled' OR signed_at IS NOT NULL",
+                           name="signed_has_time"),
+        sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_ORDER_STATES
+
+    @property
+    def active_child(self) -> Order | None:
+        """The open hop below this one, if it was relayed."""
+        for child in reversed(self.children):
+            if child.state not in (OrderState.RETURNED, OrderState.CANCELLED):
+                return child
+        return None
+
+    @property
+    def root(self) -> Order:
+        order = self
+        while order.parent is not None:
+            order = order.parent
+        return order
+
+    def __repr__(self) -> str:
+        return f"<Order {self.number} {self.state}>"
+
+
+class ExtensionRequest(db.Model):
+    """A request to move an order's deadline, decided by the issuing unit."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    requested_due_on: Mapped[date]
+    previous_due_on: Mapped[date]
+    state: Mapped[ExtensionState] = mapped_column(enum_column(ExtensionState))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    order: Mapped[Order] = relationship(back_populates="extensions")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("(state = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
+    )

@@ -1,0 +1,89 @@
+"""Calendar overrides, business settings, the job outbox and throttling records."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caseflow.extensions import db
+from caseflow.models.types import UTCDateTime, now_utc
+
+
+class CalendarDay(db.Model):
+    """An administrator's word on one day: a holiday, or a make-up working day (调休)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str | None] = mapped_column(sa.String(100))
+
+
+class CalendarYear(db.Model):
+    """A year whose holidays an administrator has entered completely: no longer provisional."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class Setting(db.Model):
+    """A business setting an administrator may change (deadline days and the like)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(255))
+
+
+class OutboxItem(db.Model):
+    """Work to do after a commit (a notification, a render), written in the same transaction.
+
+    A sweeper re-enqueues items whose job never ran (Redis down, worker killed),
+    and the job itself is idempotent, so nothing is lost and nothing is done twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    state: Mapped[str] = mapped_column(sa.String(12), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('pending', 'done', 'failed')", name="state_known"),
+    )
+
+
+class SmsMessage(db.Model):
+    """A text message sent (or logged) to a complainant; the record of delivery."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    body: Mapped[str] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class Attempt(db.Model):
+    """A failed attempt (wrong access code, wrong password), for slowing down guessing."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(20))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    __table_args__ = (sa.Index("ix_attempts_scope_key_created", "scope", "key", "created_at"),)

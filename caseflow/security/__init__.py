@@ -1,0 +1,1 @@
+"""Security helpers: encryption of personal data, masking, passwords."""

@@ -1,0 +1,70 @@
+"""Application-level encryption and keyed hashes for personal data.
+
+The data key comes from ``CASEFLOW_DATA_KEY`` (comma-separated: the first key
+encrypts, every key decrypts, which is how rotation works).  Exact-match lookups
+use an HMAC of the normalised value, so the database never needs the plaintext.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_fernet: MultiFernet | None = None
+_hmac_key: bytes | None = None
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"caseflow", info=purpose).derive(
+        secret.encode()
+    )
+
+
+def configure(data_key: str) -> None:
+    """Install the keys; called by the app factory (and by jobs through it)."""
+    global _fernet, _hmac_key
+    secrets_ = [k.strip() for k in data_key.split(",") if k.strip()]
+    if not secrets_:
+        raise ValueError("empty data key")
+    _fernet = MultiFernet(
+        [Fernet(base64.urlsafe_b64encode(_derive(s, b"encrypt"))) for s in secrets_]
+    )
+    # The lookup hash uses the newest key; `flask security rotate-key` recomputes it.
+    _hmac_key = _derive(secrets_[0], b"lookup-hmac")
+
+
+def _require() -> MultiFernet:
+    if _fernet is None:
+        raise RuntimeError("crypto not configured: create the app first")
+    return _fernet
+
+
+def encrypt(value: str) -> str:
+    """Encrypt a string; the result is ASCII text safe for a TEXT column."""
+    return _require().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    """Decrypt with any configured key."""
+    try:
+        return _require().decrypt(token.encode()).decode()
+    except InvalidToken as exc:  # pragma: no cover - key misconfiguration
+        raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token under the newest key."""
+    return _require().rotate(token.encode()).decode()
+
+
+def lookup_hash(value: str | None) -> str | None:
+    """Keyed hash of a normalised value for exact-match lookups."""
+    if not value:
+        return None
+    if _hmac_key is None:
+        raise RuntimeError("crypto not configured: create the app first")
+    return hmac.new(_hmac_key, value.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,46 @@
+"""Time helpers: store UTC, show Asia/Shanghai, deadlines by Shanghai calendar day."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def local(dt: datetime) -> datetime:
+    """A UTC datetime as Shanghai wall-clock time."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(SHANGHAI)
+
+
+def local_date(dt: datetime) -> date:
+    """The Shanghai calendar day an instant falls on (deadlines count from it)."""
+    return local(dt).date()
+
+
+def local_today() -> date:
+    """Today in Shanghai."""
+    return local_date(utcnow())
+
+
+def format_date_cn(d: date | datetime | None) -> str:
+    """2026年11月23日."""
+    if d is None:
+        return ""
+    if isinstance(d, datetime):
+        d = local_date(d)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def format_datetime_cn(dt: datetime | None) -> str:
+    """2026年11月23日 14:05 (Shanghai)."""
+    if dt is None:
+        return ""
+    lt = local(dt)
+    return f"{lt.year}年{lt.month}月{lt.day}日 {lt:%H:%M}"

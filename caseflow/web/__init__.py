@@ -1,0 +1,20 @@
+"""The web layer: thin views over the domain, one blueprint per audience."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    """Register blueprints, the login loader, template helpers and error pages."""
+    from caseflow.web import auth, errors, filters
+
+    auth.init_login(app)
+    filters.init_filters(app)
+    errors.init_errors(app)
+    from caseflow.web.admin import bp as admin_bp
+    from caseflow.web.auth import bp as auth_bp
+    from caseflow.web.public import bp as public_bp
+    from caseflow.web.staff import bp as staff_bp
+
+    for bp in (public_bp, auth_bp, staff_bp, admin_bp):
+        app.register_blueprint(bp)
