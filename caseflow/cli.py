@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 
@@ -94,7 +95,9 @@ def worker(burst: bool) -> None:
     q = queue()
     if q is None:
         raise click.UsageError("REDIS_URL is not set: jobs run in-process, no worker is needed")
-    Worker([q], connection=q.connection, name=None).work(burst=burst, with_scheduler=False)
+    # Jobs run in forked work horses: they must not share the parent's pooled connections.
+    os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+    Worker([q], connection=q.connection).work(burst=burst, with_scheduler=False)
     current_app.logger.info("worker stopped")
 
 

@@ -185,3 +185,33 @@ def redis_url(pytestconfig):
 @pytest.fixture
 def unique_token():
     return lambda: secrets.token_hex(16)
+
+
+@pytest.fixture
+def rq_app(app, redis_url):
+    """The test app with jobs going through the real Redis queue of this test run."""
+    from redis import Redis
+
+    app.config["REDIS_URL"] = redis_url
+    yield app
+    conn = Redis.from_url(redis_url)
+    for key in conn.scan_iter(f"*{app.config['RQ_QUEUE']}*"):
+        conn.delete(key)
+    conn.close()
+
+
+@pytest.fixture
+def run_worker(rq_app):
+    """``run_worker()`` runs a real RQ worker process in burst mode on this run's queue."""
+    import subprocess
+    import sys
+
+    def _run(timeout: float = 60) -> subprocess.CompletedProcess:
+        env = dict(os.environ, REDIS_URL=rq_app.config["REDIS_URL"])
+        proc = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "worker", "--burst"],
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    return _run

@@ -44,7 +44,6 @@ from caseflow.models import (
 from caseflow.security import crypto
 from caseflow.timeutil import local_date, local_today, utcnow
 
-
 # --- input records ------------------------------------------------------------
 
 @dataclass
@@ -93,21 +92,32 @@ def _event(case: Case, action: str, actor: User | None, *, from_state=None, to_s
     return event
 
 
+def _apply(obj, changes: dict) -> None:
+    for key, value in changes.items():
+        setattr(obj, key, value)
+
+
 def _move_case(case: Case, action: str, actor: User | None, note: str | None = None,
-               order: Order | None = None) -> None:
+               order: Order | None = None, **changes) -> None:
+    """Check and make a case move; ``changes`` are the columns tied to the new state (set together)."""
     move = case_move(action, case.state)
     before = case.state
-    case.state = move.target
-    _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
-           public=move.public is not None)
+    with db.session.no_autoflush:
+        case.state = move.target
+        _apply(case, changes)
+        _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
+               public=move.public is not None)
 
 
-def _move_order(order: Order, action: str, actor: User | None, note: str | None = None) -> None:
+def _move_order(order: Order, action: str, actor: User | None, note: str | None = None, **changes) -> None:
+    """Check and make an order move, with the columns tied to the new state."""
     move = order_move(action, order.state)
     before = order.state
-    order.state = move.target
-    _event(order.case, f"order_{action}", actor, from_state=before, to_state=move.target, order=order,
-           note=note)
+    with db.session.no_autoflush:
+        order.state = move.target
+        _apply(order, changes)
+        _event(order.case, f"order_{action}", actor, from_state=before, to_state=move.target, order=order,
+               note=note)
 
 
 def _require(condition: bool, message: str = "您没有权限执行此操作。") -> None:
@@ -209,8 +219,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
 def accept_case(actor: User, case: Case) -> None:
     """受理: the responsible unit takes the web complaint on."""
     _require(access.can_manage_case(actor, case))
-    _move_case(case, "accept", actor)
-    case.registered_at = utcnow()
+    _move_case(case, "accept", actor, registered_at=utcnow())
     flush()
 
 
@@ -218,9 +227,7 @@ def reject_case(actor: User, case: Case, reason: str) -> None:
     """不予受理: not a registry matter; the reason (and where to go) is shown to the citizen."""
     _require(access.can_manage_case(actor, case))
     reason = _text(reason, "不予受理的理由及办理渠道", limit=2000)
-    _move_case(case, "reject", actor, note=reason)
-    case.rejection_reason = reason
-    case.action_due_on = None
+    _move_case(case, "reject", actor, note=reason, rejection_reason=reason, action_due_on=None)
     _cancel_open_orders(case, actor)
     flush()
     add_outbox("sms", case_id=case.id, template="rejected")
@@ -247,9 +254,7 @@ def refer_case(actor: User, case: Case, reason: str) -> None:
     """上报: the case lies outside the deployment (another province); refer it upward."""
     _require(access.can_manage_case(actor, case))
     reason = _text(reason, "上报说明", limit=2000)
-    _move_case(case, "refer_up", actor, note=reason)
-    case.reply = reason
-    case.action_due_on = None
+    _move_case(case, "refer_up", actor, note=reason, reply=reason, action_due_on=None)
     flush()
     add_outbox("sms", case_id=case.id, template="referred")
 
@@ -323,9 +328,8 @@ def sign_order(actor: User, order: Order, acting_person: str | None = None,
                acting_phone: str | None = None) -> None:
     """签收: the receiving unit acknowledges the order; on-time signing is frozen now."""
     _require(access.can_receive(actor, order), "只有接收单位的承办人可以签收。")
-    _move_order(order, "sign", actor)
     now = utcnow()
-    order.signed_at, order.signed_by_id = now, actor.id
+    _move_order(order, "sign", actor, signed_at=now, signed_by_id=actor.id)
     order.acting_person = (acting_person or actor.name).strip()[:60]
     order.acting_phone = (acting_phone or actor.phone or order.receiving_unit.phone or "").strip()[:40] or None
     order.signed_on_time = local_date(now) <= order.sign_due_on
@@ -337,8 +341,7 @@ def return_order(actor: User, order: Order, reason: str) -> None:
     """退回: the order was sent to the wrong unit."""
     _require(access.can_receive(actor, order), "只有接收单位可以退回。")
     reason = _text(reason, "退回理由", limit=2000)
-    _move_order(order, "return", actor, note=reason)
-    order.returned_at, order.return_reason = utcnow(), reason
+    _move_order(order, "return", actor, note=reason, returned_at=utcnow(), return_reason=reason)
     if order.parent is not None:
         _move_order(order.parent, "child_returned", actor, note=f"{order.receiving_unit.name}退回：{reason}")
     flush()
@@ -367,9 +370,8 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
     """报送: the receiving unit sends its findings (核查单) or handling result (督办单) up."""
     _require(access.can_receive(actor, order), "只有接收单位的承办人可以报送。")
     child = order.active_child if order.state is OrderState.RELAYED else None
-    if order.state is OrderState.RELAYED:
-        if child is None or child.state is not OrderState.REPORTED:
-            raise IllegalTransition("下级单位尚未报送，不能向上报送。")
+    if order.state is OrderState.RELAYED and (child is None or child.state is not OrderState.REPORTED):
+        raise IllegalTransition("下级单位尚未报送，不能向上报送。")
     what = "经核实的情况" if order.kind is OrderKind.VERIFICATION else "办理情况"
     text = _text(text or (child.findings if child and order.kind is OrderKind.VERIFICATION else
                           child.handling_result if child else None), what)
@@ -380,9 +382,9 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
         order.findings, order.verdict = text, verdict
     else:
         order.handling_result = text
-    _move_order(order, "report", actor, note=(verdict.label if verdict else None))
     now = utcnow()
-    order.reported_at, order.reported_by_id = now, actor.id
+    _move_order(order, "report", actor, note=(verdict.label if verdict else None), reported_at=now,
+                reported_by_id=actor.id)
     if order.completed_on_time is None:
         order.completed_on_time = local_date(now) <= order.due_on
     if child is not None:
@@ -392,8 +394,7 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
 
 
 def _accept(actor: User, order: Order) -> None:
-    _move_order(order, "accept", actor)
-    order.accepted_at = utcnow()
+    _move_order(order, "accept", actor, accepted_at=utcnow())
 
 
 def accept_report(actor: User, order: Order) -> None:
@@ -409,8 +410,7 @@ def send_back(actor: User, order: Order, reason: str) -> None:
     """退回重办: the issuer is not satisfied with the report; the receiver works it again."""
     _require(access.can_review(actor, order), "只有下发单位可以退回重办。")
     reason = _text(reason, "退回重办的理由", limit=2000)
-    _move_order(order, "send_back", actor, note=reason)
-    order.sent_back_reason = reason
+    _move_order(order, "send_back", actor, note=reason, sent_back_reason=reason)
     days_key = "verification_days" if order.kind is OrderKind.VERIFICATION else "supervision_days"
     due = due_after(local_today(), days_key)
     order.due_on, order.due_provisional = max(order.due_on, due.on), due.provisional
@@ -479,8 +479,7 @@ def close_case(actor: User, case: Case, reply: str) -> None:
     """办结: confirm the outcome and answer the complainant."""
     _require(access.can_manage_case(actor, case))
     reply = _text(reply, "答复投诉人的办理结果")
-    _move_case(case, "close", actor, note=reply)
-    case.reply, case.closed_at, case.action_due_on = reply, utcnow(), None
+    _move_case(case, "close", actor, note=reply, reply=reply, closed_at=utcnow(), action_due_on=None)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
     flush()
     add_outbox("sms", case_id=case.id, template="closed")
@@ -493,16 +492,12 @@ def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
     comment = (comment or "").strip()[:2000] or None
     if rating is Rating.UNSATISFIED and not comment:
         raise InvalidInput("请说明不满意的原因", field="comment")
-    _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""))
-    case.rating, case.rating_comment, case.rated_at = rating, comment, utcnow()
+    _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""),
+               rating=rating, rating_comment=comment, rated_at=utcnow())
     if rating is Rating.UNSATISFIED:
-        _move_case(case, "reopen", None, note=comment)
-        case.round += 1
-        case.closed_at = None
-        case.rating, case.rated_at = None, None
-        case.rating_comment = comment
         due = due_after(local_today(), "issue_verification_days")
-        case.action_due_on, case.action_due_provisional = due.on, due.provisional
+        _move_case(case, "reopen", None, note=comment, round=case.round + 1, closed_at=None, rating=None,
+                   rated_at=None, action_due_on=due.on, action_due_provisional=due.provisional)
     flush()
 
 

@@ -7,6 +7,7 @@ pending and :func:`sweep` hands them over later; delivery is idempotent.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -63,6 +64,11 @@ def queue():
     return Queue(current_app.config["RQ_QUEUE"], connection=conn)
 
 
+def job_id(item_id: int) -> str:
+    """The RQ job id of an outbox item (one job per item: enqueueing twice is harmless)."""
+    return f"{current_app.config['RQ_QUEUE']}-outbox-{item_id}"
+
+
 def dispatch(item_ids: list[int]) -> None:
     """Hand committed outbox items to RQ; if Redis is unreachable they wait for the sweeper."""
     q = queue()
@@ -74,7 +80,7 @@ def dispatch(item_ids: list[int]) -> None:
         return
     try:
         for item_id in item_ids:
-            q.enqueue("caseflow.jobs.tasks.deliver_outbox", item_id, job_id=f"outbox-{item_id}",
+            q.enqueue("caseflow.jobs.tasks.deliver_outbox", item_id, job_id=job_id(item_id),
                       retry=None, failure_ttl=7 * 86400)
     except Exception as exc:  # Redis down: nothing lost, the sweeper retries
         log.warning("outbox dispatch deferred: %s", type(exc).__name__)
@@ -98,9 +104,7 @@ def sweep(older_than_seconds: int = 30) -> int:
             from rq.job import Job
 
             for item_id in ids:
-                try:
-                    Job.fetch(f"outbox-{item_id}", connection=q.connection).delete()
-                except Exception:  # noqa: BLE001 - no such job
-                    pass
+                with contextlib.suppress(Exception):  # no such job
+                    Job.fetch(job_id(item_id), connection=q.connection).delete()
         dispatch(list(ids))
     return len(ids)
