@@ -8,7 +8,7 @@ from caseflow.errors import IllegalTransition
 from caseflow.models import CaseState, OrderState
 
 
-@pytest.mark.parametrize(("action", "state"), itertools.product(CASE_MOVES, CaseState))
+@pytest.mark.parametrize(("action", "state"), list(itertools.product(CASE_MOVES, CaseState)))
 def test_case_moves(action, state):
     move = CASE_MOVES[action]
     if not move.sources:  # creation moves have no source state
@@ -21,7 +21,7 @@ def test_case_moves(action, state):
         assert state.label in exc.value.message
 
 
-@pytest.mark.parametrize(("action", "state"), itertools.product(ORDER_MOVES, OrderState))
+@pytest.mark.parametrize(("action", "state"), list(itertools.product(ORDER_MOVES, OrderState)))
 def test_order_moves(action, state):
     move = ORDER_MOVES[action]
     if not move.sources:
