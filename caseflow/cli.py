@@ -84,26 +84,51 @@ def outbox_sweep() -> None:
 
 
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker for caseflow's queue (needs REDIS_URL)."""
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (no schedule).")
+@click.option("--no-schedule", is_flag=True, help="Do not run the periodic jobs in this worker.")
+def worker(burst: bool, no_schedule: bool) -> None:
+    """Run an RQ worker for caseflow's queue, with the periodic schedule (needs REDIS_URL)."""
+    import threading
+
     from flask import current_app
     from rq import Worker
 
     from caseflow.jobs import queue
+    from caseflow.jobs.schedule import start_in_thread
 
     q = queue()
     if q is None:
         raise click.UsageError("REDIS_URL is not set: jobs run in-process, no worker is needed")
     # Jobs run in forked work horses: they must not share the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
-    Worker([q], connection=q.connection).work(burst=burst, with_scheduler=False)
+    stop = threading.Event()
+    if not (burst or no_schedule):
+        start_in_thread(current_app._get_current_object(), q.connection, stop)
+    try:
+        Worker([q], connection=q.connection).work(burst=burst, with_scheduler=False)
+    finally:
+        stop.set()
     current_app.logger.info("worker stopped")
+
+
+deadlines_cli = AppGroup("deadlines", help="The deadline chase: reminders, overdue marks, escalations.")
+
+
+@deadlines_cli.command("scan")
+@click.option("--today", help="Scan as if it were this date (ISO), for back-filling.")
+def deadlines_scan(today: str | None) -> None:
+    """Run one overdue scan now and print what it did as JSON."""
+    from caseflow import jobs
+    from caseflow.chase.scan import run_scan
+
+    counts = run_scan(_parse_date(today) if today else None)
+    jobs.commit()
+    click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
 
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, worker):
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, worker):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -73,4 +73,13 @@ def load_config() -> dict:
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,
         "SMS_BACKEND": os.environ.get("CASEFLOW_SMS_BACKEND", "log"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", 25)),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "0") == "1",
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "caseflow@localhost"),
+        # Seconds between overdue scans and outbox sweeps run by `flask worker`.
+        "SCAN_INTERVAL": int(os.environ.get("CASEFLOW_SCAN_INTERVAL", 600)),
+        "SWEEP_INTERVAL": int(os.environ.get("CASEFLOW_SWEEP_INTERVAL", 60)),
     }

@@ -16,7 +16,9 @@ DEFAULT_DAYS = {
     "decision_days": 5,            # findings back -> supervision order sent
     "supervision_days": 5,         # supervision order received -> result back
     "sign_days": 1,                # order sent -> signed for
-    "escalate_after_days": 2,      # overdue this many working days -> escalated
+    "escalate_after_days": 2,      # a case's own deadline overdue this long -> escalated
+    "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
+    "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
 }
 
 

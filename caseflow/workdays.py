@@ -66,6 +66,16 @@ class WorkCalendar:
                 raise ValueError("no working days found: check the calendar overrides")
         return Due(d, provisional)
 
+    def back(self, today: date, n: int) -> date:
+        """The latest date that lies ``n`` working days before ``today`` (``count(d, today) == n``)."""
+        d, counted = today, 0
+        while counted < n:
+            counted += self.is_workday(d)
+            d -= timedelta(days=1)
+            if (today - d).days > _MAX_SPAN_DAYS:
+                raise ValueError("no working days found: check the calendar overrides")
+        return d
+
     def count(self, after: date, until: date) -> int:
         """Working days in the half-open interval (after, until]."""
         total, d = 0, after

@@ -29,9 +29,11 @@ def app_context():
 
 
 def _handlers():
+    from caseflow.chase.notify import deliver_email_notifications
     from caseflow.notifications import deliver_sms
 
-    handlers = {"sms": deliver_sms, "render_order_pdf": lambda item: None}
+    handlers = {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
+                "render_order_pdf": lambda item: None}
     with contextlib.suppress(ImportError):
         from caseflow.documents.jobs import render_order_pdf
 
@@ -66,3 +68,22 @@ def deliver_outbox(item_id: int) -> str:
             db.session.commit()
             log.warning("outbox item %s failed (attempt %s): %s", item_id, item.attempts, type(exc).__name__)
             return item.state
+
+
+def scheduled_scan() -> dict:
+    """Periodic: the overdue scan (reminders, overdue marks, escalations)."""
+    from caseflow import jobs
+    from caseflow.chase.scan import run_scan
+
+    with app_context():
+        counts = run_scan()
+        jobs.commit()
+        return counts
+
+
+def scheduled_sweep() -> int:
+    """Periodic: hand outbox items whose job never ran (Redis was down) to the queue again."""
+    from caseflow import jobs
+
+    with app_context():
+        return jobs.sweep()

@@ -64,6 +64,7 @@ class Case(db.Model):
     # What the responsible unit must do next (issue orders, decide) and by when.
     action_due_on: Mapped[date | None]
     action_due_provisional: Mapped[bool] = mapped_column(default=False)
+    action_chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
     # The answer given to the complainant at closing (or referral).

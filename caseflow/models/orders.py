@@ -60,6 +60,10 @@ class Order(db.Model):
     # Frozen when it happens, so later extensions or calendar edits never rewrite the figures.
     signed_on_time: Mapped[bool | None]
     completed_on_time: Mapped[bool | None]
+    # How far the deadline chase has gone for the current due dates (0 none, 1 reminded,
+    # 2 overdue, 3 escalated); reset when a deadline moves. Lets the scan skip finished orders.
+    chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    sign_chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     version_id: Mapped[int] = mapped_column(default=1)
 
     case: Mapped[Case] = relationship(back_populates="orders")  # noqa: F821
@@ -81,6 +85,12 @@ class Order(db.Model):
         sa.CheckConstraint("state = 'sent' OR state = 'returned' OR state = 'cancelled' OR signed_at IS NOT NULL",
                            name="signed_has_time"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
+        sa.Index("ix_orders_chase_open", "due_on",
+                 postgresql_where=sa.text("state IN ('sent', 'signed', 'relayed') AND chase_level < 3"),
+                 sqlite_where=sa.text("state IN ('sent', 'signed', 'relayed') AND chase_level < 3")),
+        sa.Index("ix_orders_sign_chase_open", "sign_due_on",
+                 postgresql_where=sa.text("state = 'sent' AND sign_chase_level < 2"),
+                 sqlite_where=sa.text("state = 'sent' AND sign_chase_level < 2")),
     )
 
     @property

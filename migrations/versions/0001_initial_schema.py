@@ -7,7 +7,6 @@ Create Date: 2026-11-23 00:43:41.342348
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0001'

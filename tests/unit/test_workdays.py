@@ -74,3 +74,11 @@ def test_adding_is_monotonic_over_a_year():
         assert due > previous
         assert cal.count(start, due) == n
         previous = due
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 9])
+def test_back_is_the_latest_date_n_working_days_before(n):
+    for today in (date(2026, 10, 8), date(2026, 10, 12), date(2026, 11, 23), date(2026, 2, 24)):
+        d = cal.back(today, n)
+        assert cal.count(d, today) == n
+        assert cal.count(d + (date(2000, 1, 2) - date(2000, 1, 1)), today) < n or n == 0

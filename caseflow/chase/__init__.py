@@ -1,0 +1,1 @@
+"""Deadlines that enforce themselves: the scan, notifications, figures and the monthly report."""
