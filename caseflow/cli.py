@@ -126,9 +126,37 @@ def deadlines_scan(today: str | None) -> None:
     click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
 
 
+report_cli = AppGroup("report", help="Reports.")
+
+
+@report_cli.command("monthly")
+@click.option("--unit", "unit_code", required=True, help="Code of the bureau the report is for.")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "pdf"]), default="html")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
+    """Write the monthly report (通报) of a unit, generating and storing it if needed."""
+    from caseflow import jobs
+    from caseflow.chase.report import RENDERERS, get_or_generate
+    from caseflow.errors import InvalidInput
+    from caseflow.models import Unit
+
+    unit = db.session.scalars(sa.select(Unit).where(Unit.code == unit_code)).first()
+    if unit is None:
+        raise click.BadParameter(f"no unit with code {unit_code}", param_hint="--unit")
+    try:
+        report = get_or_generate(unit, month)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message, param_hint="--month") from None
+    jobs.commit()
+    with open(output, "wb") as fh:
+        fh.write(RENDERERS[fmt](report))
+    click.echo(f"{output}: {unit.name} {month} ({fmt})")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, worker):
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -98,15 +98,16 @@ def _apply(obj, changes: dict) -> None:
 
 
 def _move_case(case: Case, action: str, actor: User | None, note: str | None = None,
-               order: Order | None = None, **changes) -> None:
+               order: Order | None = None, value: str | None = None, **changes) -> None:
     """Check and make a case move; ``changes`` are the columns tied to the new state (set together)."""
     move = case_move(action, case.state)
     before = case.state
     with db.session.no_autoflush:
         case.state = move.target
         _apply(case, changes)
-        _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
-               public=move.public is not None)
+        event = _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
+                       public=move.public is not None)
+        event.value = value
 
 
 def _move_order(order: Order, action: str, actor: User | None, note: str | None = None, **changes) -> None:
@@ -493,7 +494,7 @@ def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
     if rating is Rating.UNSATISFIED and not comment:
         raise InvalidInput("请说明不满意的原因", field="comment")
     _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""),
-               rating=rating, rating_comment=comment, rated_at=utcnow())
+               value=rating.value, rating=rating, rating_comment=comment, rated_at=utcnow())
     if rating is Rating.UNSATISFIED:
         due = due_after(local_today(), "issue_verification_days")
         _move_case(case, "reopen", None, note=comment, round=case.round + 1, closed_at=None, rating=None,

@@ -87,3 +87,21 @@ def scheduled_sweep() -> int:
 
     with app_context():
         return jobs.sweep()
+
+
+def scheduled_monthly_report() -> int:
+    """Daily: on the first working day of a month, generate every bureau's report for the last month."""
+    from caseflow import jobs
+    from caseflow.chase.report import generate_all_for_previous_month
+    from caseflow.deadlines import load_calendar
+    from caseflow.timeutil import local_today
+
+    with app_context():
+        today = local_today()
+        cal = load_calendar()
+        first_working = cal.add(today.replace(day=1) - timedelta(days=1), 1).on
+        if today != first_working:
+            return 0
+        created = generate_all_for_previous_month()
+        jobs.commit()
+        return created

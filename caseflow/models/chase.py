@@ -84,6 +84,22 @@ class EmailMessage(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
+class MonthlyReport(db.Model):
+    """The monthly report (通报) of one unit, frozen when generated: later edits never change it."""
+
+    __tablename__ = "monthly_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    month: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM
+    data: Mapped[dict] = mapped_column(sa.JSON)
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    unit: Mapped[Unit] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("unit_id", "month", name="uq_monthly_reports_unit_month"),)
+
+
 def _restart_chase_when_deadline_moves() -> None:
     """A moved deadline (extension, rework, recomputed calendar) is chased from the start again."""
     from caseflow.models.cases import Case

@@ -26,6 +26,8 @@ class CaseEvent(db.Model):
     from_state: Mapped[str | None] = mapped_column(sa.String(24))
     to_state: Mapped[str | None] = mapped_column(sa.String(24))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # A machine-readable value of the move (the rating given), for figures that never drift.
+    value: Mapped[str | None] = mapped_column(sa.String(24))
     # Shown on the citizen's tracking page (without names of officials).
     public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)

@@ -1,0 +1,93 @@
+"""The monthly report (通报): generated once per unit and month, stored frozen, exported three ways."""
+from __future__ import annotations
+
+import io
+import re
+
+import sqlalchemy as sa
+from flask import render_template
+
+from caseflow.chase.stats import monthly_rows, previous_month, totals
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import MonthlyReport, Unit, UnitKind
+from caseflow.timeutil import format_datetime_cn, local_today
+
+COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
+           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率")]
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_month(month: str) -> str:
+    if not _MONTH.match(month or ""):
+        raise InvalidInput("月份格式应为YYYY-MM，如2026-10", field="month")
+    if month >= f"{local_today():%Y-%m}":
+        raise InvalidInput("只能生成已经结束的月份的通报", field="month")
+    return month
+
+
+def get_or_generate(unit: Unit, month: str) -> MonthlyReport:
+    """The stored report, generated now if it does not exist yet (then never recomputed)."""
+    check_month(month)
+    report = db.session.scalars(sa.select(MonthlyReport).where(MonthlyReport.unit_id == unit.id,
+                                                             MonthlyReport.month == month)).first()
+    if report is not None:
+        return report
+    rows = monthly_rows(unit, month)
+    data = {"unit": {"code": unit.code, "name": unit.name}, "month": month,
+            "rows": [r.as_dict() for r in rows], "total": totals(rows).as_dict()}
+    report = MonthlyReport(unit_id=unit.id, month=month, data=data)
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def generate_all_for_previous_month() -> int:
+    """Every bureau's report for last month (run on the first working day); returns how many are new."""
+    month = previous_month(local_today())
+    bureaus = db.session.scalars(sa.select(Unit).where(Unit.kind.in_(
+        (UnitKind.PROVINCE, UnitKind.CITY, UnitKind.COUNTY)))).all()
+    existing = set(db.session.scalars(sa.select(MonthlyReport.unit_id).where(MonthlyReport.month == month)))
+    for unit in bureaus:
+        if unit.id not in existing:
+            get_or_generate(unit, month)
+    return len(bureaus) - len(existing)
+
+
+def render_html(report: MonthlyReport, *, standalone: bool = True) -> str:
+    return render_template("reports/monthly.html", report=report, data=report.data, columns=COLUMNS,
+                           standalone=standalone, generated=format_datetime_cn(report.generated_at))
+
+
+def render_xlsx(report: MonthlyReport) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = report.month
+    data = report.data
+    ws.append([f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([label for _key, label in COLUMNS])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for row in [*data["rows"], data["total"]]:
+        ws.append([row[key] for key, _label in COLUMNS])
+    ws.column_dimensions["A"].width = 28
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def render_pdf(report: MonthlyReport) -> bytes:
+    from weasyprint import HTML
+
+    def refuse(url, *args, **kwargs):
+        raise ValueError(f"external resources are not fetched: {url[:40]}")
+
+    return HTML(string=render_html(report), url_fetcher=refuse).write_pdf()
+
+
+RENDERERS = {"html": lambda r: render_html(r).encode(), "xlsx": render_xlsx, "pdf": render_pdf}
