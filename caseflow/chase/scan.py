@@ -1,142 +1,53 @@
 """The overdue scan: 催办 (remind) → 逾期 (overdue, the issuer is told) → 督办 (escalate upward).
 
-Set-based and idempotent.  Each pass is one ``UPDATE … WHERE level < target
-RETURNING id``: a row moves up a level once, so a second scan, or two workers
-scanning at once, find nothing left to do (the row lock makes the loser
-re-check the level).  A partial index on open, not-yet-escalated orders keeps
-the scan's cost independent of how many orders were escalated before.
-The unique ``chase_steps`` constraint is a second guard.
+Set-based and idempotent.  Each pass starts with one ``UPDATE … SET level = L
+WHERE level < L AND <deadline condition> RETURNING id``: a row moves up a level
+once, so a second scan, or two workers scanning at once, find nothing left to
+do (the row lock makes the loser re-check the level).  Partial indexes on open,
+not-yet-escalated orders keep the cost independent of how many orders were
+escalated before.  The unique ``chase_steps`` constraint is a second guard.
+
+On PostgreSQL a pass is a single statement (data-modifying CTEs insert the
+steps, timeline events and notifications server-side); on SQLite the same
+SQL update is followed by inserts from Python.  The reason texts are written
+once, below, and rendered by either path.
 """
 from __future__ import annotations
 
+import re
+import string
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
 from caseflow.deadlines import load_calendar, setting_days
 from caseflow.extensions import db
-from caseflow.models import (
-    Case,
-    CaseEvent,
-    CaseState,
-    ChaseStep,
-    Notification,
-    Order,
-    OrderKind,
-    Role,
-    Unit,
-    User,
-)
+from caseflow.models import CaseEvent, ChaseStep, Notification, OrderKind, Role, User
 from caseflow.timeutil import format_date_cn, local_today, utcnow
-
-OPEN = ("sent", "signed", "relayed")
-CASE_WAITING = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
-CHUNK = 2000
 
 STEP_LABEL = {"remind": "催办", "overdue": "逾期", "escalate": "督办"}
 
+REASONS = {
+    ("order", "remind"): "{kind}{number}应于{due}前{what}，请抓紧办理。",
+    ("order", "overdue"): "{kind}{number}已超过{what}时限{due}。",
+    ("order", "escalate"): "投诉{case_number}的{kind}{number}逾期{late}个工作日以上仍未办结（时限{due}），提请上级督办。",
+    ("case", "remind"): "投诉{case_number}应于{due}前完成下一步处理。",
+    ("case", "overdue"): "投诉{case_number}已超过处理时限{due}。",
+    ("case", "escalate"): "投诉{case_number}逾期{late}个工作日以上未处理（时限{due}），提请上级督办。",
+}
 
-@dataclass(frozen=True)
-class Pass:
-    """One level of the chase for one deadline column."""
-
-    step: str
-    deadline: str  # sign / complete / action
-    level: int
-
-
-def _insert(model):
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
-
-
-def escalate_after(kind: OrderKind | None) -> int:
-    """Working days overdue before escalation, per order kind (default 2)."""
-    key = f"escalate_after_days_{kind.value}" if kind else "escalate_after_days"
-    try:
-        return setting_days(key)
-    except KeyError:
-        return setting_days("escalate_after_days")
-
-
-def _bump(model, level_col, level: int, conditions: list) -> list[int]:
-    """Raise the chase level of matching rows; returns the ids that moved (once, ever)."""
-    stmt = (
-        sa.update(model)
-        .where(level_col < level, *conditions)
-        .values({level_col.key: level})
-        .returning(model.id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(db.session.scalars(stmt))
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
-
-
-def _order_rows(ids: list[int]) -> list[sa.Row]:
-    resp = aliased(Unit)
-    rows = []
-    for chunk in _chunks(ids):
-        rows += db.session.execute(
-            sa.select(Order.id, Order.number, Order.kind, Order.case_id, Order.receiving_unit_id,
-                      Order.issuing_unit_id, Order.due_on, Order.sign_due_on, Case.number.label("case_number"),
-                      resp.parent_id.label("escalate_to"))
-            .join(Case, Case.id == Order.case_id)
-            .join(resp, resp.id == Case.responsible_unit_id)
-            .where(Order.id.in_(chunk))
-        ).all()
-    return rows
-
-
-def _case_rows(ids: list[int]) -> list[sa.Row]:
-    resp = aliased(Unit)
-    rows = []
-    for chunk in _chunks(ids):
-        rows += db.session.execute(
-            sa.select(Case.id, Case.number, Case.action_due_on, Case.responsible_unit_id,
-                      resp.parent_id.label("escalate_to"))
-            .join(resp, resp.id == Case.responsible_unit_id)
-            .where(Case.id.in_(chunk))
-        ).all()
-    return rows
-
-
-def _order_step(p: Pass, row) -> dict:
-    kind = OrderKind(row.kind).label
-    due = row.sign_due_on if p.deadline == "sign" else row.due_on
-    what = "签收" if p.deadline == "sign" else "办结"
-    if p.step == "remind":
-        target, reason = row.receiving_unit_id, f"{kind}{row.number}应于{format_date_cn(due)}前{what}，请抓紧办理。"
-    elif p.step == "overdue":
-        target, reason = row.issuing_unit_id, f"{kind}{row.number}已超过{what}时限{format_date_cn(due)}。"
-    else:
-        target = row.escalate_to or row.issuing_unit_id
-        reason = (f"投诉{row.case_number}的{kind}{row.number}逾期{escalate_after(OrderKind(row.kind))}个工作日以上"
-                  f"仍未办结（时限{format_date_cn(due)}），提请上级督办。")
-    return dict(subject=f"order:{row.id}", step=p.step, deadline=p.deadline, due_on=due, case_id=row.case_id,
-                order_id=row.id, target_unit_id=target, reason=reason)
-
-
-def _case_step(p: Pass, row) -> dict:
-    due = row.action_due_on
-    if p.step == "remind":
-        target, reason = row.responsible_unit_id, f"投诉{row.number}应于{format_date_cn(due)}前完成下一步处理。"
-    elif p.step == "overdue":
-        target, reason = row.responsible_unit_id, f"投诉{row.number}已超过处理时限{format_date_cn(due)}。"
-    else:
-        target = row.escalate_to or row.responsible_unit_id
-        reason = f"投诉{row.number}逾期{escalate_after(None)}个工作日以上未处理（时限{format_date_cn(due)}），提请上级督办。"
-    return dict(subject=f"case:{row.id}", step=p.step, deadline="action", due_on=due, case_id=row.id,
-                order_id=None, target_unit_id=target, reason=reason)
-
+# Which unit a step goes to: the receiver is reminded, the issuer told, the unit above supervises.
+TARGET = {
+    ("order", "remind"): "receiving_unit_id",
+    ("order", "overdue"): "issuing_unit_id",
+    ("order", "escalate"): "escalate_to",
+    ("case", "remind"): "responsible_unit_id",
+    ("case", "overdue"): "responsible_unit_id",
+    ("case", "escalate"): "escalate_to",
+}
 
 # Who hears of a step at the target unit.
 AUDIENCE = {
@@ -145,47 +56,188 @@ AUDIENCE = {
     "escalate": (Role.SUPERVISOR,),
 }
 
+OPEN_ORDER = "state IN ('sent', 'signed', 'relayed')"
+WAITING_CASE = "state IN ('submitted', 'registered', 'deciding') AND action_due_on IS NOT NULL"
 
-def _record(steps: list[dict], now) -> int:
-    """Insert the steps (once each), their timeline events and the notifications; returns how many."""
-    if not steps:
-        return 0
+
+@dataclass(frozen=True)
+class Pass:
+    """One level of the chase for one deadline column."""
+
+    subject: str  # order / case
+    step: str  # remind / overdue / escalate
+    deadline: str  # sign / complete / action
+    level: int
+    level_col: str
+    due_col: str
+    condition: str  # SQL on the subject's table, with :today, :soon, :cutoff, :kind
+
+    @property
+    def table(self) -> str:
+        return "orders" if self.subject == "order" else "cases"
+
+
+PASSES = [
+    Pass("order", "remind", "sign", 1, "sign_chase_level", "sign_due_on",
+         "state = 'sent' AND sign_due_on BETWEEN :today AND :soon"),
+    Pass("order", "overdue", "sign", 2, "sign_chase_level", "sign_due_on",
+         "state = 'sent' AND sign_due_on < :today"),
+    Pass("order", "remind", "complete", 1, "chase_level", "due_on",
+         f"{OPEN_ORDER} AND due_on BETWEEN :today AND :soon"),
+    Pass("order", "overdue", "complete", 2, "chase_level", "due_on", f"{OPEN_ORDER} AND due_on < :today"),
+    # Escalation concerns the case: only the root hop of a chain is escalated; one pass per order kind.
+    *[Pass("order", "escalate", "complete", 3, "chase_level", "due_on",
+           f"{OPEN_ORDER} AND kind = '{kind.value}' AND parent_id IS NULL AND due_on <= :cutoff AND due_on < :today")
+      for kind in OrderKind],
+    Pass("case", "remind", "action", 1, "action_chase_level", "action_due_on",
+         f"{WAITING_CASE} AND action_due_on BETWEEN :today AND :soon"),
+    Pass("case", "overdue", "action", 2, "action_chase_level", "action_due_on",
+         f"{WAITING_CASE} AND action_due_on < :today"),
+    Pass("case", "escalate", "action", 3, "action_chase_level", "action_due_on",
+         f"{WAITING_CASE} AND action_due_on <= :cutoff AND action_due_on < :today"),
+]
+
+_KIND_FROM_CONDITION = re.compile(r"kind = '(\w+)'")
+
+
+def escalate_after(kind: OrderKind | None) -> int:
+    """Working days overdue before escalation, per order kind (default 2)."""
+    return setting_days(f"escalate_after_days_{kind.value}" if kind else "escalate_after_days")
+
+
+def _pass_kind(p: Pass) -> OrderKind | None:
+    match = _KIND_FROM_CONDITION.search(p.condition)
+    return OrderKind(match.group(1)) if match else None
+
+
+def _update_sql(p: Pass) -> str:
+    return (f"UPDATE {p.table} SET {p.level_col} = :level WHERE {p.level_col} < :level AND {p.condition} "
+            "RETURNING id")
+
+
+# The columns every pass needs about its rows, whatever the subject.
+_SOURCE = {
+    "order": """SELECT o.id AS subject_id, 'order:' || o.id AS subject, o.case_id, o.id AS order_id, o.number,
+                       o.kind, c.number AS case_number, o.{due_col} AS due_on, o.receiving_unit_id,
+                       o.issuing_unit_id, c.responsible_unit_id, coalesce(r.parent_id, o.issuing_unit_id) AS escalate_to
+                FROM orders o JOIN cases c ON c.id = o.case_id JOIN units r ON r.id = c.responsible_unit_id""",
+    "case": """SELECT c.id AS subject_id, 'case:' || c.id AS subject, c.id AS case_id,
+                      CAST(NULL AS INTEGER) AS order_id, CAST(NULL AS TEXT) AS number, CAST(NULL AS TEXT) AS kind,
+                      c.number AS case_number, c.{due_col} AS due_on, CAST(NULL AS INTEGER) AS receiving_unit_id,
+                      CAST(NULL AS INTEGER) AS issuing_unit_id, c.responsible_unit_id,
+                      coalesce(r.parent_id, c.responsible_unit_id) AS escalate_to
+               FROM cases c JOIN units r ON r.id = c.responsible_unit_id""",
+}
+_ALIAS = {"order": "o", "case": "c"}
+
+_SQL_FIELDS = {
+    "kind": "CASE s.kind WHEN 'verification' THEN '核查单' ELSE '督办单' END",
+    "number": "s.number",
+    "case_number": "s.case_number",
+    "due": """to_char(s.due_on, 'YYYY"年"FMMM"月"FMDD"日"')""",
+    "what": "CAST(:what AS text)",
+    "late": "CAST(:late AS text)",
+}
+
+
+def _sql_text(template: str) -> str:
+    """A reason template as a PostgreSQL string expression over the source row ``s``."""
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            parts.append("'" + literal.replace("'", "''") + "'")
+        if name:
+            parts.append(_SQL_FIELDS[name])
+    return " || ".join(parts)
+
+
+def _py_text(template: str, row, what: str, late: int) -> str:
+    kind = OrderKind(row.kind).label if row.kind else ""
+    return template.format(kind=kind, number=row.number, case_number=row.case_number,
+                           due=format_date_cn(row.due_on), what=what, late=late)
+
+
+def _params(p: Pass, today: date, soon: date, cutoffs: dict, late_days: dict) -> dict:
+    kind = _pass_kind(p)
+    return {"level": p.level, "today": today, "soon": soon, "cutoff": cutoffs[kind], "step": p.step,
+            "deadline": p.deadline, "action": f"chase_{p.step}", "what": "签收" if p.deadline == "sign" else "办结",
+            "late": late_days[kind], "title": f"【{STEP_LABEL[p.step]}】",
+            "roles": [r.value for r in AUDIENCE[p.step]]}
+
+
+def _run_pass_postgres(p: Pass, params: dict, now) -> tuple[int, int]:
+    """The whole pass as one statement; returns (steps created, emails to send)."""
+    source = _SOURCE[p.subject].format(due_col=p.due_col)
+    alias = _ALIAS[p.subject]
+    sql = f"""
+    WITH hit AS ({_update_sql(p)}),
+    s AS ({source} JOIN hit ON hit.id = {alias}.id),
+    steps AS (
+      INSERT INTO chase_steps (subject, step, deadline, due_on, case_id, order_id, target_unit_id, reason, created_at)
+      SELECT s.subject, :step, :deadline, s.due_on, s.case_id, s.order_id, s.{TARGET[(p.subject, p.step)]},
+             {_sql_text(REASONS[(p.subject, p.step)])}, :now
+      FROM s
+      ON CONFLICT DO NOTHING
+      RETURNING id, case_id, order_id, target_unit_id, reason),
+    ev AS (
+      INSERT INTO case_events (case_id, order_id, action, note, public, created_at)
+      SELECT case_id, order_id, :action, reason, false, :now FROM steps),
+    notes AS (
+      INSERT INTO notifications (user_id, kind, title, body, case_id, chase_step_id, created_at, email_state)
+      SELECT u.id, :step, :title || left(st.reason, 60), st.reason, st.case_id, st.id, :now,
+             CASE WHEN coalesce(u.email, '') <> '' THEN 'pending' END
+      FROM steps st JOIN users u ON u.unit_id = st.target_unit_id AND u.active AND u.role = ANY(:roles)
+      ON CONFLICT DO NOTHING
+      RETURNING email_state)
+    SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM notes WHERE email_state = 'pending')
+    """
+    created, emails = db.session.execute(sa.text(sql), {**params, "now": now}).one()
+    return created, emails
+
+
+def _run_pass_portable(p: Pass, params: dict, now) -> tuple[int, int]:
+    """The same pass for SQLite: the update in SQL, the inserts from Python."""
+    ids = list(db.session.scalars(sa.text(_update_sql(p)), params))
+    if not ids:
+        return 0, 0
+    source = _SOURCE[p.subject].format(due_col=p.due_col)
+    rows = db.session.execute(sa.text(f"{source} WHERE {_ALIAS[p.subject]}.id IN :ids")
+                              .bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids}).all()
+    template, target = REASONS[(p.subject, p.step)], TARGET[(p.subject, p.step)]
+    conn = db.session.connection()
     created = []
-    for i in range(0, len(steps), CHUNK):
-        chunk = [dict(s, created_at=now) for s in steps[i:i + CHUNK]]
-        stmt = _insert(ChaseStep).values(chunk).on_conflict_do_nothing().returning(
-            ChaseStep.id, ChaseStep.step, ChaseStep.case_id, ChaseStep.order_id, ChaseStep.target_unit_id,
-            ChaseStep.reason)
-        created += db.session.execute(stmt).all()
+    for row in rows:
+        row = SimpleNamespace(**row._asdict())  # noqa: PLW2901
+        if not isinstance(row.due_on, date):  # SQLite returns dates as text from plain SQL
+            row.due_on = date.fromisoformat(row.due_on)
+        due_on = row.due_on
+        reason = _py_text(template, row, params["what"], params["late"])
+        step = dict(subject=row.subject, step=p.step, deadline=p.deadline, due_on=due_on, case_id=row.case_id,
+                    order_id=row.order_id, target_unit_id=getattr(row, target), reason=reason, created_at=now)
+        inserted = conn.execute(_sqlite_insert(ChaseStep.__table__).on_conflict_do_nothing(), step)
+        if inserted.rowcount:
+            created.append(dict(step, id=inserted.inserted_primary_key[0]))
     if not created:
-        return 0
-    db.session.execute(sa.insert(CaseEvent), [
-        dict(case_id=c.case_id, order_id=c.order_id, actor_id=None, actor_unit_id=None,
-             action=f"chase_{c.step}", from_state=None, to_state=None, note=c.reason, public=False, created_at=now)
-        for c in created
-    ])
-    units = {c.target_unit_id for c in created}
-    users = db.session.execute(
-        sa.select(User.id, User.unit_id, User.role, User.email).where(User.unit_id.in_(units), User.active)
-    ).all()
-    by_unit: dict[int, list] = {}
-    for u in users:
-        by_unit.setdefault(u.unit_id, []).append(u)
-    notes, emails = [], 0
-    for c in created:
-        for u in by_unit.get(c.target_unit_id, []):
-            if u.role in AUDIENCE[c.step]:
-                notes.append(dict(user_id=u.id, kind=c.step, title=f"【{STEP_LABEL[c.step]}】{c.reason[:60]}",
-                                  body=c.reason, link=None, case_id=c.case_id, chase_step_id=c.id,
-                                  created_at=now, email_state="pending" if u.email else None))
-                emails += bool(u.email)
-    for i in range(0, len(notes), CHUNK):
-        db.session.execute(_insert(Notification).values(notes[i:i + CHUNK]).on_conflict_do_nothing())
-    if emails:
-        from caseflow.jobs import add_outbox
+        return 0, 0
+    conn.execute(CaseEvent.__table__.insert(), [
+        dict(case_id=c["case_id"], order_id=c["order_id"], action=params["action"], note=c["reason"],
+             public=False, created_at=now) for c in created])
+    users = db.session.execute(sa.select(User.id, User.unit_id, User.email).where(
+        User.unit_id.in_({c["target_unit_id"] for c in created}), User.active,
+        User.role.in_(AUDIENCE[p.step]))).all()
+    notes = [dict(user_id=u.id, kind=p.step, title=params["title"] + c["reason"][:60], body=c["reason"],
+                  case_id=c["case_id"], chase_step_id=c["id"], created_at=now,
+                  email_state="pending" if u.email else None)
+             for c in created for u in users if u.unit_id == c["target_unit_id"]]
+    if notes:
+        conn.execute(_sqlite_insert(Notification.__table__).on_conflict_do_nothing(), notes)
+    return len(created), sum(1 for n in notes if n["email_state"])
 
-        add_outbox("email_notifications")
-    return len(created)
+
+def _sqlite_insert(table):
+    from sqlalchemy.dialects.sqlite import insert
+
+    return insert(table)
 
 
 def run_scan(today: date | None = None) -> dict[str, int]:
@@ -194,36 +246,19 @@ def run_scan(today: date | None = None) -> dict[str, int]:
     today = today or local_today()
     soon = cal.add(today, 1).on
     now = utcnow()
-    counts: Counter[str] = Counter()
-    open_order = Order.state.in_(OPEN)
-
-    def order_pass(p: Pass, level_col, conditions):
-        ids = _bump(Order, level_col, p.level, [open_order, *conditions])
-        if ids:
-            counts[f"{p.deadline}_{p.step}"] += _record([_order_step(p, r) for r in _order_rows(ids)], now)
-
-    sent = Order.state == "sent"
-    order_pass(Pass("remind", "sign", 1), Order.sign_chase_level,
-               [sent, Order.sign_due_on >= today, Order.sign_due_on <= soon])
-    order_pass(Pass("overdue", "sign", 2), Order.sign_chase_level, [sent, Order.sign_due_on < today])
-    order_pass(Pass("remind", "complete", 1), Order.chase_level, [Order.due_on >= today, Order.due_on <= soon])
-    order_pass(Pass("overdue", "complete", 2), Order.chase_level, [Order.due_on < today])
-    for kind in OrderKind:
-        cutoff = cal.back(today, escalate_after(kind))
-        # Escalation concerns the case: only the root hop of a chain is escalated.
-        order_pass(Pass("escalate", "complete", 3), Order.chase_level,
-                   [Order.kind == kind, Order.parent_id.is_(None), Order.due_on <= cutoff, Order.due_on < today])
-
-    waiting = [Case.state.in_(CASE_WAITING), Case.action_due_on.is_not(None)]
-
-    def case_pass(p: Pass, conditions):
-        ids = _bump(Case, Case.action_chase_level, p.level, [*waiting, *conditions])
-        if ids:
-            counts[f"action_{p.step}"] += _record([_case_step(p, r) for r in _case_rows(ids)], now)
-
-    case_pass(Pass("remind", "action", 1), [Case.action_due_on >= today, Case.action_due_on <= soon])
-    case_pass(Pass("overdue", "action", 2), [Case.action_due_on < today])
-    case_pass(Pass("escalate", "action", 3),
-              [Case.action_due_on <= cal.back(today, escalate_after(None)), Case.action_due_on < today])
+    late_days = {kind: escalate_after(kind) for kind in (*OrderKind, None)}
+    cutoffs = {kind: cal.back(today, n) for kind, n in late_days.items()}
+    run_pass = _run_pass_postgres if db.engine.dialect.name == "postgresql" else _run_pass_portable
     db.session.flush()
+    counts: Counter[str] = Counter()
+    emails = 0
+    for p in PASSES:
+        created, mails = run_pass(p, _params(p, today, soon, cutoffs, late_days), now)
+        if created:
+            counts[f"{p.deadline}_{p.step}"] += created
+        emails += mails
+    if emails:
+        from caseflow.jobs import add_outbox
+
+        add_outbox("email_notifications")
     return dict(counts)
