@@ -6,9 +6,8 @@ they submitted in this browser or opened with the right access code.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import AnyOf, InputRequired
 
 from caseflow import jobs
 from caseflow.cases import schools, tracking
@@ -17,20 +16,21 @@ from caseflow.errors import InvalidInput
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
 from caseflow.timeutil import format_date_cn, format_datetime_cn
-from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
+from caseflow.web.complaint_form import ComplaintForm, ExplainedForm, choice_list, prepare, submit_form
 
 bp = Blueprint("public", __name__)
 
 MAX_GRANTS = 10
 
 
-class TrackForm(FlaskForm):
+class TrackForm(ExplainedForm):
     number = StringField("投诉编号", validators=[InputRequired("请填写投诉编号")])
     code = StringField("查询码", validators=[InputRequired("请填写查询码")])
 
 
-class RatingForm(FlaskForm):
-    rating = RadioField("您对办理结果是否满意", choices=choice_list(Rating.choices()), validate_choice=False)
+class RatingForm(ExplainedForm):
+    rating = RadioField("您对办理结果是否满意", choices=choice_list(Rating.choices()), validate_choice=False,
+                        validators=[AnyOf(list(Rating._value2member_map_), "请选择满意程度")])
     comment = TextAreaField("意见（选择“不满意”时必填）")
 
 
@@ -152,8 +152,7 @@ def case(number: str):
 def rate(number: str):
     case = _granted_case(number)
     form = RatingForm()
-    if form.rating.data not in Rating._value2member_map_:
-        form.rating.errors.append("请选择满意程度")
+    if not form.validate():
         return _show(case, form)
     try:
         rate_case(case, Rating(form.rating.data), form.comment.data)
