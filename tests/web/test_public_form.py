@@ -236,3 +236,29 @@ def test_submitted_case_is_waiting_for_acceptance(client, world, db):
     client.post("/complaints/new", data=valid_form())
     case = db.session.scalars(db.select(Case)).one()
     assert case.state is CaseState.SUBMITTED and case.responsible_unit.code == "410105"
+
+
+def test_parallel_resends_create_one_case(app, world, db):
+    """Two requests with the same form at once: the unique token lets one win, the other finds its case."""
+    import threading
+
+    data = valid_form()
+    barrier = threading.Barrier(3)
+    results = []
+
+    def post():
+        client = app.test_client()
+        barrier.wait()
+        resp = client.post("/complaints/new", data=data)
+        results.append((resp.status_code, resp.headers.get("Location"),
+                        client.get("/complaints/receipt").get_data(as_text=True)))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r[:2] for r in results] == [(302, "/complaints/receipt")] * 3
+    number = db.session.scalars(db.select(Case.number)).one()
+    assert all(number in r[2] for r in results)
+    assert sum("access-code" in r[2] for r in results) == 1
