@@ -132,18 +132,7 @@ def _ethnicity_field(label: str) -> SelectField:
     return SelectField(label, choices=choice_list([(e, e) for e in ETHNIC_GROUPS], "请选择"), validate_choice=False)
 
 
-class ExplainedForm(FlaskForm):
-    """A form that says so when its CSRF token failed (an expired page), instead of showing nothing."""
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        csrf = getattr(self, "csrf_token", None)
-        if csrf is not None and csrf.errors:
-            self.form_errors.append("页面已过期，请检查内容后重新提交（您填写的内容已保留）。")
-        return ok
-
-
-class ComplaintForm(ExplainedForm):
+class ComplaintForm(FlaskForm):
     """群众投诉中小学生学籍管理问题: the complainant, the student, the matter and the schools."""
 
     token = HiddenField()

@@ -6,6 +6,7 @@ they submitted in this browser or opened with the right access code.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired
 
@@ -16,19 +17,19 @@ from caseflow.errors import InvalidInput
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
 from caseflow.timeutil import format_date_cn, format_datetime_cn
-from caseflow.web.complaint_form import ComplaintForm, ExplainedForm, choice_list, prepare, submit_form
+from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
 
 bp = Blueprint("public", __name__)
 
 MAX_GRANTS = 10
 
 
-class TrackForm(ExplainedForm):
+class TrackForm(FlaskForm):
     number = StringField("投诉编号", validators=[InputRequired("请填写投诉编号")])
     code = StringField("查询码", validators=[InputRequired("请填写查询码")])
 
 
-class RatingForm(ExplainedForm):
+class RatingForm(FlaskForm):
     rating = RadioField("您对办理结果是否满意", choices=choice_list(Rating.choices()), validate_choice=False,
                         validators=[AnyOf(list(Rating._value2member_map_), "请选择满意程度")])
     comment = TextAreaField("意见（选择“不满意”时必填）")

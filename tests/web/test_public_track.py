@@ -165,3 +165,23 @@ def test_grants_keep_the_last_ten(client, world, db):
         _open(client, case, code)
     with client.session_transaction() as sess:
         assert sess["track_grants"] == [c.number for c, _ in cases[1:]]
+
+
+def test_the_wait_ends_after_the_window(client, world, db):
+    from datetime import timedelta
+
+    import time_machine
+
+    from caseflow.timeutil import utcnow
+
+    case, code = submit(db)
+    start = utcnow()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            _track(client, case.number, "WRONG-CODE")
+        resp = _track(client, case.number, code)
+        assert resp.status_code == 429 and "请15分钟后再试" in resp.get_data(as_text=True)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert "请5分钟后再试" in _track(client, case.number, code).get_data(as_text=True)
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        assert _track(client, case.number, code).status_code == 302
