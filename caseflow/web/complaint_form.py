@@ -106,7 +106,7 @@ def age_conflict(id_number: IdNumber, age: int | None, today: date) -> str | Non
 
 
 def registry_conflict(registry_no: str, student_id: str | None) -> str | None:
-    """A G registry number is "G" + the student's ID number; a J number belongs to pupils without one."""
+    """A G registry number is "G" + the student's ID number (J and L numbers carry no ID number)."""
     if student_id and registry_no.startswith("G") and registry_no[1:] != student_id:
         return "G字头学籍号应为“G”加学生身份证号，与所填学生身份证号不一致"
     return None
