@@ -238,6 +238,7 @@ def test_submitted_case_is_waiting_for_acceptance(client, world, db):
     assert case.state is CaseState.SUBMITTED and case.responsible_unit.code == "410105"
 
 
+@pytest.mark.postgres
 def test_parallel_resends_create_one_case(app, world, db):
     """Two requests with the same form at once: the unique token lets one win, the other finds its case."""
     import threading
