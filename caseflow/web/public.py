@@ -1,4 +1,169 @@
-"""Placeholder blueprint, filled in by the web work."""
-from flask import Blueprint
+"""The citizen side: no account, a complaint form, a receipt, and tracking by number + access code.
+
+A citizen reaches a case only through ``session["track_grants"]``: the numbers
+they submitted in this browser or opened with the right access code.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired
+
+from caseflow import jobs
+from caseflow.cases import schools, tracking
+from caseflow.cases.operations import rate_case
+from caseflow.errors import InvalidInput
+from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
+from caseflow.models import Case, Rating
+from caseflow.timeutil import format_date_cn, format_datetime_cn
+from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
 
 bp = Blueprint("public", __name__)
+
+MAX_GRANTS = 10
+
+
+class TrackForm(FlaskForm):
+    number = StringField("投诉编号", validators=[InputRequired("请填写投诉编号")])
+    code = StringField("查询码", validators=[InputRequired("请填写查询码")])
+
+
+class RatingForm(FlaskForm):
+    rating = RadioField("您对办理结果是否满意", choices=choice_list(Rating.choices()), validate_choice=False,
+                        validators=[AnyOf(list(Rating._value2member_map_), "请选择满意程度")])
+    comment = TextAreaField("意见（选择“不满意”时必填）")
+
+
+def grant(number: str) -> None:
+    """Let this browser see the case (at most the last ``MAX_GRANTS`` cases)."""
+    grants = [n for n in session.get("track_grants", []) if n != number]
+    session["track_grants"] = [*grants, number][-MAX_GRANTS:]
+
+
+def has_grant(number: str) -> bool:
+    return number in session.get("track_grants", [])
+
+
+def _person(person, *, student: bool = False) -> dict:
+    return {
+        "name": person.name, "sex": person.sex.label if person.sex else "", "age": person.age or "",
+        "ethnicity": person.ethnicity or "", "id_number": mask_id_number(person.id_number),
+        "phone": mask_phone(person.phone), "registry_no": mask_registry_number(person.registry_no) if student else "",
+    }
+
+
+def _receipt(case: Case, code: str | None, token: str | None) -> dict:
+    """What the receipt shows, kept in the session so a resend shows the same receipt."""
+    return {
+        "token": token, "number": case.number, "code": code, "state": case.state.label,
+        "received": format_datetime_cn(case.received_at), "unit": case.responsible_unit.name,
+        "category": case.category.label, "schools": [s.name for s in case.schools],
+        "action_due": format_date_cn(case.action_due_on), "days": tracking.process_days(),
+        "complainant": _person(case.complainant), "student": _person(case.student, student=True),
+    }
+
+
+@bp.route("/")
+def index():
+    return render_template("public/index.html")
+
+
+@bp.route("/schools/search")
+def school_search():
+    """JSON for the school picker: at most 20 schools by name substring or code prefix."""
+    q = request.args.get("q", "")[:50]
+    return jsonify([schools.as_json(u) for u in schools.search(q)])
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def new_complaint():
+    form = ComplaintForm()
+    if not form.is_submitted():
+        prepare(form)
+        return render_template("public/new.html", form=form)
+    if form.is_bot():
+        return render_template("public/thanks.html")
+    kept = session.get("receipt")
+    if kept and form.token.data and kept.get("token") == form.token.data:
+        return redirect(url_for(".receipt"))
+    result = submit_form(form)
+    if result is None:
+        return render_template("public/new.html", form=form)
+    case, code = result
+    grant(case.number)
+    if code is not None:
+        session["receipt"] = _receipt(case, code, form.token.data)
+    elif not (kept and kept.get("number") == case.number):
+        session["receipt"] = _receipt(case, None, form.token.data)
+    return redirect(url_for(".receipt"))
+
+
+@bp.route("/complaints/receipt")
+def receipt():
+    data = session.get("receipt")
+    if not data:
+        flash("没有可显示的投诉回执。如已提交投诉，请凭投诉编号和查询码查询。", "info")
+        return redirect(url_for(".track"))
+    return render_template("public/receipt.html", r=data)
+
+
+@bp.route("/track", methods=["GET", "POST"])
+def track():
+    form = TrackForm()
+    if not form.is_submitted():
+        form.number.data = tracking.normalise_number(request.args.get("number"))
+    elif form.validate():
+        try:
+            case = tracking.open_case(form.number.data, form.code.data, request.remote_addr)
+        except InvalidInput as exc:
+            jobs.commit()  # keep the counted failure
+            form.code.errors.append(exc.message)
+        else:
+            jobs.commit()
+            grant(case.number)
+            return redirect(url_for(".case", number=case.number))
+    return render_template("public/track.html", form=form)
+
+
+def _granted_case(number: str) -> Case:
+    number = tracking.normalise_number(number)
+    if not has_grant(number):
+        abort(redirect(url_for(".track", number=number)))
+    case = tracking.find(number)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _show(case: Case, rating_form: RatingForm | None = None):
+    return render_template(
+        "public/case.html", case=case, timeline=tracking.public_timeline(case),
+        due_on=tracking.next_deadline(case), rating_form=rating_form or RatingForm(),
+        can_rate=tracking.can_rate(case),
+    )
+
+
+@bp.route("/track/<number>")
+def case(number: str):
+    return _show(_granted_case(number))
+
+
+@bp.route("/track/<number>/rate", methods=["POST"])
+def rate(number: str):
+    case = _granted_case(number)
+    form = RatingForm()
+    if not form.validate():
+        return _show(case, form)
+    try:
+        rate_case(case, Rating(form.rating.data), form.comment.data)
+    except InvalidInput as exc:
+        jobs.rollback()
+        form.comment.errors.append(exc.message)
+        return _show(case, form)
+    jobs.commit()
+    if case.rating is None:
+        flash("已收到您的意见，本投诉将重新办理。", "success")
+    else:
+        flash("感谢您的评价。", "success")
+    return redirect(url_for(".case", number=case.number))
