@@ -6,8 +6,9 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import auth, errors, filters
+    from caseflow.web import auth, errors, filters, security
 
+    security.init_security(app)
     auth.init_login(app)
     filters.init_filters(app)
     errors.init_errors(app)

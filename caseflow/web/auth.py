@@ -10,10 +10,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from caseflow import jobs
+from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager
 from caseflow.models import Role, User
-from caseflow.security.passwords import verify_password
-from caseflow.timeutil import utcnow
+from caseflow.security import accounts
 
 bp = Blueprint("auth", __name__)
 
@@ -21,6 +21,12 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
     password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=128)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
+    new_password = PasswordField("新密码（12至128个字符）", validators=[DataRequired("请填写新密码")])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码")])
 
 
 def init_login(app: Flask) -> None:
@@ -57,9 +63,8 @@ def roles_required(*roles: Role):
 
 
 def home_for(user: User) -> str:
-    if user.role is Role.ADMIN:
-        return url_for("admin.index")
-    return url_for("staff.home")
+    """Where a user lands after log-in: administrators manage, everyone else works cases."""
+    return "/admin" if user.role is Role.ADMIN else "/staff"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -68,12 +73,11 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(db.select(User).where(User.username == form.username.data.strip())).first()
-        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
+        user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
+        jobs.commit()  # keeps the failure count too
+        if user is not None:
             session.clear()  # a fresh session at log-in
             login_user(user)
-            user.last_login_at = utcnow()
-            jobs.commit()
             flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
             target = request.args.get("next")
             if not target or not target.startswith("/") or target.startswith("//"):
@@ -92,3 +96,25 @@ def logout():
     session.clear()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session of the user ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if form.new_password.data != form.confirm.data:
+            form.confirm.errors.append("两次输入的新密码不一致")
+        else:
+            user = current_user._get_current_object()
+            try:
+                accounts.change_password(user, form.current_password.data, form.new_password.data)
+            except InvalidInput as exc:
+                getattr(form, exc.field or "new_password").errors.append(exc.message)
+            else:
+                jobs.commit()
+                login_user(user)  # this session carries the new session version
+                flash("密码已修改，其他设备上的登录已失效。", "success")
+                return redirect(home_for(user))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,56 @@
+"""Officials' credentials: log-in with throttling, the password policy, password changes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from caseflow import throttle
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import User
+from caseflow.security.passwords import hash_password, verify_password
+from caseflow.timeutil import utcnow
+
+# The sixth failure within a minute, for the account or for the address, waits.
+LOGIN_LIMIT = throttle.Limit("login", 5, 60, "登录失败次数过多，请{minutes}分钟后再试。")
+PASSWORD_MIN, PASSWORD_MAX = 12, 128
+_DUMMY_HASH = hash_password("caseflow-timing-equaliser")
+
+
+def check_password_policy(password: str, field: str = "password") -> None:
+    """12 to 128 characters, not all of one kind."""
+    if len(password or "") < PASSWORD_MIN:
+        raise InvalidInput(f"密码至少{PASSWORD_MIN}个字符", field=field)
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(f"密码不能超过{PASSWORD_MAX}个字符", field=field)
+    if len(set(password)) < 4:
+        raise InvalidInput("密码过于简单，请混合使用字母、数字和符号", field=field)
+
+
+def authenticate(username: str, password: str, address: str | None) -> User | None:
+    """The user if the credentials are right; counts failures and refuses (429) past the limit."""
+    keys = [f"user:{username.strip().lower()}", f"addr:{address or '?'}"]
+    throttle.check(LOGIN_LIMIT, keys)
+    user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    if not ok or not user.active:
+        throttle.record_failure(LOGIN_LIMIT, keys)
+        return None
+    throttle.clear(LOGIN_LIMIT, keys[:1])
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Store a new password and end every existing session of the user."""
+    check_password_policy(new_password, field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+
+
+def change_password(user: User, current: str, new_password: str) -> None:
+    """The user changes their own password (the current one is required)."""
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput("当前密码不正确", field="current_password")
+    if current == new_password:
+        raise InvalidInput("新密码不能与当前密码相同", field="new_password")
+    set_password(user, new_password)
