@@ -74,13 +74,20 @@ def _act(form: forms.ActionForm, target: Case | Order, run: Callable[[], object]
         if isinstance(exc, ConcurrentUpdate):
             form.version.data = str(target.version_id)  # the next submit is made against what is shown now
         if isinstance(exc, queries.AmbiguousUnit):
-            form.unit.choices = [(u.code, f"{u.name}（{u.code}）") for u in exc.candidates]
-            form.unit.data = None
-            form.unit_text.data = ""
+            _offer_units(form, exc.candidates)
         form.add_error(getattr(exc, "field", None), exc.message)
         return page(form), exc.status
     flash(done, "success")
     return redirect(next_url)
+
+
+def _offer_units(form, candidates) -> None:
+    """Several units matched the typed text: offer them as choices instead of the text."""
+    form.unit_text.data = ""
+    if hasattr(form, "unit"):
+        form.unit.choices, form.unit.data = _unit_choices(candidates), None
+    else:
+        form.extra_units = candidates
 
 
 def _chosen_unit(form, scope: queries.UnitScope):
@@ -90,7 +97,8 @@ def _chosen_unit(form, scope: queries.UnitScope):
 
 
 def _unit_choices(units, suggested=()) -> list[tuple[str, str]]:
-    return [(u.code, f"{u.name}（{u.code}）" + ("（建议）" if u in suggested else "")) for u in units]
+    return forms.select_choices((u.code, f"{u.name}（{u.code}）" + ("（建议）" if u in suggested else ""))
+                                for u in units)
 
 
 EVENT_LABELS = {
@@ -134,7 +142,7 @@ def home():
 def inbox():
     """The orders my unit must sign, work, or review, and the extensions it must decide."""
     form = forms.InboxFilterForm(request.args)
-    form.sort.choices = list(queries.INBOX_SORTS.items())
+    form.sort.choices = forms.select_choices(queries.INBOX_SORTS.items())
     filters = queries.InboxFilters(kind=_enum(OrderKind, form.kind.data), state=_enum(OrderState, form.state.data),
                                    overdue=bool(form.overdue.data),
                                    sort=form.sort.data if form.sort.data in queries.INBOX_SORTS else "due")
@@ -148,7 +156,7 @@ def inbox():
 def cases():
     """The cases visible to me, filtered, sorted and paged; counts per state for my own unit."""
     form = forms.CaseFilterForm(request.args)
-    form.sort.choices = list(queries.CASE_SORTS.items())
+    form.sort.choices = forms.select_choices(queries.CASE_SORTS.items())
     category = _enum(Category, form.category.data)
     filters = queries.CaseFilters(
         state=_enum(CaseState, form.state.data), category=category.value if category else None,
@@ -208,7 +216,8 @@ def _fill_unit_choices(case: Case, out: dict) -> None:
     children = queries.child_choices(case, unit)
     suggested = queries.suggested_children(case, unit)
     if "verify" in out and not out["verify"].units.choices:
-        out["verify"].units.choices = _unit_choices(children, suggested)
+        extra = [u for u in getattr(out["verify"], "extra_units", []) if u not in children]
+        out["verify"].units.choices = _unit_choices(children + extra, suggested)
     if "supervise" in out and not out["supervise"].unit.choices:
         out["supervise"].unit.choices = _unit_choices(children, suggested)
     if "transfer" in out and not out["transfer"].unit.choices:

@@ -14,6 +14,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -28,6 +29,11 @@ class CnDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("日期格式不正确，请按“2026-12-01”的格式填写") from None
+
+
+def select_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _required(what: str) -> DataRequired:
@@ -132,7 +138,7 @@ class RelayForm(ActionForm):
 
 
 class ReportForm(ActionForm):
-    verdict = RadioField("核查结论", choices=Verdict.choices(), validators=[Optional()],
+    verdict = RadioField("核查结论", choices=select_choices(Verdict.choices()), validators=[Optional()],
                          validate_choice=False)
     text = TextAreaField("经核实的情况", validators=[_required("经核实的情况"), Length(max=10000)])
     error_fields = {"经核实的情况": "text", "办理情况": "text"}
@@ -170,7 +176,7 @@ class DecideExtensionForm(ActionForm):
 # --- lists ----------------------------------------------------------------------------
 
 def _choices(enum_cls, blank: str = "全部") -> list[tuple[str, str]]:
-    return [("", blank), *enum_cls.choices()]
+    return select_choices([("", blank), *enum_cls.choices()])
 
 
 class InboxFilterForm(FlaskForm):
