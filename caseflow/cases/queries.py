@@ -250,7 +250,9 @@ def order_actions(user: User, order: Order) -> set[str]:
             actions.add("attach")
     if access.can_review(user, order):
         if order_allows("accept", order.state):
-            actions.update(("accept", "send_back"))
+            # A relay hop's report is accepted by reporting it up (report_order); accepting it
+            # on its own would leave the parent hop without a report to pass on.
+            actions.update(("send_back",) if order.parent_id is not None else ("accept", "send_back"))
         if pending_extension(order) is not None:
             actions.add("decide_extension")
     return actions

@@ -22,7 +22,10 @@ class Browser:
 
     def open(self, method: str, url: str, **kw):
         with self.app.app_context():
-            return self.client.open(url, method=method, **kw)
+            resp = self.client.open(url, method=method, **kw)
+            resp.get_data()  # read it all (a download streams from a file) and let go of the file
+            resp.close()
+            return resp
 
     def get(self, url: str, **kw):
         return self.open("GET", url, **kw)
