@@ -95,10 +95,13 @@ def inbox_query(user: User, filters: InboxFilters) -> sa.Select:
 def inbox_task(user: User, order: Order) -> str:
     """What the user's unit has to do about this inbox row, in words."""
     if order.receiving_unit_id == user.unit_id and order.state in WORKING_STATES:
+        child = order.active_child
+        if order.state is OrderState.RELAYED and child is not None and child.state is OrderState.REPORTED:
+            return "下级已报送，待审核后上报"
         return {OrderState.SENT: "待签收", OrderState.SIGNED: "待办理",
                 OrderState.RELAYED: "等待下级报送"}[order.state]
     if order.state is OrderState.REPORTED:
-        return "待审核"
+        return "待审核" if order.parent_id is None else "待审核（在上一级单中报送即通过）"
     return "待审批延期申请"
 
 
@@ -303,6 +306,14 @@ class UnitScope:
         if self.bureaus_only:
             query = query.where(Unit.kind != UnitKind.SCHOOL)
         return query
+
+
+def units_to_verify(case: Case) -> list[Unit]:
+    """The suggested receivers of a verification order that have no live one in this round yet."""
+    busy = {o.receiving_unit_id for o in case.orders
+            if o.parent_id is None and o.kind is OrderKind.VERIFICATION and o.round == case.round
+            and o.state not in (OrderState.RETURNED, OrderState.CANCELLED)}
+    return [u for u in suggested_children(case, case.responsible_unit) if u.id not in busy]
 
 
 def child_choices(case: Case, parent: Unit, limit: int = 12) -> list[Unit]:

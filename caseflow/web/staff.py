@@ -186,7 +186,6 @@ def units_search():
 def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     """Fresh forms for the actions the user may take on the case now."""
     v = str(case.version_id)
-    unit = case.responsible_unit
     out: dict[str, forms.FlaskForm] = {}
     blank = {"formdata": None, "version": v}
     if "accept" in actions:
@@ -200,7 +199,7 @@ def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     summary = case.complaint_summary or case.description
     if "verify" in actions:
         out["verify"] = forms.IssueVerificationForm(
-            prefix="verify", content=summary, units=[u.code for u in queries.suggested_children(case, unit)], **blank)
+            prefix="verify", content=summary, units=[u.code for u in queries.units_to_verify(case)], **blank)
     if "supervise" in actions:
         out["supervise"] = forms.IssueSupervisionForm(prefix="supervise", content=summary, **blank)
     if "close" in actions:

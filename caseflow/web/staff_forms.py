@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseflow.models import CaseState, Category, OrderKind, OrderState, Verdict
+from caseflow.models import OPEN_ORDER_STATES, CaseState, Category, OrderKind, Verdict
 
 
 class CnDateField(DateField):
@@ -184,7 +184,8 @@ class InboxFilterForm(FlaskForm):
         csrf = False
 
     kind = SelectField("单据类型", choices=_choices(OrderKind), validate_choice=False)
-    state = SelectField("状态", choices=_choices(OrderState), validate_choice=False)
+    state = SelectField("状态", choices=select_choices(
+        [("", "全部"), *[(s.value, s.label) for s in OPEN_ORDER_STATES]]), validate_choice=False)
     overdue = BooleanField("只看逾期")
     sort = SelectField("排序", choices=[], validate_choice=False)
 
