@@ -170,10 +170,6 @@ def state_counts(user: User) -> list[tuple[CaseState, int]]:
     return [(state, counts.get(state, 0)) for state in CaseState]
 
 
-def is_case_overdue(case: Case) -> bool:
-    return db.session.scalar(sa.select(_case_overdue(local_today())).where(Case.id == case.id)) or False
-
-
 def paginate(query: sa.Select, page: int):
     return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
 

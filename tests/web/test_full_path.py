@@ -192,45 +192,48 @@ def test_relayed_hop_returned_goes_back_to_county(app, db, world):
     assert "relay" in county.page(f"/orders/{root.number}")
 
 
-def test_extension_approved(app, db, world):
+def _extension_requested(app, db, world, new_due=None):
+    """The county signs the city's order and asks for a later deadline; returns (city, county, root)."""
     case, _ = submit(db, schools=TWO_SCHOOLS)
     city, root = _verification_to_county(app, db, world, case)
     county = Browser(app, world.user("officer", "410105"))
     county.act(f"/orders/{root.number}/sign", "sign", root.version_id, acting_person="王老师")
-    new_due = due_after(root.due_on, "verification_days").on
     county.act(f"/orders/{root.number}/extension", "extend", fresh(db, root).version_id,
-               new_due_on=new_due.isoformat(), reason="需到校实地核查。")
-    assert root.number in city.page("/inbox") and "待审批延期申请" in city.page("/inbox")
+               new_due_on=due_after(root.due_on, "verification_days").on.isoformat(), reason="需到校实地核查。")
+    return city, county, fresh(db, root)
+
+
+def _decide(city, db, root, button: str, note: str):
     resp = city.post(f"/orders/{root.number}/extension/decide",
-                     data={"decide-version": fresh(db, root).version_id, "decide-approve": "同意延期",
-                           "decide-note": "同意。"})
+                     data={"decide-version": fresh(db, root).version_id, f"decide-{button}": "1",
+                           "decide-note": note})
     assert resp.status_code == 302
+
+
+def test_extension_approved(app, db, world):
+    city, county, root = _extension_requested(app, db, world)
+    new_due = root.extensions[0].requested_due_on
+    assert new_due > root.due_on
+    assert root.number in city.page("/inbox") and "待审批延期申请" in city.page("/inbox")
+    _decide(city, db, root, "approve", "同意。")
     root = fresh(db, root)
     assert root.due_on == new_due and root.extensions[0].state is ExtensionState.APPROVED
     assert "已批准" in county.page(f"/orders/{root.number}")
 
 
 def test_extension_refused(app, db, world):
-    case, _ = submit(db, schools=TWO_SCHOOLS)
-    city, root = _verification_to_county(app, db, world, case)
-    county = Browser(app, world.user("officer", "410105"))
-    county.act(f"/orders/{root.number}/sign", "sign", root.version_id, acting_person="王老师")
-    old_due = fresh(db, root).due_on
-    # A date that is not later is refused by the field, the reason kept.
-    resp = county.post(f"/orders/{root.number}/extension",
-                       data={"extend-version": fresh(db, root).version_id, "extend-new_due_on": old_due.isoformat(),
-                             "extend-reason": "需到校实地核查。"})
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "申请的完成时限应晚于当前完成时限" in html and "需到校实地核查。" in html
-    county.act(f"/orders/{root.number}/extension", "extend", fresh(db, root).version_id,
-               new_due_on=due_after(old_due, "verification_days").on.isoformat(), reason="需到校实地核查。")
-    resp = city.post(f"/orders/{root.number}/extension/decide",
-                     data={"decide-version": fresh(db, root).version_id, "decide-refuse": "不同意",
-                           "decide-note": "时间充足。"})
-    assert resp.status_code == 302
+    city, county, root = _extension_requested(app, db, world)
+    old_due = root.due_on
+    _decide(city, db, root, "refuse", "时间充足。")
     root = fresh(db, root)
     assert root.due_on == old_due and root.extensions[0].state is ExtensionState.REFUSED
     assert "时间充足。" in county.page(f"/orders/{root.number}")
+    # A new request must name a later date; the refusal is by the field and the reason is kept.
+    resp = county.post(f"/orders/{root.number}/extension",
+                       data={"extend-version": root.version_id, "extend-new_due_on": old_due.isoformat(),
+                             "extend-reason": "仍需实地核查。"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "申请的完成时限应晚于当前完成时限" in html and "仍需实地核查。" in html
 
 
 def test_reject(app, db, world):
