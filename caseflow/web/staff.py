@@ -96,7 +96,7 @@ def _chosen_unit(form, scope: queries.UnitScope):
     return queries.resolve_unit(typed or form.unit.data, scope)
 
 
-def _unit_choices(units, suggested=()) -> list[tuple[str, str]]:
+def _unit_choices(units, suggested=()) -> list:
     return forms.select_choices((u.code, f"{u.name}（{u.code}）" + ("（建议）" if u in suggested else ""))
                                 for u in units)
 
@@ -114,10 +114,15 @@ def describe_event(event) -> dict:
     states = OrderState if is_order else CaseState
 
     def label(value):
-        return _enum(states, value).label if _enum(states, value) else value
+        state = _enum(states, value)
+        return state.label if state else value
 
     return {"label": EVENT_LABELS.get(event.action) or (move.label if move else event.action),
             "from": label(event.from_state), "to": label(event.to_state)}
+
+
+HOME_BY_ROLE = {Role.OFFICER: "/inbox", Role.SUPERVISOR: "/cases?mine=1", Role.INTAKE: "/cases",
+                Role.ADMIN: "/admin"}
 
 
 # --- home, lists -------------------------------------------------------------------------------
@@ -126,15 +131,7 @@ def describe_event(event) -> dict:
 @login_required
 def home():
     """Send each role to where its work is."""
-    if current_user.role is Role.OFFICER:
-        return redirect("/inbox")
-    if current_user.role is Role.SUPERVISOR:
-        return redirect("/cases?mine=1")
-    if current_user.role is Role.INTAKE:
-        return redirect("/cases")
-    if current_user.role is Role.ADMIN:
-        return redirect("/admin")
-    abort(403)
+    return redirect(HOME_BY_ROLE[current_user.role])
 
 
 @bp.get("/inbox")

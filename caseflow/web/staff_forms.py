@@ -36,6 +36,10 @@ def select_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"不能超过{n}个字")
+
+
 def _required(what: str) -> DataRequired:
     return DataRequired(f"请填写{what}")
 
@@ -63,19 +67,19 @@ class CaseAcceptForm(ActionForm):
 
 class CaseRejectForm(ActionForm):
     reason = TextAreaField("不予受理的理由及办理渠道", validators=[_required("不予受理的理由及办理渠道"),
-                                                                   Length(max=2000)])
+                                                                   _max(2000)])
     error_fields = {"不予受理的理由及办理渠道": "reason"}
 
 
 class CaseTransferForm(ActionForm):
     unit = RadioField("转至单位", choices=[], validate_choice=False, validators=[Optional()])
-    unit_text = StringField("转至单位（输入单位代码或名称）", validators=[Length(max=100)])
-    reason = TextAreaField("转办理由", validators=[_required("转办理由"), Length(max=2000)])
+    unit_text = StringField("转至单位（输入单位代码或名称）", validators=[_max(100)])
+    reason = TextAreaField("转办理由", validators=[_required("转办理由"), _max(2000)])
     error_fields = {"转办理由": "reason", "unit": "unit_text"}
 
 
 class CaseReferForm(ActionForm):
-    note = TextAreaField("上报说明", validators=[_required("上报说明"), Length(max=2000)])
+    note = TextAreaField("上报说明", validators=[_required("上报说明"), _max(2000)])
     error_fields = {"上报说明": "note"}
 
 
@@ -86,22 +90,22 @@ class MultiCheckboxField(SelectMultipleField):
 
 class IssueVerificationForm(ActionForm):
     units = MultiCheckboxField("接收核查单的单位", choices=[], validate_choice=False)
-    unit_text = StringField("其他直属下级单位（输入单位代码或名称）", validators=[Length(max=100)])
-    content = TextAreaField("所投诉事项", validators=[_required("所投诉事项"), Length(max=10000)])
+    unit_text = StringField("其他直属下级单位（输入单位代码或名称）", validators=[_max(100)])
+    content = TextAreaField("所投诉事项", validators=[_required("所投诉事项"), _max(10000)])
     error_fields = {"所投诉事项": "content", "unit": "unit_text"}
 
 
 class IssueSupervisionForm(ActionForm):
     unit = RadioField("承办单位", choices=[], validate_choice=False, validators=[Optional()])
-    unit_text = StringField("承办单位（输入单位代码或名称）", validators=[Length(max=100)])
-    content = TextAreaField("投诉事项", validators=[_required("投诉事项"), Length(max=10000)])
-    opinion = TextAreaField("办理意见", validators=[_required("办理意见"), Length(max=10000)])
+    unit_text = StringField("承办单位（输入单位代码或名称）", validators=[_max(100)])
+    content = TextAreaField("投诉事项", validators=[_required("投诉事项"), _max(10000)])
+    opinion = TextAreaField("办理意见", validators=[_required("办理意见"), _max(10000)])
     error_fields = {"投诉事项": "content", "办理意见": "opinion", "unit": "unit_text"}
 
 
 class CaseCloseForm(ActionForm):
     reply = TextAreaField("答复投诉人的办理结果", validators=[_required("答复投诉人的办理结果"),
-                                                               Length(max=10000)])
+                                                               _max(10000)])
     error_fields = {"答复投诉人的办理结果": "reply"}
 
 
@@ -119,19 +123,19 @@ class RevealForm(FlaskForm):
 # --- orders ---------------------------------------------------------------------------
 
 class SignForm(ActionForm):
-    acting_person = StringField("承办人", validators=[_required("承办人"), Length(max=60)])
-    acting_phone = StringField("承办人联系电话", validators=[Length(max=40)])
+    acting_person = StringField("承办人", validators=[_required("承办人"), _max(60)])
+    acting_phone = StringField("承办人联系电话", validators=[_max(40)])
 
 
 class ReturnForm(ActionForm):
-    reason = TextAreaField("退回理由", validators=[_required("退回理由"), Length(max=2000)])
+    reason = TextAreaField("退回理由", validators=[_required("退回理由"), _max(2000)])
     error_fields = {"退回理由": "reason"}
 
 
 class RelayForm(ActionForm):
     unit = RadioField("转至下级单位", choices=[], validate_choice=False, validators=[Optional()])
-    unit_text = StringField("下级单位（输入单位代码或名称）", validators=[Length(max=100)])
-    note = TextAreaField("转办说明", validators=[Optional(), Length(max=2000)])
+    unit_text = StringField("下级单位（输入单位代码或名称）", validators=[_max(100)])
+    note = TextAreaField("转办说明", validators=[Optional(), _max(2000)])
     due_on = CnDateField("下级完成时限（不填则按规定计算）", validators=[Optional()],
                        render_kw={"type": "date"})
     error_fields = {"unit": "unit_text"}
@@ -140,14 +144,14 @@ class RelayForm(ActionForm):
 class ReportForm(ActionForm):
     verdict = RadioField("核查结论", choices=select_choices(Verdict.choices()), validators=[Optional()],
                          validate_choice=False)
-    text = TextAreaField("经核实的情况", validators=[_required("经核实的情况"), Length(max=10000)])
+    text = TextAreaField("经核实的情况", validators=[_required("经核实的情况"), _max(10000)])
     error_fields = {"经核实的情况": "text", "办理情况": "text"}
 
     def for_kind(self, kind: OrderKind) -> ReportForm:
         """Label the text as 经核实的情况 (verification) or 办理情况 (supervision)."""
         if kind is OrderKind.SUPERVISION:
             self.text.label.text = "办理情况"
-            self.text.validators = [_required("办理情况"), Length(max=10000)]
+            self.text.validators = [_required("办理情况"), _max(10000)]
         return self
 
 
@@ -156,19 +160,19 @@ class ReviewAcceptForm(ActionForm):
 
 
 class SendBackForm(ActionForm):
-    reason = TextAreaField("退回重办的理由", validators=[_required("退回重办的理由"), Length(max=2000)])
+    reason = TextAreaField("退回重办的理由", validators=[_required("退回重办的理由"), _max(2000)])
     error_fields = {"退回重办的理由": "reason"}
 
 
 class ExtensionForm(ActionForm):
     new_due_on = CnDateField("申请延期至", validators=[DataRequired("请填写申请延期至的日期（如2026-12-01）")],
                            render_kw={"type": "date"})
-    reason = TextAreaField("延期理由", validators=[_required("延期理由"), Length(max=2000)])
+    reason = TextAreaField("延期理由", validators=[_required("延期理由"), _max(2000)])
     error_fields = {"延期理由": "reason"}
 
 
 class DecideExtensionForm(ActionForm):
-    note = TextAreaField("审批意见（可不填）", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField("审批意见（可不填）", validators=[Optional(), _max(2000)])
     approve = SubmitField("同意延期")
     refuse = SubmitField("不同意")
 
@@ -194,7 +198,7 @@ class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    number = StringField("投诉编号", validators=[Length(max=20)])
+    number = StringField("投诉编号", validators=[_max(20)])
     state = SelectField("状态", choices=_choices(CaseState), validate_choice=False)
     category = SelectField("问题类别", choices=_choices(Category), validate_choice=False)
     overdue = BooleanField("只看逾期")

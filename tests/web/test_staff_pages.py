@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from caseflow import jobs
 from caseflow.cases import operations
 from caseflow.deadlines import due_after
-from caseflow.models import Case, CaseState, Category, Order
+from caseflow.models import Case, CaseState, Category, Order, OrderState
 from caseflow.timeutil import local_today
 from tests.factories import submit
 from tests.web.staff_support import Browser, fresh
@@ -236,3 +236,19 @@ def test_supervision_needs_a_direct_child(app, db, world):
     assert resp.status_code == 400 and "请填写办理意见" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 1
     assert db.session.get(Case, case.id).state is CaseState.DECIDING
+
+
+def test_action_forms_carry_working_csrf_tokens(app, db, world):
+    (order,) = issue(db, world, 1)
+    school = Browser(app, world.user("officer", "4141000001"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    html = school.page(f"/orders/{order.number}")
+    token = re.search(r'name="sign-csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    data = {"sign-acting_person": "李老师", "sign-version": order.version_id}
+    assert school.post(f"/orders/{order.number}/sign", data=data).status_code == 400
+    assert fresh(db, order).state is OrderState.SENT
+    assert school.post(f"/orders/{order.number}/sign", data={**data, "sign-csrf_token": token}).status_code == 302
+    assert fresh(db, order).state is OrderState.SIGNED
+    # The reveal buttons carry the token too.
+    html = school.page(f"/cases/{order.case.number}")
+    assert re.search(r'name="csrf_token" value="[^"]+"', html)
