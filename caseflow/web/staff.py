@@ -230,7 +230,7 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
         out[name] = override
     _fill_unit_choices(case, out)
     return render_template(
-        "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {},
+        "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
         attachments=queries.visible_attachments(current_user, case),
         can_reveal=access.can_reveal(current_user), describe=describe_event,
@@ -422,6 +422,7 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
     parent, children = queries.order_neighbours(current_user, order)
     return render_template(
         "staff/order.html", order=order, case=order.case, actions=actions, forms=out, parent=parent,
+        failed=out.get(name),
         children=children, pending=queries.pending_extension(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
         verdicts=Verdict,

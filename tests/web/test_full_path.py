@@ -215,6 +215,8 @@ def test_extension_approved(app, db, world):
     new_due = root.extensions[0].requested_due_on
     assert new_due > root.due_on
     assert root.number in city.page("/inbox") and "待审批延期申请" in city.page("/inbox")
+    page = city.page(f"/orders/{root.number}")
+    assert "申请将完成时限" in page and 'name="decide-approve"' in page and 'name="decide-refuse"' in page
     _decide(city, db, root, "approve", "同意。")
     root = fresh(db, root)
     assert root.due_on == new_due and root.extensions[0].state is ExtensionState.APPROVED
