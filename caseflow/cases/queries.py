@@ -207,12 +207,13 @@ def visible_attachments(user: User, case: Case) -> list[Attachment]:
 
 def get_attachment(user: User, public_id: str) -> Attachment:
     """An attachment reachable through a case (and order) the user may see, else 404."""
-    att = db.session.scalars(sa.select(Attachment).where(Attachment.public_id == public_id)).first()
-    if att is None or not db.session.scalar(
-            sa.select(sa.exists().where(access.case_visibility(user), Case.id == att.case_id))):
-        raise NotInJurisdiction("没有找到该附件，或您无权查看。")
-    if att.order_id is not None and not db.session.scalar(
-            sa.select(sa.exists().where(access.order_visibility(user), Order.id == att.order_id))):
+    att = db.session.scalars(
+        sa.select(Attachment).join(Case, Case.id == Attachment.case_id)
+        .where(Attachment.public_id == public_id, access.case_visibility(user),
+               sa.or_(Attachment.order_id.is_(None),
+                      sa.exists().where(Order.id == Attachment.order_id, access.order_visibility(user))))
+    ).first()
+    if att is None:
         raise NotInJurisdiction("没有找到该附件，或您无权查看。")
     return att
 

@@ -152,3 +152,24 @@ def test_two_officials_submit_the_same_form(app, db, world, password_hash, handl
                                                                   "return-reason": "本校查无此学生，请核对。"})
     assert resp.status_code == 302
     assert fresh(db, order).state is OrderState.RETURNED
+
+
+def test_order_attachment_hidden_from_a_sibling_hop(app, db, world):
+    """Both districts work the city's case; one district's proof on its order stays its own."""
+    case, _ = submit(db, schools=("4141000001", "4141000003"))
+    city = Browser(app, world.user("supervisor", "410100"))
+    city.act(f"/cases/{case.number}/accept", "accept", case.version_id)
+    city.act(f"/cases/{case.number}/verify", "verify", fresh(db, case).version_id, units=["410105", "410103"],
+             content="核实。")
+    jinshui = next(o for o in fresh(db, case).orders if o.receiving_unit.code == "410105")
+    resp = Browser(app, world.user("officer", "410105")).post(
+        f"/orders/{jinshui.number}/attachments", data={"attach-file": (io.BytesIO(PDF), "金水区核查.pdf")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302
+    att = fresh(db, case).attachments[0]
+    erqi = Browser(app, world.user("officer", "410103"))
+    assert "金水区核查.pdf" not in erqi.page(f"/cases/{case.number}")
+    assert erqi.get(f"/orders/{jinshui.number}").status_code == 404
+    assert erqi.get(f"/attachments/{att.public_id}").status_code == 404
+    assert "金水区核查.pdf" in city.page(f"/cases/{case.number}")
+    assert city.get(f"/attachments/{att.public_id}").status_code == 200
