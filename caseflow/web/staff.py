@@ -157,7 +157,7 @@ def cases():
     category = _enum(Category, form.category.data)
     filters = queries.CaseFilters(
         state=_enum(CaseState, form.state.data), category=category.value if category else None,
-        overdue=bool(form.overdue.data), number=form.number.data or "", mine=bool(form.mine.data),
+        overdue=bool(form.overdue.data), number=(form.number.data or "")[:40], mine=bool(form.mine.data),
         sort=form.sort.data if form.sort.data in queries.CASE_SORTS else "received")
     page = queries.paginate(queries.case_list_query(current_user, filters), request.args.get("page", 1, type=int))
     counts = queries.state_counts(current_user) if filters.mine and current_user.role is Role.SUPERVISOR else None

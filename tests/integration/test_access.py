@@ -91,6 +91,10 @@ def test_values_masked_in_lists_and_page_and_reveal_is_audited(app, db, world, h
     assert entry.user_id == world.user("supervisor", "410105").id
     # The next plain view is masked again.
     assert student_id not in b.page(f"/cases/{case.number}")
+    # Only the four known values can be revealed; anything else is refused and not recorded.
+    assert b.post(f"/cases/{case.number}/reveal", data={"person": "student", "field": "name"}).status_code == 400
+    assert b.post(f"/cases/{case.number}/reveal", data={"person": "created_by", "field": "phone"}).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 1
 
 
 def test_officer_cannot_act_on_order_addressed_elsewhere(app, db, world, handled):
