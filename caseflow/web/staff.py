@@ -1,4 +1,530 @@
-"""Placeholder blueprint, filled in by the web work."""
-from flask import Blueprint
+"""The officials' pages: inbox, case list, the case page and the order page with their actions.
+
+Every view loads through ``access`` (404 outside the user's jurisdiction),
+calls one operation, commits through ``jobs.commit`` and redirects; a refused
+action re-shows the page with the user's text kept and the reason by the field.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseflow import attachments, jobs
+from caseflow.cases import access, operations, queries
+from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
+from caseflow.errors import ConcurrentUpdate, DomainError, InvalidInput, NotAllowed, NotInJurisdiction
+from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.web import staff_forms as forms
+from caseflow.web.auth import roles_required
 
 bp = Blueprint("staff", __name__)
+
+case_roles = roles_required(*access.CASE_ROLES)
+work_roles = roles_required(Role.OFFICER, Role.SUPERVISOR)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _enum(enum_cls, value: str | None):
+    """The enum member for a query-string value, or None for "all" and nonsense."""
+    try:
+        return enum_cls(value) if value else None
+    except ValueError:
+        return None
+
+
+def _commit() -> None:
+    """Commit the request; a lost race at commit time is a conflict like any other."""
+    try:
+        jobs.commit()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate() from exc
+
+
+def _act(form: forms.ActionForm, target: Case | Order, run: Callable[[], object], done: str,
+         page: Callable[[forms.ActionForm], str], next_url: str):
+    """Validate, check the form was made from the current record, run one operation, commit.
+
+    A refusal rolls back and re-shows ``page`` with ``form`` as typed and the reason by its field.
+    """
+    if not form.validate_on_submit():
+        return page(form), 400
+    try:
+        if form.version.data != str(target.version_id):
+            raise ConcurrentUpdate()
+        run()
+        _commit()
+    except (NotAllowed, NotInJurisdiction):
+        raise
+    except DomainError as exc:
+        jobs.rollback()
+        if isinstance(exc, ConcurrentUpdate):
+            form.version.data = str(target.version_id)  # the next submit is made against what is shown now
+        if isinstance(exc, queries.AmbiguousUnit):
+            _offer_units(form, exc.candidates)
+        form.add_error(getattr(exc, "field", None), exc.message)
+        return page(form), exc.status
+    flash(done, "success")
+    return redirect(next_url)
+
+
+def _offer_units(form, candidates) -> None:
+    """Several units matched the typed text: offer them as choices instead of the text."""
+    form.unit_text.data = ""
+    if hasattr(form, "unit"):
+        form.unit.choices, form.unit.data = _unit_choices(candidates), None
+    else:
+        form.extra_units = candidates
+
+
+def _chosen_unit(form, scope: queries.UnitScope):
+    """The unit picked from the suggestions or typed (code or name) on a unit chooser."""
+    typed = (form.unit_text.data or "").strip()
+    return queries.resolve_unit(typed or form.unit.data, scope)
+
+
+def _unit_choices(units, suggested=()) -> list:
+    return forms.select_choices((u.code, f"{u.name}（{u.code}）" + ("（建议）" if u in suggested else ""))
+                                for u in units)
+
+
+EVENT_LABELS = {
+    "order_issue": "下发", "extension_request": "申请延期", "extension_approved": "同意延期",
+    "extension_refused": "不同意延期", "informed": "告知投诉人", "routing_referral": "跨省投诉提示",
+}
+
+
+def describe_event(event) -> dict:
+    """Chinese labels for a timeline row: the move, and the states before and after."""
+    is_order = event.action.startswith("order_")
+    move = (ORDER_MOVES if is_order else CASE_MOVES).get(event.action.removeprefix("order_"))
+    states = OrderState if is_order else CaseState
+
+    def label(value):
+        state = _enum(states, value)
+        return state.label if state else value
+
+    return {"label": EVENT_LABELS.get(event.action) or (move.label if move else event.action),
+            "from": label(event.from_state), "to": label(event.to_state)}
+
+
+HOME_BY_ROLE = {Role.OFFICER: "/inbox", Role.SUPERVISOR: "/cases?mine=1", Role.INTAKE: "/cases",
+                Role.ADMIN: "/admin"}
+
+
+# --- home, lists -------------------------------------------------------------------------------
+
+@bp.get("/staff")
+@login_required
+def home():
+    """Send each role to where its work is."""
+    return redirect(HOME_BY_ROLE[current_user.role])
+
+
+@bp.get("/inbox")
+@work_roles
+def inbox():
+    """The orders my unit must sign, work, or review, and the extensions it must decide."""
+    form = forms.InboxFilterForm(request.args)
+    form.sort.choices = forms.select_choices(queries.INBOX_SORTS.items())
+    filters = queries.InboxFilters(kind=_enum(OrderKind, form.kind.data), state=_enum(OrderState, form.state.data),
+                                   overdue=bool(form.overdue.data),
+                                   sort=form.sort.data if form.sort.data in queries.INBOX_SORTS else "due")
+    page = queries.paginate(queries.inbox_query(current_user, filters), request.args.get("page", 1, type=int))
+    rows = [(o, queries.inbox_task(current_user, o), queries.is_order_overdue(o)) for o in page.items]
+    return render_template("staff/inbox.html", form=form, page=page, rows=rows)
+
+
+@bp.get("/cases")
+@case_roles
+def cases():
+    """The cases visible to me, filtered, sorted and paged; counts per state for my own unit."""
+    form = forms.CaseFilterForm(request.args)
+    form.sort.choices = forms.select_choices(queries.CASE_SORTS.items())
+    category = _enum(Category, form.category.data)
+    filters = queries.CaseFilters(
+        state=_enum(CaseState, form.state.data), category=category.value if category else None,
+        overdue=bool(form.overdue.data), number=(form.number.data or "")[:40], mine=bool(form.mine.data),
+        sort=form.sort.data if form.sort.data in queries.CASE_SORTS else "received")
+    page = queries.paginate(queries.case_list_query(current_user, filters), request.args.get("page", 1, type=int))
+    counts = queries.state_counts(current_user) if filters.mine and current_user.role is Role.SUPERVISOR else None
+    return render_template("staff/cases.html", form=form, page=page, counts=counts)
+
+
+@bp.get("/units/search")
+@login_required
+def units_search():
+    """JSON for the unit chooser: name substring or code prefix, inside an optional scope."""
+    scope = queries.UnitScope(under=queries.unit_by_code(request.args.get("under")),
+                              children_of=queries.unit_by_code(request.args.get("children_of")),
+                              bureaus_only=request.args.get("bureaus") == "1")
+    for key in ("under", "children_of"):
+        if request.args.get(key) and getattr(scope, key) is None:
+            return jsonify([])
+    units = queries.search_units(request.args.get("q", "")[:50], scope)
+    return jsonify([{"code": u.code, "name": u.name, "kind": u.kind.label} for u in units])
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
+    """Fresh forms for the actions the user may take on the case now."""
+    v = str(case.version_id)
+    out: dict[str, forms.FlaskForm] = {}
+    blank = {"formdata": None, "version": v}
+    if "accept" in actions:
+        out["accept"] = forms.CaseAcceptForm(prefix="accept", **blank)
+    if "reject" in actions:
+        out["reject"] = forms.CaseRejectForm(prefix="reject", **blank)
+    if "transfer" in actions:
+        out["transfer"] = forms.CaseTransferForm(prefix="transfer", **blank)
+    if "refer" in actions:
+        out["refer"] = forms.CaseReferForm(prefix="refer", **blank)
+    summary = case.complaint_summary or case.description
+    if "verify" in actions:
+        out["verify"] = forms.IssueVerificationForm(
+            prefix="verify", content=summary, units=[u.code for u in queries.units_to_verify(case)], **blank)
+    if "supervise" in actions:
+        out["supervise"] = forms.IssueSupervisionForm(prefix="supervise", content=summary, **blank)
+    if "close" in actions:
+        out["close"] = forms.CaseCloseForm(prefix="close", **blank)
+    if "attach" in actions:
+        out["attach"] = forms.AttachmentForm(prefix="attach", formdata=None)
+    return out
+
+
+def _fill_unit_choices(case: Case, out: dict) -> None:
+    """Suggested units first (on the way to the case's schools), then the other direct children."""
+    unit = case.responsible_unit
+    children = queries.child_choices(case, unit)
+    suggested = queries.suggested_children(case, unit)
+    if "verify" in out and not out["verify"].units.choices:
+        extra = [u for u in getattr(out["verify"], "extra_units", []) if u not in children]
+        out["verify"].units.choices = _unit_choices(children + extra, suggested)
+    if "supervise" in out and not out["supervise"].unit.choices:
+        out["supervise"].unit.choices = _unit_choices(children, suggested)
+    if "transfer" in out and not out["transfer"].unit.choices:
+        near = ([unit.parent] if unit.parent else []) + [u for u in children if not u.is_school]
+        out["transfer"].unit.choices = _unit_choices(near)
+
+
+def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | None = None,
+               revealed: dict | None = None) -> str:
+    """The case page with the forms of the actions available now (``override`` as typed)."""
+    actions = queries.case_actions(current_user, case)
+    out = _case_forms(case, actions)
+    if override is not None and name:
+        out[name] = override
+    _fill_unit_choices(case, out)
+    return render_template(
+        "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
+        chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
+        attachments=queries.visible_attachments(current_user, case),
+        can_reveal=access.can_reveal(current_user), describe=describe_event,
+    )
+
+
+@bp.get("/cases/<number>")
+@case_roles
+def case_detail(number: str):
+    return _case_page(access.get_case(current_user, number))
+
+
+@bp.post("/cases/<number>/reveal")
+@case_roles
+def case_reveal(number: str):
+    """Show one full ID number or phone on the page; the look is recorded in the audit log."""
+    case = access.get_case(current_user, number)
+    form = forms.RevealForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        value = operations.reveal(current_user, case, form.person.data, form.field.data)
+    except InvalidInput:
+        abort(400)
+    _commit()
+    resp = make_response(_case_page(case, revealed={(form.person.data, form.field.data): value}))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _case_action(number: str, name: str, form_cls, run: Callable[[Case, forms.ActionForm], object], done: str):
+    """Run one case action posted from the case page."""
+    case = access.get_case(current_user, number)
+    form = form_cls(prefix=name)
+    if name not in queries.case_actions(current_user, case):
+        # Not (or no longer) possible: say so on the current page, the typed text kept.
+        if not access.can_manage_case(current_user, case):
+            raise NotAllowed("只有负责该投诉单位的责任人可以执行此操作。")
+        form.form_errors.append(f"投诉当前状态为“{case.state.label}”，不能执行该操作（可能已由他人办理）。")
+        return _case_page(case, form, name), 409
+    return _act(form, case, lambda: run(case, form), done, lambda f: _case_page(case, f, name),
+                f"/cases/{case.number}")
+
+
+@bp.post("/cases/<number>/accept")
+@case_roles
+def case_accept(number: str):
+    return _case_action(number, "accept", forms.CaseAcceptForm,
+                        lambda case, f: operations.accept_case(current_user, case), "已受理该投诉。")
+
+
+@bp.post("/cases/<number>/reject")
+@case_roles
+def case_reject(number: str):
+    return _case_action(number, "reject", forms.CaseRejectForm,
+                        lambda case, f: operations.reject_case(current_user, case, f.reason.data),
+                        "已不予受理，并告知投诉人理由。")
+
+
+@bp.post("/cases/<number>/transfer")
+@case_roles
+def case_transfer(number: str):
+    def run(case, f):
+        scope = queries.UnitScope(bureaus_only=True, describe="须为教育行政部门")
+        operations.transfer_case(current_user, case, _chosen_unit(f, scope), f.reason.data)
+
+    return _case_action(number, "transfer", forms.CaseTransferForm, run, "已转办。")
+
+
+@bp.post("/cases/<number>/refer")
+@case_roles
+def case_refer(number: str):
+    return _case_action(number, "refer", forms.CaseReferForm,
+                        lambda case, f: operations.refer_case(current_user, case, f.note.data), "已上报上级。")
+
+
+@bp.post("/cases/<number>/verify")
+@case_roles
+def case_verify(number: str):
+    def run(case, f):
+        scope = queries.children_scope(case.responsible_unit)
+        units = [queries.resolve_unit(code, scope) for code in dict.fromkeys(f.units.data or [])]
+        if (f.unit_text.data or "").strip():
+            units.append(queries.resolve_unit(f.unit_text.data, scope))
+        operations.issue_verification(current_user, case, list(dict.fromkeys(units)), f.content.data)
+
+    return _case_action(number, "verify", forms.IssueVerificationForm, run, "核查单已下发。")
+
+
+@bp.post("/cases/<number>/supervise")
+@case_roles
+def case_supervise(number: str):
+    def run(case, f):
+        unit = _chosen_unit(f, queries.children_scope(case.responsible_unit))
+        operations.issue_supervision(current_user, case, unit, f.opinion.data, f.content.data)
+
+    return _case_action(number, "supervise", forms.IssueSupervisionForm, run, "督办单已下发。")
+
+
+@bp.post("/cases/<number>/close")
+@case_roles
+def case_close(number: str):
+    return _case_action(number, "close", forms.CaseCloseForm,
+                        lambda case, f: operations.close_case(current_user, case, f.reply.data),
+                        "已办结，并答复投诉人。")
+
+
+def _upload(case: Case, order: Order | None, page: Callable, next_url: str):
+    """Store one uploaded file on the case (or one of its orders)."""
+    form = forms.AttachmentForm(prefix="attach")
+    if form.validate_on_submit():
+        try:
+            upload = form.file.data
+            attachments.store(case, upload.read(), upload.filename or "", order=order, user=current_user)
+            _commit()
+        except InvalidInput as exc:
+            jobs.rollback()
+            form.add_error(exc.field, exc.message)
+            return page(form), 400
+        flash("附件已上传。", "success")
+        return redirect(next_url)
+    return page(form), 400
+
+
+@bp.post("/cases/<number>/attachments")
+@case_roles
+def case_attach(number: str):
+    case = access.get_case(current_user, number)
+    if "attach" not in queries.case_actions(current_user, case):
+        abort(403)
+    return _upload(case, None, lambda f: _case_page(case, f, "attach"), f"/cases/{case.number}")
+
+
+@bp.get("/attachments/<public_id>")
+@case_roles
+def attachment(public_id: str):
+    """Download an attachment of a case the user may see; never rendered inline."""
+    att = queries.get_attachment(current_user, public_id)
+    resp = send_file(attachments.path_of(att), mimetype=att.content_type, as_attachment=True,
+                     download_name=att.original_name, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# --- the order page ---------------------------------------------------------------------------
+
+def _order_forms(order: Order, actions: set[str]) -> dict[str, forms.FlaskForm]:
+    """Fresh forms for the actions the user may take on the order now."""
+    blank = {"formdata": None, "version": str(order.version_id)}
+    out: dict[str, forms.FlaskForm] = {}
+    if "sign" in actions:
+        out["sign"] = forms.SignForm(prefix="sign", acting_person=current_user.name,
+                                     acting_phone=current_user.phone or "", **blank)
+    if "return" in actions:
+        out["return"] = forms.ReturnForm(prefix="return", **blank)
+    if "relay" in actions:
+        out["relay"] = forms.RelayForm(prefix="relay", **blank)
+    if "report" in actions:
+        child = order.active_child
+        prefill = {}
+        if child is not None and child.state is OrderState.REPORTED:
+            prefill = {"text": child.findings if order.kind is OrderKind.VERIFICATION else child.handling_result,
+                       "verdict": child.verdict.value if child.verdict else None}
+        out["report"] = forms.ReportForm(prefix="report", **prefill, **blank)
+    if "accept" in actions:
+        out["accept"] = forms.ReviewAcceptForm(prefix="accept", **blank)
+    if "send_back" in actions:
+        out["send_back"] = forms.SendBackForm(prefix="send_back", **blank)
+    if "extend" in actions:
+        out["extend"] = forms.ExtensionForm(prefix="extend", **blank)
+    if "decide_extension" in actions:
+        out["decide_extension"] = forms.DecideExtensionForm(prefix="decide", **blank)
+    if "attach" in actions:
+        out["attach"] = forms.AttachmentForm(prefix="attach", formdata=None)
+    return out
+
+
+def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None) -> str:
+    actions = queries.order_actions(current_user, order)
+    out = _order_forms(order, actions)
+    if override is not None and name:
+        out[name] = override
+    if "report" in out:
+        out["report"].for_kind(order.kind)
+    if "relay" in out and not out["relay"].unit.choices:
+        out["relay"].unit.choices = _unit_choices(queries.child_choices(order.case, order.receiving_unit),
+                                                  queries.suggested_children(order.case, order.receiving_unit))
+    parent, children = queries.order_neighbours(current_user, order)
+    return render_template(
+        "staff/order.html", order=order, case=order.case, actions=actions, forms=out, parent=parent,
+        failed=out.get(name),
+        children=children, pending=queries.pending_extension(order),
+        attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
+        verdicts=Verdict,
+    )
+
+
+@bp.get("/orders/<number>")
+@case_roles
+def order_detail(number: str):
+    return _order_page(access.get_order(current_user, number))
+
+
+def _order_action(number: str, name: str, form_cls, run: Callable[[Order, forms.ActionForm], object], done: str):
+    """Run one order action posted from the order page."""
+    order = access.get_order(current_user, number)
+    form = form_cls(prefix="decide" if name == "decide_extension" else name)
+    if name == "report":
+        form.for_kind(order.kind)
+    if name not in queries.order_actions(current_user, order):
+        if not (access.can_receive(current_user, order) or access.can_review(current_user, order)):
+            raise NotAllowed("只有接收或下发该单的单位可以办理。")
+        form.form_errors.append(f"该单当前状态为“{order.state.label}”，不能执行该操作（可能已由他人办理）。")
+        return _order_page(order, form, name), 409
+    return _act(form, order, lambda: run(order, form), done, lambda f: _order_page(order, f, name),
+                f"/orders/{order.number}")
+
+
+@bp.post("/orders/<number>/sign")
+@case_roles
+def order_sign(number: str):
+    return _order_action(number, "sign", forms.SignForm,
+                         lambda o, f: operations.sign_order(current_user, o, f.acting_person.data,
+                                                            f.acting_phone.data), "已签收。")
+
+
+@bp.post("/orders/<number>/return")
+@case_roles
+def order_return(number: str):
+    return _order_action(number, "return", forms.ReturnForm,
+                         lambda o, f: operations.return_order(current_user, o, f.reason.data), "已退回。")
+
+
+@bp.post("/orders/<number>/relay")
+@case_roles
+def order_relay(number: str):
+    def run(order, f):
+        unit = _chosen_unit(f, queries.children_scope(order.receiving_unit))
+        operations.relay_order(current_user, order, unit, f.note.data, f.due_on.data)
+
+    return _order_action(number, "relay", forms.RelayForm, run, "已转下级办理。")
+
+
+@bp.post("/orders/<number>/report")
+@case_roles
+def order_report(number: str):
+    def run(order, f):
+        operations.report_order(current_user, order, text=f.text.data, verdict=_enum(Verdict, f.verdict.data))
+
+    return _order_action(number, "report", forms.ReportForm, run, "已报送。")
+
+
+@bp.post("/orders/<number>/accept")
+@case_roles
+def order_accept(number: str):
+    return _order_action(number, "accept", forms.ReviewAcceptForm,
+                         lambda o, f: operations.accept_report(current_user, o), "已审核通过。")
+
+
+@bp.post("/orders/<number>/send-back")
+@case_roles
+def order_send_back(number: str):
+    return _order_action(number, "send_back", forms.SendBackForm,
+                         lambda o, f: operations.send_back(current_user, o, f.reason.data), "已退回重办。")
+
+
+@bp.post("/orders/<number>/extension")
+@case_roles
+def order_extension(number: str):
+    return _order_action(number, "extend", forms.ExtensionForm,
+                         lambda o, f: operations.request_extension(current_user, o, f.new_due_on.data,
+                                                                   f.reason.data), "延期申请已提交。")
+
+
+@bp.post("/orders/<number>/extension/decide")
+@case_roles
+def order_extension_decide(number: str):
+    def run(order, f):
+        ext = queries.pending_extension(order)
+        if ext is None:
+            raise ConcurrentUpdate("该延期申请已处理。")
+        operations.decide_extension(current_user, ext, bool(f.approve.data), f.note.data)
+
+    approve = "decide-approve" in request.form
+    return _order_action(number, "decide_extension", forms.DecideExtensionForm, run,
+                         "已同意延期。" if approve else "已不同意延期。")
+
+
+@bp.post("/orders/<number>/attachments")
+@case_roles
+def order_attach(number: str):
+    order = access.get_order(current_user, number)
+    if "attach" not in queries.order_actions(current_user, order):
+        abort(403)
+    return _upload(order.case, order, lambda f: _order_page(order, f, "attach"), f"/orders/{order.number}")
+

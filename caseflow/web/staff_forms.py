@@ -1,0 +1,206 @@
+"""Forms of the officials' pages. Each action is its own small form, posted to its own URL."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from caseflow.models import OPEN_ORDER_STATES, CaseState, Category, OrderKind, Verdict
+
+
+class CnDateField(DateField):
+    """A date field whose parse error is in Chinese."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("日期格式不正确，请按“2026-12-01”的格式填写") from None
+
+
+def select_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"不能超过{n}个字")
+
+
+def _required(what: str) -> DataRequired:
+    return DataRequired(f"请填写{what}")
+
+
+class ActionForm(FlaskForm):
+    """An action on a case or an order; ``version`` is the record's version when the form was shown."""
+
+    version = HiddenField()
+    # Domain field names (``InvalidInput.field``) that belong to a field of this form.
+    error_fields: dict[str, str] = {}
+
+    def add_error(self, field_name: str | None, message: str) -> None:
+        """Show ``message`` by the field it concerns, or at the top of the form."""
+        name = self.error_fields.get(field_name or "", field_name)
+        target = self._fields.get(name) if name else None
+        if target is None or name in ("version", "csrf_token"):
+            self.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]
+
+
+class CaseAcceptForm(ActionForm):
+    pass
+
+
+class CaseRejectForm(ActionForm):
+    reason = TextAreaField("不予受理的理由及办理渠道", validators=[_required("不予受理的理由及办理渠道"),
+                                                                   _max(2000)])
+    error_fields = {"不予受理的理由及办理渠道": "reason"}
+
+
+class CaseTransferForm(ActionForm):
+    unit = RadioField("转至单位", choices=[], validate_choice=False, validators=[Optional()])
+    unit_text = StringField("转至单位（输入单位代码或名称）", validators=[_max(100)])
+    reason = TextAreaField("转办理由", validators=[_required("转办理由"), _max(2000)])
+    error_fields = {"转办理由": "reason", "unit": "unit_text"}
+
+
+class CaseReferForm(ActionForm):
+    note = TextAreaField("上报说明", validators=[_required("上报说明"), _max(2000)])
+    error_fields = {"上报说明": "note"}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IssueVerificationForm(ActionForm):
+    units = MultiCheckboxField("接收核查单的单位", choices=[], validate_choice=False)
+    unit_text = StringField("其他直属下级单位（输入单位代码或名称）", validators=[_max(100)])
+    content = TextAreaField("所投诉事项", validators=[_required("所投诉事项"), _max(10000)])
+    error_fields = {"所投诉事项": "content", "unit": "unit_text"}
+
+
+class IssueSupervisionForm(ActionForm):
+    unit = RadioField("承办单位", choices=[], validate_choice=False, validators=[Optional()])
+    unit_text = StringField("承办单位（输入单位代码或名称）", validators=[_max(100)])
+    content = TextAreaField("投诉事项", validators=[_required("投诉事项"), _max(10000)])
+    opinion = TextAreaField("办理意见", validators=[_required("办理意见"), _max(10000)])
+    error_fields = {"投诉事项": "content", "办理意见": "opinion", "unit": "unit_text"}
+
+
+class CaseCloseForm(ActionForm):
+    reply = TextAreaField("答复投诉人的办理结果", validators=[_required("答复投诉人的办理结果"),
+                                                               _max(10000)])
+    error_fields = {"答复投诉人的办理结果": "reply"}
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField("附件（PDF、JPG或PNG）", validators=[FileRequired("请选择要上传的文件")])
+    error_fields: dict[str, str] = {"attachments": "file"}
+    add_error = ActionForm.add_error
+
+
+class RevealForm(FlaskForm):
+    person = HiddenField(validators=[DataRequired()])
+    field = HiddenField(validators=[DataRequired()])
+
+
+# --- orders ---------------------------------------------------------------------------
+
+class SignForm(ActionForm):
+    acting_person = StringField("承办人", validators=[_required("承办人"), _max(60)])
+    acting_phone = StringField("承办人联系电话", validators=[_max(40)])
+
+
+class ReturnForm(ActionForm):
+    reason = TextAreaField("退回理由", validators=[_required("退回理由"), _max(2000)])
+    error_fields = {"退回理由": "reason"}
+
+
+class RelayForm(ActionForm):
+    unit = RadioField("转至下级单位", choices=[], validate_choice=False, validators=[Optional()])
+    unit_text = StringField("下级单位（输入单位代码或名称）", validators=[_max(100)])
+    note = TextAreaField("转办说明", validators=[Optional(), _max(2000)])
+    due_on = CnDateField("下级完成时限（不填则按规定计算）", validators=[Optional()],
+                       render_kw={"type": "date"})
+    error_fields = {"unit": "unit_text"}
+
+
+class ReportForm(ActionForm):
+    verdict = RadioField("核查结论", choices=select_choices(Verdict.choices()), validators=[Optional()],
+                         validate_choice=False)
+    text = TextAreaField("经核实的情况", validators=[_required("经核实的情况"), _max(10000)])
+    error_fields = {"经核实的情况": "text", "办理情况": "text"}
+
+    def for_kind(self, kind: OrderKind) -> ReportForm:
+        """Label the text as 经核实的情况 (verification) or 办理情况 (supervision)."""
+        if kind is OrderKind.SUPERVISION:
+            self.text.label.text = "办理情况"
+            self.text.validators = [_required("办理情况"), _max(10000)]
+        return self
+
+
+class ReviewAcceptForm(ActionForm):
+    pass
+
+
+class SendBackForm(ActionForm):
+    reason = TextAreaField("退回重办的理由", validators=[_required("退回重办的理由"), _max(2000)])
+    error_fields = {"退回重办的理由": "reason"}
+
+
+class ExtensionForm(ActionForm):
+    new_due_on = CnDateField("申请延期至", validators=[DataRequired("请填写申请延期至的日期（如2026-12-01）")],
+                           render_kw={"type": "date"})
+    reason = TextAreaField("延期理由", validators=[_required("延期理由"), _max(2000)])
+    error_fields = {"延期理由": "reason"}
+
+
+class DecideExtensionForm(ActionForm):
+    note = TextAreaField("审批意见（可不填）", validators=[Optional(), _max(2000)])
+    approve = SubmitField("同意延期")
+    refuse = SubmitField("不同意")
+
+
+# --- lists ----------------------------------------------------------------------------
+
+def _choices(enum_cls, blank: str = "全部") -> list[tuple[str, str]]:
+    return select_choices([("", blank), *enum_cls.choices()])
+
+
+class InboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField("单据类型", choices=_choices(OrderKind), validate_choice=False)
+    state = SelectField("状态", choices=select_choices(
+        [("", "全部"), *[(s.value, s.label) for s in OPEN_ORDER_STATES]]), validate_choice=False)
+    overdue = BooleanField("只看逾期")
+    sort = SelectField("排序", choices=[], validate_choice=False)
+
+
+class CaseFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    number = StringField("投诉编号", validators=[_max(20)])
+    state = SelectField("状态", choices=_choices(CaseState), validate_choice=False)
+    category = SelectField("问题类别", choices=_choices(Category), validate_choice=False)
+    overdue = BooleanField("只看逾期")
+    mine = BooleanField("只看本单位负责的")
+    sort = SelectField("排序", choices=[], validate_choice=False)
