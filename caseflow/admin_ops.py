@@ -1,0 +1,328 @@
+"""Administration: the holiday calendar, deadline settings, units and users.
+
+Like ``caseflow.cases.operations``: validate, change, record, flush. The caller
+commits once (``jobs.commit``).  Calendar and settings edits recompute every
+open deadline that was computed provisionally, so a deadline that rested on a
+weekends-only guess becomes the real one as soon as the real calendar is known.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter as Tally
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from caseflow.audit import record_access
+from caseflow.deadlines import DEFAULT_DAYS, due_after, forget_calendar, setting_days
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import (
+    OPEN_ORDER_STATES,
+    CalendarDay,
+    CalendarYear,
+    Case,
+    CaseEvent,
+    CaseState,
+    ExtensionState,
+    Order,
+    OrderKind,
+    OrderState,
+    Setting,
+    User,
+)
+from caseflow.timeutil import format_date_cn, local_date, local_today
+from caseflow.workdays import Due, package_years
+
+# --- deadlines: where each one starts and which setting applies ---------------------------------
+
+
+def _last_event_on(case: Case, action: str, order: Order | None = None) -> date | None:
+    """The Shanghai date of the latest ``action`` event on the case (or on one of its orders)."""
+    times = [e.created_at for e in case.events
+             if e.action == action and (order is None or e.order_id == order.id)]
+    return local_date(max(times)) if times else None
+
+
+def order_deadlines(order: Order) -> tuple[Due, Due]:
+    """(sign-by, complete-by) of an order, recomputed from the day it was sent.
+
+    Mirrors ``operations``: a relayed verification order never ends after its
+    parent; an order sent back for rework gets at least a fresh period from that
+    day; an approved extension is an explicit date and is kept.
+    """
+    sent_on = local_date(order.sent_at)
+    key = "verification_days" if order.kind is OrderKind.VERIFICATION else "supervision_days"
+    sign = due_after(sent_on, "sign_days")
+    if any(e.state is ExtensionState.APPROVED for e in order.extensions):
+        return sign, Due(order.due_on, False)
+    due = due_after(sent_on, key)
+    if order.parent is not None and order.kind is OrderKind.VERIFICATION and order.parent.due_on < due.on:
+        due = Due(order.parent.due_on, order.parent.due_provisional)
+    sent_back_on = _last_event_on(order.case, "order_send_back", order)
+    if sent_back_on is not None:
+        again = due_after(sent_back_on, key)
+        if again.on > due.on:
+            due = again
+    return sign, due
+
+
+def case_action_deadline(case: Case) -> Due | None:
+    """When the responsible unit must act next, or None when nothing is due from it.
+
+    Registered (or reopened) cases must get their verification orders within
+    ``issue_verification_days``; once all findings are in, the decision is due
+    within ``decision_days`` (see ``operations.submit_complaint``, ``_advance_case``, ``rate_case``).
+    """
+    if case.state in (CaseState.SUBMITTED, CaseState.REGISTERED):
+        start = _last_event_on(case, "reopen") or local_date(case.received_at)
+        return due_after(start, "issue_verification_days")
+    if case.state is CaseState.DECIDING:
+        start = _last_event_on(case, "findings_complete")
+        return due_after(start, "decision_days") if start else None
+    return None
+
+
+def apply_order_deadlines(order: Order) -> tuple[date, date]:
+    """Set an order's deadlines from ``order_deadlines``; returns the old (sign-by, due) dates."""
+    before = (order.sign_due_on, order.due_on)
+    sign, due = order_deadlines(order)
+    order.due_on = due.on
+    provisional = due.provisional
+    if order.state is OrderState.SENT:  # once signed for, the sign-by date is history
+        order.sign_due_on = min(sign.on, due.on)
+        provisional |= sign.provisional
+    else:
+        order.sign_due_on = min(order.sign_due_on, due.on)
+    order.due_provisional = provisional
+    return before
+
+
+def recompute_provisional_deadlines(actor: User | None) -> int:
+    """Recompute every open deadline that was provisional; one event per change; returns the count."""
+    forget_calendar()
+    db.session.flush()
+    changed = 0
+    orders = db.session.scalars(
+        sa.select(Order).where(Order.state.in_(OPEN_ORDER_STATES), Order.due_provisional.is_(True))
+        .order_by(Order.id)
+    ).all()
+    for order in orders:
+        old_sign, old_due = apply_order_deadlines(order)
+        if (old_sign, old_due) != (order.sign_due_on, order.due_on):
+            changed += 1
+            _deadline_event(order.case, actor, order, old_due, order.due_on, order.due_provisional)
+    cases = db.session.scalars(
+        sa.select(Case).where(Case.action_due_provisional.is_(True), Case.action_due_on.is_not(None))
+        .order_by(Case.id)
+    ).all()
+    for case in cases:
+        due = case_action_deadline(case)
+        if due is None:
+            continue
+        old = case.action_due_on
+        case.action_due_on, case.action_due_provisional = due.on, due.provisional
+        if old != due.on:
+            changed += 1
+            _deadline_event(case, actor, None, old, due.on, due.provisional)
+    db.session.flush()
+    return changed
+
+
+def _deadline_event(case: Case, actor: User | None, order: Order | None, old: date, new: date,
+                    provisional: bool) -> None:
+    what = order.kind.label + order.number if order else "本投诉待办事项"
+    note = f"节假日安排更新：{what}的完成时限由{format_date_cn(old)}调整为{format_date_cn(new)}"
+    if provisional:
+        note += "（该年节假日尚未确认，仍为暂定）"
+    db.session.add(CaseEvent(case=case, order=order, actor=actor, actor_unit_id=actor.unit_id if actor else None,
+                             action="deadline_recomputed", note=note))
+
+
+# --- the holiday calendar -----------------------------------------------------------------------
+
+_DAY_WORDS = {"休": False, "班": True}
+_LINE = re.compile(r"^(\S+)\s+(\S+)(?:\s+(.*))?$")
+
+
+@dataclass(frozen=True)
+class ScheduleLine:
+    """One line of an official holiday schedule: ``2027-02-07 班 春节调休``."""
+
+    day: date
+    is_workday: bool
+    note: str | None
+
+
+def parse_schedule(text: str) -> list[ScheduleLine]:
+    """Parse the pasted schedule; every bad line is named in one ``InvalidInput`` (nothing partial)."""
+    lines: list[ScheduleLine] = []
+    errors: list[str] = []
+    seen: dict[date, int] = {}
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip().replace("\u3000", " ")
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if not match:
+            errors.append(f"第{number}行“{line}”：应为“日期 休/班 说明”，例如“2027-01-01 休 元旦”")
+            continue
+        raw_day, word, note = match.groups()
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            errors.append(f"第{number}行：“{raw_day}”不是有效日期，请写成2027-01-01的格式")
+            continue
+        if word not in _DAY_WORDS:
+            errors.append(f"第{number}行：“{word}”应为“休”（放假）或“班”（调休上班）")
+            continue
+        if day in seen:
+            errors.append(f"第{number}行：{day.isoformat()}与第{seen[day]}行重复")
+            continue
+        note = (note or "").strip() or None
+        if note and len(note) > 100:
+            errors.append(f"第{number}行：说明不能超过100字")
+            continue
+        seen[day] = number
+        lines.append(ScheduleLine(day, _DAY_WORDS[word], note))
+    if errors:
+        raise InvalidInput("；".join(errors), field="text")
+    if not lines:
+        raise InvalidInput("请粘贴至少一行节假日安排", field="text")
+    return lines
+
+
+def _store_day(line: ScheduleLine) -> None:
+    row = db.session.get(CalendarDay, line.day)
+    if row is None:
+        db.session.add(CalendarDay(day=line.day, is_workday=line.is_workday, note=line.note))
+    else:
+        row.is_workday, row.note = line.is_workday, line.note
+
+
+def _note_text(note: str | None) -> str | None:
+    note = (note or "").strip() or None
+    if note and len(note) > 100:
+        raise InvalidInput("说明不能超过100字", field="note")
+    return note
+
+
+def set_day(actor: User | None, day: date, is_workday: bool, note: str | None = None) -> int:
+    """Enter one holiday or make-up working day; returns how many deadlines changed."""
+    _store_day(ScheduleLine(day, is_workday, _note_text(note)))
+    record_access(actor, "calendar_set_day", "calendar", day.isoformat(), detail="班" if is_workday else "休")
+    return recompute_provisional_deadlines(actor)
+
+
+def remove_day(actor: User | None, day: date) -> int:
+    """Drop an override (the day falls back to chinesecalendar or weekends); returns changes."""
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        raise InvalidInput(f"{format_date_cn(day)}没有设置，无需删除", field="day")
+    db.session.delete(row)
+    record_access(actor, "calendar_remove_day", "calendar", day.isoformat())
+    return recompute_provisional_deadlines(actor)
+
+
+def schedule_year(lines: list[ScheduleLine]) -> int:
+    """The year a pasted schedule is for: the one most of its dates fall in (a 元旦 may start in December)."""
+    tally = Tally(line.day.year for line in lines)
+    return max(tally, key=lambda year: (tally[year], year))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    stored: int
+    confirmed_year: int | None
+    deadlines_changed: int
+
+
+def import_schedule(actor: User | None, text: str, *, confirm: bool = True) -> ImportResult:
+    """Store a pasted official schedule (all lines or none), optionally confirm its year, recompute."""
+    lines = parse_schedule(text)
+    for line in lines:
+        _store_day(line)
+    year = schedule_year(lines) if confirm else None
+    if year is not None:
+        _confirm(actor, year)
+    record_access(actor, "calendar_import", "calendar", str(year or lines[0].day.year),
+                  detail=f"{len(lines)}行")
+    return ImportResult(len(lines), year, recompute_provisional_deadlines(actor))
+
+
+def _confirm(actor: User | None, year: int) -> None:
+    if db.session.get(CalendarYear, year) is None:
+        db.session.add(CalendarYear(year=year, entered_by_id=actor.id if actor else None))
+
+
+def confirm_year(actor: User | None, year: int) -> int:
+    """Mark a year's holidays as completely entered (no longer provisional); returns changes."""
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("年份无效", field="year")
+    _confirm(actor, year)
+    record_access(actor, "calendar_confirm_year", "calendar", str(year))
+    return recompute_provisional_deadlines(actor)
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    """Where a year's working days come from, for the calendar page."""
+
+    year: int
+    source: str  # "package" / "admin" / "provisional"
+    label: str
+    days: list[CalendarDay]
+
+
+def calendar_years(first: int = 2024, today: date | None = None) -> list[YearStatus]:
+    """Each year from ``first`` to next year with its source and the administrator's days."""
+    today = today or local_today()
+    known = package_years()
+    confirmed = set(db.session.scalars(sa.select(CalendarYear.year)))
+    days = db.session.scalars(sa.select(CalendarDay).order_by(CalendarDay.day)).all()
+    last = max([today.year + 1, *(d.day.year for d in days), *confirmed])
+    result = []
+    for year in range(first, last + 1):
+        if year in confirmed:
+            source, label = "admin", "管理员已确认"
+        elif year in known:
+            source, label = "package", "chinesecalendar 内置"
+        else:
+            source, label = "provisional", "暂定（仅按周末计算）"
+        result.append(YearStatus(year, source, label, [d for d in days if d.day.year == year]))
+    return result
+
+
+# --- deadline settings --------------------------------------------------------------------------
+
+SETTING_LABELS = {
+    "issue_verification_days": "受理后下发核查单（工作日）",
+    "verification_days": "核查单办理时限（工作日）",
+    "decision_days": "核查报回后研究处理意见并下发督办单（工作日）",
+    "supervision_days": "督办单办理时限（工作日）",
+    "sign_days": "签收时限（工作日）",
+    "escalate_after_days": "逾期多少个工作日后提级督办",
+}
+
+
+def current_settings() -> dict[str, int]:
+    return {key: setting_days(key) for key in DEFAULT_DAYS}
+
+
+def save_settings(actor: User | None, values: dict[str, int]) -> None:
+    """Store the deadline days (1..30 each). They apply to deadlines computed from now on."""
+    for key, value in values.items():
+        if key not in DEFAULT_DAYS:
+            raise InvalidInput(f"未知设置：{key}", field=key)
+        if not isinstance(value, int) or not 1 <= value <= 30:
+            raise InvalidInput("请填写1到30之间的整数", field=key)
+    for key, value in values.items():
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=str(value)))
+        else:
+            row.value = str(value)
+    record_access(actor, "settings_save", "settings", "deadlines",
+                  detail=", ".join(f"{k}={v}" for k, v in sorted(values.items())))
+    db.session.flush()
