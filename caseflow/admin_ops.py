@@ -18,6 +18,7 @@ from caseflow.audit import record_access
 from caseflow.deadlines import DEFAULT_DAYS, due_after, forget_calendar, setting_days
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
+from caseflow.identity import InvalidNumber, parse_phone
 from caseflow.models import (
     OPEN_ORDER_STATES,
     CalendarDay,
@@ -29,9 +30,13 @@ from caseflow.models import (
     Order,
     OrderKind,
     OrderState,
+    Role,
     Setting,
+    Unit,
+    UnitKind,
     User,
 )
+from caseflow.security.passwords import hash_password
 from caseflow.timeutil import format_date_cn, local_date, local_today
 from caseflow.workdays import Due, package_years
 
@@ -325,4 +330,191 @@ def save_settings(actor: User | None, values: dict[str, int]) -> None:
             row.value = str(value)
     record_access(actor, "settings_save", "settings", "deadlines",
                   detail=", ".join(f"{k}={v}" for k, v in sorted(values.items())))
+    db.session.flush()
+
+
+# --- units ------------------------------------------------------------------------------------------
+
+_BUREAU_CODE = re.compile(r"^\d{6}$")
+_SCHOOL_CODE = re.compile(r"^\d{10}$")
+_CHILD_KIND = {UnitKind.MINISTRY: UnitKind.PROVINCE, UnitKind.PROVINCE: UnitKind.CITY,
+               UnitKind.CITY: UnitKind.COUNTY, UnitKind.COUNTY: UnitKind.COUNTY}
+
+
+def search_units(query: str | None) -> sa.Select:
+    """Units whose name or code contains ``query``, in tree order."""
+    stmt = sa.select(Unit).order_by(Unit.path)
+    query = (query or "").strip()
+    if query:
+        stmt = stmt.where(sa.or_(Unit.name.contains(query, autoescape=True),
+                                 Unit.code.startswith(query, autoescape=True)))
+    return stmt
+
+
+def unit_by_code_or_name(value: str | None, field: str = "unit") -> Unit:
+    """One unit by its exact code or exact name; ``InvalidInput`` naming ``field`` otherwise."""
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput("请填写单位代码或单位全称", field=field)
+    units = db.session.scalars(sa.select(Unit).where(sa.or_(Unit.code == value, Unit.name == value))).all()
+    if not units:
+        raise InvalidInput(f"找不到单位“{value}”，请在单位管理中查询其代码", field=field)
+    if len(units) > 1:
+        raise InvalidInput(f"有多个单位名为“{value}”，请填写单位代码", field=field)
+    return units[0]
+
+
+def _optional_phone(value: str | None, field: str) -> str | None:
+    if not (value or "").strip():
+        return None
+    try:
+        return parse_phone(value)
+    except InvalidNumber as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+def _unit_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("请填写单位名称", field="name")
+    if len(name) > 100:
+        raise InvalidInput("单位名称不能超过100字", field="name")
+    return name
+
+
+@dataclass
+class UnitData:
+    """What the add-unit form gives: the parent's code, the new code, name and phones."""
+
+    parent: str
+    code: str
+    name: str
+    phone: str | None = None
+    hotline: str | None = None
+    is_school: bool = False
+    directly_administered: bool = False
+
+
+def create_unit(actor: User | None, data: UnitData) -> Unit:
+    """Add a unit under a bureau: a school (10-digit school code) or a lower bureau (6-digit division code)."""
+    parent = unit_by_code_or_name(data.parent, field="parent")
+    if parent.is_school:
+        raise InvalidInput("上级单位须为教育行政部门，学校下不能再设单位", field="parent")
+    code = (data.code or "").strip()
+    if data.is_school and not _SCHOOL_CODE.match(code):
+        raise InvalidInput("学校标识码应为10位数字", field="code")
+    if not data.is_school and not _BUREAU_CODE.match(code):
+        raise InvalidInput("教育行政部门的代码应为6位行政区划代码", field="code")
+    if db.session.scalar(sa.select(Unit.id).where(Unit.code == code)) is not None:
+        raise InvalidInput(f"代码{code}已被其他单位使用", field="code")
+    if data.directly_administered and parent.kind is not UnitKind.PROVINCE:
+        raise InvalidInput("只有省教育厅下的县（市）才能标为省直管", field="directly_administered")
+    kind = UnitKind.SCHOOL if data.is_school else _CHILD_KIND[parent.kind]
+    if data.directly_administered:
+        kind = UnitKind.COUNTY
+    unit = Unit(code=code, name=_unit_name(data.name), kind=kind, parent=parent,
+                path=Unit.make_path(parent, code), phone=_optional_phone(data.phone, "phone"),
+                hotline=_optional_phone(data.hotline, "hotline"),
+                directly_administered=data.directly_administered)
+    db.session.add(unit)
+    record_access(actor, "unit_create", "unit", code, detail=unit.name)
+    db.session.flush()
+    return unit
+
+
+def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, hotline: str | None) -> None:
+    """Change a unit's name and phones (its code and place in the tree are fixed)."""
+    unit.name = _unit_name(name)
+    unit.phone = _optional_phone(phone, "phone")
+    unit.hotline = _optional_phone(hotline, "hotline")
+    record_access(actor, "unit_update", "unit", unit.code, detail=unit.name)
+    db.session.flush()
+
+
+# --- users ------------------------------------------------------------------------------------------
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PASSWORD_MIN, PASSWORD_MAX = 12, 128
+
+
+def search_users(query: str | None, role: Role | None = None) -> sa.Select:
+    """Users by username, name or unit (name or code), optionally of one role."""
+    stmt = sa.select(User).join(User.unit).order_by(Unit.path, User.username)
+    query = (query or "").strip()
+    if query:
+        stmt = stmt.where(sa.or_(User.username.contains(query, autoescape=True),
+                                 User.name.contains(query, autoescape=True),
+                                 Unit.name.contains(query, autoescape=True),
+                                 Unit.code == query))
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    return stmt
+
+
+def check_password(password: str | None, field: str = "password") -> str:
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
+        raise InvalidInput(f"密码至少{PASSWORD_MIN}个字符", field=field)
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(f"密码不能超过{PASSWORD_MAX}个字符", field=field)
+    return password
+
+
+@dataclass
+class UserData:
+    """What the create-user form gives."""
+
+    username: str
+    name: str
+    role: Role
+    unit: str
+    password: str
+    phone: str | None = None
+    email: str | None = None
+
+
+def create_user(actor: User | None, data: UserData) -> User:
+    """Create an official's account at a unit, with an argon2id password hash."""
+    username = (data.username or "").strip()
+    if not _USERNAME.match(username):
+        raise InvalidInput("用户名为3到60位字母、数字或 . _ -，以字母或数字开头", field="username")
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
+        raise InvalidInput(f"用户名{username}已被使用", field="username")
+    name = (data.name or "").strip()
+    if not name or len(name) > 60:
+        raise InvalidInput("请填写姓名（不超过60字）", field="name")
+    unit = unit_by_code_or_name(data.unit)
+    if data.role is not Role.ADMIN and unit.kind is UnitKind.MINISTRY:
+        raise InvalidInput("本系统不在教育部设立业务账号", field="unit")
+    if data.role in (Role.SUPERVISOR, Role.INTAKE) and unit.is_school:
+        raise InvalidInput(f"学校不是处理责任单位，不能设{data.role.label}；请设为承办人", field="role")
+    email = (data.email or "").strip() or None
+    if email and (len(email) > 120 or not _EMAIL.match(email)):
+        raise InvalidInput("电子邮箱格式不正确", field="email")
+    user = User(username=username, name=name, role=data.role, unit=unit,
+                password_hash=hash_password(check_password(data.password)),
+                phone=_optional_phone(data.phone, "phone"), email=email)
+    db.session.add(user)
+    record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{unit.code}")
+    db.session.flush()
+    return user
+
+
+def set_user_active(actor: User, user: User, active: bool) -> None:
+    """Deactivate (every session ends) or reactivate an account."""
+    if user.id == actor.id and not active:
+        raise InvalidInput("不能停用自己的账号", field="active")
+    if user.active != active:
+        user.active = active
+        user.session_version += 1
+    record_access(actor, "user_activate" if active else "user_deactivate", "user", user.username)
+    db.session.flush()
+
+
+def reset_password(actor: User | None, user: User, password: str) -> None:
+    """Set a new password; existing sessions of that user end."""
+    user.password_hash = hash_password(check_password(password))
+    user.session_version += 1
+    record_access(actor, "user_reset_password", "user", user.username)
     db.session.flush()
