@@ -134,6 +134,23 @@ def _show_error(form: FlaskForm, exc: InvalidInput) -> None:
         form.form_errors.append(exc.message)
 
 
+def _run(form: FlaskForm, operation, done):
+    """Run one operation and commit; on ``InvalidInput`` roll back, show it by its field, return None.
+
+    ``done(result)`` gives the success message and where to go next.
+    """
+    try:
+        result = operation()
+    except InvalidInput as exc:
+        jobs.rollback()
+        _show_error(form, exc)
+        return None
+    jobs.commit()
+    message, target = done(result)
+    flash(message, "success")
+    return redirect(target)
+
+
 # --- index --------------------------------------------------------------------------------------------
 
 @bp.route("")
@@ -172,16 +189,13 @@ def calendar():
 def calendar_add_day():
     form = DayForm()
     if form.validate_on_submit():
-        try:
-            changed = admin_ops.set_day(current_user, form.day.data, form.kind.data == "work", form.note.data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            word = "调休上班" if form.kind.data == "work" else "放假"
-            flash(f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}", "success")
-            return redirect(url_for(".calendar"))
+        word = "调休上班" if form.kind.data == "work" else "放假"
+        done = _run(form, lambda: admin_ops.set_day(current_user, form.day.data, form.kind.data == "work",
+                                                    form.note.data),
+                    lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
+                                     url_for(".calendar")))
+        if done:
+            return done
     return _calendar_page(day_form=form, status=400)
 
 
@@ -203,18 +217,16 @@ def calendar_remove_day(day: str):
 def calendar_import():
     form = ScheduleForm()
     if form.validate_on_submit():
-        try:
-            result = admin_ops.import_schedule(current_user, form.text.data, confirm=form.confirm.data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            confirmed = f"已确认{result.confirmed_year}年日历。" if result.confirmed_year else ""
-            flash(f"已导入{result.stored}天的节假日安排。{confirmed}{_recomputed(result.deadlines_changed)}",
-                  "success")
-            return redirect(url_for(".calendar"))
+        done = _run(form, lambda: admin_ops.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
+                    lambda result: (_imported(result), url_for(".calendar")))
+        if done:
+            return done
     return _calendar_page(schedule_form=form, status=400)
+
+
+def _imported(result: admin_ops.ImportResult) -> str:
+    confirmed = f"已确认{result.confirmed_year}年日历。" if result.confirmed_year else ""
+    return f"已导入{result.stored}天的节假日安排。{confirmed}{_recomputed(result.deadlines_changed)}"
 
 
 @bp.route("/calendar/years/<int:year>/confirm", methods=["POST"])
@@ -235,15 +247,10 @@ def units():
     if request.method == "POST" and form.validate():
         data = admin_ops.UnitData(**{f: form[f].data for f in (
             "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
-        try:
-            unit = admin_ops.create_unit(current_user, data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            flash(f"已添加单位：{unit.code} {unit.name}", "success")
-            return redirect(url_for(".units", q=unit.code))
+        done = _run(form, lambda: admin_ops.create_unit(current_user, data),
+                    lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
+        if done:
+            return done
     query = request.args.get("q", "")
     page = db.paginate(admin_ops.search_units(query), per_page=50, error_out=False)
     return render_template("admin/units.html", form=form, page=page, q=query), (
@@ -255,15 +262,11 @@ def unit_edit(code: str):
     unit = db.first_or_404(sa.select(Unit).where(Unit.code == code))
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
-        try:
-            admin_ops.update_unit(current_user, unit, form.name.data, form.phone.data, form.hotline.data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            flash(f"已保存单位：{unit.name}", "success")
-            return redirect(url_for(".unit_edit", code=unit.code))
+        done = _run(form, lambda: admin_ops.update_unit(current_user, unit, form.name.data, form.phone.data,
+                                                        form.hotline.data),
+                    lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
+        if done:
+            return done
     return render_template("admin/unit_edit.html", unit=unit, form=form), (400 if form.errors else 200)
 
 
@@ -276,15 +279,11 @@ def users():
         data = admin_ops.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
                                   unit=form.unit.data, password=form.password.data, phone=form.phone.data,
                                   email=form.email.data)
-        try:
-            user = admin_ops.create_user(current_user, data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            flash(f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）", "success")
-            return redirect(url_for(".user_detail", user_id=user.id))
+        done = _run(form, lambda: admin_ops.create_user(current_user, data),
+                    lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
+                                  url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
     query = request.args.get("q", "")
     role = request.args.get("role", "")
     page = db.paginate(admin_ops.search_users(query, _role_or_none(role)),
@@ -326,15 +325,11 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            admin_ops.reset_password(current_user, user, form.password.data)
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            flash(f"已重置{user.username}的密码，该用户已登录的会话全部失效。", "success")
-            return redirect(url_for(".user_detail", user_id=user.id))
+        done = _run(form, lambda: admin_ops.reset_password(current_user, user, form.password.data),
+                    lambda _: (f"已重置{user.username}的密码，该用户已登录的会话全部失效。",
+                               url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
     return render_template("admin/user.html", user=user, password_form=form,
                            active_form=ActiveForm(formdata=None)), 400
 
@@ -345,14 +340,9 @@ def user_password(user_id: int):
 def settings():
     form = SettingsForm(data=admin_ops.current_settings())
     if form.validate_on_submit():
-        try:
-            admin_ops.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS})
-        except InvalidInput as exc:
-            jobs.rollback()
-            _show_error(form, exc)
-        else:
-            jobs.commit()
-            flash("已保存期限设置，新设置适用于此后计算的完成时限。", "success")
-            return redirect(url_for(".settings"))
+        done = _run(form, lambda: admin_ops.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
+                    lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
+        if done:
+            return done
     return render_template("admin/settings.html", form=form, defaults=DEFAULT_DAYS), (
         400 if form.errors else 200)
