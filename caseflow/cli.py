@@ -100,7 +100,9 @@ def worker(burst: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, worker):
+    from caseflow.admin_cli import users_cli  # also adds the administration commands to ``calendar``
+
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, worker, users_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -108,3 +108,28 @@ def test_calendar_years_report_their_source(world, db):
     years = {y.year: y.source for y in admin_ops.calendar_years(today=date(2026, 11, 23))}
     assert years[2024] == "package" and years[2026] == "package"
     assert years[2027] == "provisional" and years[2028] == "admin"
+
+
+def test_cli_imports_schedule_and_creates_users(world, db, app, tmp_path):
+    runner = app.test_cli_runner()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("2027-01-01 休 元旦\n2027-01-02 放假\n", encoding="utf-8")
+    result = runner.invoke(args=["calendar", "import", str(bad)])
+    assert result.exit_code == 1 and "第2行" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)) == 0
+
+    good = tmp_path / "2027.txt"
+    good.write_text(SCHEDULE_2027, encoding="utf-8")
+    result = runner.invoke(args=["calendar", "import", str(good)])
+    assert result.exit_code == 0 and "4 day(s) stored; 2027 confirmed" in result.output
+    assert runner.invoke(args=["calendar", "set-day", "2027-10-09", "work", "国庆调休"]).exit_code == 0
+    assert db.session.get(CalendarDay, date(2027, 10, 9)).is_workday
+    assert runner.invoke(args=["calendar", "confirm-year", "2028"]).exit_code == 0
+    assert db.session.get(CalendarYear, 2028) is not None
+
+    args = ["users", "create", "--username", "cli.officer", "--role", "officer", "--unit", "410105",
+            "--name", "命令行"]
+    result = runner.invoke(args=args, input="too-short\ntoo-short\n")
+    assert result.exit_code == 1 and "密码至少12个字符" in result.output
+    result = runner.invoke(args=args, input="long-enough-password\nlong-enough-password\n")
+    assert result.exit_code == 0 and "created cli.officer" in result.output
