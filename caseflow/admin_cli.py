@@ -7,13 +7,13 @@ same validation and the same deadline recomputation.
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from caseflow import admin_ops, jobs
+from caseflow.cli import _parse_date as _date
 from caseflow.cli import calendar_cli
 from caseflow.errors import InvalidInput
 from caseflow.models import Role
@@ -35,13 +35,6 @@ def _run(operation):
 
 def _changed(n: int) -> str:
     return f"{n} provisional deadline(s) recomputed and changed"
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @calendar_cli.command("set-day")
