@@ -1,14 +1,16 @@
 """Administration: the holiday calendar, deadline settings, units and users.
 
 Like ``caseflow.cases.operations``: validate, change, record, flush. The caller
-commits once (``jobs.commit``).  Calendar and settings edits recompute every
-open deadline that was computed provisionally, so a deadline that rested on a
-weekends-only guess becomes the real one as soon as the real calendar is known.
+commits once (``jobs.commit``).  Calendar edits recompute every open deadline
+that was computed provisionally (or whose window contains an edited day), so a
+deadline that rested on a weekends-only guess becomes the real one as soon as
+the real calendar is known.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter as Tally
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -104,25 +106,43 @@ def apply_order_deadlines(order: Order) -> tuple[date, date]:
     return before
 
 
-def recompute_provisional_deadlines(actor: User | None) -> int:
-    """Recompute every open deadline that was provisional; one event per change; returns the count."""
+def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -> int:
+    """Recompute open deadlines after a calendar edit; one event per change; returns the count.
+
+    Every provisional deadline is recomputed (it rested on a weekends-only guess),
+    and so is any other whose working-day window contains one of ``changed_days``
+    (an administrator correcting a year already entered).
+    """
     forget_calendar()
     db.session.flush()
+    days = sorted(set(changed_days))
+
+    def affected(provisional: bool, start: date, due: date) -> bool:
+        return provisional or any(start < d <= due for d in days)
+
     changed = 0
+    order_filter = Order.due_provisional.is_(True)
+    if days:
+        order_filter = sa.or_(order_filter, Order.due_on >= days[0])
     orders = db.session.scalars(
-        sa.select(Order).where(Order.state.in_(OPEN_ORDER_STATES), Order.due_provisional.is_(True))
-        .order_by(Order.id)
+        sa.select(Order).where(Order.state.in_(OPEN_ORDER_STATES), order_filter).order_by(Order.id)
     ).all()
     for order in orders:
+        if not affected(order.due_provisional, local_date(order.sent_at), order.due_on):
+            continue
         old_sign, old_due = apply_order_deadlines(order)
         if (old_sign, old_due) != (order.sign_due_on, order.due_on):
             changed += 1
             _deadline_event(order.case, actor, order, old_due, order.due_on, order.due_provisional)
+    case_filter = Case.action_due_provisional.is_(True)
+    if days:
+        case_filter = sa.or_(case_filter, Case.action_due_on >= days[0])
     cases = db.session.scalars(
-        sa.select(Case).where(Case.action_due_provisional.is_(True), Case.action_due_on.is_not(None))
-        .order_by(Case.id)
+        sa.select(Case).where(Case.action_due_on.is_not(None), case_filter).order_by(Case.id)
     ).all()
     for case in cases:
+        if not affected(case.action_due_provisional, local_date(case.received_at), case.action_due_on):
+            continue
         due = case_action_deadline(case)
         if due is None:
             continue
@@ -217,7 +237,7 @@ def set_day(actor: User | None, day: date, is_workday: bool, note: str | None = 
     """Enter one holiday or make-up working day; returns how many deadlines changed."""
     _store_day(ScheduleLine(day, is_workday, _note_text(note)))
     record_access(actor, "calendar_set_day", "calendar", day.isoformat(), detail="班" if is_workday else "休")
-    return recompute_provisional_deadlines(actor)
+    return recompute_deadlines(actor, [day])
 
 
 def remove_day(actor: User | None, day: date) -> int:
@@ -227,7 +247,7 @@ def remove_day(actor: User | None, day: date) -> int:
         raise InvalidInput(f"{format_date_cn(day)}没有设置，无需删除", field="day")
     db.session.delete(row)
     record_access(actor, "calendar_remove_day", "calendar", day.isoformat())
-    return recompute_provisional_deadlines(actor)
+    return recompute_deadlines(actor, [day])
 
 
 def schedule_year(lines: list[ScheduleLine]) -> int:
@@ -253,7 +273,7 @@ def import_schedule(actor: User | None, text: str, *, confirm: bool = True) -> I
         _confirm(actor, year)
     record_access(actor, "calendar_import", "calendar", str(year or lines[0].day.year),
                   detail=f"{len(lines)}行")
-    return ImportResult(len(lines), year, recompute_provisional_deadlines(actor))
+    return ImportResult(len(lines), year, recompute_deadlines(actor, [line.day for line in lines]))
 
 
 def _confirm(actor: User | None, year: int) -> None:
@@ -267,7 +287,7 @@ def confirm_year(actor: User | None, year: int) -> int:
         raise InvalidInput("年份无效", field="year")
     _confirm(actor, year)
     record_access(actor, "calendar_confirm_year", "calendar", str(year))
-    return recompute_provisional_deadlines(actor)
+    return recompute_deadlines(actor)
 
 
 @dataclass(frozen=True)

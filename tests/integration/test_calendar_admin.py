@@ -133,3 +133,21 @@ def test_cli_imports_schedule_and_creates_users(world, db, app, tmp_path):
     assert result.exit_code == 1 and "密码至少12个字符" in result.output
     result = runner.invoke(args=args, input="long-enough-password\nlong-enough-password\n")
     assert result.exit_code == 0 and "created cli.officer" in result.output
+
+
+def test_correcting_an_entered_year_moves_deadlines_it_affects(world, db):
+    admin = world.user("admin", "410000")
+    sup = world.user("supervisor", "410105")
+    with time_machine.travel(LATE_2026, tick=False):
+        admin_ops.import_schedule(admin, SCHEDULE_2027)
+        case, _ = submit(db)
+        ops.accept_case(sup, case)
+        (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
+        jobs.commit()
+        assert (order.due_on, order.due_provisional) == (date(2027, 1, 6), False)
+        # An extra day off inside the window moves the due date; one after it changes nothing.
+        assert admin_ops.set_day(admin, date(2027, 1, 20), False, "误录") == 0
+        assert admin_ops.set_day(admin, date(2027, 1, 4), False, "补录") == 1
+        jobs.commit()
+    db.session.refresh(order)
+    assert (order.due_on, order.due_provisional) == (date(2027, 1, 7), False)
