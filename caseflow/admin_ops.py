@@ -165,6 +165,19 @@ def _deadline_event(case: Case, actor: User | None, order: Order | None, old: da
                              action="deadline_recomputed", note=note))
 
 
+def overview() -> dict[str, int]:
+    """Counts for the admin index: units, active accounts, and open deadlines still provisional."""
+    orders = sa.select(sa.func.count(Order.id)).where(Order.state.in_(OPEN_ORDER_STATES),
+                                                      Order.due_provisional.is_(True))
+    cases = sa.select(sa.func.count(Case.id)).where(Case.action_due_provisional.is_(True),
+                                                    Case.action_due_on.is_not(None))
+    return {
+        "units": db.session.scalar(sa.select(sa.func.count(Unit.id))),
+        "users": db.session.scalar(sa.select(sa.func.count(User.id)).where(User.active.is_(True))),
+        "provisional": db.session.scalar(orders) + db.session.scalar(cases),
+    }
+
+
 # --- the holiday calendar -----------------------------------------------------------------------
 
 _DAY_WORDS = {"休": False, "班": True}
@@ -358,7 +371,9 @@ def save_settings(actor: User | None, values: dict[str, int]) -> None:
 _BUREAU_CODE = re.compile(r"^\d{6}$")
 _SCHOOL_CODE = re.compile(r"^\d{10}$")
 _CHILD_KIND = {UnitKind.MINISTRY: UnitKind.PROVINCE, UnitKind.PROVINCE: UnitKind.CITY,
-               UnitKind.CITY: UnitKind.COUNTY, UnitKind.COUNTY: UnitKind.COUNTY}
+               UnitKind.CITY: UnitKind.COUNTY}
+# A lower bureau's division code shares its parent's prefix (province: 2 digits, city: 4).
+_CODE_PREFIX = {UnitKind.PROVINCE: 2, UnitKind.CITY: 4}
 
 
 def search_units(query: str | None) -> sa.Select:
@@ -425,13 +440,20 @@ def create_unit(actor: User | None, data: UnitData) -> Unit:
         raise InvalidInput("学校标识码应为10位数字", field="code")
     if not data.is_school and not _BUREAU_CODE.match(code):
         raise InvalidInput("教育行政部门的代码应为6位行政区划代码", field="code")
+    if not data.is_school:
+        if parent.kind not in _CHILD_KIND:
+            raise InvalidInput("县级教育局下只能添加学校", field="parent")
+        prefix = parent.code[:_CODE_PREFIX.get(parent.kind, 0)]
+        if not code.startswith(prefix):
+            raise InvalidInput(f"{parent.name}下级单位的行政区划代码应以{prefix}开头", field="code")
     if db.session.scalar(sa.select(Unit.id).where(Unit.code == code)) is not None:
         raise InvalidInput(f"代码{code}已被其他单位使用", field="code")
     if data.directly_administered and parent.kind is not UnitKind.PROVINCE:
         raise InvalidInput("只有省教育厅下的县（市）才能标为省直管", field="directly_administered")
-    kind = UnitKind.SCHOOL if data.is_school else _CHILD_KIND[parent.kind]
-    if data.directly_administered:
-        kind = UnitKind.COUNTY
+    if data.is_school:
+        kind = UnitKind.SCHOOL
+    else:
+        kind = UnitKind.COUNTY if data.directly_administered else _CHILD_KIND[parent.kind]
     unit = Unit(code=code, name=_unit_name(data.name), kind=kind, parent=parent,
                 path=Unit.make_path(parent, code), phone=_optional_phone(data.phone, "phone"),
                 hotline=_optional_phone(data.hotline, "hotline"),

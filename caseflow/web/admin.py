@@ -25,7 +25,7 @@ from caseflow import admin_ops, jobs
 from caseflow.deadlines import DEFAULT_DAYS
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
-from caseflow.models import OPEN_ORDER_STATES, Case, Order, Role, Unit, User
+from caseflow.models import Role, Unit, User
 from caseflow.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -155,16 +155,7 @@ def _run(form: FlaskForm, operation, done):
 
 @bp.route("")
 def index():
-    counts = {
-        "units": db.session.scalar(sa.select(sa.func.count(Unit.id))),
-        "users": db.session.scalar(sa.select(sa.func.count(User.id)).where(User.active.is_(True))),
-        "provisional": db.session.scalar(
-            sa.select(sa.func.count(Order.id)).where(Order.state.in_(OPEN_ORDER_STATES),
-                                                     Order.due_provisional.is_(True)))
-        + db.session.scalar(sa.select(sa.func.count(Case.id)).where(Case.action_due_provisional.is_(True),
-                                                                    Case.action_due_on.is_not(None))),
-    }
-    return render_template("admin/index.html", counts=counts)
+    return render_template("admin/index.html", counts=admin_ops.overview())
 
 
 # --- calendar -----------------------------------------------------------------------------------------

@@ -113,6 +113,11 @@ def test_units_create_validate_and_edit(admin, client, db):
     assert ruzhou.kind is UnitKind.COUNTY and ruzhou.directly_administered
     bad = {"parent": "410100", "code": "4101", "name": "错误"}
     assert "6位行政区划代码" in client.post("/admin/units", data=bad).get_data(as_text=True)
+    bad.update(code="410302")
+    assert "应以4101开头" in client.post("/admin/units", data=bad).get_data(as_text=True)
+    bad.update(parent="410105", code="410199")
+    assert "县级教育局下只能添加学校" in client.post("/admin/units", data=bad).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Unit.id)).where(Unit.name == "错误")) == 0
 
     resp = client.post("/admin/units/4141000099", data={"name": "", "phone": ""})
     assert resp.status_code == 400 and "请填写单位名称" in resp.get_data(as_text=True)
