@@ -8,6 +8,7 @@ with the same rules the calendar administration uses.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -16,12 +17,15 @@ import sqlalchemy as sa
 from caseflow import jobs
 from caseflow.admin_ops import case_action_deadline, order_deadlines
 from caseflow.cases import operations as ops
+from caseflow.cases.numbering import hash_access_code
 from caseflow.deadlines import forget_calendar, load_calendar
 from caseflow.extensions import db
 from caseflow.identity import check_char
 from caseflow.models import Case, CaseSource, Category, Rating, Role, Sex, Unit, UnitKind, User, Verdict
 from caseflow.security.passwords import hash_password
 from caseflow.timeutil import local_date
+
+log = logging.getLogger(__name__)
 
 # --- the unit hierarchy ---------------------------------------------------------------------------
 
@@ -98,6 +102,10 @@ ACCOUNTS = [
     ("gy-supervisor", "梁志远", Role.SUPERVISOR, "410181"),
     ("gy2-officer", "宋佳", Role.OFFICER, "3141018101"),
 ]
+
+
+# Every demo case answers to this access code (查询码), so the citizen's tracking page can be shown.
+DEMO_ACCESS_CODE = "ABCD-2345"
 
 
 def demo_password(username: str) -> str:
@@ -497,7 +505,10 @@ def load_demo(reset: bool = True) -> list[tuple[str, str, str, str]]:
     if db.session.scalar(sa.select(sa.func.count(Case.id))) == 0:
         stories = _Stories(units, users)
         for story in _stories(stories):
-            _settle(story())
+            case = story()
+            _settle(case)
+            case.access_code_hash = hash_access_code(case.number, DEMO_ACCESS_CODE)
+        log.info("demo cases: the access code of every case is %s", DEMO_ACCESS_CODE)
     jobs.commit()
     return [(username, demo_password(username), role.label, units[code].name)
             for username, _name, role, code in ACCOUNTS]

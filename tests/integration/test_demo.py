@@ -1,7 +1,9 @@
 """The demo loader builds the Henan hierarchy, working accounts and cases in every state."""
 import sqlalchemy as sa
 
-from caseflow.demo import SEED_000_UNITS, load_demo
+from caseflow.cases.numbering import access_code_matches
+from caseflow.demo import DEMO_ACCESS_CODE, SEED_000_UNITS, load_demo
+from caseflow.identity import parse_id_number
 from caseflow.models import OPEN_ORDER_STATES, Case, CaseEvent, CaseState, Order, Unit, UnitKind, User
 from caseflow.timeutil import local_today
 
@@ -15,8 +17,11 @@ def test_demo_load_covers_every_state_and_logs_in(app, db, client):
     assert db.session.scalar(sa.select(sa.func.count(Case.id))) >= 12
     rated = db.session.scalars(sa.select(Case).where(Case.state == CaseState.CLOSED)).all()
     assert {c.rating is None for c in rated} == {True, False}
-    # Every case has a real history written by the operations.
-    assert all(c.events for c in db.session.scalars(sa.select(Case)))
+    for case in db.session.scalars(sa.select(Case)):
+        assert case.events  # a real history written by the operations
+        assert access_code_matches(case.number, DEMO_ACCESS_CODE, case.access_code_hash)
+        for person in (case.complainant, case.student):
+            assert parse_id_number(person.id_number).number == person.id_number
 
     today = local_today()
     overdue_orders = db.session.scalars(
