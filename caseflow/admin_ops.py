@@ -131,9 +131,13 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
         if not affected(order.due_provisional, local_date(order.sent_at), order.due_on):
             continue
         old_sign, old_due = apply_order_deadlines(order)
-        if (old_sign, old_due) != (order.sign_due_on, order.due_on):
+        if old_due != order.due_on:
             changed += 1
-            _deadline_event(order.case, actor, order, old_due, order.due_on, order.due_provisional)
+            _deadline_event(order.case, actor, order, "完成时限", old_due, order.due_on, order.due_provisional)
+        elif old_sign != order.sign_due_on:
+            changed += 1
+            _deadline_event(order.case, actor, order, "签收时限", old_sign, order.sign_due_on,
+                            order.due_provisional)
     case_filter = Case.action_due_provisional.is_(True)
     if days:
         case_filter = sa.or_(case_filter, Case.action_due_on >= days[0])
@@ -150,15 +154,16 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
         case.action_due_on, case.action_due_provisional = due.on, due.provisional
         if old != due.on:
             changed += 1
-            _deadline_event(case, actor, None, old, due.on, due.provisional)
+            _deadline_event(case, actor, None, "完成时限", old, due.on, due.provisional)
     db.session.flush()
     return changed
 
 
-def _deadline_event(case: Case, actor: User | None, order: Order | None, old: date, new: date,
+def _deadline_event(case: Case, actor: User | None, order: Order | None, which: str, old: date, new: date,
                     provisional: bool) -> None:
+    """Record on the case's timeline that a calendar edit moved one of its deadlines."""
     what = order.kind.label + order.number if order else "本投诉待办事项"
-    note = f"节假日安排更新：{what}的完成时限由{format_date_cn(old)}调整为{format_date_cn(new)}"
+    note = f"节假日安排更新：{what}的{which}由{format_date_cn(old)}调整为{format_date_cn(new)}"
     if provisional:
         note += "（该年节假日尚未确认，仍为暂定）"
     db.session.add(CaseEvent(case=case, order=order, actor=actor, actor_unit_id=actor.unit_id if actor else None,
@@ -182,6 +187,16 @@ def overview() -> dict[str, int]:
 
 _DAY_WORDS = {"休": False, "班": True}
 _LINE = re.compile(r"^(\S+)\s+(\S+)(?:\s+(.*))?$")
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+_MAX_REPORTED = 10
+
+
+def _parse_day(text: str) -> date:
+    """2027-01-01, 2027/1/1 or 2027年1月1日; ValueError otherwise."""
+    match = _DATE.match(text)
+    if not match:
+        raise ValueError(text)
+    return date(*(int(part) for part in match.groups()))
 
 
 @dataclass(frozen=True)
@@ -208,7 +223,7 @@ def parse_schedule(text: str) -> list[ScheduleLine]:
             continue
         raw_day, word, note = match.groups()
         try:
-            day = date.fromisoformat(raw_day)
+            day = _parse_day(raw_day)
         except ValueError:
             errors.append(f"第{number}行：“{raw_day}”不是有效日期，请写成2027-01-01的格式")
             continue
@@ -225,7 +240,8 @@ def parse_schedule(text: str) -> list[ScheduleLine]:
         seen[day] = number
         lines.append(ScheduleLine(day, _DAY_WORDS[word], note))
     if errors:
-        raise InvalidInput("；".join(errors), field="text")
+        more = f"；……共{len(errors)}行有误" if len(errors) > _MAX_REPORTED else ""
+        raise InvalidInput("；".join(errors[:_MAX_REPORTED]) + more, field="text")
     if not lines:
         raise InvalidInput("请粘贴至少一行节假日安排", field="text")
     return lines

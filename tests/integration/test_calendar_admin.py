@@ -97,6 +97,16 @@ def test_schedule_with_a_bad_line_stores_nothing(world, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarYear)) == 0
 
 
+def test_schedule_accepts_common_date_spellings_and_caps_the_error_list():
+    lines = admin_ops.parse_schedule("2027/1/1 休 元旦\n2027年2月7日　班　春节调休\n# 注释\n")
+    assert [(x.day, x.is_workday, x.note) for x in lines] == [
+        (date(2027, 1, 1), False, "元旦"), (date(2027, 2, 7), True, "春节调休")]
+    with pytest.raises(InvalidInput) as err:
+        admin_ops.parse_schedule("\n".join(f"2027-01-{d:02d} 假" for d in range(1, 21)))
+    assert "第10行" in err.value.message and "第11行" not in err.value.message
+    assert "共20行有误" in err.value.message
+
+
 def test_schedule_year_is_the_year_most_dates_fall_in():
     lines = admin_ops.parse_schedule("2026-12-31 休 元旦\n2027-01-01 休 元旦\n2027-01-02 休 元旦")
     assert admin_ops.schedule_year(lines) == 2027
