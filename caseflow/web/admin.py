@@ -168,7 +168,8 @@ def _calendar_page(day_form=None, schedule_form=None, status=200):
 
 
 def _recomputed(changed: int) -> str:
-    return f"已重新计算暂定的完成时限：{changed}项有变化。" if changed else "没有需要调整的暂定完成时限。"
+    """What a calendar edit did to open deadlines, for the flash message."""
+    return f"已重新计算受影响的完成时限：{changed}项有变化，已记入各投诉的办理记录。" if changed else "没有需要调整的完成时限。"
 
 
 @bp.route("/calendar")
