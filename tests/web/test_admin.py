@@ -198,3 +198,21 @@ def test_settings_validate_and_save(admin, client, db):
     from caseflow.deadlines import setting_days
 
     assert setting_days("decision_days") == 6
+
+
+def test_calendar_import_on_the_page_recomputes_provisional_deadlines(admin, client, db):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from tests.factories import submit
+
+    with time_machine.travel(datetime(2026, 12, 29, 10, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        case, _ = submit(db)
+        assert (case.action_due_on, case.action_due_provisional) == (date(2027, 1, 1), True)
+        resp = client.post("/admin/calendar/import", data={"text": "2027-01-01 休 元旦", "confirm": "y"},
+                           follow_redirects=True)
+    assert "1项有变化" in resp.get_data(as_text=True)
+    db.session.refresh(case)
+    assert (case.action_due_on, case.action_due_provisional) == (date(2027, 1, 4), False)
