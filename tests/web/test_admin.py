@@ -1,12 +1,15 @@
 """Administration pages: only administrators, validation by the field, typed values kept."""
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from caseflow.models import CalendarDay, CalendarYear, Role, Setting, Unit, UnitKind, User
 from caseflow.security.passwords import verify_password
 from tests.conftest import TEST_PASSWORD
+from tests.factories import submit
 
 ADMIN_PAGES = ["/admin", "/admin/calendar", "/admin/units", "/admin/users", "/admin/settings",
                "/admin/units/410105"]
@@ -201,13 +204,6 @@ def test_settings_validate_and_save(admin, client, db):
 
 
 def test_calendar_import_on_the_page_recomputes_provisional_deadlines(admin, client, db):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    import time_machine
-
-    from tests.factories import submit
-
     with time_machine.travel(datetime(2026, 12, 29, 10, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
         case, _ = submit(db)
         assert (case.action_due_on, case.action_due_provisional) == (date(2027, 1, 1), True)
