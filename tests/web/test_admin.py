@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from caseflow.deadlines import setting_days
 from caseflow.models import CalendarDay, CalendarYear, Role, Setting, Unit, UnitKind, User
 from caseflow.security.passwords import verify_password
 from tests.conftest import TEST_PASSWORD
@@ -198,8 +199,6 @@ def test_settings_validate_and_save(admin, client, db):
     data.update(verification_days="7", decision_days="6")
     client.post("/admin/settings", data=data)
     assert db.session.get(Setting, "verification_days").value == "7"
-    from caseflow.deadlines import setting_days
-
     assert setting_days("decision_days") == 6
 
 
