@@ -156,7 +156,9 @@ def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker):
+    from caseflow.admin_cli import users_cli  # also adds the administration commands to ``calendar``
+
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

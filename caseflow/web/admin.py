@@ -1,4 +1,340 @@
-"""Placeholder blueprint, filled in by the web work."""
-from flask import Blueprint
+"""Administration pages (系统管理): calendar, units, users, deadline settings. Administrators only."""
+from __future__ import annotations
 
-bp = Blueprint("admin", __name__)
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from caseflow import admin_ops, jobs
+from caseflow.deadlines import DEFAULT_DAYS
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import Role, Unit, User
+from caseflow.web.auth import roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@roles_required(Role.ADMIN)
+def _admins_only():
+    """Every page here is for administrators: anonymous users log in, others get 403."""
+
+
+# --- forms --------------------------------------------------------------------------------------------
+
+def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _chinese_parse_error(base: type, message: str) -> type:
+    """A subclass of ``base`` whose "not a valid value" error is ``message``."""
+
+    class Field(base):
+        def process_formdata(self, valuelist):
+            try:
+                super().process_formdata(valuelist)
+            except ValueError:
+                raise ValueError(message) from None
+
+    Field.__name__ = f"Cn{base.__name__}"
+    return Field
+
+
+CnDateField = _chinese_parse_error(DateField, "日期格式应为2027-01-01")
+CnIntegerField = _chinese_parse_error(IntegerField, "请填写整数")
+
+
+class DayForm(FlaskForm):
+    day = CnDateField("日期", validators=[InputRequired("请选择日期")])
+    kind = RadioField("类型", choices=_choices([("off", "休（放假）"), ("work", "班（调休上班）")]),
+                      validators=[InputRequired("请选择放假或调休上班")], default="off")
+    note = StringField("说明", validators=[Optional(), Length(max=100, message="说明不能超过100字")])
+
+
+class ScheduleForm(FlaskForm):
+    text = TextAreaField("节假日安排", validators=[DataRequired("请粘贴节假日安排")])
+    confirm = BooleanField("导入后确认该年日历已完整录入", default=True)
+
+
+class UnitForm(FlaskForm):
+    parent = StringField("上级单位（代码或全称）", validators=[DataRequired("请填写上级单位")])
+    is_school = BooleanField("新单位是学校")
+    code = StringField("单位代码", validators=[DataRequired("请填写单位代码"), Length(max=20)])
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
+    hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+    directly_administered = BooleanField("省直管县（市）")
+
+
+class UnitEditForm(FlaskForm):
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
+    hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+
+
+def _password_fields(label: str):
+    return (
+        PasswordField(label, validators=[DataRequired("请填写密码"),
+                                         Length(min=admin_ops.PASSWORD_MIN, max=admin_ops.PASSWORD_MAX,
+                                                message="密码长度应为12到128个字符")]),
+        PasswordField("再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致")]),
+    )
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
+    name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
+    role = SelectField("角色", choices=_choices(Role.choices()), validators=[DataRequired("请选择角色")])
+    unit = StringField("所在单位（代码或全称）", validators=[DataRequired("请填写所在单位")])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
+    email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
+    password, password2 = _password_fields("初始密码")
+
+
+class PasswordForm(FlaskForm):
+    password, password2 = _password_fields("新密码")
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField()
+
+
+class SettingsForm(FlaskForm):
+    pass
+
+
+for _key, _label in admin_ops.SETTING_LABELS.items():
+    setattr(SettingsForm, _key, CnIntegerField(_label, validators=[
+        InputRequired("请填写天数"), NumberRange(1, 30, "请填写1到30之间的整数")]))
+
+
+def _show_error(form: FlaskForm, exc: InvalidInput) -> None:
+    """Put a domain message by its field (or at the top when the form has no such field)."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _run(form: FlaskForm, operation, done):
+    """Run one operation and commit; on ``InvalidInput`` roll back, show it by its field, return None.
+
+    ``done(result)`` gives the success message and where to go next.
+    """
+    try:
+        result = operation()
+    except InvalidInput as exc:
+        jobs.rollback()
+        _show_error(form, exc)
+        return None
+    jobs.commit()
+    message, target = done(result)
+    flash(message, "success")
+    return redirect(target)
+
+
+# --- index --------------------------------------------------------------------------------------------
+
+@bp.route("")
+def index():
+    return render_template("admin/index.html", counts=admin_ops.overview())
+
+
+# --- calendar -----------------------------------------------------------------------------------------
+
+def _calendar_page(day_form=None, schedule_form=None, status=200):
+    return render_template("admin/calendar.html", years=admin_ops.calendar_years(),
+                           day_form=day_form or DayForm(formdata=None),
+                           schedule_form=schedule_form or ScheduleForm(formdata=None),
+                           confirm_form=FlaskForm()), status
+
+
+def _recomputed(changed: int) -> str:
+    """What a calendar edit did to open deadlines, for the flash message."""
+    return f"已重新计算受影响的完成时限：{changed}项有变化，已记入各投诉的办理记录。" if changed else "没有需要调整的完成时限。"
+
+
+@bp.route("/calendar")
+def calendar():
+    return _calendar_page()
+
+
+@bp.route("/calendar/days", methods=["POST"])
+def calendar_add_day():
+    form = DayForm()
+    if form.validate_on_submit():
+        word = "调休上班" if form.kind.data == "work" else "放假"
+        done = _run(form, lambda: admin_ops.set_day(current_user, form.day.data, form.kind.data == "work",
+                                                    form.note.data),
+                    lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
+                                     url_for(".calendar")))
+        if done:
+            return done
+    return _calendar_page(day_form=form, status=400)
+
+
+@bp.route("/calendar/days/<day>/delete", methods=["POST"])
+def calendar_remove_day(day: str):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        the_day = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    changed = admin_ops.remove_day(current_user, the_day)
+    jobs.commit()
+    flash(f"已删除{the_day.isoformat()}的设置。{_recomputed(changed)}", "success")
+    return redirect(url_for(".calendar"))
+
+
+@bp.route("/calendar/import", methods=["POST"])
+def calendar_import():
+    form = ScheduleForm()
+    if form.validate_on_submit():
+        done = _run(form, lambda: admin_ops.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
+                    lambda result: (_imported(result), url_for(".calendar")))
+        if done:
+            return done
+    return _calendar_page(schedule_form=form, status=400)
+
+
+def _imported(result: admin_ops.ImportResult) -> str:
+    confirmed = f"已确认{result.confirmed_year}年日历。" if result.confirmed_year else ""
+    return f"已导入{result.stored}天的节假日安排。{confirmed}{_recomputed(result.deadlines_changed)}"
+
+
+@bp.route("/calendar/years/<int:year>/confirm", methods=["POST"])
+def calendar_confirm(year: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    changed = admin_ops.confirm_year(current_user, year)
+    jobs.commit()
+    flash(f"已确认{year}年日历。{_recomputed(changed)}", "success")
+    return redirect(url_for(".calendar"))
+
+
+# --- units ----------------------------------------------------------------------------------------------
+
+@bp.route("/units", methods=["GET", "POST"])
+def units():
+    form = UnitForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        data = admin_ops.UnitData(**{f: form[f].data for f in (
+            "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
+        done = _run(form, lambda: admin_ops.create_unit(current_user, data),
+                    lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
+        if done:
+            return done
+    query = request.args.get("q", "")
+    page = db.paginate(admin_ops.search_units(query), per_page=50, error_out=False)
+    return render_template("admin/units.html", form=form, page=page, q=query), (
+        400 if form.errors else 200)
+
+
+@bp.route("/units/<code>", methods=["GET", "POST"])
+def unit_edit(code: str):
+    unit = db.first_or_404(sa.select(Unit).where(Unit.code == code))
+    form = UnitEditForm(obj=unit)
+    if form.validate_on_submit():
+        done = _run(form, lambda: admin_ops.update_unit(current_user, unit, form.name.data, form.phone.data,
+                                                        form.hotline.data),
+                    lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
+        if done:
+            return done
+    return render_template("admin/unit_edit.html", unit=unit, form=form), (400 if form.errors else 200)
+
+
+# --- users ----------------------------------------------------------------------------------------------
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    form = UserForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        data = admin_ops.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
+                                  unit=form.unit.data, password=form.password.data, phone=form.phone.data,
+                                  email=form.email.data)
+        done = _run(form, lambda: admin_ops.create_user(current_user, data),
+                    lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
+                                  url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
+    query = request.args.get("q", "")
+    role = request.args.get("role", "")
+    page = db.paginate(admin_ops.search_users(query, _role_or_none(role)),
+                       per_page=50, error_out=False)
+    return render_template("admin/users.html", form=form, page=page, q=query, role=role,
+                           roles=Role), (400 if form.errors else 200)
+
+
+def _role_or_none(value: str) -> Role | None:
+    return next((r for r in Role if r.value == value), None)
+
+
+@bp.route("/users/<int:user_id>")
+def user_detail(user_id: int):
+    user = db.get_or_404(User, user_id)
+    return render_template("admin/user.html", user=user, password_form=PasswordForm(formdata=None),
+                           active_form=ActiveForm(formdata=None))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def user_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        admin_ops.set_user_active(current_user, user, form.active.data == "1")
+    except InvalidInput as exc:
+        jobs.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".user_detail", user_id=user.id))
+    jobs.commit()
+    flash(f"已{'启用' if user.active else '停用'}账号{user.username}。", "success")
+    return redirect(url_for(".user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def user_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        done = _run(form, lambda: admin_ops.reset_password(current_user, user, form.password.data),
+                    lambda _: (f"已重置{user.username}的密码，该用户已登录的会话全部失效。",
+                               url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
+    return render_template("admin/user.html", user=user, password_form=form,
+                           active_form=ActiveForm(formdata=None)), 400
+
+
+# --- settings -------------------------------------------------------------------------------------------
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    form = SettingsForm(data=admin_ops.current_settings())
+    if form.validate_on_submit():
+        done = _run(form, lambda: admin_ops.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
+                    lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
+        if done:
+            return done
+    return render_template("admin/settings.html", form=form, defaults=DEFAULT_DAYS), (
+        400 if form.errors else 200)

@@ -1,0 +1,91 @@
+"""Administration from the command line: the holiday calendar and accounts.
+
+The calendar commands join the existing ``calendar`` group of ``caseflow.cli``;
+``users`` is a group of its own.  Same operations as the admin pages, so the
+same validation and the same deadline recomputation.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from caseflow import admin_ops, jobs
+from caseflow.cli import _parse_date as _date
+from caseflow.cli import calendar_cli
+from caseflow.errors import InvalidInput
+from caseflow.models import Role
+
+users_cli = AppGroup("users", help="Official accounts.")
+
+
+def _run(operation):
+    """Run one operation and commit, or print its Chinese message and exit 1."""
+    try:
+        result = operation()
+    except InvalidInput as exc:
+        jobs.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    jobs.commit()
+    return result
+
+
+def _changed(n: int) -> str:
+    return f"{n} provisional deadline(s) recomputed and changed"
+
+
+@calendar_cli.command("set-day")
+@click.argument("day")
+@click.argument("kind", type=click.Choice(["off", "work"]))
+@click.argument("note", required=False)
+def calendar_set_day(day: str, kind: str, note: str | None) -> None:
+    """Mark DAY as a holiday (off) or a make-up working day (work)."""
+    changed = _run(lambda: admin_ops.set_day(None, _date(day), kind == "work", note))
+    click.echo(f"{day}: {kind}; {_changed(changed)}")
+
+
+@calendar_cli.command("remove-day")
+@click.argument("day")
+def calendar_remove_day(day: str) -> None:
+    """Drop the administrator's setting for DAY."""
+    changed = _run(lambda: admin_ops.remove_day(None, _date(day)))
+    click.echo(f"{day}: removed; {_changed(changed)}")
+
+
+@calendar_cli.command("confirm-year")
+@click.argument("year", type=int)
+def calendar_confirm_year(year: int) -> None:
+    """Mark YEAR's holidays as completely entered: its deadlines are no longer provisional."""
+    changed = _run(lambda: admin_ops.confirm_year(None, year))
+    click.echo(f"{year}: confirmed; {_changed(changed)}")
+
+
+@calendar_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--confirm/--no-confirm", default=True, help="Also confirm the schedule's year.")
+def calendar_import(file: Path, confirm: bool) -> None:
+    """Import an official schedule, one line per day: ``2027-01-01 休 元旦`` (all lines or none)."""
+    text = file.read_text(encoding="utf-8-sig")
+    result = _run(lambda: admin_ops.import_schedule(None, text, confirm=confirm))
+    confirmed = f"; {result.confirmed_year} confirmed" if result.confirmed_year else ""
+    click.echo(f"{result.stored} day(s) stored{confirmed}; {_changed(result.deadlines_changed)}")
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--unit", "unit", required=True, help="Unit code (or exact name).")
+@click.option("--name", required=True, help="The official's name.")
+@click.option("--phone")
+@click.option("--email")
+@click.password_option("--password", help="Prompted (twice) when not given.")
+def users_create(username: str, role: str, unit: str, name: str, phone: str | None, email: str | None,
+                 password: str) -> None:
+    """Create an official's account."""
+    data = admin_ops.UserData(username=username, name=name, role=Role(role), unit=unit, password=password,
+                              phone=phone, email=email)
+    user = _run(lambda: admin_ops.create_user(None, data))
+    click.echo(f"created {user.username}: {user.role.label} at {user.unit.code} {user.unit.name}")
