@@ -350,16 +350,6 @@ def calendar_years(first: int = 2024, today: date | None = None) -> list[YearSta
 
 # --- deadline settings --------------------------------------------------------------------------
 
-SETTING_LABELS = {
-    "issue_verification_days": "受理后下发核查单（工作日）",
-    "verification_days": "核查单办理时限（工作日）",
-    "decision_days": "核查报回后研究处理意见并下发督办单（工作日）",
-    "supervision_days": "督办单办理时限（工作日）",
-    "sign_days": "签收时限（工作日）",
-    "escalate_after_days": "逾期多少个工作日后提级督办",
-}
-
-
 def current_settings() -> dict[str, int]:
     return {key: setting_days(key) for key in DEFAULT_DAYS}
 

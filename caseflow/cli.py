@@ -67,12 +67,17 @@ def calendar_due(start: str, n: int) -> None:
 @click.option("--reset/--no-reset", default=True, help="Delete existing data first.")
 def demo_load(reset: bool) -> None:
     """Load the Henan demo hierarchy, one account per role and a dozen cases."""
-    from caseflow.demo import load_demo
+    from caseflow.demo import DEMO_ACCESS_CODE, load_demo
+    from caseflow.models import Case
 
     passwords = load_demo(reset=reset)
-    click.echo("Demo data loaded. Accounts (username / password / role / unit):")
+    click.echo("Demo data loaded. Staff log-in at http://127.0.0.1:5000/login")
+    click.echo("Accounts (username / password / role / unit):")
     for username, password, role, unit in passwords:
-        click.echo(f"  {username:<22} {password:<18} {role:<10} {unit}")
+        click.echo(f"  {username:<18} {password:<26} {role}\t{unit}")
+    numbers = db.session.scalars(sa.select(Case.number).order_by(Case.number)).all()
+    click.echo(f"Citizens track a case at http://127.0.0.1:5000/track: case numbers {numbers[0]} .. {numbers[-1]},"
+               f" access code {DEMO_ACCESS_CODE} for every demo case.")
 
 
 @outbox_cli.command("sweep")

@@ -21,6 +21,18 @@ DEFAULT_DAYS = {
     "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
 }
 
+SETTING_LABELS = {
+    "issue_verification_days": "受理后下发核查单（工作日）",
+    "verification_days": "核查单办理时限（工作日）",
+    "decision_days": "核查报回后研究处理意见并下发督办单（工作日）",
+    "supervision_days": "督办单办理时限（工作日）",
+    "sign_days": "签收时限（工作日）",
+    "escalate_after_days": "投诉处理逾期多少个工作日后提请上级督办",
+    "escalate_after_days_verification": "核查单逾期多少个工作日后提请上级督办",
+    "escalate_after_days_supervision": "督办单逾期多少个工作日后提请上级督办",
+}
+assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
+
 
 def setting_days(key: str) -> int:
     """A deadline setting, from the database or its default."""

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from caseflow import admin_ops, jobs
-from caseflow.deadlines import DEFAULT_DAYS
+from caseflow.deadlines import DEFAULT_DAYS, SETTING_LABELS
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Role, Unit, User
@@ -120,7 +120,7 @@ class SettingsForm(FlaskForm):
     pass
 
 
-for _key, _label in admin_ops.SETTING_LABELS.items():
+for _key, _label in SETTING_LABELS.items():
     setattr(SettingsForm, _key, CnIntegerField(_label, validators=[
         InputRequired("请填写天数"), NumberRange(1, 30, "请填写1到30之间的整数")]))
 

@@ -190,7 +190,8 @@ def test_users_create_deactivate_and_reset_password(admin, client, db, app):
 
 def test_settings_validate_and_save(admin, client, db):
     data = {"issue_verification_days": "3", "verification_days": "0", "decision_days": "abc",
-            "supervision_days": "5", "sign_days": "1", "escalate_after_days": "2"}
+            "supervision_days": "5", "sign_days": "1", "escalate_after_days": "2",
+            "escalate_after_days_verification": "2", "escalate_after_days_supervision": "3"}
     resp = client.post("/admin/settings", data=data)
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "请填写1到30之间的整数" in page and "请填写整数" in page
@@ -202,8 +203,9 @@ def test_settings_validate_and_save(admin, client, db):
     assert setting_days("decision_days") == 6
 
 
-def test_calendar_import_on_the_page_recomputes_provisional_deadlines(admin, client, db):
+def test_calendar_import_on_the_page_recomputes_provisional_deadlines(admin, client, db, login):
     with time_machine.travel(datetime(2026, 12, 29, 10, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        login(admin)  # in the travelled time: the idle timeout would end a session from "November"
         case, _ = submit(db)
         assert (case.action_due_on, case.action_due_provisional) == (date(2027, 1, 1), True)
         resp = client.post("/admin/calendar/import", data={"text": "2027-01-01 休 元旦", "confirm": "y"},
