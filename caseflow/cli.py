@@ -71,6 +71,12 @@ def demo_load(reset: bool) -> None:
     from caseflow.models import Case
 
     passwords = load_demo(reset=reset)
+    from caseflow import jobs
+    from caseflow.chase.scan import run_scan
+
+    chased = run_scan()  # so the overdue work shows its reminders and escalations at once
+    jobs.commit()
+    click.echo(f"Deadline scan: {json.dumps(chased, ensure_ascii=False, sort_keys=True)}")
     click.echo("Demo data loaded. Staff log-in at http://127.0.0.1:5000/login")
     click.echo("Accounts (username / password / role / unit):")
     for username, password, role, unit in passwords:

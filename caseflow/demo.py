@@ -336,7 +336,7 @@ def _stories(s: _Stories) -> list[Callable[[], Case]]:
         ops.accept_case(sup, case)
         _shift(case, 1)
         ops.issue_verification(sup, case, [s.unit("2141050102")])
-        _shift(case, 10)  # the school never signed for it: both the sign-by and the due date have passed
+        _shift(case, 14)  # the school never signed for it: long overdue, so the scan escalates it
         return case
 
     def verifying_two_schools() -> Case:

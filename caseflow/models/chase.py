@@ -65,6 +65,7 @@ class Notification(db.Model):
     email_error: Mapped[str | None] = mapped_column(sa.Text)
 
     user: Mapped[User] = relationship()
+    case: Mapped[Case | None] = relationship()  # noqa: F821
 
     __table_args__ = (
         sa.Index("ix_notifications_user_unread", "user_id", "read_at"),

@@ -6,9 +6,10 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import auth, errors, filters, security
+    from caseflow.web import auth, errors, filters, security, supervision
 
     security.init_security(app)
+    supervision.init_supervision(app)
     auth.init_login(app)
     filters.init_filters(app)
     errors.init_errors(app)
@@ -18,5 +19,5 @@ def register_web(app: Flask) -> None:
     from caseflow.web.public import bp as public_bp
     from caseflow.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp):
+    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp):
         app.register_blueprint(bp)

@@ -104,6 +104,8 @@ def _unit_choices(units, suggested=()) -> list:
 EVENT_LABELS = {
     "order_issue": "下发", "extension_request": "申请延期", "extension_approved": "同意延期",
     "extension_refused": "不同意延期", "informed": "告知投诉人", "routing_referral": "跨省投诉提示",
+    "chase_remind": "催办", "chase_overdue": "逾期", "chase_escalate": "督办（提请上级）",
+    "deadline_recomputed": "时限重新计算",
 }
 
 

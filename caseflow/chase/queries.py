@@ -1,0 +1,73 @@
+"""What the supervision pages list: escalations to a unit, a user's notifications, failed deliveries."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from caseflow.extensions import db
+from caseflow.models import ChaseStep, Notification, OrderState, OutboxItem, Unit, User
+from caseflow.timeutil import utcnow
+
+OPEN = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
+
+
+def escalations_to(unit: Unit) -> list[ChaseStep]:
+    """督办 records addressed to this unit, newest first."""
+    return list(db.session.scalars(
+        sa.select(ChaseStep).where(ChaseStep.step == "escalate", ChaseStep.target_unit_id == unit.id)
+        .order_by(ChaseStep.created_at.desc(), ChaseStep.id.desc()).limit(500)))
+
+
+def history_of(steps: list[ChaseStep]) -> dict[int, list[ChaseStep]]:
+    """Every chase step of the cases concerned, by case id, oldest first."""
+    case_ids = {s.case_id for s in steps}
+    if not case_ids:
+        return {}
+    out: dict[int, list[ChaseStep]] = {}
+    for s in db.session.scalars(sa.select(ChaseStep).where(ChaseStep.case_id.in_(case_ids))
+                                .order_by(ChaseStep.created_at, ChaseStep.id)):
+        out.setdefault(s.case_id, []).append(s)
+    return out
+
+
+def still_open(step: ChaseStep) -> bool:
+    """Whether what was escalated is still waiting (the order open, or the case deadline unchanged)."""
+    if step.order is not None:
+        return step.order.state in OPEN and step.order.due_on == step.due_on
+    return step.case.action_due_on == step.due_on
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id))
+                             .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def notifications_for(user: User, page: int, per_page: int = 30):
+    return db.paginate(sa.select(Notification).where(Notification.user_id == user.id)
+                       .order_by(Notification.created_at.desc(), Notification.id.desc()),
+                       page=page, per_page=per_page, error_out=False)
+
+
+def mark_read(user: User, notification_id: int | None = None) -> int:
+    """Mark one (or all) of the user's notifications read; another user's id changes nothing."""
+    stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    return db.session.execute(stmt.values(read_at=utcnow())).rowcount
+
+
+def failed_deliveries() -> tuple[list[OutboxItem], list[Notification]]:
+    """Outbox items and emails that failed for good, for administrators."""
+    items = list(db.session.scalars(sa.select(OutboxItem).where(OutboxItem.state == "failed")
+                                    .order_by(OutboxItem.id.desc()).limit(200)))
+    emails = list(db.session.scalars(sa.select(Notification).where(Notification.email_state == "failed")
+                                     .order_by(Notification.id.desc()).limit(200)))
+    return items, emails
+
+
+def retry_failed(item_id: int) -> bool:
+    """Give a failed outbox item another go (administrator's decision)."""
+    item = db.session.get(OutboxItem, item_id)
+    if item is None or item.state != "failed":
+        return False
+    item.state, item.attempts, item.next_attempt_at = "pending", 0, utcnow()
+    return True

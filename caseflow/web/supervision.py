@@ -1,0 +1,138 @@
+"""Supervisors' pages: the dashboard with drill-down, the escalation queue, monthly reports;
+every official's notification inbox; administrators' view of failed deliveries."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file
+from flask_login import current_user, login_required
+
+from caseflow import jobs
+from caseflow.chase import queries
+from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
+from caseflow.chase.stats import dashboard as build_dashboard
+from caseflow.chase.stats import previous_month
+from caseflow.errors import InvalidInput
+from caseflow.extensions import db
+from caseflow.models import CaseState, Role, Unit
+from caseflow.timeutil import local_today
+from caseflow.web import charts
+from caseflow.web.auth import roles_required
+
+bp = Blueprint("supervision", __name__)
+supervisors = roles_required(Role.SUPERVISOR)
+
+STAGES = {"sign": "签收", "verify": "核查（下发至报回）", "handle": "督办办理（下发至报回）", "close": "受理至办结"}
+MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
+        "html": "text/html"}
+
+
+def init_supervision(app: Flask) -> None:
+    @app.context_processor
+    def _unread():
+        if current_user.is_authenticated:
+            return {"unread_notifications": queries.unread_count(current_user)}
+        return {}
+
+
+def _scope() -> Unit:
+    """The unit asked for (``?unit=CODE``), which must lie in the user's part of the tree."""
+    code = request.args.get("unit") or current_user.unit.code
+    unit = db.session.scalars(sa.select(Unit).where(Unit.code == code)).first()
+    if unit is None or not unit.is_within(current_user.unit):
+        abort(404)
+    return unit
+
+
+def _breadcrumbs(unit: Unit) -> list[Unit]:
+    codes = unit.ancestor_codes[len(current_user.unit.ancestor_codes) - 1:]
+    found = {u.code: u for u in db.session.scalars(sa.select(Unit).where(Unit.code.in_(codes)))}
+    return [found[c] for c in codes]
+
+
+@bp.get("/dashboard")
+@supervisors
+def dashboard():
+    """Counts, rates, overdue by unit (drill-down), 12-month trend — for the user's part of the tree."""
+    scope = _scope()
+    d = build_dashboard(scope)
+    trend = d.trend
+    months = [t["month"] for t in trend]
+    chart_trend = charts.line_chart("近12个月受理与办结数", months, {
+        "受理": [t["received"] for t in trend], "办结": [t["closed"] for t in trend]})
+    chart_rates = charts.line_chart("近12个月按时办结率与满意率", months, {
+        "按时办结率": [t["completion"] for t in trend], "满意率": [t["satisfaction"] for t in trend]}, percent=True)
+    chart_overdue = charts.bar_chart("逾期未办结单数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
+    chart_states = charts.bar_chart("各状态投诉数", [(s.label, n) for s, n in d.state_counts.items() if n])
+    chart_stages = charts.bar_chart("各环节平均用时（工作日）",
+                                    [(STAGES[k], round(v, 1)) for k, v in d.stage_days.items() if v is not None])
+    return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
+                           states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
+                           chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages)
+
+
+@bp.get("/escalations")
+@supervisors
+def escalations():
+    """督办: what was escalated to my unit, with the reason and the chase history of each case."""
+    steps = queries.escalations_to(current_user.unit)
+    return render_template("supervision/escalations.html", steps=steps, history=queries.history_of(steps),
+                           still_open=queries.still_open)
+
+
+@bp.get("/reports/monthly")
+@supervisors
+def monthly_report():
+    """The 通报 of a month for my unit or one below it; stored once, downloadable as XLSX and PDF."""
+    scope = _scope()
+    month = request.args.get("month") or previous_month(local_today())
+    fmt = request.args.get("format", "html")
+    try:
+        check_month(month)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        month = previous_month(local_today())
+    report = get_or_generate(scope, month)
+    jobs.commit()
+    if fmt in ("xlsx", "pdf"):
+        import io
+
+        return send_file(io.BytesIO(RENDERERS[fmt](report)), mimetype=MIME[fmt], as_attachment=True,
+                         download_name=f"monthly-{scope.code}-{month}.{fmt}")
+    return render_template("supervision/report.html", scope=scope, month=month, columns=COLUMNS,
+                           table=render_html(report, standalone=False), crumbs=_breadcrumbs(scope))
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    page = queries.notifications_for(current_user, request.args.get("page", 1, type=int))
+    return render_template("supervision/notifications.html", page=page)
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():
+    """Mark one notification (``id``) or all of mine as read."""
+    queries.mark_read(current_user, request.form.get("id", type=int))
+    jobs.commit()
+    flash("已标记为已读。", "success")
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") else "/notifications")
+
+
+@bp.get("/admin/deliveries")
+@roles_required(Role.ADMIN)
+def deliveries():
+    """Messages and jobs that failed for good (after all retries)."""
+    items, emails = queries.failed_deliveries()
+    return render_template("supervision/deliveries.html", items=items, emails=emails)
+
+
+@bp.post("/admin/deliveries/<int:item_id>/retry")
+@roles_required(Role.ADMIN)
+def retry_delivery(item_id: int):
+    if not queries.retry_failed(item_id):
+        abort(404)
+    jobs.commit()
+    jobs.dispatch([item_id])
+    flash("已重新发送。", "success")
+    return redirect("/admin/deliveries")
