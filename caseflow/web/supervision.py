@@ -3,7 +3,17 @@ every official's notification inbox; administrators' view of failed deliveries."
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from flask_login import current_user, login_required
 
 from caseflow import jobs
@@ -29,7 +39,7 @@ MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 def init_supervision(app: Flask) -> None:
     @app.context_processor
     def _unread():
-        if current_user.is_authenticated:
+        if has_request_context() and current_user.is_authenticated:
             return {"unread_notifications": queries.unread_count(current_user)}
         return {}
 
