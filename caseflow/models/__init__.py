@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models. Import from here."""
 from caseflow.models.attachments import Attachment
 from caseflow.models.cases import Case, Counter, Person, case_schools
+from caseflow.models.documents import RenderedDocument
 from caseflow.models.enums import (
     CaseSource,
     CaseState,
@@ -23,6 +24,6 @@ from caseflow.models.users import User
 __all__ = [
     "OPEN_ORDER_STATES", "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
     "CaseEvent", "CaseSource", "CaseState", "Category", "Counter", "ExtensionRequest", "ExtensionState",
-    "Order", "OrderKind", "OrderState", "OutboxItem", "Person", "Rating", "Role", "Setting", "Sex",
-    "SmsMessage", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "Order", "OrderKind", "OrderState", "OutboxItem", "Person", "Rating", "RenderedDocument", "Role",
+    "Setting", "Sex", "SmsMessage", "Unit", "UnitKind", "User", "Verdict", "case_schools",
 ]

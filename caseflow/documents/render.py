@@ -1,0 +1,104 @@
+"""HTML to PDF with WeasyPrint: Jinja templates in ``templates/pdf``, no network, no files.
+
+The templates carry their CSS inline and the fonts come from fontconfig, so a
+render needs no URL at all; the fetcher refuses every URL except ``data:``
+(no ``file:``, no remote, no redirects), so text typed by a citizen can never
+make the renderer read a local file or call out.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jinja2
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from caseflow.config import PROJECT_ROOT
+from caseflow.documents.context import OrderForm, Receipt
+
+TEMPLATE_DIR = PROJECT_ROOT / "templates" / "pdf"
+_local = threading.local()
+
+
+class RefusedURL(FatalURLFetchingError):
+    """A template or text asked for a URL the renderer does not fetch."""
+
+
+class SafeURLFetcher(URLFetcher):
+    """Fetches ``data:`` URLs only; anything else stops the render."""
+
+    def __init__(self):
+        super().__init__(allowed_protocols=("data",), allow_redirects=False, fail_on_errors=True, timeout=1)
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):
+            raise RefusedURL(f"refused URL: {url[:80]}")
+        response = super().fetch(url, headers)
+        if response.url != url:  # never follow anything, whatever the handler did
+            raise RefusedURL(f"refused redirect: {url[:80]}")
+        return response
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """A plain Jinja environment (no Flask needed: jobs, CLI and bench share it)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+
+
+@lru_cache(maxsize=1)
+def template_fingerprint() -> str:
+    """Hash of the PDF templates: a template change makes every stored PDF out of date."""
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATE_DIR.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread, reused so warm renders skip font set-up."""
+    if not hasattr(_local, "fonts"):
+        _local.fonts = FontConfiguration()
+    return _local.fonts
+
+
+@dataclass(frozen=True)
+class Pdf:
+    data: bytes
+    pages: int
+
+
+def html_to_pdf(html: str) -> Pdf:
+    """Render one HTML string; fonts subset and embedded, metadata from <title>/<meta>."""
+    document = HTML(string=html, url_fetcher=SafeURLFetcher()).render(font_config=_font_config())
+    return Pdf(document.write_pdf(), len(document.pages))
+
+
+def orders_html(forms: list[OrderForm], *, title: str | None = None) -> str:
+    """One document with one form per page (a batch, or a single order)."""
+    first = forms[0] if forms else None
+    return environment().get_template("order.html").render(
+        forms=forms,
+        doc_title=title or (f"{first.title} {first.number}" if first else "核查单、督办单"),
+        author=first.issuing_unit if first and len(forms) == 1 else "学籍投诉处理系统",
+        keywords=", ".join(f.number for f in forms[:50]),
+    )
+
+
+def render_orders(forms: list[OrderForm], *, title: str | None = None) -> Pdf:
+    return html_to_pdf(orders_html(forms, title=title))
+
+
+def receipt_html(data: Receipt) -> str:
+    return environment().get_template("receipt.html").render(r=data)
+
+
+def render_receipt(data: Receipt) -> Pdf:
+    return html_to_pdf(receipt_html(data))
