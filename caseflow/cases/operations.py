@@ -104,9 +104,10 @@ def _move_case(case: Case, action: str, actor: User | None, note: str | None = N
 
 def _move_order(order: Order, action: str, actor: User | None, note: str | None = None) -> None:
     move = order_move(action, order.state)
+    case = order.case  # load before the state changes: a lazy load autoflushes a half-done move
     before = order.state
     order.state = move.target
-    _event(order.case, f"order_{action}", actor, from_state=before, to_state=move.target, order=order,
+    _event(case, f"order_{action}", actor, from_state=before, to_state=move.target, order=order,
            note=note)
 
 
