@@ -42,14 +42,10 @@ def order_pdf(number: str):
 class BatchForm(FlaskForm):
     unit = StringField("单位代码", validators=[InputRequired("请填写单位代码"), Length(max=20)])
     date_from = DateField("开始日期", validators=[InputRequired("请填写开始日期")],
-                          render_kw={"placeholder": "2026-11-23"})
-    date_to = DateField("结束日期", validators=[InputRequired("请填写结束日期")])
+                          invalid_value_message="请按“2026-11-23”的格式填写开始日期")
+    date_to = DateField("结束日期", validators=[InputRequired("请填写结束日期")],
+                        invalid_value_message="请按“2026-11-23”的格式填写结束日期")
     full = BooleanField("打印完整的身份证号和联系电话（将记入审计日志）")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for f in (self.date_from, self.date_to):
-            f.messages = {"invalid": f"请按“2026-11-23”的格式填写{f.label.text}"}
 
 
 @bp.route("/documents/batch", methods=["GET", "POST"])
