@@ -8,6 +8,7 @@ make the renderer read a local file or call out.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,8 @@ from caseflow.documents.context import OrderForm, Receipt
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "pdf"
 _local = threading.local()
+# WeasyPrint logs every rendering step at INFO; the app's INFO log would drown in them.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 class RefusedURL(FatalURLFetchingError):

@@ -1,7 +1,12 @@
 """Stored PDFs: content-hashed, re-rendered only when the printed data changed; the outbox job."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from caseflow import jobs
 from caseflow.cases import operations as ops
@@ -77,3 +82,23 @@ def test_worker_mode_renders_ahead_and_skips_unchanged(app, world, db, case):
     db.session.refresh(doc)
     assert doc.rendered_at == rendered_at and not doc.stale
     assert not order_pdf(order).rendered  # the download is a file read
+
+
+@pytest.mark.redis
+def test_real_rq_worker_renders_the_issued_order(app, world, db, case, redis_url):
+    """Issue an order with Redis configured; a real burst worker renders and stores its PDF."""
+    app.config["REDIS_URL"] = redis_url
+    try:
+        order = ops.issue_verification(world.user("supervisor", "410105"), case, [world.unit("4141000001")])[0]
+        jobs.commit()
+        env = {**os.environ, "REDIS_URL": redis_url}
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "worker", "--burst"],
+                              env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    finally:
+        app.config["REDIS_URL"] = None
+    db.session.expire_all()
+    doc = stored_document(order)
+    assert doc is not None and not doc.stale and (pdf_dir() / doc.file_name).exists()
+    assert not order_pdf(order).rendered

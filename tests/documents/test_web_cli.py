@@ -122,3 +122,11 @@ def test_doctor_reports_every_check(app, db, world):
     assert "[  ok] CJK fonts: Noto Serif CJK SC, Noto Sans CJK SC" in result.output
     failed = [line for line in lines if line.startswith("[FAIL]")]
     assert result.exit_code == (1 if failed else 0), result.output
+
+
+def test_start_up_finds_fonts_and_subsetting_on_this_machine(app, caplog):
+    from caseflow.documents.health import printing_problems, warn_if_unprintable
+
+    assert printing_problems() == []
+    warn_if_unprintable()
+    assert "PDF forms" not in caplog.text
