@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
@@ -65,6 +65,22 @@ def template_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@lru_cache(maxsize=1)
+def _user_agent_css() -> CSS:
+    return CSS(string=(TEMPLATE_DIR / "ua.css").read_text(), url_fetcher=SafeURLFetcher())
+
+
+class FormHTML(HTML):
+    """HTML with a small user-agent stylesheet made for the PDF templates.
+
+    WeasyPrint's full HTML5 stylesheet costs more to match than the forms cost to
+    lay out; ``templates/pdf/ua.css`` has the few rules the templates rely on.
+    """
+
+    def _ua_stylesheets(self, forms=False):
+        return [_user_agent_css()]
+
+
 def _font_config() -> FontConfiguration:
     """One font configuration per thread, reused so warm renders skip font set-up."""
     if not hasattr(_local, "fonts"):
@@ -80,7 +96,7 @@ class Pdf:
 
 def html_to_pdf(html: str) -> Pdf:
     """Render one HTML string; fonts subset and embedded, metadata from <title>/<meta>."""
-    document = HTML(string=html, url_fetcher=SafeURLFetcher()).render(font_config=_font_config())
+    document = FormHTML(string=html, url_fetcher=SafeURLFetcher()).render(font_config=_font_config())
     return Pdf(document.write_pdf(), len(document.pages))
 
 

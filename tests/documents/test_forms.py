@@ -132,7 +132,7 @@ def test_long_findings_continue_on_further_pages_with_the_header(world, case):
         assert "群众投诉中小学生学籍管理问题核查单" in page_text, page
         assert order.number in page_text, page
     # Join the pages again: drop each page's footer and the repeated header of the next.
-    text = re.sub(r"第\d+页/共\d+页群众投诉中小学生学籍管理问题核查单编号：" + re.escape(order.number), "",
+    text = re.sub(r"第\d+页/共\d+页群众投诉中小学生学籍管理问题核查单（续）编号：" + re.escape(order.number), "",
                   flat(pdf_text(printed.data)))
     for line in long_text.splitlines():  # nothing cut off (the repeated header sits between pages)
         assert flat(line) in text, line
