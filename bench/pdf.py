@@ -93,7 +93,8 @@ def main() -> None:
     from weasyprint import HTML
 
     from caseflow.documents.context import order_form
-    from caseflow.documents.render import orders_html, render_orders, template_fingerprint
+    from caseflow.documents.render import render_orders
+    from caseflow.documents.templates import orders_html, template_fingerprint
     imports = time.perf_counter() - t0
 
     orders = _orders(max(args.batch, 2 * args.warm + 1))

@@ -7,22 +7,19 @@ make the renderer read a local file or call out.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jinja2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from caseflow.config import PROJECT_ROOT
 from caseflow.documents.context import OrderForm, Receipt
+from caseflow.documents.templates import TEMPLATE_DIR, orders_html, receipt_html
 
-TEMPLATE_DIR = PROJECT_ROOT / "templates" / "pdf"
 _local = threading.local()
 # WeasyPrint logs every rendering step at INFO; the app's INFO log would drown in them.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -45,25 +42,6 @@ class SafeURLFetcher(URLFetcher):
         if response.url != url:  # never follow anything, whatever the handler did
             raise RefusedURL(f"refused redirect: {url[:80]}")
         return response
-
-
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """A plain Jinja environment (no Flask needed: jobs, CLI and bench share it)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-    )
-
-
-@lru_cache(maxsize=1)
-def template_fingerprint() -> str:
-    """Hash of the PDF templates: a template change makes every stored PDF out of date."""
-    digest = hashlib.sha256()
-    for path in sorted(TEMPLATE_DIR.iterdir()):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
@@ -143,23 +121,8 @@ def html_to_pdf(html: str) -> Pdf:
     return Pdf(document.write_pdf(), len(document.pages))
 
 
-def orders_html(forms: list[OrderForm], *, title: str | None = None) -> str:
-    """One document with one form per page (a batch, or a single order)."""
-    first = forms[0] if forms else None
-    return environment().get_template("order.html").render(
-        forms=forms,
-        doc_title=title or (f"{first.title} {first.number}" if first else "核查单、督办单"),
-        author=first.issuing_unit if first and len(forms) == 1 else "学籍投诉处理系统",
-        keywords=", ".join(f.number for f in forms[:50]),
-    )
-
-
 def render_orders(forms: list[OrderForm], *, title: str | None = None) -> Pdf:
     return html_to_pdf(orders_html(forms, title=title))
-
-
-def receipt_html(data: Receipt) -> str:
-    return environment().get_template("receipt.html").render(r=data)
 
 
 def render_receipt(data: Receipt) -> Pdf:

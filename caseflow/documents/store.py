@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from caseflow.documents.context import order_form
-from caseflow.documents.render import render_orders, template_fingerprint
+from caseflow.documents.templates import template_fingerprint
 from caseflow.extensions import db
 from caseflow.models import Order, RenderedDocument
 from caseflow.timeutil import utcnow
@@ -56,6 +57,8 @@ def order_pdf(order: Order, *, unmasked: bool = False) -> OrderPdf:
 
     Flushes the ``RenderedDocument`` row; the caller commits.
     """
+    from caseflow.documents.render import render_orders  # WeasyPrint only when rendering
+
     form = order_form(order, unmasked=unmasked)
     if unmasked:
         pdf = render_orders([form])
@@ -71,16 +74,20 @@ def order_pdf(order: Order, *, unmasked: bool = False) -> OrderPdf:
     started = time.perf_counter()
     pdf = render_orders([form])
     elapsed_ms = int((time.perf_counter() - started) * 1000)
-    if doc is None:
-        doc = RenderedDocument(order_id=order.id)
-        db.session.add(doc)
-    old_name = doc.file_name if doc.data_hash else None
-    doc.data_hash, doc.size_bytes, doc.page_count = data_hash, len(pdf.data), pdf.pages
-    doc.stale, doc.rendered_at, doc.render_ms = False, utcnow(), elapsed_ms
-    _write_atomically(pdf_dir() / doc.file_name, pdf.data)
-    db.session.flush()
-    if old_name and old_name != doc.file_name:
-        _remove_unreferenced(old_name)
+    _write_atomically(pdf_dir() / f"{data_hash[:2]}/{data_hash}.pdf", pdf.data)
+    old_name = doc.file_name if doc is not None else None
+    try:
+        with db.session.begin_nested():
+            if doc is None:
+                doc = RenderedDocument(order_id=order.id)
+                db.session.add(doc)
+            doc.data_hash, doc.size_bytes, doc.page_count = data_hash, len(pdf.data), pdf.pages
+            doc.stale, doc.rendered_at, doc.render_ms = False, utcnow(), elapsed_ms
+    except IntegrityError:
+        pass  # a worker stored the same order at the same moment; its row stands
+    else:
+        if old_name and old_name != doc.file_name:
+            _remove_unreferenced(old_name)
     return OrderPdf(pdf.data, pdf.pages, True)
 
 
