@@ -130,3 +130,20 @@ def test_start_up_finds_fonts_and_subsetting_on_this_machine(app, caplog):
     assert printing_problems() == []
     warn_if_unprintable()
     assert "PDF forms" not in caplog.text
+
+
+def test_unmasked_batch_audits_every_order_printed(app, db, world, verification, tmp_path):
+    today = local_today().isoformat()
+    result = app.test_cli_runner().invoke(args=["forms", "batch", "--unit", "410105", "--from", today, "--to", today,
+                                                "-o", str(tmp_path / "b.pdf"), "--unmasked"])
+    assert result.exit_code == 0, result.output
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "print")).all()
+    assert [(e.target_ref, e.user_id, e.detail) for e in entries] == [(verification.number, None, "batch cli")]
+
+
+def test_receipt_without_the_code_leaves_its_cell_empty(world, db, client):
+    case, code = submit(db)
+    with client.session_transaction() as sess:
+        sess["track_grants"] = [case.number]
+    text = pdf_text(client.get(f"/track/{case.number}/receipt.pdf").data)
+    assert case.number in text and code not in text and "查询码" in text
