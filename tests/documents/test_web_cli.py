@@ -53,6 +53,7 @@ def test_batch_prints_one_order_per_page_in_number_order(world, db, client, logi
     assert sorted(set(numbers)) == [verification.number, second.number]
     assert numbers[0] == min(verification.number, second.number)
     assert mask_id_number(case.student.id_number) in flat(pdf_text(resp.data))
+    assert "共2页" not in flat(pdf_text(resp.data))  # pages travel apart: no batch-wide numbering
     save_png(resp.data, "batch")
 
 
