@@ -13,14 +13,17 @@ from caseflow.errors import DomainError
 forms_cli = AppGroup("forms", help="The official forms as PDF (核查单, 督办单).")
 
 
-def _write(path: str, data: bytes) -> None:
-    Path(path).write_bytes(data)
-
-
-def _fail(exc: DomainError) -> None:
-    jobs.rollback()
-    click.echo(exc.message, err=True)
-    sys.exit(1)
+def _print_to(output: str, make) -> None:
+    """Run one print (``make()`` returns ``Printed``), commit its audit rows, write the file."""
+    try:
+        printed = make()
+    except DomainError as exc:
+        jobs.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    jobs.commit()
+    Path(output).write_bytes(printed.data)
+    click.echo(f"{output}: {printed.count} order(s), {printed.pages} page(s), {len(printed.data)} bytes")
 
 
 @forms_cli.command("render")
@@ -31,13 +34,7 @@ def forms_render(order_no: str, output: str, unmasked: bool) -> None:
     """Write one order's PDF (masked unless --unmasked)."""
     from caseflow.documents.service import print_order
 
-    try:
-        printed = print_order(None, order_no, unmasked=unmasked)
-    except DomainError as exc:
-        _fail(exc)
-    jobs.commit()
-    _write(output, printed.data)
-    click.echo(f"{output}: {printed.pages} page(s), {len(printed.data)} bytes")
+    _print_to(output, lambda: print_order(None, order_no, unmasked=unmasked))
 
 
 @forms_cli.command("batch")
@@ -50,15 +47,8 @@ def forms_batch(unit_code: str, date_from: str, date_to: str, output: str, unmas
     """Write every order a unit issued or received in a date range, one per page, by number."""
     from caseflow.documents.service import parse_day, print_batch
 
-    try:
-        start = parse_day(date_from, "开始日期", "date_from")
-        end = parse_day(date_to, "结束日期", "date_to")
-        printed = print_batch(None, unit_code, start, end, unmasked=unmasked)
-    except DomainError as exc:
-        _fail(exc)
-    jobs.commit()
-    _write(output, printed.data)
-    click.echo(f"{output}: {printed.count} order(s), {printed.pages} page(s), {len(printed.data)} bytes")
+    _print_to(output, lambda: print_batch(None, unit_code, parse_day(date_from, "开始日期", "date_from"),
+                                          parse_day(date_to, "结束日期", "date_to"), unmasked=unmasked))
 
 
 @click.command("doctor")

@@ -38,30 +38,30 @@ def _order_values(order) -> list[str]:
     ]
 
 
-def test_verification_form_prints_every_label_and_value(world, verification):
-    printed = print_order(world.user("supervisor", "410105"), verification.number, unmasked=True)
+def _print_full(world, order, png: str) -> str:
+    printed = print_order(world.user("supervisor", "410105"), order.number, unmasked=True)
     jobs.commit()
-    text = flat(pdf_text(printed.data))
-    for label in VERIFICATION_LABELS:
-        assert flat(label) in text, label
-    for value in [*_order_values(verification), verification.findings]:
-        assert flat(value) in text, value
-    assert "None" not in text
     assert printed.pages == 1
-    save_png(printed.data, "verification")
+    save_png(printed.data, png)
+    return flat(pdf_text(printed.data))
+
+
+def _assert_all_in(text: str, expected: list[str]) -> None:
+    for item in expected:
+        assert flat(item) in text, item
+    assert "None" not in text
+
+
+def test_verification_form_prints_every_label_and_value(world, verification):
+    text = _print_full(world, verification, "verification")
+    _assert_all_in(text, [*VERIFICATION_LABELS, *_order_values(verification), verification.findings])
 
 
 def test_supervision_form_prints_every_label_and_value(world, supervision):
-    printed = print_order(world.user("supervisor", "410105"), supervision.number, unmasked=True)
-    jobs.commit()
-    text = flat(pdf_text(printed.data))
-    for label in SUPERVISION_LABELS:
-        assert flat(label) in text, label
-    for value in [*_order_values(supervision), supervision.handling_opinion, supervision.handling_result]:
-        assert flat(value) in text, value
+    text = _print_full(world, supervision, "supervision")
+    _assert_all_in(text, [*SUPERVISION_LABELS, *_order_values(supervision), supervision.handling_opinion,
+                          supervision.handling_result])
     assert "核查单" not in text and "经核实的情况" not in text
-    assert printed.pages == 1
-    save_png(printed.data, "supervision")
 
 
 def test_fields_not_yet_filled_print_as_empty_cells(world, case):

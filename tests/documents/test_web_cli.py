@@ -107,7 +107,7 @@ def test_cli_render_and_batch(app, db, world, verification, tmp_path):
     today = local_today().isoformat()
     result = runner.invoke(args=["forms", "batch", "--unit", "4141000001", "--from", today, "--to", today,
                                  "-o", str(tmp_path / "batch.pdf")])
-    assert result.exit_code == 0 and "1 order(s)" in result.output
+    assert result.exit_code == 0 and "1 order(s), 1 page(s)" in result.output
 
     result = runner.invoke(args=["forms", "render", "HC1999-000001", "-o", str(out)])
     assert result.exit_code == 1 and "没有编号为HC1999-000001的单据" in result.output
