@@ -43,4 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow.cli import register_cli
 
     register_cli(app)
+
+    from caseflow.documents.health import warn_if_unprintable
+
+    warn_if_unprintable(app.logger)  # cached per process: costs nothing after the first app
     return app

@@ -30,15 +30,11 @@ def app_context():
 
 def _handlers():
     from caseflow.chase.notify import deliver_email_notifications
+    from caseflow.documents.jobs import render_order_pdf
     from caseflow.notifications import deliver_sms
 
-    handlers = {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
-                "render_order_pdf": lambda item: None}
-    with contextlib.suppress(ImportError):
-        from caseflow.documents.jobs import render_order_pdf
-
-        handlers["render_order_pdf"] = render_order_pdf
-    return handlers
+    return {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
+            "render_order_pdf": render_order_pdf}
 
 
 def deliver_outbox(item_id: int) -> str:

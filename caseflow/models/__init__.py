@@ -2,6 +2,7 @@
 from caseflow.models.attachments import Attachment
 from caseflow.models.cases import Case, Counter, Person, case_schools
 from caseflow.models.chase import ChaseStep, EmailMessage, MonthlyReport, Notification
+from caseflow.models.documents import RenderedDocument
 from caseflow.models.enums import (
     CaseSource,
     CaseState,
@@ -23,7 +24,8 @@ from caseflow.models.users import User
 
 __all__ = [
     "OPEN_ORDER_STATES", "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
-    "CaseEvent", "CaseSource", "ChaseStep", "EmailMessage", "Notification", "CaseState", "Category", "Counter", "ExtensionRequest", "ExtensionState", "MonthlyReport",
-    "Order", "OrderKind", "OrderState", "OutboxItem", "Person", "Rating", "Role", "Setting", "Sex",
-    "SmsMessage", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
+    "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
+    "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
+    "UnitKind", "User", "Verdict", "case_schools",
 ]

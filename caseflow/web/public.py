@@ -45,6 +45,12 @@ def has_grant(number: str) -> bool:
     return number in session.get("track_grants", [])
 
 
+def receipt_code(number: str) -> str | None:
+    """The access code of the receipt this browser was shown for ``number`` (only right after submitting)."""
+    receipt = session.get("receipt") or {}
+    return receipt.get("code") if receipt.get("number") == number else None
+
+
 def _person(person, *, student: bool = False) -> dict:
     return {
         "name": person.name, "sex": person.sex.label if person.sex else "", "age": person.age or "",

@@ -1,0 +1,129 @@
+"""HTML to PDF with WeasyPrint: Jinja templates in ``templates/pdf``, no network, no files.
+
+The templates carry their CSS inline and the fonts come from fontconfig, so a
+render needs no URL at all; the fetcher refuses every URL except ``data:``
+(no ``file:``, no remote, no redirects), so text typed by a citizen can never
+make the renderer read a local file or call out.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from caseflow.documents.context import OrderForm, Receipt
+from caseflow.documents.templates import TEMPLATE_DIR, orders_html, receipt_html
+
+_local = threading.local()
+# WeasyPrint logs every rendering step at INFO; the app's INFO log would drown in them.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+class RefusedURL(FatalURLFetchingError):
+    """A template or text asked for a URL the renderer does not fetch."""
+
+
+class SafeURLFetcher(URLFetcher):
+    """Fetches ``data:`` URLs only; anything else stops the render."""
+
+    def __init__(self):
+        super().__init__(allowed_protocols=("data",), allow_redirects=False, fail_on_errors=True, timeout=1)
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):
+            raise RefusedURL(f"refused URL: {url[:80]}")
+        response = super().fetch(url, headers)
+        if response.url != url:  # never follow anything, whatever the handler did
+            raise RefusedURL(f"refused redirect: {url[:80]}")
+        return response
+
+
+@lru_cache(maxsize=1)
+def _user_agent_css() -> CSS:
+    return CSS(string=(TEMPLATE_DIR / "ua.css").read_text(), url_fetcher=SafeURLFetcher())
+
+
+class FormHTML(HTML):
+    """HTML with a small user-agent stylesheet made for the PDF templates.
+
+    WeasyPrint's full HTML5 stylesheet costs more to match than the forms cost to
+    lay out; ``templates/pdf/ua.css`` has the few rules the templates rely on.
+    """
+
+    def _ua_stylesheets(self, forms=False):
+        return [_user_agent_css()]
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread, reused so warm renders skip font set-up."""
+    if not hasattr(_local, "fonts"):
+        _local.fonts = FontConfiguration()
+    return _local.fonts
+
+
+_SUBSETS: OrderedDict[tuple, bytes] = OrderedDict()
+_SUBSETS_MAX = 32
+_subsets_lock = threading.Lock()
+
+
+def _install_subset_cache() -> None:
+    """Remember font subsets by glyph set: the title face prints the same glyphs on every form.
+
+    Subsetting a CJK face with HarfBuzz takes ~35 ms; the title's subset is the same
+    for every 核查单 (and every 督办单), so a small LRU of subset bytes saves that on
+    each single-form render.  Wraps WeasyPrint's ``Font.subset`` (checked to exist).
+    """
+    from weasyprint.pdf import fonts
+
+    original = getattr(fonts.Font, "subset", None)
+    if original is None or getattr(original, "_caseflow_cached", False):
+        return
+
+    def subset(self, to_unicode, hinting):
+        key = (self.hash, self.index, len(self.file_content), tuple(sorted(to_unicode)), bool(hinting),
+               bool(getattr(self, "missing", None)))
+        with _subsets_lock:
+            hit = _SUBSETS.get(key)
+            if hit is not None:
+                _SUBSETS.move_to_end(key)
+        if hit is not None:
+            self.file_content = hit
+            return
+        original(self, to_unicode, hinting)
+        with _subsets_lock:
+            _SUBSETS[key] = self.file_content
+            while len(_SUBSETS) > _SUBSETS_MAX:
+                _SUBSETS.popitem(last=False)
+
+    subset._caseflow_cached = True
+    subset.__wrapped__ = original
+    fonts.Font.subset = subset
+
+
+_install_subset_cache()
+
+
+@dataclass(frozen=True)
+class Pdf:
+    data: bytes
+    pages: int
+
+
+def html_to_pdf(html: str) -> Pdf:
+    """Render one HTML string; fonts subset and embedded, metadata from <title>/<meta>."""
+    document = FormHTML(string=html, url_fetcher=SafeURLFetcher()).render(font_config=_font_config())
+    return Pdf(document.write_pdf(), len(document.pages))
+
+
+def render_orders(forms: list[OrderForm], *, title: str | None = None) -> Pdf:
+    return html_to_pdf(orders_html(forms, title=title))
+
+
+def render_receipt(data: Receipt) -> Pdf:
+    return html_to_pdf(receipt_html(data))
