@@ -2,8 +2,6 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 FLASK := .venv/bin/flask --app caseflow
-PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
-export PG_ADMIN_URL
 
 .PHONY: setup run test test-fast lint services db-upgrade clean
 
@@ -12,6 +10,7 @@ setup:
 
 ## Serve the demo on http://127.0.0.1:5000 (SQLite and in-process jobs unless DATABASE_URL/REDIS_URL are set).
 run: setup
+	$(PY) scripts/ensure_database.py
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	$(FLASK) run --host 127.0.0.1 --port 5000

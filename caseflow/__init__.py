@@ -22,6 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic.runtime.plugins", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from caseflow.security import crypto
 
