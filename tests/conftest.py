@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+
 def _admin_url_default() -> str:
     """The PostgreSQL server to create test databases on: PG_ADMIN_URL, else DATABASE_URL's server."""
     url = os.environ.get("DATABASE_URL", "")
