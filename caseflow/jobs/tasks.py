@@ -66,13 +66,15 @@ def deliver_outbox(item_id: int) -> str:
             return item.state
 
 
-def scheduled_scan() -> dict:
-    """Periodic: the overdue scan (reminders, overdue marks, escalations)."""
+def scheduled_scan(today: str | None = None) -> dict:
+    """Periodic: the overdue scan (reminders, overdue marks, escalations); ``today`` (ISO) back-fills."""
+    from datetime import date
+
     from caseflow import jobs
     from caseflow.chase.scan import run_scan
 
     with app_context():
-        counts = run_scan()
+        counts = run_scan(date.fromisoformat(today) if today else None)
         jobs.commit()
         return counts
 
