@@ -153,6 +153,9 @@ class Journey:
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
         }""")
+        with open(self.folder / "axe.txt", "a") as log:
+            log.write(f"{what}: {len(result)} violations"
+                      + "".join(f"\n  [{v['impact']}] {v['id']}: {v['help']} at {v['nodes']}" for v in result) + "\n")
         bad = [v for v in result if v["impact"] in ("serious", "critical")]
         assert not bad, f"axe on {what} ({page.url}): " + "; ".join(
             f"[{v['impact']}] {v['id']}: {v['help']} at {v['nodes']}" for v in bad)

@@ -16,6 +16,9 @@ def test_officer_works_an_order(journey, app, db, world, tmp_path):
     j = journey("officer")
     page = j.page()
 
+    page.goto("/login")
+    j.shot(page, "login")
+    j.axe(page, "login")
     j.login(page, world.user("officer", "4141000001"))
     page.goto("/inbox")
     assert order.number in page.inner_text("main")
