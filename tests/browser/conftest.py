@@ -144,6 +144,11 @@ class Journey:
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    def assert_fits(self, page) -> None:
+        """Nothing sticks out sideways: the page needs no horizontal scrolling at this width."""
+        wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert wide <= 0, f"{page.url} is {wide}px wider than the viewport"
+
     def axe(self, page, what: str) -> list[dict]:
         """Run axe-core on the page; fails on serious or critical violations, returns the rest."""
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):

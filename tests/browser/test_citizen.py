@@ -50,6 +50,7 @@ def test_parent_on_a_phone(journey, app, db, world):
     print(f"citizen form first load: {weight} bytes")
     assert weight <= PAGE_BUDGET, f"the citizen form weighs {weight} bytes"
     j.shot(page, "form")
+    j.assert_fits(page)
     j.axe(page, "citizen form")
 
     # A typo in the ID number: the message is by the field and in the summary, the rest is kept.
@@ -59,12 +60,15 @@ def test_parent_on_a_phone(journey, app, db, world):
     error = page.locator("#complainant_id_number-err")
     assert error.inner_text() == "身份证号校验位不正确，请核对后重新输入"
     assert page.get_attribute("#complainant_id_number", "aria-invalid") == "true"
+    described = page.get_attribute("#complainant_id_number", "aria-describedby").split()
+    assert described == ["complainant_id_number-hint", "complainant_id_number-err"]
     assert page.input_value("#complainant_name") == "张伟"
     assert page.input_value("#student_name") == "张小明"
     assert page.input_value("#complainant_id_number") == TYPO_ID
     assert page.input_value("#description").startswith("孩子在金水区第一小学")
     assert page.is_checked("input[name=complainant_sex][value=male]")
     j.shot(page, "id-typo")
+    j.assert_fits(page)
     j.axe(page, "citizen form with errors")
     # The summary links to the field.
     page.click(".error-summary a[href='#complainant_id_number']")
@@ -78,6 +82,7 @@ def test_parent_on_a_phone(journey, app, db, world):
     assert number.startswith("XJ") and len(code) == 9
     assert PARENT_ID not in page.content()  # masked on the receipt
     j.shot(page, "receipt")
+    j.assert_fits(page)
     j.axe(page, "receipt")
 
     # Days later, on another phone: track with number and access code.
@@ -90,6 +95,7 @@ def test_parent_on_a_phone(journey, app, db, world):
     later.wait_for_url(f"**/track/{number}")
     assert "待受理" in later.content() or case_by_number(db, number).state.label in later.content()
     j.shot(later, "tracking")
+    j.assert_fits(later)
     j.axe(later, "tracking page")
 
     # The county handles and closes the case; the parent sees the result and rates it.
