@@ -33,6 +33,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+OLD_DESKTOP = {"width": 1024, "height": 768}  # a county clerk's screen
 REQUIRE = os.environ.get("CASEFLOW_REQUIRE_SERVICES") == "1" or os.environ.get("CI", "").lower() == "true"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from caseflow.models import Attachment, OrderState, Verdict
+from tests.browser.conftest import OLD_DESKTOP
 from tests.browser.support import FINDINGS, PDF, fresh, send_verification
 from tests.factories import submit
 
@@ -14,7 +15,7 @@ def test_officer_works_an_order(journey, app, db, world, tmp_path):
     case, _ = submit(db)
     order = send_verification(world, case)
     j = journey("officer")
-    page = j.page()
+    page = j.page(OLD_DESKTOP)
 
     page.goto("/login")
     j.shot(page, "login")
@@ -23,11 +24,13 @@ def test_officer_works_an_order(journey, app, db, world, tmp_path):
     page.goto("/inbox")
     assert order.number in page.inner_text("main")
     j.shot(page, "inbox")
+    j.assert_fits(page)
     j.axe(page, "inbox")
 
     page.click(f"a:has-text('{order.number}')")
     page.wait_for_url(f"**/orders/{order.number}")
     j.shot(page, "order")
+    j.assert_fits(page)
     j.axe(page, "order page")
 
     page.fill("#sign-acting_person", "李老师")
