@@ -29,8 +29,12 @@ def fill_complaint(page, id_number: str) -> None:
     page.fill("#student_age", "11")
     page.select_option("#student_ethnicity", "汉族")
     page.select_option("#category", "unregistered")
-    page.fill("#school1", "4141000001")
-    page.keyboard.press("Escape")
+    # The school picker, by keyboard: type part of the name, arrow down to the suggestion, Enter.
+    page.locator("#school1").press_sequentially("金水区第一", delay=20)
+    page.wait_for_selector("#school-suggest-0 li[role=option]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.input_value("#school1") == "4141000001 郑州市金水区第一小学"
     page.fill("#description", "孩子在金水区第一小学就读两年，学校一直没有给办理学籍注册。")
 
 
