@@ -37,6 +37,12 @@ def test_supervisor_issues_both_orders(journey, app, db, world):
     j.login(page, world.user("supervisor", "410105"))
 
     page.goto("/cases")
+    j.axe(page, "case list")
+    # Sorted on the server by the column header; the current sort is announced, not just drawn.
+    page.click("th a:has-text('办理时限')")
+    page.wait_for_url("**/cases?*sort=due*")
+    current = page.locator("th a[aria-current=true]")
+    assert current.inner_text().startswith("办理时限") and "当前排序" in current.text_content()
     page.click(f"a:has-text('{case.number}')")
     page.wait_for_url(f"**/cases/{case.number}")
     j.shot(page, "new-case")
