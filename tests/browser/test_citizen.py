@@ -61,6 +61,7 @@ def test_parent_on_a_phone(journey, app, db, world):
     fill_complaint(page, TYPO_ID)
     page.click("button:has-text('提交投诉')")
     page.wait_for_selector(".error-summary")
+    page.wait_for_function("document.activeElement.id === 'error-summary'")  # keyboard users start there
     error = page.locator("#complainant_id_number-err")
     assert error.inner_text() == "身份证号校验位不正确，请核对后重新输入"
     assert page.get_attribute("#complainant_id_number", "aria-invalid") == "true"
