@@ -1,9 +1,9 @@
-"""Pages every role meets: the Chinese 404 page, and the keyboard path into a form."""
+"""Pages every role meets: the Chinese 404 page, the keyboard path into a form, axe on the other pages."""
 from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import OLD_DESKTOP, PHONE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]
 
@@ -46,3 +46,18 @@ def test_axe_finds_what_it_should(journey):
         '<input type=text><img src="/static/none.png">'); }""")
     with pytest.raises(AssertionError, match=r"\[critical\] (label|image-alt)"):
         j.axe(page, "a broken page")
+
+
+@pytest.mark.parametrize(("role", "unit", "paths"), [
+    ("admin", "410000", ["/admin", "/admin/units", "/admin/users", "/admin/settings", "/account/password"]),
+    ("intake", "410105", ["/intake/new", "/cases"]),
+])
+def test_other_pages_pass_axe(journey, world, role, unit, paths):
+    """The remaining staff pages: no serious or critical axe violations, and they fit an old screen."""
+    j = journey(f"axe-{role}")
+    page = j.page(OLD_DESKTOP)
+    j.login(page, world.user(role, unit))
+    for path in paths:
+        assert page.goto(path).status == 200, path
+        j.axe(page, path)
+        j.assert_fits(page)
