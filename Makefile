@@ -16,6 +16,8 @@ run: setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Every test, against the real PostgreSQL and Redis (and an RQ worker); fails if they are unreachable.
+## The browser tests need Chromium and axe-core: the setup installs them for this target.
+test: export WITH_BROWSER = 1
 test: setup services
 	CASEFLOW_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
