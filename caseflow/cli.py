@@ -19,6 +19,21 @@ demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="Background work waiting to be delivered.")
 
 
+def run_or_exit(operation):
+    """Run one domain operation and commit; on a refusal roll back, print its Chinese message, exit 1."""
+    from caseflow import jobs
+    from caseflow.errors import DomainError
+
+    try:
+        result = operation()
+    except DomainError as exc:
+        jobs.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    jobs.commit()
+    return result
+
+
 def _parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
