@@ -9,6 +9,7 @@ the database must not contain the ID numbers, the phone or the registry number.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -116,10 +117,8 @@ def _redis_traces(conn, queue_name: str, case_number: str) -> str:
         else:
             values = []
         for value in values:
-            try:
+            with contextlib.suppress(zlib.error):
                 value = zlib.decompress(value)
-            except zlib.error:
-                pass
             parts.append(value.decode(errors="replace"))
     for key in conn.scan_iter(f"*{case_number}*"):
         parts.append(key.decode(errors="replace"))
