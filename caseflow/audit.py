@@ -47,15 +47,15 @@ def who_looked(*, id_number: str | None = None, case_number: str | None = None,
 
     conditions = []
     if id_number:
-        conditions.append(AuditEntry.subject_hash == crypto.lookup_hash(id_number))
+        conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(id_number)))
     if case_number:
         case = db.session.scalars(sa.select(Case).where(Case.number == case_number)).first()
         if case is not None:
             orders = sa.select(Order.number).where(Order.case_id == case.id)
             conditions.append(sa.and_(AuditEntry.target_type == "case", AuditEntry.target_ref == case.number))
             conditions.append(sa.and_(AuditEntry.target_type == "order", AuditEntry.target_ref.in_(orders)))
-            if case.student is not None and case.student.id_number_hash:
-                conditions.append(AuditEntry.subject_hash == case.student.id_number_hash)
+            if case.student is not None and case.student.id_number:
+                conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(case.student.id_number)))
     if not conditions:
         return []
     query = sa.select(AuditEntry).where(sa.or_(*conditions)).order_by(AuditEntry.created_at, AuditEntry.id)
