@@ -145,12 +145,17 @@ HOSTILE = [
 NAMES = ["阿依古丽·买买提", "艾力·阿不都热依木", "买买提•吐尔逊"]  # the last uses a bullet for the dot
 
 
+def _submitted(app, db, **fields):
+    """Submit the public form with ``fields`` changed; returns the citizen's browser and the new case."""
+    citizen = Browser(app)
+    resp = citizen.post("/complaints/new", data=valid_form(**fields, token=f"tok-{next(_tokens):08d}-hostile"))
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return citizen, db.session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_is_stored_and_shown_exactly(app, db, world, text):
-    citizen = Browser(app)
-    resp = citizen.post("/complaints/new", data=valid_form(description=text, token=f"tok-hostile-{hash(text)}"))
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    case = db.session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+    citizen, case = _submitted(app, db, description=text)
     assert case.description == text.strip()
     shown = str(escape(text.strip()))
     assert shown in citizen.page(f"/track/{case.number}")
@@ -162,10 +167,7 @@ def test_hostile_text_is_stored_and_shown_exactly(app, db, world, text):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_names_with_middle_dots(app, db, world, name):
-    citizen = Browser(app)
-    resp = citizen.post("/complaints/new", data=valid_form(student_name=name, token=f"tok-name-{hash(name)}"))
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    case = db.session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+    _citizen, case = _submitted(app, db, student_name=name)
     assert case.student.name == name.replace("•", "·")
     assert case.student.name in Browser(app, world.user("supervisor", "410105")).page(f"/cases/{case.number}")
 
