@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import sqlalchemy as sa
 
 from caseflow import jobs
 from caseflow.cases import operations
 from caseflow.documents.render import RefusedURL, html_to_pdf
-from tests.factories import make_id_number, submit
+from caseflow.models import Case
+from tests.factories import make_id_number
 from tests.web.formdata import valid_form
 from tests.web.staff_support import Browser
 
@@ -57,9 +60,7 @@ def test_complaint_text_with_images_prints_without_fetching(app, db, world, trap
     citizen = Browser(app)
     assert citizen.post("/complaints/new", data=valid_form(description=text, token="tok-pdf-fetch-0001")
                         ).status_code == 302
-    from caseflow.models import Case
-
-    case = db.session.query(Case).one()
+    case = db.session.scalars(sa.select(Case)).one()
     sup = world.user("supervisor", "410105")
     operations.accept_case(sup, case)
     (order,) = operations.issue_verification(sup, case, [world.unit("4141000001")], text)
@@ -72,7 +73,7 @@ def test_complaint_text_with_images_prints_without_fetching(app, db, world, trap
     assert hits == []
 
 
-SECRET_ID = make_id_number("410103", __import__("datetime").date(1980, 1, 2), 345)
+SECRET_ID = make_id_number("410103", date(1980, 1, 2), 345)
 
 
 @pytest.fixture
