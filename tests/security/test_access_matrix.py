@@ -22,13 +22,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from caseflow import attachments, jobs
 from caseflow.cases import operations
+from caseflow.models import Case
 from caseflow.timeutil import local_today
 from tests.conftest import TEST_PASSWORD
 from tests.factories import add_user, submit
+from tests.web.formdata import valid_form
 from tests.web.staff_support import Browser, fresh
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -276,3 +279,22 @@ def test_attachment_public_ids_are_random_uuids(app, db, scene):
         assert uuid.UUID(att.public_id).version == 4
         assert str(att.id) not in att.public_id.split("-")
 
+
+
+def test_a_grant_opens_only_its_own_case(app, db, world):
+    """Submitting case A grants A; B's tracking page, rating and receipt stay closed."""
+    other, _ = submit(db)
+    citizen = Browser(app)
+    assert citizen.post("/complaints/new", data=valid_form(token="tok-grant-000001")).status_code == 302
+    mine = db.session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+    assert mine.number != other.number
+    assert citizen.get(f"/track/{mine.number}").status_code == 200
+    assert citizen.get(f"/track/{mine.number}/receipt.pdf").status_code == 200
+    for method, url in (("GET", f"/track/{other.number}"), ("GET", f"/track/{other.number}/receipt.pdf"),
+                        ("POST", f"/track/{other.number}/rate")):
+        resp = citizen.open(method, url)
+        assert resp.status_code in (302, 404), url
+        if resp.status_code == 302:  # to the code form for that number, which says nothing about the case
+            assert resp.headers["Location"] == f"/track?number={other.number}"
+        else:
+            assert other.number not in resp.get_data(as_text=True)

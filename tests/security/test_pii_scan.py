@@ -39,18 +39,20 @@ class RecordingBrowser(Browser):
     """A browser that remembers every URL it asked for and every redirect it was given."""
 
     seen: list[str]
+    cookies: list[str]
 
     def open(self, method, url, **kw):
         self.seen.append(url)
         resp = super().open(method, url, **kw)
         if "Location" in resp.headers:
             self.seen.append(resp.headers["Location"])
+        self.cookies.extend(resp.headers.getlist("Set-Cookie"))
         return resp
 
 
 def _browser(app, seen, user=None):
     b = RecordingBrowser.__new__(RecordingBrowser)
-    b.seen = seen
+    b.seen, b.cookies = seen, seen
     Browser.__init__(b, app, user)
     return b
 
@@ -96,6 +98,18 @@ def _journey(app, db, world, seen):
     county.act(f"/cases/{case.number}/supervise", "supervise",
                fresh(db, case).version_id, unit="4141000001", content="学籍已补办。", opinion="请学校报告办理情况。")
     return case, order
+
+
+def _sessions(app, headers: list[str]) -> list[str]:
+    """The signed (readable, not encrypted) session cookies set during the journey, decoded."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    out = []
+    for header in headers:
+        match = re.match(r"session=([^;]+)", header)
+        if match and match.group(1):
+            out.append(repr(serializer.loads(match.group(1))))
+    assert out, "no session cookie seen"
+    return out
 
 
 def _redis_traces(conn, queue_name: str, case_number: str) -> str:
@@ -167,7 +181,7 @@ def test_journey_leaves_no_personal_data_behind(rq_app, db, world, run_worker, c
     leaks += _leaks(caplog.text, "log")
     assert "SMS to 159****4321" in caplog.text + proc.stdout + proc.stderr  # the log is there, masked
     leaks += _leaks(proc.stdout + proc.stderr, "worker output")
-    leaks += _leaks("\n".join(seen), "URL or Location")
+    leaks += _leaks("\n".join(seen + _sessions(app, seen)), "URL, Location or cookie")
     # Pickled job payloads and hashes hold arbitrary digit runs: look for the values themselves there.
     leaks += _leaks(before_worker + after_worker, "Redis", patterns=False)
     leaks += _leaks(args_before + args_after, "RQ job arguments")
