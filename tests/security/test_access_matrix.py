@@ -298,3 +298,18 @@ def test_a_grant_opens_only_its_own_case(app, db, world):
             assert resp.headers["Location"] == f"/track?number={other.number}"
         else:
             assert other.number not in resp.get_data(as_text=True)
+
+
+def test_notifications_are_per_user_even_by_integer_id(app, db, world):
+    """Notification ids are integers in forms; another user's id neither shows nor changes anything."""
+    from caseflow.models import Notification
+
+    owner, other = world.user("supervisor", "410105"), world.user("supervisor", "410103")
+    note = Notification(user_id=owner.id, kind="remind", title="催办：XJ2026-009999", body="请尽快办理。")
+    db.session.add(note)
+    db.session.commit()
+    b = Browser(app, other)
+    assert "XJ2026-009999" not in b.page("/notifications")
+    assert b.post("/notifications/read", data={"id": note.id}).status_code == 302
+    assert fresh(db, note).read_at is None
+    assert "XJ2026-009999" in Browser(app, owner).page("/notifications")
