@@ -2,10 +2,11 @@
 
 A citizen submits on the web form; the county accepts and sends a verification
 order; the school signs and reports; the county reveals full values, prints the
-order unmasked, closes; SMS go out through a real RQ worker. Then: the captured
+order unmasked, supervises; SMS go out through a real RQ worker. Until the reveal
+every page shows masks only. Then: the captured
 log (DEBUG), the worker's output, every URL requested and Location header, the
-RQ jobs and Redis keys of this run, the job error column, and a ``pg_dump`` of
-the database must not contain the ID numbers, the phone or the registry number.
+RQ jobs and Redis keys of this run, the decoded session cookies, the job error
+column, and a ``pg_dump`` of the database must not contain the ID numbers or the phone.
 """
 from __future__ import annotations
 
@@ -90,6 +91,12 @@ def _journey(app, db, world, seen):
     school.act(f"/orders/{order.number}/report", "report", fresh(db, order).version_id, verdict="true",
                text="经核实，该生在校就读，已补办学籍注册。")
     county.act(f"/orders/{order.number}/accept", "accept", fresh(db, order).version_id)
+    # Masked everywhere by default: every page seen so far, before anyone reveals anything.
+    pages = [citizen.page("/complaints/receipt"), citizen.page(f"/track/{case.number}"),
+             county.page(f"/cases/{case.number}"), county.page(f"/orders/{order.number}"),
+             school.page(f"/orders/{order.number}"), county.page("/cases"), school.page("/inbox")]
+    assert not [s for s in (*SECRETS, REGISTRY) for page in pages if s in page]
+    assert "159****4321" in pages[2] and COMPLAINANT_ID[:6] + "********" + COMPLAINANT_ID[-4:] in pages[2]
     for person, field in (("complainant", "id_number"), ("complainant", "phone"), ("student", "id_number")):
         resp = county.post(f"/cases/{case.number}/reveal", data={"person": person, "field": field})
         assert resp.status_code == 200
