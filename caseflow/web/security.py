@@ -26,6 +26,8 @@ def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None (no open redirect through ``//`` or ``/\\``)."""
     if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
         return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in target):  # browsers drop tabs and newlines: "/\t/evil"
+        return None
     return target
 
 

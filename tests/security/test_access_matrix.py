@@ -265,7 +265,7 @@ def test_unknown_objects_are_404_not_500(app, world):
 
 def test_next_parameters_never_leave_the_site(client, world, login):
     user = world.user("officer", "410105")
-    for evil in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):
+    for evil in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/", "/\t/evil.example/x"):
         resp = client.post(f"/login?next={evil}", data={"username": user.username, "password": TEST_PASSWORD})
         assert resp.headers["Location"] in ("/staff", "/inbox"), evil
         resp = client.post("/notifications/read", data={"next": evil})

@@ -2,11 +2,11 @@
 
 A citizen submits on the web form; the county accepts and sends a verification
 order; the school signs and reports; the county reveals full values, prints the
-order unmasked, supervises; SMS go out through a real RQ worker. Until the reveal
-every page shows masks only. Then: the captured
-log (DEBUG), the worker's output, every URL requested and Location header, the
-RQ jobs and Redis keys of this run, the decoded session cookies, the job error
-column, and a ``pg_dump`` of the database must not contain the ID numbers or the phone.
+order unmasked, supervises; SMS go out through a real RQ worker. Until the
+reveal every page shows masks only. Then: the captured log (DEBUG), the worker's
+output, every URL requested and Location header, the decoded session cookies,
+the RQ jobs and Redis keys of this run, the job error column, and a ``pg_dump``
+of the database must not contain the ID numbers or the phone.
 """
 from __future__ import annotations
 
