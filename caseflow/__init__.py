@@ -26,8 +26,10 @@ def create_app(config: dict | None = None) -> Flask:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from caseflow.security import crypto
+    from caseflow.security.redact import install_log_redaction
 
     crypto.configure(app.config["DATA_KEY"])
+    install_log_redaction()
 
     from caseflow import models  # noqa: F401 - register the tables with the metadata
     from caseflow.extensions import csrf, db, login_manager, migrate

@@ -9,6 +9,7 @@ from flask import has_app_context
 
 from caseflow.extensions import db
 from caseflow.models import OutboxItem
+from caseflow.security.redact import redact
 from caseflow.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def deliver_outbox(item_id: int) -> str:
             db.session.rollback()
             item = db.session.get(OutboxItem, item_id)
             item.attempts += 1
-            item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            item.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]
             if item.attempts >= MAX_ATTEMPTS:
                 item.state = "failed"
             else:

@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _fernet: MultiFernet | None = None
+_newest: Fernet | None = None
 _hmac_key: bytes | None = None
+_hmac_keys: list[bytes] = []
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -26,15 +28,15 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 def configure(data_key: str) -> None:
     """Install the keys; called by the app factory (and by jobs through it)."""
-    global _fernet, _hmac_key
+    global _fernet, _newest, _hmac_key, _hmac_keys
     secrets_ = [k.strip() for k in data_key.split(",") if k.strip()]
     if not secrets_:
         raise ValueError("empty data key")
-    _fernet = MultiFernet(
-        [Fernet(base64.urlsafe_b64encode(_derive(s, b"encrypt"))) for s in secrets_]
-    )
+    fernets = [Fernet(base64.urlsafe_b64encode(_derive(s, b"encrypt"))) for s in secrets_]
+    _fernet, _newest = MultiFernet(fernets), fernets[0]
     # The lookup hash uses the newest key; `flask security rotate-key` recomputes it.
-    _hmac_key = _derive(secrets_[0], b"lookup-hmac")
+    _hmac_keys = [_derive(s, b"lookup-hmac") for s in secrets_]
+    _hmac_key = _hmac_keys[0]
 
 
 def _require() -> MultiFernet:
@@ -59,6 +61,27 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     """Re-encrypt a token under the newest key."""
     return _require().rotate(token.encode()).decode()
+
+
+def is_current(token: str) -> bool:
+    """The token is already encrypted under the newest key (rotation can skip it)."""
+    _require()
+    try:
+        _newest.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def lookup_hashes(value: str | None) -> list[str]:
+    """The keyed hash of ``value`` under every configured key, newest first.
+
+    For rows that are never rewritten (the append-only audit log), so a search
+    still finds entries hashed under a retired key while that key is configured.
+    """
+    if not value:
+        return []
+    return [hmac.new(k, value.encode(), hashlib.sha256).hexdigest() for k in _hmac_keys]
 
 
 def lookup_hash(value: str | None) -> str | None:
