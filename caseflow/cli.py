@@ -100,7 +100,9 @@ def worker(burst: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, worker):
+    from caseflow.registry.cli import registry_cli
+
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, worker, registry_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -1,0 +1,241 @@
+"""Bulk import of a registry extract as the snapshot of (source, as_of).
+
+The rows are validated one by one in a stream and bulk-loaded (PostgreSQL
+``COPY``, SQLite ``executemany``) inside ONE transaction on a dedicated
+connection; the same transaction marks the new import active and the previous
+one for (source, as_of) replaced.  Readers therefore see the old snapshot or the
+new one, never half of one; a crash or a kill rolls everything back.  Progress
+goes to the import's row through a second connection so the UI can read it.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from caseflow.extensions import db
+from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
+from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
+from caseflow.registry.extract import RegistryImportRefused, open_extract
+from caseflow.registry.validation import RowRejected, text, validate_row
+from caseflow.security import crypto
+from caseflow.timeutil import utcnow
+
+COLUMNS = (
+    "import_id", "line_no", "registry_no_hash", "registry_no_masked", "id_type", "id_hash", "id_masked", "pii",
+    "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
+    "guardian_name", "guardian_phone_masked",
+)
+BATCH = 5000
+PROGRESS_SECONDS = 0.5
+
+
+@dataclass
+class Progress:
+    """Where an import stands, for the CLI lines and the page."""
+
+    rows_done: int
+    rows_total: int | None
+    rate: float
+    eta_seconds: float | None
+
+    def line(self) -> str:
+        total = f"/{self.rows_total}" if self.rows_total else ""
+        eta = f", ETA {self.eta_seconds:.0f} s" if self.eta_seconds is not None else ""
+        return f"{self.rows_done}{total} rows, {self.rate:,.0f} rows/s{eta}"
+
+
+def progress_of(imp: RegistryImport) -> Progress:
+    """Rows done / estimated total, rate and ETA, from the import's progress row."""
+    elapsed = ((imp.finished_at or utcnow()) - imp.started_at).total_seconds() if imp.started_at else 0
+    rate = imp.rows_done / elapsed if elapsed > 0 else 0.0
+    total = None
+    if imp.state is ImportState.ACTIVE:
+        total = imp.rows_done
+    elif imp.bytes_done and imp.file_bytes:
+        total = max(imp.rows_done, round(imp.rows_done * imp.file_bytes / imp.bytes_done))
+    eta = (total - imp.rows_done) / rate if total and rate else None
+    return Progress(imp.rows_done, total, rate, eta)
+
+
+def create_import(source: RegistrySource, as_of: date, path: str | Path, *, file_name: str | None = None,
+                  user: User | None = None) -> RegistryImport:
+    """Record an import to run (the progress row); the caller commits, then runs or enqueues it."""
+    path = Path(path)
+    imp = RegistryImport(source=source, as_of=as_of, file_name=file_name or path.name, file_path=str(path),
+                         file_bytes=path.stat().st_size if path.exists() else 0,
+                         created_by_id=user.id if user else None, state=ImportState.QUEUED)
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def reject_dir() -> Path:
+    path = Path(current_app.instance_path) / "registry" / "rejects"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _schools() -> dict[str, int]:
+    return dict(db.session.execute(sa.select(Unit.code, Unit.id).where(Unit.kind == UnitKind.SCHOOL)).all())
+
+
+def _rows(imp_id: int, extract, schools, rejects, counts) -> Iterator[tuple]:
+    """Validated rows as tuples in COLUMNS order; rejected rows go to the report."""
+    seal, hasher = crypto.seal, crypto.lookup_hasher()
+    columns = extract.columns
+    reg_col, name_col = columns["registry_no"], columns["name"]
+    today = date.today()
+    for line_no, values in extract.rows:
+        counts["rows"] += 1
+        try:
+            row = validate_row(values, columns, schools, today=today)
+        except RowRejected as exc:
+            counts["rejected"] += 1
+            reg = text(values[reg_col]) if reg_col < len(values) else ""
+            rejects.writerow([line_no, mask_registry_number(reg), text(values[name_col]) if name_col < len(values)
+                              else "", str(exc)])
+            continue
+        id_number = row.id_number
+        yield (
+            imp_id, line_no, hasher(row.registry_no), mask_registry_number(row.registry_no), row.id_type,
+            hasher(id_number) if id_number else None, mask_id_number(id_number) if id_number else None,
+            seal(f"{id_number or ''}|{row.registry_no}|{row.guardian_phone or ''}"), row.name, row.sex,
+            row.birth_date, row.ethnicity, row.school_code, row.school_id, row.grade, row.class_name,
+            row.status.value, row.guardian_name, mask_phone(row.guardian_phone) if row.guardian_phone else None,
+        )
+
+
+def _load_postgres(conn: sa.Connection, rows: Iterator[tuple]) -> None:
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY registry_records ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _load_generic(conn: sa.Connection, rows: Iterator[tuple]) -> None:
+    insert = sa.insert(RegistryRecord.__table__)
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(COLUMNS, row, strict=True)))
+        if len(batch) >= BATCH:
+            conn.execute(insert, batch)
+            batch.clear()
+    if batch:
+        conn.execute(insert, batch)
+
+
+def _drop_repeats(conn: sa.Connection, imp_id: int, rejects) -> int:
+    """A registry number twice in one file: keep the first line, reject the later ones."""
+    repeats = conn.execute(sa.text(
+        "WITH d AS (SELECT registry_no_hash FROM registry_records WHERE import_id = :i "
+        "GROUP BY registry_no_hash HAVING count(*) > 1) "
+        "SELECT r.line_no, r.registry_no_masked, r.name, "
+        "r.line_no > min(r.line_no) OVER (PARTITION BY r.registry_no_hash) AS later "
+        "FROM registry_records r JOIN d ON d.registry_no_hash = r.registry_no_hash WHERE r.import_id = :i "
+        "ORDER BY r.line_no"), {"i": imp_id}).all()
+    later = [r for r in repeats if r.later]
+    for r in later:
+        rejects.writerow([r.line_no, r.registry_no_masked, r.name, "学籍号在本文件中重复出现（保留第一次出现的行）"])
+    for start in range(0, len(later), 1000):
+        conn.execute(sa.delete(RegistryRecord.__table__).where(
+            RegistryRecord.import_id == imp_id,
+            RegistryRecord.line_no.in_([r.line_no for r in later[start:start + 1000]])))
+    return len(later)
+
+
+def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None = None) -> dict:
+    """Run a recorded import to the end; returns the summary. Refusal raises ``RegistryImportRefused``."""
+    imp = db.session.get(RegistryImport, import_id)
+    if imp is None or imp.state not in (ImportState.QUEUED, ImportState.LOADING):
+        raise ValueError(f"import {import_id} is not waiting to run")
+    imp.state, imp.started_at = ImportState.LOADING, utcnow()
+    db.session.commit()
+    try:
+        extract = open_extract(imp.file_path)
+    except RegistryImportRefused as exc:
+        imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
+        db.session.commit()
+        raise
+    schools = _schools()
+    report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
+    counts = {"rows": 0, "rejected": 0}
+    postgres = db.engine.dialect.name == "postgresql"
+    last = [time.monotonic()]
+
+    def rows_with_progress() -> Iterator[tuple]:
+        for n, row in enumerate(_rows(imp.id, extract, schools, writer, counts), 1):
+            if n % 1000 == 0 and time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                _report_progress(imp, counts, extract, on_progress, write=postgres)
+            yield row
+
+    try:
+        with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
+            writer = csv.writer(report)
+            writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
+            (_load_postgres if postgres else _load_generic)(conn, rows_with_progress())
+            counts["rejected"] += _drop_repeats(conn, imp.id, writer)
+            imported = counts["rows"] - counts["rejected"]
+            t = RegistryImport.__table__
+            conn.execute(t.update().where(t.c.source == imp.source.value, t.c.as_of == imp.as_of,
+                                          t.c.state == ImportState.ACTIVE.value)
+                         .values(state=ImportState.REPLACED.value))
+            conn.execute(t.update().where(t.c.id == imp.id).values(
+                state=ImportState.ACTIVE.value, rows_done=counts["rows"], rows_imported=imported,
+                rows_rejected=counts["rejected"], bytes_done=imp.file_bytes, reject_report=str(report_path),
+                finished_at=utcnow(), error=None))
+            conn.commit()
+    except Exception as exc:
+        extract.close()
+        db.session.rollback()
+        imp = db.session.get(RegistryImport, import_id)
+        imp.state, imp.finished_at = ImportState.FAILED, utcnow()
+        imp.error = f"导入失败，原有数据未改变：{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise
+    extract.close()
+    db.session.expire_all()
+    purge_replaced()
+    if postgres:
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE registry_records"))
+    summary = {"rows": counts["rows"], "imported": counts["rows"] - counts["rejected"],
+               "rejected": counts["rejected"], "reject_report": str(report_path)}
+    if on_progress:
+        on_progress(progress_of(db.session.get(RegistryImport, import_id)))
+    return summary
+
+
+def _report_progress(imp: RegistryImport, counts: dict, extract, on_progress, *, write: bool) -> None:
+    imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], extract.position()
+    if write:  # SQLite: the data transaction holds the only write lock; progress stays in memory
+        db.session.commit()
+    if on_progress:
+        on_progress(progress_of(imp))
+
+
+def purge_replaced() -> int:
+    """Delete the rows of replaced snapshots (after the switch, so readers never miss data)."""
+    t = RegistryImport.__table__
+    ids = [i for (i,) in db.session.execute(sa.select(t.c.id).where(t.c.state.in_(
+        [ImportState.REPLACED.value, ImportState.FAILED.value])))]
+    if ids:
+        db.session.execute(sa.delete(RegistryRecord.__table__).where(RegistryRecord.import_id.in_(ids)))
+        db.session.commit()
+    return len(ids)
+
+
+def latest_imports() -> dict[RegistrySource, RegistryImport]:
+    """The newest active snapshot of each source."""
+    result: dict[RegistrySource, RegistryImport] = {}
+    for imp in db.session.scalars(sa.select(RegistryImport).where(RegistryImport.state == ImportState.ACTIVE)
+                                  .order_by(RegistryImport.as_of)):
+        result[imp.source] = imp
+    return result

@@ -1,0 +1,170 @@
+"""Validation of one registry row (DOMAIN §6). Pure: no database, no Flask.
+
+Every rejection carries the reason in Chinese for the reject report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from caseflow.identity import InvalidNumber, normalise, normalise_phone, parse_id_number, parse_registry_number
+from caseflow.models.registry import RegistryStatus
+
+# The accepted column headers (after stripping spaces); the first of each list is the canonical one.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "学生姓名"),
+    "sex": ("性别",),
+    "birth_date": ("出生日期",),
+    "ethnicity": ("民族",),
+    "id_type": ("身份证件类型", "证件类型"),
+    "id_number": ("身份证件号", "身份证号", "身份证件号码", "身份证号码", "证件号码"),
+    "registry_no": ("学籍号", "全国学籍号", "学籍编号"),
+    "school_code": ("学校标识码", "学校代码"),
+    "school_name": ("学校名称",),
+    "grade": ("年级",),
+    "class_name": ("班级",),
+    "status": ("学籍状态",),
+    "guardian_name": ("监护人姓名", "监护人1姓名", "第一监护人姓名"),
+    "guardian_phone": ("联系电话", "监护人联系电话", "监护人电话", "监护人1联系电话"),
+}
+REQUIRED = ("name", "sex", "birth_date", "id_number", "registry_no", "school_code", "status")
+FIELDS = tuple(HEADERS)
+
+STATUS_ALIASES: dict[str, RegistryStatus] = {
+    "在籍": RegistryStatus.ENROLLED, "在读": RegistryStatus.ENROLLED, "在校": RegistryStatus.ENROLLED,
+    "正常": RegistryStatus.ENROLLED, "休学": RegistryStatus.SUSPENDED, "转出": RegistryStatus.TRANSFERRED_OUT,
+    "转学": RegistryStatus.TRANSFERRED_OUT, "辍学": RegistryStatus.DROPPED_OUT, "退学": RegistryStatus.WITHDRAWN,
+    "毕业": RegistryStatus.GRADUATED, "死亡": RegistryStatus.DECEASED, "注销": RegistryStatus.DECEASED,
+    "注销（死亡）": RegistryStatus.DECEASED,
+}
+STATUS_ALIASES.update({s.value: s for s in RegistryStatus})
+SEX_ALIASES = {"男": "male", "女": "female", "1": "male", "2": "female", "male": "male", "female": "female"}
+CITIZEN_ID = "居民身份证"
+CITIZEN_ID_ALIASES = {"", CITIZEN_ID, "身份证", "居民身份证号", "1"}
+
+
+class RowRejected(ValueError):
+    """A row that fails a rule; ``str(exc)`` is the Chinese reason."""
+
+
+@dataclass(slots=True)
+class CleanRow:
+    """A validated row, normalised, ready to be stored."""
+
+    registry_no: str
+    id_type: str
+    id_number: str | None
+    name: str
+    sex: str
+    birth_date: date
+    ethnicity: str | None
+    school_code: str
+    school_id: int
+    grade: str | None
+    class_name: str | None
+    status: RegistryStatus
+    guardian_name: str | None
+    guardian_phone: str | None
+
+
+def map_headers(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column index of each known field, and the missing required headers (canonical names)."""
+    lookup = {alias: field for field, aliases in HEADERS.items() for alias in aliases}
+    found: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        key = "".join(str(raw or "").split()).lstrip("\ufeff").replace("*", "")
+        field = lookup.get(key)
+        if field and field not in found:
+            found[field] = index
+    missing = [HEADERS[f][0] for f in REQUIRED if f not in found]
+    return found, missing
+
+
+def text(value) -> str:
+    """A cell as trimmed text; spreadsheet numbers lose their ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+def parse_date(value) -> date:
+    """2015-03-08, 2015/3/8, 20150308, 2015年3月8日, or a spreadsheet date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = text(value).replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-").replace(".", "-")
+    try:
+        if raw.isdigit() and len(raw) == 8:
+            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        y, m, d = raw.split("-")
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        raise RowRejected(f"出生日期“{raw}”不是有效日期") from None
+
+
+def validate_row(values: list, columns: dict[str, int], schools: dict[str, int], *,
+                 today: date | None = None) -> CleanRow:
+    """Check one row against every rule; raise ``RowRejected`` with the first failing reason."""
+    def get(field: str) -> str:
+        index = columns.get(field)
+        return text(values[index]) if index is not None and index < len(values) else ""
+
+    name = get("name")
+    if not name:
+        raise RowRejected("姓名为空")
+    try:
+        registry = parse_registry_number(get("registry_no"), today=today)
+    except InvalidNumber as exc:
+        raise RowRejected(f"学籍号不正确：{exc}") from None
+    id_type = get("id_type")
+    raw_id = get("id_number")
+    id_number: str | None = None
+    id_born: date | None = None
+    id_sex: str | None = None
+    if id_type in CITIZEN_ID_ALIASES:
+        id_type = CITIZEN_ID
+        if raw_id:
+            try:
+                parsed = parse_id_number(raw_id, today=today)
+            except InvalidNumber as exc:
+                raise RowRejected(f"身份证件号不正确：{exc}") from None
+            id_number, id_born, id_sex = parsed.number, parsed.birth_date, parsed.sex
+    elif raw_id:
+        id_number = normalise(raw_id)
+    if registry.kind == "G":
+        if id_number is None or id_type != CITIZEN_ID:
+            raise RowRejected("G字头学籍号须有居民身份证号")
+        if registry.number[1:] != id_number:
+            raise RowRejected("G字头学籍号应为G加本人身份证号，两者不一致")
+    raw_birth = values[columns["birth_date"]] if columns["birth_date"] < len(values) else None
+    if raw_birth in (None, ""):
+        raise RowRejected("出生日期为空")
+    born = parse_date(raw_birth)
+    if id_born is not None and born != id_born:
+        raise RowRejected("出生日期与身份证号中的出生日期不一致")
+    if registry.birth_date != born:
+        raise RowRejected("出生日期与学籍号中的出生日期不一致")
+    sex = SEX_ALIASES.get(get("sex"))
+    if sex is None:
+        raise RowRejected(f"性别“{get('sex')}”无法识别，应为男或女")
+    if id_sex is not None and sex != id_sex:
+        raise RowRejected("性别与身份证号不一致（第17位奇数为男，偶数为女）")
+    school_code = get("school_code")
+    school_id = schools.get(school_code)
+    if school_id is None:
+        raise RowRejected(f"学校标识码“{school_code}”不是已登记的学校")
+    status = STATUS_ALIASES.get(get("status"))
+    if status is None:
+        raise RowRejected(f"学籍状态“{get('status')}”无法识别")
+    phone = normalise_phone(get("guardian_phone")) or None
+    return CleanRow(
+        registry_no=registry.number, id_type=id_type, id_number=id_number, name=name, sex=sex,
+        birth_date=born, ethnicity=get("ethnicity") or None, school_code=school_code, school_id=school_id,
+        grade=get("grade") or None, class_name=get("class_name") or None, status=status,
+        guardian_name=get("guardian_name") or None, guardian_phone=phone,
+    )
