@@ -16,5 +16,7 @@ def register_web(app: Flask) -> None:
     from caseflow.web.public import bp as public_bp
     from caseflow.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, admin_bp):
+    from caseflow.registry.views import bp as registry_bp
+
+    for bp in (public_bp, auth_bp, staff_bp, admin_bp, registry_bp):
         app.register_blueprint(bp)

@@ -54,3 +54,12 @@ def do_import(path, source="national", as_of=date(2026, 11, 1)):
     db.session.commit()
     summary = run_import(imp.id)
     return summary, db.session.get(RegistryImport, imp.id)
+
+
+def login_as(client, user):
+    """Log in through /login with a ``next`` (the staff home page belongs to another branch)."""
+    from tests.conftest import TEST_PASSWORD
+
+    resp = client.post("/login?next=/registry/lookup", data={"username": user.username, "password": TEST_PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    return client
