@@ -133,6 +133,9 @@ class RegistryProblem(db.Model):
     check_id: Mapped[str] = mapped_column(sa.String(32), index=True)
     kind: Mapped[ProblemKind] = mapped_column(enum_column(ProblemKind))
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # A duplicate registry (一人多籍) concerns a second school.
+    other_school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    source: Mapped[RegistrySource | None] = mapped_column(enum_column(RegistrySource))
     registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64))
     registry_no_masked: Mapped[str | None] = mapped_column(sa.String(19))
     name: Mapped[str | None] = mapped_column(sa.String(60))
@@ -140,7 +143,8 @@ class RegistryProblem(db.Model):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
-    school: Mapped[Unit] = relationship()
+    school: Mapped[Unit] = relationship(foreign_keys=[school_id])
+    other_school: Mapped[Unit | None] = relationship(foreign_keys=[other_school_id])
 
 
 class Headcount(db.Model):

@@ -62,3 +62,72 @@ def lookup_command(id_number, registry_no, name, birth_date, reason, username) -
         sys.exit(2)
     jobs.commit()
     click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+
+
+@registry_cli.command("generate")
+@click.option("--students", type=int, required=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Directory (default: instance/registry/generated).")
+@click.option("--as-of", "as_of", default="2026-09-30", show_default=True)
+def generate_command(students: int, seed: int, out: str | None, as_of: str) -> None:
+    """Write synthetic national.csv and provincial.csv over the unit tree; prints the manifest (JSON)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from caseflow.registry.generator import demo_schools, generate
+
+    target = Path(out) if out else Path(current_app.instance_path) / "registry" / "generated"
+    try:
+        manifest = generate(demo_schools(), students, seed, target, as_of=_date(as_of))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+@registry_cli.command("check")
+@click.option("--as-of", "as_of", help="Use the snapshots of this date or before (default: latest).")
+def check_command(as_of: str | None) -> None:
+    """Run the problem check over the latest snapshots; prints counts per problem type (JSON)."""
+    from caseflow import jobs
+    from caseflow.registry.problems import run_check
+
+    result = run_check(_date(as_of) if as_of else None)
+    jobs.commit()
+    click.echo(json.dumps({"check_id": result.check_id, "snapshots": result.snapshots,
+                           "problems": result.counts}, ensure_ascii=False))
+
+
+@registry_cli.command("reconcile")
+@click.option("--as-of", "as_of", required=True)
+@click.option("--level", type=click.Choice(["city", "county", "school"]), default="city", show_default=True)
+@click.option("--unit", "unit_code", help="Only schools under this unit (with --level school: a county).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="File for xlsx (csv goes to stdout by default).")
+def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, output: str | None) -> None:
+    """Seed 000's reconciliation table of the two systems."""
+    from caseflow import jobs
+    from caseflow.extensions import db
+    from caseflow.models import Unit
+    from caseflow.registry.problems import reconcile
+    from caseflow.registry.reports import to_csv, to_xlsx
+
+    within = None
+    if unit_code:
+        within = db.session.scalars(db.select(Unit).where(Unit.code == unit_code)).first()
+        if within is None:
+            raise click.UsageError(f"no unit {unit_code!r}")
+    report = reconcile(_date(as_of), level, within)
+    jobs.commit()
+    if fmt == "csv":
+        data = to_csv(report)
+        if output:
+            with open(output, "w", encoding="utf-8-sig", newline="") as fh:
+                fh.write(data)
+        else:
+            click.echo(data, nl=False)
+        return
+    target = output or f"reconcile-{as_of}-{level}.xlsx"
+    with open(target, "wb") as fh:
+        fh.write(to_xlsx(report))
+    click.echo(target)

@@ -7,7 +7,6 @@ Create Date: 2026-11-23 00:48:31.585159
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0002'
@@ -79,6 +78,8 @@ def upgrade():
     sa.Column('check_id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.Enum('only_national', 'only_provincial', 'mismatch', 'duplicate_active', 'graduate_pool', 'headcount', name='problemkind', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('other_school_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.Enum('national', 'provincial', name='registrysource', native_enum=False, create_constraint=True, length=24), nullable=True),
     sa.Column('registry_no_hash', sa.String(length=64), nullable=True),
     sa.Column('registry_no_masked', sa.String(length=19), nullable=True),
     sa.Column('name', sa.String(length=60), nullable=True),
@@ -86,6 +87,7 @@ def upgrade():
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_registry_problems_case_id_cases')),
+    sa.ForeignKeyConstraint(['other_school_id'], ['units.id'], name=op.f('fk_registry_problems_other_school_id_units')),
     sa.ForeignKeyConstraint(['school_id'], ['units.id'], name=op.f('fk_registry_problems_school_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_problems'))
     )
