@@ -239,3 +239,28 @@ def latest_imports() -> dict[RegistrySource, RegistryImport]:
                                   .order_by(RegistryImport.as_of)):
         result[imp.source] = imp
     return result
+
+
+def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> RegistryImport:
+    """Store an uploaded extract and record its import; an unusable file is refused here, before any row."""
+    import uuid
+
+    name = Path(upload.filename or "extract").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise RegistryImportRefused("只能导入CSV或XLSX文件。")
+    folder = Path(current_app.instance_path) / "registry" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    upload.save(path)
+    try:
+        open_extract(path).close()
+    except RegistryImportRefused:
+        path.unlink(missing_ok=True)
+        raise
+    return create_import(source, as_of, path, file_name=name, user=user)
+
+
+def recent_imports(limit: int = 50) -> list[RegistryImport]:
+    """The latest imports, newest first, for the imports page."""
+    return list(db.session.scalars(sa.select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)))

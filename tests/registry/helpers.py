@@ -60,6 +60,7 @@ def login_as(client, user):
     """Log in through /login with a ``next`` (the staff home page belongs to another branch)."""
     from tests.conftest import TEST_PASSWORD
 
+    client.post("/logout")
     resp = client.post("/login?next=/registry/lookup", data={"username": user.username, "password": TEST_PASSWORD})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     return client
