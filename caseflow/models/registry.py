@@ -89,12 +89,18 @@ class RegistryImport(db.Model):
 
 
 class RegistryRecord(db.Model):
-    """One row of an imported extract; ``line_no`` is its line in the file."""
+    """One row of an imported extract; ``line_no`` is its line in the file.
+
+    On PostgreSQL the table is partitioned by import: each import loads and
+    indexes its own partition, then attaches it in the transaction that makes it
+    active; a replaced snapshot is dropped as a whole.  There are deliberately no
+    foreign keys here (a per-row trigger would halve the bulk-load rate): the
+    importer checks school codes itself and owns the partitions.
+    """
 
     __tablename__ = "registry_records"
 
-    import_id: Mapped[int] = mapped_column(sa.ForeignKey("registry_imports.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    import_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     line_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     registry_no_hash: Mapped[str] = mapped_column(sa.String(64))
     registry_no_masked: Mapped[str] = mapped_column(sa.String(19))
@@ -108,19 +114,20 @@ class RegistryRecord(db.Model):
     birth_date: Mapped[date]
     ethnicity: Mapped[str | None] = mapped_column(sa.String(20))
     school_code: Mapped[str] = mapped_column(sa.String(20))
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    school_id: Mapped[int]
     grade: Mapped[str | None] = mapped_column(sa.String(20))
     class_name: Mapped[str | None] = mapped_column(sa.String(40))
     status: Mapped[RegistryStatus] = mapped_column(enum_column(RegistryStatus))
     guardian_name: Mapped[str | None] = mapped_column(sa.String(60))
     guardian_phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
 
-    school: Mapped[Unit] = relationship()
+    school: Mapped[Unit] = relationship(primaryjoin="foreign(RegistryRecord.school_id) == Unit.id")
 
     __table_args__ = (
         sa.Index("ix_registry_records_registry_no", "registry_no_hash", "import_id"),
         sa.Index("ix_registry_records_id_hash", "id_hash", "import_id"),
         sa.Index("ix_registry_records_name_birth", "name", "birth_date", "import_id"),
+        {"postgresql_partition_by": "LIST (import_id)"},
     )
 
 

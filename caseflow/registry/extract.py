@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from caseflow.errors import DomainError
-from caseflow.registry.validation import HEADERS, map_headers
+from caseflow.registry.validation import HEADERS, map_headers, text
 
 SNIFF_BYTES = 1 << 16
 
@@ -117,7 +117,7 @@ def _open_xlsx(path: Path) -> Extract:
         for values in iterator:
             state["line"] += 1
             if any(v not in (None, "") for v in values):
-                yield state["line"], list(values)
+                yield state["line"], [text(v) for v in values]
 
     size = path.stat().st_size
     total = (sheet.max_row - 1) if sheet.max_row else None

@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from caseflow.identity import InvalidNumber, normalise, normalise_phone, parse_id_number, parse_registry_number
+from caseflow.identity import (
+    InvalidNumber,
+    RegistryNumber,
+    normalise,
+    normalise_phone,
+    parse_id_number,
+    parse_registry_number,
+)
 from caseflow.models.registry import RegistryStatus
 
 # The accepted column headers (after stripping spaces); the first of each list is the canonical one.
@@ -97,7 +104,13 @@ def parse_date(value) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    raw = text(value).replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-").replace(".", "-")
+    raw = text(value)
+    if len(raw) == 10 and raw[4] == "-":
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raw = raw.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-").replace(".", "-")
     try:
         if raw.isdigit() and len(raw) == 8:
             return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
@@ -107,42 +120,58 @@ def parse_date(value) -> date:
         raise RowRejected(f"出生日期“{raw}”不是有效日期") from None
 
 
-def validate_row(values: list, columns: dict[str, int], schools: dict[str, int], *,
+def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, int], *,
                  today: date | None = None) -> CleanRow:
-    """Check one row against every rule; raise ``RowRejected`` with the first failing reason."""
+    """Check one row (cells as text) against every rule; raise ``RowRejected`` with the first failing reason."""
+    width = len(values)
+
     def get(field: str) -> str:
         index = columns.get(field)
-        return text(values[index]) if index is not None and index < len(values) else ""
+        return values[index].strip() if index is not None and index < width else ""
 
     name = get("name")
     if not name:
         raise RowRejected("姓名为空")
-    try:
-        registry = parse_registry_number(get("registry_no"), today=today)
-    except InvalidNumber as exc:
-        raise RowRejected(f"学籍号不正确：{exc}") from None
+    raw_reg = get("registry_no")
     id_type = get("id_type")
     raw_id = get("id_number")
+    citizen = id_type in CITIZEN_ID_ALIASES
     id_number: str | None = None
     id_born: date | None = None
     id_sex: str | None = None
-    if id_type in CITIZEN_ID_ALIASES:
-        id_type = CITIZEN_ID
-        if raw_id:
+    registry = None
+    reg = normalise(raw_reg)
+    if citizen and raw_id and len(reg) == 19 and reg[0] == "G" and normalise(raw_id) == reg[1:]:
+        # The common case: a G number equal to G + the ID number; check the 18 characters once.
+        try:
+            parsed = parse_id_number(reg[1:], today=today)
+        except InvalidNumber:
+            parsed = None  # the slow path below words the reason
+        if parsed is not None:
+            id_number, id_born, id_sex = parsed.number, parsed.birth_date, parsed.sex
+            registry = RegistryNumber(reg, "G", parsed.division_code, parsed.birth_date)
+    if registry is None:
+        try:
+            registry = parse_registry_number(raw_reg, today=today)
+        except InvalidNumber as exc:
+            raise RowRejected(f"学籍号不正确：{exc}") from None
+        if citizen and raw_id:
             try:
                 parsed = parse_id_number(raw_id, today=today)
             except InvalidNumber as exc:
                 raise RowRejected(f"身份证件号不正确：{exc}") from None
             id_number, id_born, id_sex = parsed.number, parsed.birth_date, parsed.sex
-    elif raw_id:
-        id_number = normalise(raw_id)
-    if registry.kind == "G":
-        if id_number is None or id_type != CITIZEN_ID:
-            raise RowRejected("G字头学籍号须有居民身份证号")
-        if registry.number[1:] != id_number:
-            raise RowRejected("G字头学籍号应为G加本人身份证号，两者不一致")
-    raw_birth = values[columns["birth_date"]] if columns["birth_date"] < len(values) else None
-    if raw_birth in (None, ""):
+        elif raw_id:
+            id_number = normalise(raw_id)
+        if registry.kind == "G":
+            if id_number is None or not citizen:
+                raise RowRejected("G字头学籍号须有居民身份证号")
+            if registry.number[1:] != id_number:
+                raise RowRejected("G字头学籍号应为G加本人身份证号，两者不一致")
+    if citizen:
+        id_type = CITIZEN_ID
+    raw_birth = get("birth_date")
+    if not raw_birth:
         raise RowRejected("出生日期为空")
     born = parse_date(raw_birth)
     if id_born is not None and born != id_born:
@@ -161,7 +190,8 @@ def validate_row(values: list, columns: dict[str, int], schools: dict[str, int],
     status = STATUS_ALIASES.get(get("status"))
     if status is None:
         raise RowRejected(f"学籍状态“{get('status')}”无法识别")
-    phone = normalise_phone(get("guardian_phone")) or None
+    phone = get("guardian_phone")
+    phone = normalise_phone(phone) if phone else None
     return CleanRow(
         registry_no=registry.number, id_type=id_type, id_number=id_number, name=name, sex=sex,
         birth_date=born, ethnicity=get("ethnicity") or None, school_code=school_code, school_id=school_id,

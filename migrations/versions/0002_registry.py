@@ -96,7 +96,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_registry_problems_school_id'), ['school_id'], unique=False)
 
     op.create_table('registry_records',
-    sa.Column('import_id', sa.Integer(), nullable=False),
+    sa.Column('import_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('line_no', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('registry_no_hash', sa.String(length=64), nullable=False),
     sa.Column('registry_no_masked', sa.String(length=19), nullable=False),
@@ -115,9 +115,9 @@ def upgrade():
     sa.Column('status', sa.Enum('enrolled', 'suspended', 'transferred_out', 'dropped_out', 'withdrawn', 'graduated', 'deceased', name='registrystatus', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('guardian_name', sa.String(length=60), nullable=True),
     sa.Column('guardian_phone_masked', sa.String(length=20), nullable=True),
-    sa.ForeignKeyConstraint(['import_id'], ['registry_imports.id'], name=op.f('fk_registry_records_import_id_registry_imports'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['school_id'], ['units.id'], name=op.f('fk_registry_records_school_id_units')),
-    sa.PrimaryKeyConstraint('import_id', 'line_no', name=op.f('pk_registry_records'))
+    sa.PrimaryKeyConstraint('import_id', 'line_no', name=op.f('pk_registry_records')),
+    # One partition per import (PostgreSQL); SQLite ignores this.
+    postgresql_partition_by='LIST (import_id)'
     )
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.create_index('ix_registry_records_id_hash', ['id_hash', 'import_id'], unique=False)

@@ -163,7 +163,7 @@ def test_killed_import_leaves_the_old_snapshot_in_place(db, world, tmp_path, app
         proc.wait(10)
     db.session.expire_all()
     assert db.session.get(RegistryImport, old.id).state is ImportState.ACTIVE
-    live = db.session.scalars(sa.select(RegistryRecord.name).join(RegistryImport).where(
+    live = db.session.scalars(sa.select(RegistryRecord.name).join(RegistryImport, RegistryImport.id == RegistryRecord.import_id).where(
         RegistryImport.state == ImportState.ACTIVE)).all()
     assert live == ["张小明"]
 
