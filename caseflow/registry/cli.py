@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+
 import click
 from flask.cli import AppGroup
 
@@ -131,3 +132,16 @@ def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, o
     with open(target, "wb") as fh:
         fh.write(to_xlsx(report))
     click.echo(target)
+
+
+@registry_cli.command("imports")
+@click.option("--limit", type=int, default=10, show_default=True)
+def imports_command(limit: int) -> None:
+    """Show recent imports and their progress (rows done / total, rate, ETA), read from their progress rows."""
+    from caseflow.registry.importer import progress_of, reap_dead_imports, recent_imports
+
+    reap_dead_imports()
+    for imp in recent_imports(limit):
+        click.echo(f"{imp.id:>5} {imp.source.value:<10} {imp.as_of} {imp.state.value:<8} {progress_of(imp).line()}"
+                   f"  imported={imp.rows_imported} rejected={imp.rows_rejected}  {imp.file_name}"
+                   + (f"  error: {imp.error}" if imp.error else ""))

@@ -10,6 +10,7 @@ goes to the import's row through a second connection so the UI can read it.
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from caseflow.registry.validation import RowRejected, text, validate_row
 from caseflow.security import crypto
 from caseflow.timeutil import utcnow
 
+log = logging.getLogger(__name__)
 COLUMNS = (
     "import_id", "line_no", "registry_no_hash", "registry_no_masked", "id_type", "id_hash", "id_masked", "pii",
     "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
@@ -204,10 +206,14 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
             if postgres:
                 # Held until commit or rollback: tells `reap_dead_imports` this loader is alive.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :i)"), {"k": LOCK_KEY, "i": imp.id})
+            phases = [time.monotonic()]
             table = (_load_postgres if postgres else _load_generic)(conn, imp.id, rows_with_progress())
+            phases.append(time.monotonic())
             counts["rejected"] += _drop_repeats(conn, imp.id, table, writer)
+            phases.append(time.monotonic())
             if postgres:
                 _attach_postgres(conn, imp.id, table)
+            phases.append(time.monotonic())
             imported = counts["rows"] - counts["rejected"]
             t = RegistryImport.__table__
             conn.execute(t.update().where(t.c.source == imp.source.value, t.c.as_of == imp.as_of,
@@ -218,6 +224,8 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                 rows_rejected=counts["rejected"], bytes_done=imp.file_bytes, reject_report=str(report_path),
                 finished_at=utcnow(), error=None))
             conn.commit()
+            log.info("registry import %s: load %.1f s, repeats %.1f s, index+attach %.1f s, commit %.1f s",
+                     imp.id, *(b - a for a, b in zip(phases, [*phases[1:], time.monotonic()], strict=True)))
     except Exception as exc:
         extract.close()
         db.session.rollback()
@@ -311,5 +319,6 @@ def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> Re
 
 
 def recent_imports(limit: int = 50) -> list[RegistryImport]:
-    """The latest imports, newest first, for the imports page."""
+    """The latest imports, newest first, for the imports page (and the CLI)."""
+    reap_dead_imports()
     return list(db.session.scalars(sa.select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)))

@@ -9,7 +9,7 @@ from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db
 from caseflow.models import Case, CaseRegistryLink, RegistryRecord, Role, User
 from caseflow.registry.importer import latest_imports
-from caseflow.registry.lookup import _found, _select
+from caseflow.registry.lookup import _found_row, _select
 
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
@@ -23,7 +23,7 @@ def link_record(user: User, case: Case, import_id: int, line_no: int) -> CaseReg
     row = db.session.execute(_select([import_id]).where(RegistryRecord.line_no == line_no)).first()
     if row is None:
         raise InvalidInput("没有找到该学籍记录，请重新查询。", field="record")
-    found = _found(row)
+    found = _found_row(row)
     if not found.school_path.startswith(user.unit.path):
         raise NotAllowed("该学籍记录不在您的管辖范围内，不能关联。")
     existing = db.session.scalars(sa.select(CaseRegistryLink).where(

@@ -146,46 +146,57 @@ class LookupResult:
         return [FLAG_LABELS[f] for f in self.flags]
 
 
+_SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_no_hash", "id_masked", "id_hash", "name", "sex",
+          "birth_date", "ethnicity", "school_code", "grade", "class_name", "status", "guardian_name",
+          "guardian_phone_masked")
+
+
 def _select(import_ids: list[int]) -> sa.Select:
+    """The shown columns of records with their snapshot and school (plain columns: cheap, UNION-able)."""
     r = RegistryRecord
-    return (sa.select(r, RegistryImport.source, RegistryImport.as_of, Unit.name, Unit.path)
+    return (sa.select(*(getattr(r, c) for c in _SHOWN), RegistryImport.source, RegistryImport.as_of,
+                      Unit.name.label("school_name"), Unit.path.label("school_path"))
             .join(RegistryImport, RegistryImport.id == r.import_id).join(Unit, Unit.id == r.school_id)
             .where(r.import_id.in_(import_ids)))
 
 
-def _found(row) -> FoundRecord:
-    r = row[0]
+def _found_row(row) -> FoundRecord:
+    m = row._mapping
     return FoundRecord(
-        source=row.source, as_of=row.as_of, registry_no=r.registry_no_masked, registry_no_hash=r.registry_no_hash,
-        id_number=r.id_masked or "", id_hash=r.id_hash, name=r.name, sex=r.sex, birth_date=r.birth_date,
-        ethnicity=r.ethnicity, school_code=r.school_code, school_name=row.name, school_path=row.path,
-        grade=r.grade, class_name=r.class_name, status=r.status.value, guardian_name=r.guardian_name,
-        guardian_phone=r.guardian_phone_masked, import_id=r.import_id, line_no=r.line_no,
+        source=RegistrySource(m["source"]), as_of=m["as_of"], registry_no=m["registry_no_masked"],
+        registry_no_hash=m["registry_no_hash"], id_number=m["id_masked"] or "", id_hash=m["id_hash"],
+        name=m["name"], sex=m["sex"], birth_date=m["birth_date"], ethnicity=m["ethnicity"],
+        school_code=m["school_code"], school_name=m["school_name"], school_path=m["school_path"],
+        grade=m["grade"], class_name=m["class_name"], status=str(m["status"].value if hasattr(m["status"], "value")
+                                                                 else m["status"]),
+        guardian_name=m["guardian_name"], guardian_phone=m["guardian_phone_masked"], import_id=m["import_id"],
+        line_no=m["line_no"],
     )
 
 
-def find(query: LookupQuery) -> list[FoundRecord]:
-    """Every record of the person in the latest snapshot of each source (no scope applied)."""
-    imports = latest_imports()
-    ids = [imp.id for imp in imports.values()]
+def find(query: LookupQuery, import_ids: list[int] | None = None) -> list[FoundRecord]:
+    """Every record of the person in the latest snapshot of each source (no scope applied).
+
+    One round trip: the direct matches, then everything sharing their registry
+    numbers or ID numbers (the same person under another registry number).
+    """
+    ids = import_ids if import_ids is not None else [imp.id for imp in latest_imports().values()]
     if not ids:
         return []
     r = RegistryRecord
     if query.kind == "id_number":
-        h = crypto.lookup_hash(query.id_number)
-        cond = sa.or_(r.id_hash == h, r.registry_no_hash == crypto.lookup_hash("G" + query.id_number))
+        cond = r.id_hash == crypto.lookup_hash(query.id_number)
     elif query.kind == "registry_no":
         cond = r.registry_no_hash == crypto.lookup_hash(query.registry_no)
     else:
         cond = sa.and_(r.name == query.name, r.birth_date == query.birth_date)
-    found = {(f.import_id, f.line_no): f for f in map(_found, db.session.execute(_select(ids).where(cond)))}
-    # The same person under other registry numbers: follow the ID numbers and registry numbers found.
-    id_hashes = {f.id_hash for f in found.values() if f.id_hash}
-    reg_hashes = {f.registry_no_hash for f in found.values()}
-    if id_hashes or reg_hashes:
-        more = _select(ids).where(sa.or_(r.id_hash.in_(id_hashes), r.registry_no_hash.in_(reg_hashes)))
-        for f in map(_found, db.session.execute(more)):
-            found.setdefault((f.import_id, f.line_no), f)
+    direct = sa.select(r.registry_no_hash, r.id_hash).where(r.import_id.in_(ids), cond).cte("direct")
+    by_number = _select(ids).where(r.registry_no_hash.in_(sa.select(direct.c.registry_no_hash)))
+    by_id = _select(ids).where(r.id_hash.in_(sa.select(direct.c.id_hash).where(direct.c.id_hash.is_not(None))))
+    found: dict[tuple[int, int], FoundRecord] = {}
+    for row in db.session.execute(by_number.union_all(by_id)):
+        f = _found_row(row)
+        found.setdefault((f.import_id, f.line_no), f)
     return sorted(found.values(), key=lambda f: (f.source.value, f.school_code, f.registry_no))
 
 
@@ -226,7 +237,8 @@ def lookup(user: User | None, query: LookupQuery, *, case: Case | None = None,
         raise InvalidInput("不在投诉办理中查询学籍时，请填写查询理由", field="reason")
     if len(reason) > 500:
         raise InvalidInput("查询理由不能超过500字", field="reason")
-    records = find(query)
+    imports = latest_imports()
+    records = find(query, [imp.id for imp in imports.values()])
     if user is not None:
         prefix = user.unit.path
         mine = [f for f in records if f.school_path.startswith(prefix)]
@@ -247,5 +259,5 @@ def lookup(user: User | None, query: LookupQuery, *, case: Case | None = None,
         detail += f"；理由：{reason}"
     record_access(user, "registry_lookup", "case" if case else "registry", case.number if case else "lookup",
                   subject_id_number=query.subject_id_number, detail=detail)
-    as_of = {imp.source.value: imp.as_of.isoformat() for imp in latest_imports().values()}
+    as_of = {imp.source.value: imp.as_of.isoformat() for imp in imports.values()}
     return LookupResult(mine, flags, elsewhere, as_of, query.describe())

@@ -4,9 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caseflow.cases.operations import ComplaintData, PersonData, submit_complaint
-from caseflow.errors import IllegalTransition, NotAllowed, NotInJurisdiction
+from caseflow.errors import IllegalTransition, InvalidInput, NotAllowed, NotInJurisdiction
 from caseflow.extensions import db
-from caseflow.errors import InvalidInput
 from caseflow.models import (
     Case,
     CaseSource,

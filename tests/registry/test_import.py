@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from caseflow.models import ImportState, RegistryImport, RegistryRecord
+from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource
 from caseflow.registry.extract import RegistryImportRefused
 from tests.factories import make_id_number
 from tests.registry.helpers import HEADER, do_import, student, write_csv, write_xlsx
@@ -192,3 +192,44 @@ def test_header_aliases(db, world, tmp_path):
     rows = [{header[i]: v for i, v in enumerate(student().values())}]
     summary, _ = do_import(write_csv(tmp_path / "a.csv", rows, header=header))
     assert summary["imported"] == 1
+
+
+@pytest.mark.postgres
+def test_reaper_marks_a_killed_loader_failed_and_cli_shows_progress(db, world, tmp_path, app):
+    from datetime import UTC, datetime, timedelta
+
+    from caseflow.registry.importer import create_import, reap_dead_imports
+
+    imp = create_import(RegistrySource.NATIONAL, date(2026, 11, 1), write_csv(tmp_path / "a.csv", [student()]))
+    imp.state, imp.started_at = ImportState.LOADING, datetime.now(UTC) - timedelta(minutes=5)
+    imp.rows_done = 10
+    db.session.commit()
+    assert reap_dead_imports() == 1
+    db.session.refresh(imp)
+    assert imp.state is ImportState.FAILED and "原有数据未改变" in imp.error
+    out = app.test_cli_runner().invoke(args=["registry", "imports"]).output
+    assert "failed" in out and "10 rows" in out
+
+
+@pytest.mark.redis
+def test_upload_runs_as_an_rq_job_with_a_real_worker(db, world, tmp_path, app, client, redis_url):
+    from tests.registry.helpers import login_as
+
+    app.config["REDIS_URL"] = redis_url
+    login_as(client, world.user("admin", "410000"))
+    path = write_csv(tmp_path / "n.csv", [student(), student("李梅", seq=124)])
+    with path.open("rb") as fh:
+        resp = client.post("/registry/imports", content_type="multipart/form-data",
+                           data={"source": "national", "as_of": "2026-11-01", "file": (fh, "n.csv")})
+    assert resp.status_code == 302
+    imp = db.session.scalars(sa.select(RegistryImport)).one()
+    assert imp.state is ImportState.QUEUED
+    assert "排队中" in client.get(resp.location).get_data(as_text=True)
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""),
+               REDIS_URL=redis_url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "worker", "--burst"], env=env,
+                   check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db.session.expire_all()
+    imp = db.session.get(RegistryImport, imp.id)
+    assert imp.state is ImportState.ACTIVE and imp.rows_imported == 2
+    assert "已生效" in client.get(resp.location).get_data(as_text=True)
