@@ -34,6 +34,7 @@ class Extract:
     total_rows: int | None = None
     _position: callable = field(default=lambda: 0)
     _close: callable = field(default=lambda: None)
+    encoding: str | None = None  # CSV only: lets big files be cut into chunks for parallel work
 
     def position(self) -> int:
         """Bytes consumed so far (for CSV), for the progress estimate."""
@@ -90,7 +91,7 @@ def _open_csv(path: Path, head: bytes) -> Extract:
             if any(v.strip() for v in values):
                 yield reader.line_num, values
 
-    return Extract(columns, rows(), path.stat().st_size, None, raw.tell, stream.close)
+    return Extract(columns, rows(), path.stat().st_size, None, raw.tell, stream.close, encoding)
 
 
 def _open_xlsx(path: Path) -> Extract:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from caseflow.extensions import db
-from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
 from caseflow.registry.extract import RegistryImportRefused, open_extract
-from caseflow.registry.validation import RowRejected, text, validate_row
+from caseflow.registry.parallel import copy_row, reject_row
+from caseflow.registry.parallel import load as parallel_load
+from caseflow.registry.validation import RowRejected, validate_row
 from caseflow.security import crypto
 from caseflow.timeutil import utcnow
 
@@ -90,10 +92,9 @@ def _schools() -> dict[str, int]:
 
 
 def _rows(imp_id: int, extract, schools, rejects, counts) -> Iterator[tuple]:
-    """Validated rows as tuples in COLUMNS order; rejected rows go to the report."""
+    """Validated rows as tuples in COLUMNS order; rejected rows go to the report (the serial path)."""
     seal, hasher = crypto.seal, crypto.lookup_hasher()
     columns = extract.columns
-    reg_col, name_col = columns["registry_no"], columns["name"]
     today = date.today()
     for line_no, values in extract.rows:
         counts["rows"] += 1
@@ -101,32 +102,29 @@ def _rows(imp_id: int, extract, schools, rejects, counts) -> Iterator[tuple]:
             row = validate_row(values, columns, schools, today=today)
         except RowRejected as exc:
             counts["rejected"] += 1
-            reg = text(values[reg_col]) if reg_col < len(values) else ""
-            rejects.writerow([line_no, mask_registry_number(reg), text(values[name_col]) if name_col < len(values)
-                              else "", str(exc)])
+            rejects.writerow(reject_row(line_no, values, columns, str(exc)))
             continue
-        id_number = row.id_number
-        yield (
-            imp_id, line_no, hasher(row.registry_no), mask_registry_number(row.registry_no), row.id_type,
-            hasher(id_number) if id_number else None, mask_id_number(id_number) if id_number else None,
-            seal(f"{id_number or ''}|{row.registry_no}|{row.guardian_phone or ''}"), row.name, row.sex,
-            row.birth_date, row.ethnicity, row.school_code, row.school_id, row.grade, row.class_name,
-            row.status.value, row.guardian_name, mask_phone(row.guardian_phone) if row.guardian_phone else None,
-        )
+        yield copy_row(imp_id, line_no, row, hasher, seal)
 
 
 def partition_name(import_id: int) -> str:
     return f"registry_records_{int(import_id)}"
 
 
-def _load_postgres(conn: sa.Connection, imp_id: int, rows: Iterator[tuple]) -> str:
-    """COPY into a fresh, unindexed partition of its own (attached later, after indexing)."""
+def _load_postgres(conn: sa.Connection, imp_id: int, rows: Iterator[tuple] | Callable) -> str:
+    """COPY into a fresh, unindexed partition of its own (attached later, after indexing).
+
+    ``rows`` is an iterator of tuples (serial path) or a function that feeds the COPY itself (parallel path).
+    """
     part = partition_name(imp_id)
     conn.execute(sa.text(f"CREATE TABLE {part} (LIKE registry_records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+        if callable(rows):
+            rows(copy)
+        else:
+            for row in rows:
+                copy.write_row(row)
     return part
 
 
@@ -192,6 +190,24 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     postgres = db.engine.dialect.name == "postgresql"
     last = [time.monotonic()]
 
+    workers = int(current_app.config.get("REGISTRY_IMPORT_WORKERS") or min(4, os.cpu_count() or 1))
+    big = extract.total_bytes >= int(current_app.config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
+    parallel = postgres and workers > 1 and extract.encoding is not None and big
+
+    def feed_parallel(copy) -> None:
+        extract.close()
+
+        def on_chunk(position: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                extract._position = lambda: position
+                _report_progress(imp, counts, extract, on_progress, write=True)
+
+        init = (current_app.config["DATA_KEY"], schools, extract.columns, extract.encoding, date.today(), imp.id)
+        parallel_load(copy, Path(imp.file_path), extract.encoding, workers=workers, init_args=init,
+                      rejects=writer, counts=counts, on_chunk=on_chunk,
+                      chunk_bytes=int(current_app.config.get("REGISTRY_CHUNK_BYTES", 2 << 20)))
+
     def rows_with_progress() -> Iterator[tuple]:
         for n, row in enumerate(_rows(imp.id, extract, schools, writer, counts), 1):
             if n % 1000 == 0 and time.monotonic() - last[0] >= PROGRESS_SECONDS:
@@ -207,7 +223,10 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                 # Held until commit or rollback: tells `reap_dead_imports` this loader is alive.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :i)"), {"k": LOCK_KEY, "i": imp.id})
             phases = [time.monotonic()]
-            table = (_load_postgres if postgres else _load_generic)(conn, imp.id, rows_with_progress())
+            if parallel:
+                table = _load_postgres(conn, imp.id, feed_parallel)
+            else:
+                table = (_load_postgres if postgres else _load_generic)(conn, imp.id, rows_with_progress())
             phases.append(time.monotonic())
             counts["rejected"] += _drop_repeats(conn, imp.id, table, writer)
             phases.append(time.monotonic())
