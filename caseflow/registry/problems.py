@@ -68,8 +68,9 @@ def run_check(as_of: date | None = None) -> CheckResult:
     if ids:
         _insert_duplicates(check_id, ids, now)
         _insert_graduate_pool(check_id, ids, now)
+    headcounts = _insert_headcounts(check_id, as_of, now)
     db.session.flush()
-    counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT), 0)
+    counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT or headcounts), 0)
     for kind, count in db.session.execute(sa.select(problems.c.kind, sa.func.count())
                                           .where(problems.c.check_id == check_id).group_by(problems.c.kind)):
         counts[kind] = count
@@ -250,10 +251,30 @@ def headcount_row(label: str, counted: int, registered: int, threshold: float) -
     return [label, counted, registered, difference, f"{ratio:.3f}"], abs(ratio) > threshold
 
 
-def headcount_report(counted_on: date, within: Unit | None = None, source: RegistrySource = RegistrySource.NATIONAL,
-                     by_grade: bool = True, threshold: float | None = None) -> Report:
-    """Seed 004's table for the headcounts of one day: per school (and grade), flagged above the threshold."""
-    threshold = headcount_threshold() if threshold is None else threshold
+def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
+    """人籍分离/空挂学籍: the school grades of the latest headcount day whose difference ratio is flagged."""
+    query = sa.select(sa.func.max(Headcount.counted_on))
+    if as_of is not None:
+        query = query.where(Headcount.counted_on <= as_of)
+    day = db.session.scalar(query)
+    if day is None:
+        return 0
+    threshold = headcount_threshold()
+    found = 0
+    for school, grade, counted, registered in _headcount_lines(day):
+        row, flagged = headcount_row(grade, counted, registered, threshold)
+        if flagged:
+            found += 1
+            db.session.add(RegistryProblem(
+                check_id=check_id, kind=ProblemKind.HEADCOUNT, school_id=school.id, created_at=now,
+                detail=f"{day.isoformat()}现场核查{grade}：在校{counted}人，学籍{registered}人，"
+                       f"差额{row[3]}人，差额比例{row[4]}"))
+    return found
+
+
+def _headcount_lines(counted_on: date, within: Unit | None = None,
+                     source: RegistrySource = RegistrySource.NATIONAL) -> list[tuple[Unit, str, int, int]]:
+    """(school, grade, counted on site, active registries in the snapshot) for the headcounts of one day."""
     snap = snapshots(counted_on).get(source)
     h = Headcount
     query = sa.select(h).join(Unit, Unit.id == h.school_id).where(h.counted_on == counted_on)
@@ -268,12 +289,18 @@ def headcount_report(counted_on: date, within: Unit | None = None, source: Regis
                     r.import_id == snap.id, _active(), r.school_id.in_({c.school_id for c in counts}))
                 .group_by(r.school_id, r.grade)):
             registered[(school_id, grade)] += n
+    return [(c.school, c.grade, c.counted, registered[(c.school_id, c.grade)]) for c in counts]
+
+
+def headcount_report(counted_on: date, within: Unit | None = None, source: RegistrySource = RegistrySource.NATIONAL,
+                     by_grade: bool = True, threshold: float | None = None) -> Report:
+    """Seed 004's table for the headcounts of one day: per school (and grade), flagged above the threshold."""
+    threshold = headcount_threshold() if threshold is None else threshold
     grouped: dict[tuple, list[int]] = {}
-    for c in counts:
-        key = (c.school.name, c.grade) if by_grade else (c.school.name,)
-        entry = grouped.setdefault(key, [0, 0])
-        entry[0] += c.counted
-        entry[1] += registered[(c.school_id, c.grade)]
+    for school, grade, counted, registered in _headcount_lines(counted_on, within, source):
+        entry = grouped.setdefault((school.name, grade) if by_grade else (school.name,), [0, 0])
+        entry[0] += counted
+        entry[1] += registered
     rows, flagged = [], []
     for key, (counted, reg) in grouped.items():
         row, flag = headcount_row(" ".join(key), counted, reg, threshold)

@@ -96,6 +96,16 @@ def test_seed_004_table_difference_ratio_and_flag(hand_made, db):
     assert report.flagged == [True]
     report = headcount_report(day)
     assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-2.000"]
+    check = run_check()
+    assert check.counts["headcount"] == 2
+    problem = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "headcount")
+                                 .order_by(RegistryProblem.id)).first()
+    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例0.333"
+    from caseflow.models import Category
+    from caseflow.registry.monitoring import open_case
+
+    case = open_case(w.user("supervisor", "410105"), problem.id)
+    assert case.category is Category.SEPARATED and case.responsible_unit.code == "410105"
     db.session.add(Setting(key="registry_headcount_threshold", value="5"))
     db.session.commit()
     assert headcount_report(day).flagged == [False, False]
