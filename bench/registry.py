@@ -74,15 +74,17 @@ def timed_import(env: dict, source: str, path: str) -> dict:
     """Run the CLI import in a child process: wall time, rows/s and the child's peak memory."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "registry", "import", "--source",
-                          source, "--as-of", AS_OF.isoformat(), path], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "registry", "import", "--source",
+                           source, "--as-of", AS_OF.isoformat(), path], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    out = done.stdout
+    phases = [line.split(": ", 2)[-1] for line in done.stderr.splitlines() if "registry import" in line]
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = json.loads(out.strip().splitlines()[-1])
     return {"seconds": round(seconds, 2), "rows": summary["rows"], "imported": summary["imported"],
             "rejected": summary["rejected"], "rows_per_s": round(summary["rows"] / seconds),
-            "peak_rss_mb": round(max(peak, before) / 1024, 1)}
+            "peak_rss_mb": round(max(peak, before) / 1024, 1), "phases": phases}
 
 
 def bare_copy(db, path: str) -> float:

@@ -33,6 +33,11 @@ class RegistryStatus(Labelled):
     DECEASED = "deceased", "注销（死亡）"
 
 
+def _binary(length: int) -> sa.types.TypeEngine:
+    """Text compared byte-wise: PostgreSQL's "C" collation (SQLite compares byte-wise by default)."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 ACTIVE_STATUSES = (RegistryStatus.ENROLLED, RegistryStatus.SUSPENDED)
 
 
@@ -100,16 +105,17 @@ class RegistryRecord(db.Model):
 
     __tablename__ = "registry_records"
 
-    import_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    line_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    registry_no_hash: Mapped[str] = mapped_column(sa.String(64))
+    import_id: Mapped[int] = mapped_column()
+    line_no: Mapped[int] = mapped_column()
+    # Binary ("C") collation: hex keys and names are only compared for equality, and C keys index far faster.
+    registry_no_hash: Mapped[str] = mapped_column(_binary(64))
     registry_no_masked: Mapped[str] = mapped_column(sa.String(19))
     id_type: Mapped[str] = mapped_column(sa.String(20))
-    id_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    id_hash: Mapped[str | None] = mapped_column(_binary(64))
     id_masked: Mapped[str | None] = mapped_column(sa.String(40))
     # AES-GCM of "id_number|registry_no|guardian_phone" (crypto.seal).
     pii: Mapped[str] = mapped_column(sa.Text)
-    name: Mapped[str] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(_binary(60))
     sex: Mapped[str] = mapped_column(sa.String(6))
     birth_date: Mapped[date]
     ethnicity: Mapped[str | None] = mapped_column(sa.String(20))
@@ -122,6 +128,10 @@ class RegistryRecord(db.Model):
     guardian_phone_masked: Mapped[str | None] = mapped_column(sa.String(20))
 
     school: Mapped[Unit] = relationship(primaryjoin="foreign(RegistryRecord.school_id) == Unit.id")
+
+    # No primary key in the database (a unique index per partition would cost a fifth of the load);
+    # (import_id, line_no) identifies a row, and (import_id, registry_no_hash) is unique after the import.
+    __mapper_args__ = {"primary_key": [import_id, line_no]}
 
     __table_args__ = (
         sa.Index("ix_registry_records_registry_no", "registry_no_hash", "import_id"),

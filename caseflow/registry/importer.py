@@ -132,7 +132,6 @@ def _attach_postgres(conn: sa.Connection, imp_id: int, part: str) -> None:
     """Index the loaded partition (bulk builds, much faster than per-row maintenance) and attach it."""
     conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
     conn.execute(sa.text(f"ALTER TABLE {part} ADD CONSTRAINT {part}_import CHECK (import_id = {int(imp_id)})"))
-    conn.execute(sa.text(f"ALTER TABLE {part} ADD PRIMARY KEY (import_id, line_no)"))
     for index in RegistryRecord.__table__.indexes:
         columns = ", ".join(c.name for c in index.columns)
         conn.execute(sa.text(f"CREATE INDEX ON {part} ({columns})"))
@@ -255,10 +254,13 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         raise
     extract.close()
     db.session.expire_all()
+    started = time.monotonic()
     purge_replaced()
     if postgres:
         with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE registry_records"))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                sa.text(f"VACUUM (ANALYZE) {partition_name(import_id)}"))
+    log.info("registry import %s: purge and vacuum %.1f s", import_id, time.monotonic() - started)
     summary = {"rows": counts["rows"], "imported": counts["rows"] - counts["rejected"],
                "rejected": counts["rejected"], "reject_report": str(report_path)}
     if on_progress:

@@ -14,13 +14,13 @@ from caseflow.registry.lookup import _found_row, _select
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
 
-def link_record(user: User, case: Case, import_id: int, line_no: int) -> CaseRegistryLink:
+def link_record(user: User, case: Case, import_id: int, registry_no_hash: str) -> CaseRegistryLink:
     """Attach one record of a current snapshot to the case, as it is now (the caller checked the case)."""
     if user.role not in LINK_ROLES:
         raise NotAllowed("只有承办人或责任人可以关联学籍记录。")
     if import_id not in {imp.id for imp in latest_imports().values()}:
         raise InvalidInput("该学籍记录已不是最新数据，请重新查询后再关联。", field="record")
-    row = db.session.execute(_select([import_id]).where(RegistryRecord.line_no == line_no)).first()
+    row = db.session.execute(_select([import_id]).where(RegistryRecord.registry_no_hash == registry_no_hash)).first()
     if row is None:
         raise InvalidInput("没有找到该学籍记录，请重新查询。", field="record")
     found = _found_row(row)

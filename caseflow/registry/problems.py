@@ -121,16 +121,23 @@ def _active():
 
 
 def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
-    """一人多籍: a person (ID number) with several active registries in one system; one problem per person."""
+    """一人多籍: a person (ID number) with several active registries in one system; one problem per person.
+
+    Candidates come from the (id_hash, import_id) index alone (an ordered, index-only grouping); only
+    the few candidates are then checked for being active.
+    """
     r = RegistryRecord
-    dup = (sa.select(r.id_hash).where(r.import_id.in_(import_ids), _active(), r.id_hash.is_not(None))
-           .group_by(r.import_id, r.id_hash).having(sa.func.count() > 1)).subquery()
+    candidates = (sa.select(r.id_hash).where(r.import_id.in_(import_ids), r.id_hash.is_not(None))
+                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1))
+    per_source = (sa.select(r.id_hash, sa.func.min(r.school_id).label("lo"), sa.func.max(r.school_id).label("hi"),
+                            sa.func.min(r.registry_no_masked).label("reg"), sa.func.min(r.name).label("name"))
+                  .where(r.import_id.in_(import_ids), _active(), r.id_hash.in_(candidates))
+                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1)).subquery()
     select = (sa.select(
-        sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(r.school_id),
-        sa.func.max(r.school_id), sa.func.min(r.registry_no_masked), sa.func.min(r.name),
+        sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
+        sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
         sa.literal("同一身份证件号在多所学校有有效学籍"), sa.literal(now, RegistryProblem.created_at.type))
-        .where(r.import_id.in_(import_ids), _active(), r.id_hash.in_(sa.select(dup.c.id_hash)))
-        .group_by(r.id_hash))
+        .group_by(per_source.c.id_hash))
     _insert(select, ["check_id", "kind", "school_id", "other_school_id", "registry_no_masked", "name", "detail",
                      "created_at"])
 

@@ -86,11 +86,12 @@ def link(number: str):
     case = get_case(current_user, number)
     form = LinkForm()
     try:
-        import_id, line_no = (int(x) for x in (form.record.data or "").split(":"))
+        import_id, registry_no_hash = (form.record.data or "").split(":")
+        import_id = int(import_id)
     except ValueError:
         abort(400)
     try:
-        linkage.link_record(current_user, case, import_id, line_no)
+        linkage.link_record(current_user, case, import_id, registry_no_hash)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("registry.case_registry", number=number))

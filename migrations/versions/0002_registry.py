@@ -98,13 +98,13 @@ def upgrade():
     op.create_table('registry_records',
     sa.Column('import_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('line_no', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('registry_no_hash', sa.String(length=64), nullable=False),
+    sa.Column('registry_no_hash', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=False),
     sa.Column('registry_no_masked', sa.String(length=19), nullable=False),
     sa.Column('id_type', sa.String(length=20), nullable=False),
-    sa.Column('id_hash', sa.String(length=64), nullable=True),
+    sa.Column('id_hash', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=True),
     sa.Column('id_masked', sa.String(length=40), nullable=True),
     sa.Column('pii', sa.Text(), nullable=False),
-    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('name', sa.String(length=60).with_variant(sa.String(length=60, collation='C'), 'postgresql'), nullable=False),
     sa.Column('sex', sa.String(length=6), nullable=False),
     sa.Column('birth_date', sa.Date(), nullable=False),
     sa.Column('ethnicity', sa.String(length=20), nullable=True),
@@ -115,7 +115,6 @@ def upgrade():
     sa.Column('status', sa.Enum('enrolled', 'suspended', 'transferred_out', 'dropped_out', 'withdrawn', 'graduated', 'deceased', name='registrystatus', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('guardian_name', sa.String(length=60), nullable=True),
     sa.Column('guardian_phone_masked', sa.String(length=20), nullable=True),
-    sa.PrimaryKeyConstraint('import_id', 'line_no', name=op.f('pk_registry_records')),
     # One partition per import (PostgreSQL); SQLite ignores this.
     postgresql_partition_by='LIST (import_id)'
     )
