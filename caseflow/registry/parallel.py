@@ -51,6 +51,20 @@ def copy_row(import_id: int, line_no: int, row, hasher, seal) -> tuple:
     )
 
 
+def _copy_line(import_id: int, line_no: int, row, hasher, seal) -> str:
+    """One line of COPY text; only the free-text fields can hold characters that need escaping."""
+    id_number, phone = row.id_number, row.guardian_phone
+    return "\t".join((
+        str(import_id), str(line_no), hasher(row.registry_no), mask_registry_number(row.registry_no),
+        _field(row.id_type), hasher(id_number) if id_number else "\\N",
+        _field(mask_id_number(id_number)) if id_number else "\\N",
+        seal(f"{id_number or ''}|{row.registry_no}|{phone or ''}"), _field(row.name), row.sex,
+        row.birth_date.isoformat(), _field(row.ethnicity), _field(row.school_code), str(row.school_id),
+        _field(row.grade), _field(row.class_name), row.status.value, _field(row.guardian_name),
+        _field(mask_phone(phone)) if phone else "\\N",
+    ))
+
+
 def reject_row(line_no: int, values: list[str], columns: dict[str, int], reason: str) -> list:
     """A line of the reject report: line number, masked registry number, name, reason."""
     reg_col, name_col = columns["registry_no"], columns["name"]
@@ -78,7 +92,7 @@ def _chunk(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
         except RowRejected as exc:
             rejects.append(reject_row(line_no, values, columns, str(exc)))
             continue
-        out.append("\t".join(map(_field, copy_row(import_id, line_no, row, hasher, seal))))
+        out.append(_copy_line(import_id, line_no, row, hasher, seal))
     out.append("")
     return "\n".join(out).encode() if len(out) > 1 else b"", rejects, rows
 
