@@ -10,6 +10,7 @@ from caseflow.extensions import db
 from caseflow.models import Case, CaseRegistryLink, RegistryRecord, Role, User
 from caseflow.registry.importer import latest_imports
 from caseflow.registry.lookup import _found_row, _select
+from caseflow.security import crypto
 
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
@@ -38,7 +39,9 @@ def link_record(user: User, case: Case, import_id: int, registry_no_hash: str) -
     _event(case, "registry_link", user,
            note=f"关联{found.source.label}学籍记录：{found.name} {found.registry_no}（{found.school_name}，"
                 f"数据日期{found.as_of.isoformat()}）")
-    record_access(user, "registry_link", "case", case.number, subject_id_number=None,
+    pii = db.session.scalar(sa.select(RegistryRecord.pii).where(
+        RegistryRecord.import_id == import_id, RegistryRecord.registry_no_hash == registry_no_hash))
+    record_access(user, "registry_link", "case", case.number, subject_id_number=crypto.unseal(pii).split("|")[0],
                   detail=f"{found.source.label} {found.registry_no}")
     flush()
     return link

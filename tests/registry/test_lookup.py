@@ -122,6 +122,8 @@ def test_linkage_snapshot_is_unchanged_by_a_later_import(two_sources, db, client
     assert resp.status_code == 302
     do_import(write_csv(tmp_path / "n2.csv", [student(status="转出", school="4141000002")]), "national")
     link = db.session.scalars(sa.select(CaseRegistryLink)).one()
+    audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "registry_link")).one()
+    assert audit.target_ref == case.number and audit.subject_hash == crypto.lookup_hash(ID)
     assert link.snapshot["status"] == "enrolled" and link.snapshot["school_code"] == "4141000001"
     page = client.get(f"/cases/{case.number}/registry").get_data(as_text=True)
     assert "郑州市金水区第一小学" in page and "在籍" in page
