@@ -11,12 +11,11 @@ def register_web(app: Flask) -> None:
     auth.init_login(app)
     filters.init_filters(app)
     errors.init_errors(app)
+    from caseflow.registry.views import bp as registry_bp
     from caseflow.web.admin import bp as admin_bp
     from caseflow.web.auth import bp as auth_bp
     from caseflow.web.public import bp as public_bp
     from caseflow.web.staff import bp as staff_bp
-
-    from caseflow.registry.views import bp as registry_bp
 
     for bp in (public_bp, auth_bp, staff_bp, admin_bp, registry_bp):
         app.register_blueprint(bp)
