@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import multiprocessing
+import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -51,18 +52,22 @@ def copy_row(import_id: int, line_no: int, row, hasher, seal) -> tuple:
     )
 
 
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
 def _copy_line(import_id: int, line_no: int, row, hasher, seal) -> str:
     """One line of COPY text; only the free-text fields can hold characters that need escaping."""
     id_number, phone = row.id_number, row.guardian_phone
-    return "\t".join((
+    values = (
         str(import_id), str(line_no), hasher(row.registry_no), mask_registry_number(row.registry_no),
-        _field(row.id_type), hasher(id_number) if id_number else "\\N",
-        _field(mask_id_number(id_number)) if id_number else "\\N",
-        seal(f"{id_number or ''}|{row.registry_no}|{phone or ''}"), _field(row.name), row.sex,
-        row.birth_date.isoformat(), _field(row.ethnicity), _field(row.school_code), str(row.school_id),
-        _field(row.grade), _field(row.class_name), row.status.value, _field(row.guardian_name),
-        _field(mask_phone(phone)) if phone else "\\N",
-    ))
+        row.id_type, hasher(id_number) if id_number else None, mask_id_number(id_number) if id_number else None,
+        seal(f"{id_number or ''}|{row.registry_no}|{phone or ''}"), row.name, row.sex, row.birth_date.isoformat(),
+        row.ethnicity, row.school_code, str(row.school_id), row.grade, row.class_name, row.status.value,
+        row.guardian_name, mask_phone(phone) if phone else None,
+    )
+    if None in values or _SPECIAL.search("".join(v for v in values if v)):
+        return "\t".join(map(_field, values))
+    return "\t".join(values)
 
 
 def reject_row(line_no: int, values: list[str], columns: dict[str, int], reason: str) -> list:

@@ -120,21 +120,34 @@ def parse_date(value) -> date:
         raise RowRejected(f"出生日期“{raw}”不是有效日期") from None
 
 
+def _layout(columns: dict[str, int]) -> tuple[int, ...]:
+    """Column index of every field in FIELDS order; -1 (an appended empty cell) for a missing column."""
+    return tuple(columns.get(f, -1) for f in FIELDS)
+
+
+_LAYOUTS: dict[tuple, tuple[int, ...]] = {}
+
+
 def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, int], *,
                  today: date | None = None) -> CleanRow:
     """Check one row (cells as text) against every rule; raise ``RowRejected`` with the first failing reason."""
-    width = len(values)
-
-    def get(field: str) -> str:
-        index = columns.get(field)
-        return values[index].strip() if index is not None and index < width else ""
-
-    name = get("name")
+    key = tuple(columns.items())
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _LAYOUTS[key] = _layout(columns)
+    cells = [c.strip() for c in values]
+    width = max(layout) + 1
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    cells.append("")
+    (i_name, i_sex, i_birth, i_ethnicity, i_id_type, i_id, i_reg, i_school, _i_school_name, i_grade, i_class,
+     i_status, i_guardian, i_phone) = layout
+    name = cells[i_name]
     if not name:
         raise RowRejected("姓名为空")
-    raw_reg = get("registry_no")
-    id_type = get("id_type")
-    raw_id = get("id_number")
+    raw_reg = cells[i_reg]
+    id_type = cells[i_id_type]
+    raw_id = cells[i_id]
     citizen = id_type in CITIZEN_ID_ALIASES
     id_number: str | None = None
     id_born: date | None = None
@@ -170,7 +183,7 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
                 raise RowRejected("G字头学籍号应为G加本人身份证号，两者不一致")
     if citizen:
         id_type = CITIZEN_ID
-    raw_birth = get("birth_date")
+    raw_birth = cells[i_birth]
     if not raw_birth:
         raise RowRejected("出生日期为空")
     born = parse_date(raw_birth)
@@ -178,23 +191,23 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
         raise RowRejected("出生日期与身份证号中的出生日期不一致")
     if registry.birth_date != born:
         raise RowRejected("出生日期与学籍号中的出生日期不一致")
-    sex = SEX_ALIASES.get(get("sex"))
+    sex = SEX_ALIASES.get(cells[i_sex])
     if sex is None:
-        raise RowRejected(f"性别“{get('sex')}”无法识别，应为男或女")
+        raise RowRejected(f"性别“{cells[i_sex]}”无法识别，应为男或女")
     if id_sex is not None and sex != id_sex:
         raise RowRejected("性别与身份证号不一致（第17位奇数为男，偶数为女）")
-    school_code = get("school_code")
+    school_code = cells[i_school]
     school_id = schools.get(school_code)
     if school_id is None:
         raise RowRejected(f"学校标识码“{school_code}”不是已登记的学校")
-    status = STATUS_ALIASES.get(get("status"))
+    status = STATUS_ALIASES.get(cells[i_status])
     if status is None:
-        raise RowRejected(f"学籍状态“{get('status')}”无法识别")
-    phone = get("guardian_phone")
+        raise RowRejected(f"学籍状态“{cells[i_status]}”无法识别")
+    phone = cells[i_phone]
     phone = normalise_phone(phone) if phone else None
     return CleanRow(
         registry_no=registry.number, id_type=id_type, id_number=id_number, name=name, sex=sex,
-        birth_date=born, ethnicity=get("ethnicity") or None, school_code=school_code, school_id=school_id,
-        grade=get("grade") or None, class_name=get("class_name") or None, status=status,
-        guardian_name=get("guardian_name") or None, guardian_phone=phone,
+        birth_date=born, ethnicity=cells[i_ethnicity] or None, school_code=school_code, school_id=school_id,
+        grade=cells[i_grade] or None, class_name=cells[i_class] or None, status=status,
+        guardian_name=cells[i_guardian] or None, guardian_phone=phone,
     )
