@@ -72,7 +72,8 @@ def build_tree(db, cities=10, counties=5, schools=10) -> None:
 
 def timed_import(env: dict, source: str, path: str) -> dict:
     """Run the CLI import in a child process: wall time, rows/s and the child's peak memory."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "registry", "import", "--source",
                            source, "--as-of", AS_OF.isoformat(), path], env=env, cwd=ROOT, check=True,
@@ -80,11 +81,15 @@ def timed_import(env: dict, source: str, path: str) -> dict:
     out = done.stdout
     phases = [line.split(": ", 2)[-1] for line in done.stderr.splitlines() if "registry import" in line]
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     summary = json.loads(out.strip().splitlines()[-1])
     return {"seconds": round(seconds, 2), "rows": summary["rows"], "imported": summary["imported"],
             "rejected": summary["rejected"], "rows_per_s": round(summary["rows"] / seconds),
-            "peak_rss_mb": round(max(peak, before) / 1024, 1), "phases": phases}
+            "peak_rss_mb": round(max(peak, before) / 1024, 1), "phases": phases,
+            # Python CPU of the import and its workers (not PostgreSQL's): a load-independent figure.
+            "python_cpu_s": round(cpu, 1), "rows_per_python_cpu_s": round(summary["rows"] / cpu),
+            "load_average_1m": round(os.getloadavg()[0], 1)}
 
 
 def bare_copy(db, path: str) -> float:
