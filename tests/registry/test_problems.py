@@ -109,3 +109,25 @@ def test_seed_004_table_difference_ratio_and_flag(hand_made, db):
     db.session.add(Setting(key="registry_headcount_threshold", value="5"))
     db.session.commit()
     assert headcount_report(day).flagged == [False, False]
+
+
+def test_cli_check_and_reconcile(hand_made, app, tmp_path):
+    runner = app.test_cli_runner()
+    check = runner.invoke(args=["registry", "check"])
+    assert check.exit_code == 0, check.output
+    assert json.loads(check.output)["problems"]["only_national"] == 2
+    result = runner.invoke(args=["registry", "reconcile", "--as-of", "2026-11-30", "--level", "county"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("县（市、区）,省网学籍总数,国网学籍总数")
+    assert "金水区教育局,2,4,2,0,1,1" in lines and lines[-1] == "合计,6,7,2,1,1,1"
+    out = tmp_path / "r.xlsx"
+    result = runner.invoke(args=["registry", "reconcile", "--as-of", "2026-11-30", "--level", "school",
+                                 "--unit", "410105", "--format", "xlsx", "--output", str(out)])
+    assert result.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    from openpyxl import load_workbook
+
+    book = load_workbook(out, read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    assert rows[2] == ("郑州市金水区第一小学", 2, 3, 1, 0, 1, 1) and rows[-1][0] == "合计"
