@@ -28,9 +28,11 @@ LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
 CASE_LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _labels() -> dict:
-    return {"status_labels": {s.value: s.label for s in RegistryStatus}}
+    """For every template: status labels, and ``registry_links(case)`` so the case page and the forms
+    can show the frozen registry records (``{% include "registry/_case_links.html" %}``)."""
+    return {"status_labels": {s.value: s.label for s in RegistryStatus}, "registry_links": linkage.links_for}
 
 
 class LookupForm(FlaskForm):
