@@ -145,3 +145,17 @@ def imports_command(limit: int) -> None:
         click.echo(f"{imp.id:>5} {imp.source.value:<10} {imp.as_of} {imp.state.value:<8} {progress_of(imp).line()}"
                    f"  imported={imp.rows_imported} rejected={imp.rows_rejected}  {imp.file_name}"
                    + (f"  error: {imp.error}" if imp.error else ""))
+
+
+@registry_cli.command("run-queued")
+def run_queued_command() -> None:
+    """Run, in the foreground, the imports still waiting in the queue (e.g. Redis was down at upload)."""
+    from caseflow.extensions import db
+    from caseflow.models import ImportState, RegistryImport
+    from caseflow.registry.jobs import run_import_job
+
+    ids = db.session.scalars(db.select(RegistryImport.id).where(RegistryImport.state == ImportState.QUEUED)
+                             .order_by(RegistryImport.id)).all()
+    db.session.rollback()
+    for import_id in ids:
+        click.echo(json.dumps({"import": import_id, "summary": run_import_job(import_id)}, ensure_ascii=False))

@@ -95,3 +95,19 @@ def test_headcount_form_and_table(db, world, client, tmp_path):
     assert "0.500" in page and 'class="flagged"' in page
     csv_text = client.get("/registry/reports/headcount?on=2026-11-20&format=csv").get_data(as_text=True)
     assert "郑州市金水区第一小学 四年级,1,2,1,0.500" in csv_text
+
+
+def test_queued_upload_is_run_by_the_cli_when_no_worker_took_it(db, world, app, client, tmp_path):
+    import json
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # unreachable: the import stays queued
+    login_as(client, world.user("admin", "410000"))
+    resp = upload(client, write_csv(tmp_path / "n.csv", [student()]).read_bytes())
+    assert resp.status_code == 302
+    imp = db.session.scalars(sa.select(RegistryImport)).one()
+    assert imp.state is ImportState.QUEUED
+    app.config["REDIS_URL"] = None
+    out = app.test_cli_runner().invoke(args=["registry", "run-queued"]).output
+    assert json.loads(out.splitlines()[-1])["summary"]["imported"] == 1
+    db.session.expire_all()
+    assert db.session.get(RegistryImport, imp.id).state is ImportState.ACTIVE
