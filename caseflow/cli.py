@@ -184,10 +184,11 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.admin_cli import users_cli  # also adds the administration commands to ``calendar``
     from caseflow.documents.cli import doctor, forms_cli
+    from caseflow.registry.cli import registry_cli
     from caseflow.security.rotation import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
-                  forms_cli, doctor, security_cli):
+                  forms_cli, doctor, security_cli, registry_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

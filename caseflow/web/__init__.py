@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
     filters.init_filters(app)
     errors.init_errors(app)
     from caseflow.documents.views import bp as documents_bp
+    from caseflow.registry.views import bp as registry_bp
     from caseflow.web.admin import bp as admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
@@ -21,5 +22,6 @@ def register_web(app: Flask) -> None:
     from caseflow.web.public import bp as public_bp
     from caseflow.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp):
+    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp,
+               registry_bp):
         app.register_blueprint(bp)
