@@ -50,8 +50,9 @@ RELATIONS = {"own": "410105", "child": "4141000001", "child_not_concerned": "414
 SEES_CASE = {"own", "child", "parent"}  # at or above the responsible unit or a receiving unit
 WITHIN_RESPONSIBLE = {"own", "parent"}  # at or above 410105 in the tree
 
-# Endpoints whose URL takes an internal integer id: only administrators' and notification pages.
-INT_ID_ALLOWED = re.compile(r"^/(admin|notifications)(/|$)")
+# Endpoints whose URL takes an internal integer id: administrators' and notification pages, and
+# registry imports and detected problems (data-monitoring objects, not case references).
+INT_ID_ALLOWED = re.compile(r"^/(admin|notifications|registry/imports|registry/problems)(/|$)")
 
 # Query-scoped pages of supervisors (drill-down): ?unit= must lie in the user's part of the tree.
 SCOPED = ("/dashboard?unit={code}", "/reports/monthly?unit={code}", "/reports/monthly?unit={code}&format=xlsx")
@@ -147,8 +148,14 @@ def _classify(rule) -> str:
         return "none"
     if rule.rule.startswith("/admin"):
         return "admin"
+    if args == {"number"} and rule.rule.startswith("/cases/") and "/registry" in rule.rule:
+        return "case_registry"  # looking the student up for a case: officers and supervisors only
     if args == {"number"} and rule.rule.startswith("/cases/"):
         return "case"
+    if args == {"import_id"} and rule.rule.startswith("/registry/imports/"):
+        return "admin"  # registry imports are administered, not scoped by unit
+    if args == {"problem_id"} and rule.rule.startswith("/registry/problems/"):
+        return "problem"
     if args == {"number"} and rule.rule.startswith("/orders/"):
         return "order"
     if args == {"public_id"} and rule.rule.startswith("/attachments/"):
@@ -163,14 +170,17 @@ def _urls(app, case, order, atts):
         kind = _classify(rule)
         if kind == "none":
             continue
-        if kind == "admin":
+        if kind == "problem":
+            urls = [(kind, rule.build({"problem_id": 999999})[1])]  # no such problem: never a 500
+        elif kind == "admin":
             values = {a: ("410105" if a == "code" else 1) for a in rule.arguments}
             values = {a: ("2026-01-01" if a == "day" else v) for a, v in values.items()}
             urls = [(kind, rule.build(values)[1])]
         elif kind == "attachment":
             urls = [(kind + ":" + k, rule.build({"public_id": v})[1]) for k, v in atts.items()]
         else:
-            urls = [(kind, rule.build({"number": case.number if kind == "case" else order.number})[1])]
+            number = order.number if kind == "order" else case.number
+            urls = [(kind, rule.build({"number": number})[1])]
         for k, url in urls:
             for method in sorted({"GET", "POST"} & rule.methods):
                 out.append((k, method, url))
@@ -180,6 +190,10 @@ def _urls(app, case, order, atts):
 def _expect(role: str, relation: str, kind: str, method: str, status: int) -> bool:
     if kind == "admin":
         return status != 403 and status < 500 if role == "admin" else status == 403
+    if kind == "problem":
+        return status == 404 if role == "supervisor" else status == 403
+    if kind == "case_registry" and role == "intake":
+        return status == 403
     if role == "admin":
         return status == 403
     if relation not in SEES_CASE:
