@@ -111,6 +111,8 @@ def main() -> None:
     with _weasyprint_as_shipped():
         bare = [_timed(lambda h=h: HTML(string=h).write_pdf()) for h in htmls]
     forms = [order_form(o) for o in orders[:args.batch]]
+    # The first batch starts the render processes; the second finds them warm (as a server would).
+    cold_wall, _cold_cpu, _cold = _timed(lambda: render_orders(forms))
     batch_wall, batch_cpu, batch = _timed(lambda: render_orders(forms))
 
     def med(rows, i):
@@ -128,10 +130,11 @@ def main() -> None:
         ("bare WeasyPrint, same HTML, median", f"{_ms(med(bare, 0))}", f"{_ms(med(bare, 1))}", "floor"),
         ("caseflow / bare WeasyPrint", f"{med(warm, 0) / med(bare, 0):.2f}x",
          f"{med(warm, 1) / med(bare, 1):.2f}x", "target <= 1.3x"),
-        (f"batch of {n}, per form", f"{_ms(batch_wall / n)}", f"{_ms(batch_cpu / n)}", "target <= 40 ms"),
+        (f"batch of {n}, per form, first (starts pool)", f"{_ms(cold_wall / n)}", "", ""),
+        (f"batch of {n}, per form", f"{_ms(batch_wall / n)}", "", "target <= 40 ms (wall)"),
         (f"batch of {n}, total", f"{batch_wall:.1f} s", f"{batch_cpu:.1f} s", f"{batch.pages} pages"),
     ]
-    print(f"{'':36} {'wall ms':>10} {'CPU ms':>10}")
+    print(f"{'':36} {'wall ms':>10} {'CPU ms':>10}   (CPU: this process; batches render in child processes)")
     for name, wall, cpu, note in table:
         print(f"{name:36} {wall:>10} {cpu:>10}  {note}")
     print(f"{'bytes per single-form PDF':36} {len(first.data):>10,}             target <= 300 KB (307,200 B)")

@@ -121,8 +121,60 @@ def html_to_pdf(html: str) -> Pdf:
     return Pdf(document.write_pdf(), len(document.pages))
 
 
+# A batch this large is split over a few render processes (WeasyPrint is single-threaded Python);
+# smaller ones render in-process, where a pool's start-up would cost more than it saves.
+PARALLEL_MIN_FORMS = 60
+_pool_lock = threading.Lock()
+_pool = None
+
+
+def _render_pool():
+    """Render processes, started once per process on first use ("spawn": no fork of a threaded server)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            import multiprocessing
+            import os
+            from concurrent.futures import ProcessPoolExecutor
+
+            workers = min(4, os.cpu_count() or 1)
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _render_part(html: str) -> tuple[bytes, int]:
+    """In a render process: one chunk of a batch, HTML to PDF (no database, no app)."""
+    pdf = html_to_pdf(html)
+    return pdf.data, pdf.pages
+
+
+def _merge(parts: list[tuple[bytes, int]]) -> Pdf:
+    """The chunks' pages in order, with the first chunk's metadata (the batch title)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for i, (data, _pages) in enumerate(parts):
+        reader = PdfReader(io.BytesIO(data))
+        writer.append(reader)
+        if i == 0 and reader.metadata:
+            writer.add_metadata(dict(reader.metadata))
+    out = io.BytesIO()
+    writer.write(out)
+    return Pdf(out.getvalue(), sum(pages for _data, pages in parts))
+
+
 def render_orders(forms: list[OrderForm], *, title: str | None = None) -> Pdf:
-    return html_to_pdf(orders_html(forms, title=title))
+    """The orders as one PDF, one per page, in the order given; large batches use every core."""
+    import os
+
+    workers = min(4, os.cpu_count() or 1)
+    if len(forms) < PARALLEL_MIN_FORMS or workers < 2:
+        return html_to_pdf(orders_html(forms, title=title))
+    size = -(-len(forms) // workers)
+    chunks = [orders_html(forms[i:i + size], title=title) for i in range(0, len(forms), size)]
+    return _merge(list(_render_pool().map(_render_part, chunks)))
 
 
 def render_receipt(data: Receipt) -> Pdf:
