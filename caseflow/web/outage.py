@@ -34,6 +34,27 @@ def init_outage(app: Flask) -> None:
             raise exc  # a real bug: the 500 handler reports it
         return unavailable(exc)
 
+    @app.teardown_appcontext
+    def _close_session(exc):
+        """End the session before Flask-SQLAlchemy does (teardowns run last-registered first).
+
+        The final rollback fails when the server went away after the view was done;
+        the answer is already right (the view's own commit, or a read), so the dead
+        connection is thrown away instead of turning that answer into a 500.
+        """
+        from caseflow.extensions import db
+
+        try:
+            db.session.remove()
+        except DBAPIError as err:
+            if not is_outage(err):
+                raise
+            log.warning("database connection lost after the response was ready: %s", type(err).__name__)
+            with contextlib.suppress(Exception):
+                db.session.invalidate()
+            with contextlib.suppress(Exception):
+                db.session.remove()
+
 
 def unavailable(exc: BaseException | None = None) -> Response:
     """Roll back what this request did and answer 503 with ``Retry-After``."""

@@ -124,3 +124,34 @@ def flask_env(**extra: str) -> dict:
     """The environment for a caseflow subprocess (worker, server, CLI) run from the project root."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), **extra)
     return env
+
+
+class LiveServer:
+    """caseflow under gunicorn on a free loopback port, as in production."""
+
+    def __init__(self, env: dict, workers: int = 2, threads: int = 4):
+        self.port = free_port()
+        self.env, self.workers, self.threads = env, workers, threads
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(tempfile.mkstemp(prefix="caseflow-gunicorn-", suffix=".log")[1])
+
+    def start(self) -> LiveServer:
+        import sys
+
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
+                 "-b", f"127.0.0.1:{self.port}", "--timeout", "60", "caseflow:create_app()"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 60, "gunicorn to listen")
+        assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(10)
