@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.faults.services import ROOT, PrivateRedis, flask_env
+from bench.services import ROOT, PrivateRedis, flask_env
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from caseflow.documents.health import eviction_check, redis_checks
 from caseflow.jobs.tasks import deliver_outbox
 from caseflow.models import Case, OutboxItem, RenderedDocument, SmsMessage
 from tests.factories import submit
-from tests.faults.services import ROOT, PrivateRedis, flask_env, wait_for
+from bench.services import ROOT, PrivateRedis, flask_env, wait_for
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]

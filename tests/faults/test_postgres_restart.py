@@ -15,7 +15,7 @@ import pytest
 
 from bench.reconcile import reconcile
 from bench.webclient import Browser
-from tests.faults.services import LiveServer, PrivateCluster, flask_env, wait_for
+from bench.services import LiveServer, PrivateCluster, flask_env, wait_for
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]

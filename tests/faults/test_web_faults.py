@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from caseflow.models import Case, OutboxItem, Person
 from tests.conftest import IsolatedClient
-from tests.faults.services import PrivateRedis, free_port
+from bench.services import PrivateRedis, free_port
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]

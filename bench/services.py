@@ -1,4 +1,4 @@
-"""Private Redis and PostgreSQL servers for the fault tests.
+"""Private Redis, PostgreSQL and gunicorn for the fault tests and the load bench.
 
 Stopping or restarting them must never disturb the shared servers other
 developers' tests use, so every fault test starts its own on a free loopback
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("CASEFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
