@@ -24,11 +24,13 @@ the outage windows, p95 <= 500 ms for pages.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -82,12 +84,12 @@ class Run:
     def now(self) -> float:
         return time.monotonic() - self.started
 
-    def call(self, kind: str, send):
-        """Send one request and record its outcome; connection errors are outcomes too."""
+    def call(self, kind: str, send, *args):
+        """``send(*args)`` one request and record its outcome; connection errors are outcomes too."""
         at = self.now()
         started = time.perf_counter()
         try:
-            answer = send()
+            answer = send(*args)
         except OSError as exc:
             self._add(Record(at, kind, type(exc).__name__, time.perf_counter() - started))
             return None
@@ -114,7 +116,7 @@ def citizen(run: Run, port: int, n: int) -> None:
     run.stop.wait(random.uniform(0, 3))
     while not run.stop.is_set():
         browser = Browser(port, timeout=60)
-        page = run.call("page", lambda b=browser: b.get("/complaints/new"))
+        page = run.call("page", browser.get, "/complaints/new")
         if page is None or page.status != 200:
             run.stop.wait(1)
             continue
@@ -123,17 +125,17 @@ def citizen(run: Run, port: int, n: int) -> None:
         with run.lock:
             run.sent.add(fields["token"])
         for _ in range(60):  # the same form again after a 503 or a cut connection
-            answer = run.call("submit", lambda b=browser, f=fields: b.post("/complaints/new", f, files))
+            answer = run.call("submit", browser.post, "/complaints/new", fields, files)
             if answer is not None and answer.status != 503:
                 break
             run.stop.wait(1)
         if answer is not None and answer.status == 302 and answer.location.endswith("/complaints/receipt"):
             with run.lock:
                 run.accepted.add(fields["token"])
-            receipt = run.call("page", lambda b=browser: b.get("/complaints/receipt"))
+            receipt = run.call("page", browser.get, "/complaints/receipt")
             number = re.search(r"XJ\d{4}-\d{6}", receipt.body if receipt else "")
             if number:
-                run.call("page", lambda b=browser, x=number.group(0): b.get(f"/track/{x}"))
+                run.call("page", browser.get, f"/track/{number.group(0)}")
         i += 1
         run.think()
 
@@ -147,20 +149,20 @@ def official(run: Run, port: int, username: str) -> None:
     run.stop.wait(random.uniform(0, 3))
     browser = Browser(port, timeout=60)
     while not run.stop.is_set():
-        answer = run.call("login", lambda: browser.login(username, PASSWORD))
+        answer = run.call("login", browser.login, username, PASSWORD)
         if answer is not None and answer.status == 302:
             break
         run.stop.wait(2)
     while not run.stop.is_set():
-        run.call("page", lambda: browser.get("/inbox"))
-        listing = run.call("page", lambda: browser.get("/cases?state=submitted"))
+        run.call("page", browser.get, "/inbox")
+        listing = run.call("page", browser.get, "/cases?state=submitted")
         links = CASE_LINK.findall(listing.body) if listing is not None and listing.status == 200 else []
         if links:
-            case = run.call("page", lambda x=random.choice(links[:10]): browser.get(x))
+            case = run.call("page", browser.get, random.choice(links[:10]))
             form = ACCEPT.search(case.body) if case is not None and case.status == 200 else None
             if form:
                 fields = dict(HIDDEN.findall(form.group(2)))
-                run.call("action", lambda: browser.post(form.group(1), fields))
+                run.call("action", browser.post, form.group(1), fields)
         run.think()
 
 
@@ -199,10 +201,8 @@ class Worker:
                                   text=True).stdout.split()
         os.killpg(self.proc.pid, signal.SIGKILL)
         for pid in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait(10)
 
     def stop(self) -> None:
@@ -228,7 +228,7 @@ def summarise(run: Run, seconds: float, figures: dict) -> dict:
           for kind in ("page", "submit", "action", "login")}
     errors = Counter()
     for r in run.records:
-        if not r.outcome[0] in "23":
+        if r.outcome[0] not in "23":
             errors[f"{r.kind} {r.outcome} " + (f"during {in_window(r.at)}" if in_window(r.at) else "outside outages")] += 1
     server_errors_outside = sum(n for k, n in errors.items() if "outside" in k and not k.split()[1].startswith("4"))
     return {
@@ -325,6 +325,7 @@ def main() -> int:
         redis.stop()
         cluster.destroy()
         log.close()
+        shutil.rmtree(os.path.join(tmp, "uploads"), ignore_errors=True)  # megabytes of bench PDFs
 
 
 if __name__ == "__main__":

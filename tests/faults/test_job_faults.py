@@ -10,13 +10,13 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from bench.services import ROOT, PrivateRedis, flask_env, wait_for
 from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.documents.health import eviction_check, redis_checks
 from caseflow.jobs.tasks import deliver_outbox
 from caseflow.models import Case, OutboxItem, RenderedDocument, SmsMessage
 from tests.factories import submit
-from bench.services import ROOT, PrivateRedis, flask_env, wait_for
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from bench.reconcile import reconcile
-from bench.webclient import Browser
 from bench.services import LiveServer, PrivateCluster, flask_env, wait_for
+from bench.webclient import Browser
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]

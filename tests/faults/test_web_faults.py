@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from bench.services import PrivateRedis, free_port
 from caseflow.models import Case, OutboxItem, Person
 from tests.conftest import IsolatedClient
-from bench.services import PrivateRedis, free_port
 from tests.web.formdata import valid_form
 
 pytestmark = [pytest.mark.postgres]
