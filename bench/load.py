@@ -51,6 +51,7 @@ OFFICIALS = ("supervisor-410105", "officer-410105", "supervisor-410103", "office
              "officer-410100", "officer-4141000001", "officer-4141000003")
 NAMES = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
 REDIS_DOWN_SECONDS = 20
+ROUTE = re.compile(r"XJ\d{4}-\d{6}")
 GRACE = 5  # seconds after an outage still counted as part of it
 
 
@@ -67,6 +68,7 @@ ATTACHMENT = pdf_of(2 * 1024 * 1024)
 class Record:
     at: float
     kind: str  # page | submit | action | login
+    path: str  # the route, numbers replaced: /cases/<number>
     outcome: str  # HTTP status or exception name
     seconds: float
 
@@ -87,13 +89,14 @@ class Run:
     def call(self, kind: str, send, *args):
         """``send(*args)`` one request and record its outcome; connection errors are outcomes too."""
         at = self.now()
+        path = ROUTE.sub("<number>", args[0].split("?")[0]) if args and args[0].startswith("/") else "/login"
         started = time.perf_counter()
         try:
             answer = send(*args)
         except OSError as exc:
-            self._add(Record(at, kind, type(exc).__name__, time.perf_counter() - started))
+            self._add(Record(at, kind, path, type(exc).__name__, time.perf_counter() - started))
             return None
-        self._add(Record(at, kind, str(answer.status), answer.seconds))
+        self._add(Record(at, kind, path, str(answer.status), answer.seconds))
         return answer
 
     def _add(self, record: Record) -> None:
@@ -226,6 +229,10 @@ def summarise(run: Run, seconds: float, figures: dict) -> dict:
 
     ms = {kind: [r.seconds * 1000 for r in run.records if r.kind == kind and r.outcome[0] in "23"]
           for kind in ("page", "submit", "action", "login")}
+    by_path: dict[str, list[float]] = {}
+    for r in run.records:
+        if r.kind == "page" and r.outcome[0] in "23":
+            by_path.setdefault(r.path, []).append(r.seconds * 1000)
     errors = Counter()
     for r in run.records:
         if r.outcome[0] not in "23":
@@ -237,7 +244,10 @@ def summarise(run: Run, seconds: float, figures: dict) -> dict:
         "requests_per_second": round(len(run.records) / seconds, 1),
         "latency_ms": {kind: {"count": len(v), "p50": round(percentile(v, 50)), "p95": round(percentile(v, 95))}
                        for kind, v in ms.items()},
+        "page_latency_ms": {path: {"count": len(v), "p50": round(percentile(v, 50)), "p95": round(percentile(v, 95))}
+                            for path, v in sorted(by_path.items())},
         "errors": dict(sorted(errors.items())),
+        "load_average": os.getloadavg(),
         "windows": [(name, round(s, 1), round(e, 1)) for name, s, e in run.windows],
         "forms_sent": len(run.sent),
         "reconciliation": figures,
