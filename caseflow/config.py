@@ -73,8 +73,8 @@ def load_config() -> dict:
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,
         # Requests per client address (Flask-Limiter notation); CASEFLOW_RATE_LIMITS=0 turns them off.
-        "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "5 per minute; 30 per hour"),
-        "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "30 per minute; 300 per hour"),
+        "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "10 per minute; 60 per hour"),
+        "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "60 per minute; 600 per hour"),
         **({"RATELIMIT_ENABLED": False} if os.environ.get("CASEFLOW_RATE_LIMITS") == "0" else {}),
         # Seconds a client is told to wait (Retry-After) when the database is unreachable.
         "RETRY_AFTER_SECONDS": int(os.environ.get("CASEFLOW_RETRY_AFTER_SECONDS", 10)),
