@@ -40,6 +40,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.reconcile import reconcile
 from bench.services import ROOT, LiveServer, PrivateCluster, PrivateRedis, flask_env
@@ -300,7 +301,8 @@ def main() -> int:
         build(url)
         redis.start()
         env.update(DATABASE_URL=url, REDIS_URL=redis.url)
-        server = LiveServer(env, workers=args.gunicorn_workers, threads=8).start()
+        server = LiveServer(env, workers=args.gunicorn_workers, threads=8,
+                            log=Path(tmp) / "gunicorn.log").start()
         worker = Worker(env, log)
         print(f"bench: gunicorn on 127.0.0.1:{server.port}, {args.citizens} citizens, {args.officials} officials, "
               f"{args.seconds} s; logs in {tmp}", flush=True)

@@ -129,11 +129,11 @@ def flask_env(**extra: str) -> dict:
 class LiveServer:
     """caseflow under gunicorn on a free loopback port, as in production."""
 
-    def __init__(self, env: dict, workers: int = 2, threads: int = 4):
+    def __init__(self, env: dict, workers: int = 2, threads: int = 4, log: Path | None = None):
         self.port = free_port()
         self.env, self.workers, self.threads = env, workers, threads
         self.proc: subprocess.Popen | None = None
-        self.log = Path(tempfile.mkstemp(prefix="caseflow-gunicorn-", suffix=".log")[1])
+        self.log = log or Path(tempfile.mkstemp(prefix="caseflow-gunicorn-", suffix=".log")[1])
 
     def start(self) -> LiveServer:
         import sys
@@ -141,7 +141,9 @@ class LiveServer:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
-                 "-b", f"127.0.0.1:{self.port}", "--timeout", "60", "caseflow:create_app()"],
+                 "-b", f"127.0.0.1:{self.port}", "--timeout", "60",
+                 # Its own control socket: the default path is shared by every gunicorn of the user.
+                 "--control-socket", str(self.log.with_suffix(".ctl")), "caseflow:create_app()"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 60, "gunicorn to listen")
         assert self.proc.poll() is None, self.log.read_text()[-3000:]
@@ -155,3 +157,4 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(10)
+        self.log.with_suffix(".ctl").unlink(missing_ok=True)
