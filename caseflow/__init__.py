@@ -22,10 +22,14 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic.runtime.plugins", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from caseflow.security import crypto
+    from caseflow.security.redact import install_log_redaction
 
     crypto.configure(app.config["DATA_KEY"])
+    install_log_redaction()
 
     from caseflow import models  # noqa: F401 - register the tables with the metadata
     from caseflow.extensions import csrf, db, login_manager, migrate

@@ -6,31 +6,20 @@ same validation and the same deadline recomputation.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from caseflow import admin_ops, jobs
+from caseflow import admin_ops
 from caseflow.cli import _parse_date as _date
 from caseflow.cli import calendar_cli
-from caseflow.errors import InvalidInput
+from caseflow.cli import run_or_exit as _run
 from caseflow.models import Role
 
 users_cli = AppGroup("users", help="Official accounts.")
 
 
-def _run(operation):
-    """Run one operation and commit, or print its Chinese message and exit 1."""
-    try:
-        result = operation()
-    except InvalidInput as exc:
-        jobs.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(1)
-    jobs.commit()
-    return result
 
 
 def _changed(n: int) -> str:

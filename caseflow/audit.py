@@ -29,3 +29,34 @@ def record_access(
     )
     db.session.add(entry)
     return entry
+
+
+ACTION_LABELS = {"reveal": "查看完整信息", "print": "打印", "lookup": "学籍查询", "audit_search": "查询审计日志",
+                 "audit_export": "导出审计日志"}
+
+
+def who_looked(*, id_number: str | None = None, case_number: str | None = None,
+               limit: int = 5000) -> list[AuditEntry]:
+    """Audit rows about one person (by ID number, through its keyed hash) or one case and its orders.
+
+    A case's rows are those naming the case or one of its orders, and those about its student.
+    """
+    import sqlalchemy as sa
+
+    from caseflow.models import Case, Order
+
+    conditions = []
+    if id_number:
+        conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(id_number)))
+    if case_number:
+        case = db.session.scalars(sa.select(Case).where(Case.number == case_number)).first()
+        if case is not None:
+            orders = sa.select(Order.number).where(Order.case_id == case.id)
+            conditions.append(sa.and_(AuditEntry.target_type == "case", AuditEntry.target_ref == case.number))
+            conditions.append(sa.and_(AuditEntry.target_type == "order", AuditEntry.target_ref.in_(orders)))
+            if case.student is not None and case.student.id_number:
+                conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(case.student.id_number)))
+    if not conditions:
+        return []
+    query = sa.select(AuditEntry).where(sa.or_(*conditions)).order_by(AuditEntry.created_at, AuditEntry.id)
+    return list(db.session.scalars(query.limit(limit)))

@@ -19,6 +19,21 @@ demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="Background work waiting to be delivered.")
 
 
+def run_or_exit(operation):
+    """Run one domain operation and commit; on a refusal roll back, print its Chinese message, exit 1."""
+    from caseflow import jobs
+    from caseflow.errors import DomainError
+
+    try:
+        result = operation()
+    except DomainError as exc:
+        jobs.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    jobs.commit()
+    return result
+
+
 def _parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -169,9 +184,11 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.admin_cli import users_cli  # also adds the administration commands to ``calendar``
     from caseflow.documents.cli import doctor, forms_cli
+    from caseflow.registry.cli import registry_cli
+    from caseflow.security.rotation import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
-                  forms_cli, doctor):
+                  forms_cli, doctor, security_cli, registry_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

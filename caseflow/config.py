@@ -48,6 +48,9 @@ def load_config() -> dict:
     data_key = os.environ.get("CASEFLOW_DATA_KEY")
     if production and not (secret_key and data_key):
         raise RuntimeError("SECRET_KEY and CASEFLOW_DATA_KEY must be set when CASEFLOW_ENV=production")
+    if production and os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no"):
+        # The debugger runs code from the browser and shows stack traces: development only.
+        raise RuntimeError("FLASK_DEBUG must not be set when CASEFLOW_ENV=production")
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret_key or _persistent_secret("secret_key"),

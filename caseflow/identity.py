@@ -8,6 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -33,13 +34,18 @@ class IdNumber:
 
 def normalise(raw: str) -> str:
     """NFKC (full-width digits, Ｘ), drop every kind of space and separator, upper-case x."""
-    text = unicodedata.normalize("NFKC", raw or "")
+    raw = raw or ""
+    if raw.isascii() and raw.isalnum():  # the common case, and the bulk-import hot path
+        return raw.upper()
+    text = unicodedata.normalize("NFKC", raw)
     return re.sub(r"[\s\-_]", "", text).upper()
 
 
 def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    if len(first17) != 17:
+        raise ValueError("check_char needs exactly 17 digits")
+    return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def _birth_date(digits8: str) -> date:
@@ -110,6 +116,9 @@ def parse_registry_number(raw: str, *, today: date | None = None) -> RegistryNum
 
 def normalise_phone(raw: str) -> str:
     """Phone digits after NFKC, without spaces; a +86 prefix is dropped."""
+    raw = raw or ""
+    if raw.isascii() and raw.isdigit():
+        return raw
     phone = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", raw or ""))
     if phone.startswith("+86"):
         phone = phone[3:]

@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libharfbuzz-subset0 fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fontconfig)
-if [ "${WITH_BROWSER:-0}" = "1" ]; then APT_PACKAGES+=(chromium); fi
+# The browser tests (tests/browser) need Debian's Chromium and npm for axe-core; `make test` sets WITH_BROWSER=1.
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+  APT_PACKAGES+=(chromium)
+  command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)  # any npm will do (NodeSource's bundles its own)
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -38,4 +42,11 @@ PY
   .venv/bin/pip install -q -r .venv/requirements.txt
   rm -f .venv/.deps-*
   touch "$stamp"
+fi
+
+# axe-core for the accessibility checks, pinned by package-lock.json; Playwright's own browser
+# download is never used (the tests launch /usr/bin/chromium).
+if [ "${WITH_BROWSER:-0}" = "1" ] && [ ! -f node_modules/axe-core/axe.min.js ]; then
+  echo "==> installing axe-core (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -17,8 +17,18 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+def _admin_url_default() -> str:
+    """The PostgreSQL server to create test databases on: PG_ADMIN_URL, else DATABASE_URL's server."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql")):
+        return re.sub(r"/[^/]*$", "/postgres", url)
+    return "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# A run never touches the database named in DATABASE_URL: it creates (and drops) its own on that server.
+ADMIN_URL = os.environ.get("PG_ADMIN_URL") or _admin_url_default()
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 REQUIRE = os.environ.get("CASEFLOW_REQUIRE_SERVICES") == "1" or os.environ.get("CI", "").lower() == "true"
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -111,8 +121,14 @@ def database_url(pytestconfig):
 
 
 def _wipe(db) -> None:
-    """Delete every row (children first); faster than TRUNCATE for tiny tables."""
+    """Delete every row (children first); faster than TRUNCATE for tiny tables.
+
+    On PostgreSQL the wipe runs as a replica so the append-only trigger on
+    ``audit_log`` stays out of the way (the test user is a superuser).
+    """
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
 

@@ -65,6 +65,7 @@ class PersonData:
             birth_date=self.birth_date, id_number=self.id_number or None,
             id_number_hash=crypto.lookup_hash(self.id_number), phone=self.phone or None,
             phone_hash=crypto.lookup_hash(self.phone), registry_no=self.registry_no or None,
+            registry_no_hash=crypto.lookup_hash(self.registry_no),
         )
 
 

@@ -7,21 +7,14 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from caseflow import jobs
-from caseflow.errors import DomainError
+from caseflow.cli import run_or_exit
 
 forms_cli = AppGroup("forms", help="The official forms as PDF (核查单, 督办单).")
 
 
 def _print_to(output: str, make) -> None:
     """Run one print (``make()`` returns ``Printed``), commit its audit rows, write the file."""
-    try:
-        printed = make()
-    except DomainError as exc:
-        jobs.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(1)
-    jobs.commit()
+    printed = run_or_exit(make)
     Path(output).write_bytes(printed.data)
     click.echo(f"{output}: {printed.count} order(s), {printed.pages} page(s), {len(printed.data)} bytes")
 

@@ -9,6 +9,7 @@ from flask import has_app_context
 
 from caseflow.extensions import db
 from caseflow.models import OutboxItem
+from caseflow.security.redact import redact
 from caseflow.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def deliver_outbox(item_id: int) -> str:
             db.session.rollback()
             item = db.session.get(OutboxItem, item_id)
             item.attempts += 1
-            item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            item.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]
             if item.attempts >= MAX_ATTEMPTS:
                 item.state = "failed"
             else:
@@ -66,13 +67,15 @@ def deliver_outbox(item_id: int) -> str:
             return item.state
 
 
-def scheduled_scan() -> dict:
-    """Periodic: the overdue scan (reminders, overdue marks, escalations)."""
+def scheduled_scan(today: str | None = None) -> dict:
+    """Periodic: the overdue scan (reminders, overdue marks, escalations); ``today`` (ISO) back-fills."""
+    from datetime import date
+
     from caseflow import jobs
     from caseflow.chase.scan import run_scan
 
     with app_context():
-        counts = run_scan()
+        counts = run_scan(date.fromisoformat(today) if today else None)
         jobs.commit()
         return counts
 

@@ -18,6 +18,18 @@ from caseflow.models.enums import (
 )
 from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.orders import OPEN_ORDER_STATES, ExtensionRequest, Order
+from caseflow.models.registry import (
+    ACTIVE_STATUSES,
+    CaseRegistryLink,
+    Headcount,
+    ImportState,
+    ProblemKind,
+    RegistryImport,
+    RegistryProblem,
+    RegistryRecord,
+    RegistrySource,
+    RegistryStatus,
+)
 from caseflow.models.system import Attempt, CalendarDay, CalendarYear, OutboxItem, Setting, SmsMessage
 from caseflow.models.units import Unit
 from caseflow.models.users import User
@@ -28,4 +40,6 @@ __all__ = [
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
     "UnitKind", "User", "Verdict", "case_schools",
+    "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
+    "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

@@ -20,7 +20,7 @@ case_schools = sa.Table(
 
 
 class Person(db.Model):
-    """A complainant or a student as written on the forms. ID number and phone are encrypted."""
+    """A complainant or a student as written on the forms. ID number, phone and registry number are encrypted."""
 
     __tablename__ = "persons"
 
@@ -34,7 +34,9 @@ class Person(db.Model):
     id_number_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     phone: Mapped[str | None] = mapped_column(Encrypted)
     phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    registry_no: Mapped[str | None] = mapped_column(sa.String(19), index=True)
+    # A G-number is "G" + the ID number, so the registry number is as sensitive as the ID number.
+    registry_no: Mapped[str | None] = mapped_column(Encrypted)
+    registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
 
 class Case(db.Model):

@@ -15,12 +15,15 @@ def register_web(app: Flask) -> None:
     errors.init_errors(app)
     outage.init_outage(app)
     from caseflow.documents.views import bp as documents_bp
+    from caseflow.registry.views import bp as registry_bp
     from caseflow.web.admin import bp as admin_bp
+    from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
     from caseflow.web.intake import bp as intake_bp
     from caseflow.web.public import bp as public_bp
     from caseflow.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp):
+    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp,
+               registry_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above

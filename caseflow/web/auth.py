@@ -14,6 +14,7 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager
 from caseflow.models import Role, User
 from caseflow.security import accounts
+from caseflow.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -79,10 +80,7 @@ def login():
             session.clear()  # a fresh session at log-in
             login_user(user)
             flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
-            target = request.args.get("next")
-            if not target or not target.startswith("/") or target.startswith("//"):
-                target = home_for(user)
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next")) or home_for(user))
         form.password.errors.append("用户名或密码不正确")
     return render_template("auth/login.html", form=form)
 

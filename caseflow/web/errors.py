@@ -1,6 +1,7 @@
 """Error pages in Chinese, and domain exceptions mapped to HTTP answers."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Flask, g, render_template, request
@@ -26,7 +27,8 @@ MESSAGES = {
 def init_errors(app: Flask) -> None:
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12]
+        # A proxy's id is kept for correlation, reduced to safe characters; otherwise a fresh one.
+        g.request_id = re.sub(r"[^A-Za-z0-9._-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
 
     def render(code: int, message: str | None = None):
         return (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from caseflow.timeutil import utcnow
@@ -22,8 +22,28 @@ CSP = "; ".join([
 ])
 
 
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirect through ``//`` or ``/\\``)."""
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in target):  # browsers drop tabs and newlines: "/\t/evil"
+        return None
+    return target
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in v for v in values)
+
+
 def init_security(app: Flask) -> None:
     app.config.setdefault("IDLE_TIMEOUT_SECONDS", 30 * 60)
+
+    @app.before_request
+    def _refuse_nul():
+        """A NUL character is never legitimate text, and PostgreSQL refuses it (a 500 otherwise)."""
+        if "\x00" in request.path or _has_nul(request.args.values()) or (
+                request.method == "POST" and _has_nul(request.form.values())):
+            abort(400)
 
     @app.after_request
     def _headers(response):

@@ -27,6 +27,7 @@ from caseflow.models import CaseState, Role, Unit
 from caseflow.timeutil import local_today
 from caseflow.web import charts
 from caseflow.web.auth import roles_required
+from caseflow.web.security import safe_next
 
 bp = Blueprint("supervision", __name__)
 supervisors = roles_required(Role.SUPERVISOR)
@@ -126,7 +127,7 @@ def notifications_read():
     queries.mark_read(current_user, request.form.get("id", type=int))
     jobs.commit()
     flash("已标记为已读。", "success")
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/") else "/notifications")
+    return redirect(safe_next(request.form.get("next")) or "/notifications")
 
 
 @bp.get("/admin/deliveries")

@@ -169,3 +169,20 @@ def test_email_reaches_a_real_smtp_server(world, db, app):
     assert "催办".encode() in received[0].content or b"=?utf-8?" in received[0].content
     note = db.session.scalars(db.select(Notification).where(Notification.user_id == officer.id)).one()
     assert note.email_state == "sent"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_chase_through_a_real_worker_across_the_holiday(world, db, rq_app, signed_order, run_worker):
+    """The same walk as above, each scan a job run by a real RQ worker process on the scan date."""
+    from caseflow.jobs import queue, tasks
+
+    expected = {"2026-10-09": {"complete_remind": 1}, "2026-10-10": {}, "2026-10-11": {"complete_overdue": 1},
+                "2026-10-12": {}, "2026-10-13": {"complete_escalate": 1}}
+    jobs_by_day = {day: queue().enqueue(tasks.scheduled_scan, day) for day in expected}
+    run_worker()  # one worker process takes the queued scans in order
+    for day, counts in expected.items():
+        assert jobs_by_day[day].return_value() == counts, day
+    db.session.expire_all()
+    assert [s.step for s in _steps(db)] == ["remind", "overdue", "escalate"]
+    assert _steps(db, step="escalate")[0].target_unit.code == "410100"

@@ -1,0 +1,345 @@
+"""Bulk import of a registry extract as the snapshot of (source, as_of).
+
+The rows are validated one by one in a stream and bulk-loaded (PostgreSQL
+``COPY``, SQLite ``executemany``) inside ONE transaction on a dedicated
+connection; the same transaction marks the new import active and the previous
+one for (source, as_of) replaced.  Readers therefore see the old snapshot or the
+new one, never half of one; a crash or a kill rolls everything back.  Progress
+goes to the import's row through a second connection so the UI can read it.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from caseflow.extensions import db
+from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
+from caseflow.registry.extract import RegistryImportRefused, open_extract
+from caseflow.registry.parallel import copy_row, reject_row
+from caseflow.registry.parallel import load as parallel_load
+from caseflow.registry.validation import RowRejected, validate_row
+from caseflow.security import crypto
+from caseflow.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+COLUMNS = (
+    "import_id", "line_no", "registry_no_hash", "registry_no_masked", "id_type", "id_hash", "id_masked", "pii",
+    "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
+    "guardian_name", "guardian_phone_masked",
+)
+BATCH = 5000
+LOCK_KEY = 7407  # advisory-lock namespace of registry imports
+PROGRESS_SECONDS = 0.5
+
+
+@dataclass
+class Progress:
+    """Where an import stands, for the CLI lines and the page."""
+
+    rows_done: int
+    rows_total: int | None
+    rate: float
+    eta_seconds: float | None
+
+    def line(self) -> str:
+        total = f"/{self.rows_total}" if self.rows_total else ""
+        eta = f", ETA {self.eta_seconds:.0f} s" if self.eta_seconds is not None else ""
+        return f"{self.rows_done}{total} rows, {self.rate:,.0f} rows/s{eta}"
+
+
+def progress_of(imp: RegistryImport) -> Progress:
+    """Rows done / estimated total, rate and ETA, from the import's progress row."""
+    elapsed = ((imp.finished_at or utcnow()) - imp.started_at).total_seconds() if imp.started_at else 0
+    rate = imp.rows_done / elapsed if elapsed > 0 else 0.0
+    total = None
+    if imp.state is ImportState.ACTIVE:
+        total = imp.rows_done
+    elif imp.bytes_done and imp.file_bytes:
+        total = max(imp.rows_done, round(imp.rows_done * imp.file_bytes / imp.bytes_done))
+    eta = (total - imp.rows_done) / rate if total and rate else None
+    return Progress(imp.rows_done, total, rate, eta)
+
+
+def create_import(source: RegistrySource, as_of: date, path: str | Path, *, file_name: str | None = None,
+                  user: User | None = None) -> RegistryImport:
+    """Record an import to run (the progress row); the caller commits, then runs or enqueues it."""
+    path = Path(path)
+    imp = RegistryImport(source=source, as_of=as_of, file_name=file_name or path.name, file_path=str(path),
+                         file_bytes=path.stat().st_size if path.exists() else 0,
+                         created_by_id=user.id if user else None, state=ImportState.QUEUED)
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def reject_dir() -> Path:
+    path = Path(current_app.instance_path) / "registry" / "rejects"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _schools() -> dict[str, int]:
+    return dict(db.session.execute(sa.select(Unit.code, Unit.id).where(Unit.kind == UnitKind.SCHOOL)).all())
+
+
+def _rows(imp_id: int, extract, schools, rejects, counts) -> Iterator[tuple]:
+    """Validated rows as tuples in COLUMNS order; rejected rows go to the report (the serial path)."""
+    seal, hasher = crypto.seal, crypto.lookup_hasher()
+    columns = extract.columns
+    today = date.today()
+    for line_no, values in extract.rows:
+        counts["rows"] += 1
+        try:
+            row = validate_row(values, columns, schools, today=today)
+        except RowRejected as exc:
+            counts["rejected"] += 1
+            rejects.writerow(reject_row(line_no, values, columns, str(exc)))
+            continue
+        yield copy_row(imp_id, line_no, row, hasher, seal)
+
+
+def partition_name(import_id: int) -> str:
+    return f"registry_records_{int(import_id)}"
+
+
+def _load_postgres(conn: sa.Connection, imp_id: int, rows: Iterator[tuple] | Callable) -> str:
+    """COPY into a fresh, unindexed partition of its own (attached later, after indexing).
+
+    ``rows`` is an iterator of tuples (serial path) or a function that feeds the COPY itself (parallel path).
+    """
+    part = partition_name(imp_id)
+    conn.execute(sa.text(f"CREATE TABLE {part} (LIKE registry_records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        if callable(rows):
+            rows(copy)
+        else:
+            for row in rows:
+                copy.write_row(row)
+    return part
+
+
+def _attach_postgres(conn: sa.Connection, imp_id: int, part: str) -> None:
+    """Index the loaded partition (bulk builds, much faster than per-row maintenance) and attach it."""
+    conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+    conn.execute(sa.text(f"ALTER TABLE {part} ADD CONSTRAINT {part}_import CHECK (import_id = {int(imp_id)})"))
+    for index in RegistryRecord.__table__.indexes:
+        columns = ", ".join(c.name for c in index.columns)
+        conn.execute(sa.text(f"CREATE INDEX ON {part} ({columns})"))
+    conn.execute(sa.text(f"ALTER TABLE registry_records ATTACH PARTITION {part} FOR VALUES IN ({int(imp_id)})"))
+
+
+def _load_generic(conn: sa.Connection, imp_id: int, rows: Iterator[tuple]) -> str:
+    insert = sa.insert(RegistryRecord.__table__)
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(COLUMNS, row, strict=True)))
+        if len(batch) >= BATCH:
+            conn.execute(insert, batch)
+            batch.clear()
+    if batch:
+        conn.execute(insert, batch)
+    return RegistryRecord.__tablename__
+
+
+def _drop_repeats(conn: sa.Connection, imp_id: int, table: str, rejects) -> int:
+    """A registry number twice in one file: keep the first line, reject the later ones."""
+    repeats = conn.execute(sa.text(
+        f"WITH d AS (SELECT registry_no_hash FROM {table} WHERE import_id = :i "
+        "GROUP BY registry_no_hash HAVING count(*) > 1) "
+        "SELECT r.line_no, r.registry_no_masked, r.name, "
+        "r.line_no > min(r.line_no) OVER (PARTITION BY r.registry_no_hash) AS later "
+        f"FROM {table} r JOIN d ON d.registry_no_hash = r.registry_no_hash WHERE r.import_id = :i "
+        "ORDER BY r.line_no"), {"i": imp_id}).all()
+    later = [r for r in repeats if r.later]
+    for r in later:
+        rejects.writerow([r.line_no, r.registry_no_masked, r.name, "学籍号在本文件中重复出现（保留第一次出现的行）"])
+    for start in range(0, len(later), 1000):
+        lines = [r.line_no for r in later[start:start + 1000]]
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE import_id = :i AND line_no IN ({', '.join(map(str, lines))})"),
+                     {"i": imp_id})
+    return len(later)
+
+
+def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None = None) -> dict:
+    """Run a recorded import to the end; returns the summary. Refusal raises ``RegistryImportRefused``."""
+    imp = db.session.get(RegistryImport, import_id)
+    if imp is None or imp.state not in (ImportState.QUEUED, ImportState.LOADING):
+        raise ValueError(f"import {import_id} is not waiting to run")
+    imp.state, imp.started_at = ImportState.LOADING, utcnow()
+    db.session.commit()
+    try:
+        extract = open_extract(imp.file_path)
+    except RegistryImportRefused as exc:
+        imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
+        db.session.commit()
+        raise
+    schools = _schools()
+    report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
+    counts = {"rows": 0, "rejected": 0}
+    postgres = db.engine.dialect.name == "postgresql"
+    last = [time.monotonic()]
+
+    workers = int(current_app.config.get("REGISTRY_IMPORT_WORKERS") or min(4, os.cpu_count() or 1))
+    big = extract.total_bytes >= int(current_app.config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
+    parallel = postgres and workers > 1 and extract.encoding is not None and big
+
+    def feed_parallel(copy) -> None:
+        extract.close()
+
+        def on_chunk(position: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                extract._position = lambda: position
+                _report_progress(imp, counts, extract, on_progress, write=True)
+
+        init = (current_app.config["DATA_KEY"], schools, extract.columns, extract.encoding, date.today(), imp.id)
+        parallel_load(copy, Path(imp.file_path), extract.encoding, workers=workers, init_args=init,
+                      rejects=writer, counts=counts, on_chunk=on_chunk,
+                      chunk_bytes=int(current_app.config.get("REGISTRY_CHUNK_BYTES", 2 << 20)))
+
+    def rows_with_progress() -> Iterator[tuple]:
+        for n, row in enumerate(_rows(imp.id, extract, schools, writer, counts), 1):
+            if n % 1000 == 0 and time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                _report_progress(imp, counts, extract, on_progress, write=postgres)
+            yield row
+
+    try:
+        with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
+            writer = csv.writer(report)
+            writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
+            if postgres:
+                # Held until commit or rollback: tells `reap_dead_imports` this loader is alive.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :i)"), {"k": LOCK_KEY, "i": imp.id})
+            phases = [time.monotonic()]
+            if parallel:
+                table = _load_postgres(conn, imp.id, feed_parallel)
+            else:
+                table = (_load_postgres if postgres else _load_generic)(conn, imp.id, rows_with_progress())
+            phases.append(time.monotonic())
+            counts["rejected"] += _drop_repeats(conn, imp.id, table, writer)
+            phases.append(time.monotonic())
+            if postgres:
+                _attach_postgres(conn, imp.id, table)
+            phases.append(time.monotonic())
+            imported = counts["rows"] - counts["rejected"]
+            t = RegistryImport.__table__
+            conn.execute(t.update().where(t.c.source == imp.source.value, t.c.as_of == imp.as_of,
+                                          t.c.state == ImportState.ACTIVE.value)
+                         .values(state=ImportState.REPLACED.value))
+            conn.execute(t.update().where(t.c.id == imp.id).values(
+                state=ImportState.ACTIVE.value, rows_done=counts["rows"], rows_imported=imported,
+                rows_rejected=counts["rejected"], bytes_done=imp.file_bytes, reject_report=str(report_path),
+                finished_at=utcnow(), error=None))
+            conn.commit()
+            log.info("registry import %s: load %.1f s, repeats %.1f s, index+attach %.1f s, commit %.1f s",
+                     imp.id, *(b - a for a, b in zip(phases, [*phases[1:], time.monotonic()], strict=True)))
+    except Exception as exc:
+        extract.close()
+        db.session.rollback()
+        imp = db.session.get(RegistryImport, import_id)
+        imp.state, imp.finished_at = ImportState.FAILED, utcnow()
+        imp.error = f"导入失败，原有数据未改变：{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise
+    extract.close()
+    db.session.expire_all()
+    started = time.monotonic()
+    purge_replaced()
+    if postgres:
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                sa.text(f"VACUUM (ANALYZE) {partition_name(import_id)}"))
+    log.info("registry import %s: purge and vacuum %.1f s", import_id, time.monotonic() - started)
+    summary = {"rows": counts["rows"], "imported": counts["rows"] - counts["rejected"],
+               "rejected": counts["rejected"], "reject_report": str(report_path)}
+    if on_progress:
+        on_progress(progress_of(db.session.get(RegistryImport, import_id)))
+    return summary
+
+
+def _report_progress(imp: RegistryImport, counts: dict, extract, on_progress, *, write: bool) -> None:
+    imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], extract.position()
+    if write:  # SQLite: the data transaction holds the only write lock; progress stays in memory
+        db.session.commit()
+    if on_progress:
+        on_progress(progress_of(imp))
+
+
+def purge_replaced() -> int:
+    """Drop the rows of replaced snapshots (after the switch, so readers never miss data)."""
+    t = RegistryImport.__table__
+    ids = [i for (i,) in db.session.execute(sa.select(t.c.id).where(t.c.state.in_(
+        [ImportState.REPLACED.value, ImportState.FAILED.value])))]
+    if not ids:
+        return 0
+    if db.engine.dialect.name == "postgresql":
+        for imp_id in ids:
+            db.session.execute(sa.text(f"DROP TABLE IF EXISTS {partition_name(imp_id)}"))
+    else:
+        db.session.execute(sa.delete(RegistryRecord.__table__).where(RegistryRecord.import_id.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+def reap_dead_imports() -> int:
+    """Mark as failed the imports left 'loading' by a killed process (PostgreSQL: its lock is gone)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0
+    loading = db.session.scalars(sa.select(RegistryImport).where(RegistryImport.state == ImportState.LOADING)).all()
+    dead = 0
+    for imp in loading:
+        if imp.started_at and (utcnow() - imp.started_at).total_seconds() < 30:
+            continue
+        free = db.session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(LOCK_KEY, imp.id)))
+        if free:
+            imp.state, imp.finished_at = ImportState.FAILED, utcnow()
+            imp.error = "导入进程已中断，原有数据未改变，请重新导入。"
+            dead += 1
+    db.session.commit()
+    return dead
+
+
+def latest_imports() -> dict[RegistrySource, RegistryImport]:
+    """The newest active snapshot of each source."""
+    result: dict[RegistrySource, RegistryImport] = {}
+    for imp in db.session.scalars(sa.select(RegistryImport).where(RegistryImport.state == ImportState.ACTIVE)
+                                  .order_by(RegistryImport.as_of)):
+        result[imp.source] = imp
+    return result
+
+
+def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> RegistryImport:
+    """Store an uploaded extract and record its import; an unusable file is refused here, before any row."""
+    import uuid
+
+    name = Path(upload.filename or "extract").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise RegistryImportRefused("只能导入CSV或XLSX文件。")
+    folder = Path(current_app.instance_path) / "registry" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    upload.save(path)
+    try:
+        open_extract(path).close()
+    except RegistryImportRefused:
+        path.unlink(missing_ok=True)
+        raise
+    return create_import(source, as_of, path, file_name=name, user=user)
+
+
+def recent_imports(limit: int = 50) -> list[RegistryImport]:
+    """The latest imports, newest first, for the imports page (and the CLI)."""
+    reap_dead_imports()
+    return list(db.session.scalars(sa.select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)))

@@ -1,0 +1,319 @@
+"""The problem check and the reconciliation reports (seed 000 and seed 004 tables).
+
+The check compares the latest snapshots of the two systems in one full outer
+join (present in one only, key fields differing) plus two grouped scans
+(one person with several active registries, graduates left in the pool), all
+as ``INSERT ... SELECT`` so nothing passes through Python row by row.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from caseflow.extensions import db
+from caseflow.models import (
+    ACTIVE_STATUSES,
+    Headcount,
+    ImportState,
+    ProblemKind,
+    RegistryImport,
+    RegistryProblem,
+    RegistryRecord,
+    RegistrySource,
+    Unit,
+    UnitKind,
+)
+from caseflow.registry.lookup import KEY_FIELDS, PRIMARY_FINAL_GRADES
+from caseflow.timeutil import utcnow
+
+FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "id_hash": "身份证件号",
+                "school_code": "学校", "status": "学籍状态"}
+HEADCOUNT_THRESHOLD_KEY = "registry_headcount_threshold"
+DEFAULT_THRESHOLD = 0.02
+
+
+def snapshots(as_of: date | None = None) -> dict[RegistrySource, RegistryImport]:
+    """For each source, the active snapshot of the latest date on or before ``as_of``."""
+    query = sa.select(RegistryImport).where(RegistryImport.state == ImportState.ACTIVE)
+    if as_of is not None:
+        query = query.where(RegistryImport.as_of <= as_of)
+    result = {}
+    for imp in db.session.scalars(query.order_by(RegistryImport.as_of)):
+        result[imp.source] = imp
+    return result
+
+
+@dataclass
+class CheckResult:
+    check_id: str
+    counts: dict[str, int]
+    snapshots: dict[str, str] = field(default_factory=dict)
+
+
+def run_check(as_of: date | None = None) -> CheckResult:
+    """Find every data problem in the latest snapshots; replaces the previous check's open problems."""
+    snaps = snapshots(as_of)
+    n, p = snaps.get(RegistrySource.NATIONAL), snaps.get(RegistrySource.PROVINCIAL)
+    check_id = uuid.uuid4().hex
+    problems = RegistryProblem.__table__
+    db.session.execute(problems.delete().where(problems.c.case_id.is_(None)))
+    now = utcnow()
+    if n is not None and p is not None:
+        _insert_comparison(check_id, n.id, p.id, now)
+    ids = [imp.id for imp in snaps.values()]
+    if ids:
+        _insert_duplicates(check_id, ids, now)
+        _insert_graduate_pool(check_id, ids, now)
+    headcounts = _insert_headcounts(check_id, as_of, now)
+    db.session.flush()
+    counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT or headcounts), 0)
+    for kind, count in db.session.execute(sa.select(problems.c.kind, sa.func.count())
+                                          .where(problems.c.check_id == check_id).group_by(problems.c.kind)):
+        counts[kind] = count
+    return CheckResult(check_id, counts, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+
+
+def _records(import_id: int):
+    r = RegistryRecord.__table__
+    return sa.select(r).where(r.c.import_id == import_id).subquery()
+
+
+def _insert_comparison(check_id: str, national_id: int, provincial_id: int, now) -> None:
+    """One full outer join on the registry number: only-national, only-provincial, mismatch."""
+    a, b = _records(national_id), _records(provincial_id)
+    differs = [getattr(a.c, k).is_distinct_from(getattr(b.c, k)) for k in KEY_FIELDS]
+    detail = sa.literal("国网与省网不一致：")
+    for k, cond in zip(KEY_FIELDS, differs, strict=True):
+        detail = detail + sa.case((cond, sa.literal(FIELD_LABELS[k] + " ")), else_=sa.literal(""))
+    kind = sa.case(
+        (b.c.registry_no_hash.is_(None), sa.literal(ProblemKind.ONLY_NATIONAL.value)),
+        (a.c.registry_no_hash.is_(None), sa.literal(ProblemKind.ONLY_PROVINCIAL.value)),
+        else_=sa.literal(ProblemKind.MISMATCH.value),
+    )
+    text = sa.case(
+        (b.c.registry_no_hash.is_(None), sa.literal("国网已注册、省网未注册")),
+        (a.c.registry_no_hash.is_(None), sa.literal("省网已注册、国网未注册")),
+        else_=detail,
+    )
+    select = sa.select(
+        sa.literal(check_id), kind, sa.func.coalesce(a.c.school_id, b.c.school_id),
+        sa.case((a.c.registry_no_hash.is_(None), sa.literal(RegistrySource.PROVINCIAL.value)),
+                else_=sa.literal(RegistrySource.NATIONAL.value)),
+        sa.func.coalesce(a.c.registry_no_hash, b.c.registry_no_hash),
+        sa.func.coalesce(a.c.registry_no_masked, b.c.registry_no_masked),
+        sa.func.coalesce(a.c.name, b.c.name), text, sa.literal(now, RegistryProblem.created_at.type),
+    ).select_from(a.join(b, a.c.registry_no_hash == b.c.registry_no_hash, full=True)).where(
+        sa.or_(a.c.registry_no_hash.is_(None), b.c.registry_no_hash.is_(None), *differs))
+    _insert(select, ["check_id", "kind", "school_id", "source", "registry_no_hash", "registry_no_masked",
+                     "name", "detail", "created_at"])
+
+
+def _insert(select: sa.Select, columns: list[str]) -> None:
+    db.session.execute(RegistryProblem.__table__.insert().from_select(columns, select))
+
+
+def _active():
+    return RegistryRecord.status.in_([s.value for s in ACTIVE_STATUSES])
+
+
+def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
+    """一人多籍: a person (ID number) with several active registries in one system; one problem per person.
+
+    Candidates come from the (id_hash, import_id) index alone (an ordered, index-only grouping); only
+    the few candidates are then checked for being active.
+    """
+    r = RegistryRecord
+    candidates = (sa.select(r.id_hash).where(r.import_id.in_(import_ids), r.id_hash.is_not(None))
+                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1))
+    per_source = (sa.select(r.id_hash, sa.func.min(r.school_id).label("lo"), sa.func.max(r.school_id).label("hi"),
+                            sa.func.min(r.registry_no_masked).label("reg"), sa.func.min(r.name).label("name"))
+                  .where(r.import_id.in_(import_ids), _active(), r.id_hash.in_(candidates))
+                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1)).subquery()
+    select = (sa.select(
+        sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
+        sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
+        sa.literal("同一身份证件号在多所学校有有效学籍"), sa.literal(now, RegistryProblem.created_at.type))
+        .group_by(per_source.c.id_hash))
+    _insert(select, ["check_id", "kind", "school_id", "other_school_id", "registry_no_masked", "name", "detail",
+                     "created_at"])
+
+
+def _insert_graduate_pool(check_id: str, import_ids: list[int], now) -> None:
+    """滞留毕业生库: a primary graduate with no active registry in the same system; one per registry number."""
+    r, other = RegistryRecord, sa.orm.aliased(RegistryRecord)
+    still = sa.exists().where(other.import_id == r.import_id, other.status.in_([s.value for s in ACTIVE_STATUSES]),
+                              sa.or_(other.registry_no_hash == r.registry_no_hash,
+                                     sa.and_(r.id_hash.is_not(None), other.id_hash == r.id_hash)))
+    select = (sa.select(
+        sa.literal(check_id), sa.literal(ProblemKind.GRADUATE_POOL.value), sa.func.min(r.school_id),
+        r.registry_no_hash, sa.func.min(r.registry_no_masked), sa.func.min(r.name),
+        sa.literal("小学毕业后未在初中注册学籍，滞留毕业生库"), sa.literal(now, RegistryProblem.created_at.type))
+        .where(r.import_id.in_(import_ids), r.status == "graduated", r.grade.in_(PRIMARY_FINAL_GRADES), ~still)
+        .group_by(r.registry_no_hash))
+    _insert(select, ["check_id", "kind", "school_id", "registry_no_hash", "registry_no_masked", "name", "detail",
+                     "created_at"])
+
+
+# --- reports -------------------------------------------------------------------------------
+
+RECONCILE_COLUMNS = [
+    ("provincial_total", "省网学籍总数"), ("national_total", "国网学籍总数"),
+    ("only_national", "问题学籍（国网注册，省网无学籍）"), ("only_provincial", "省网有学籍，国网未注册"),
+    ("duplicate_active", "一人多籍"), ("mismatch", "两网信息不一致"),
+]
+
+
+@dataclass
+class Report:
+    """A table: a title, column headings, rows of (label, values...), and a total row."""
+
+    title: str
+    headings: list[str]
+    rows: list[list]
+    total: list | None = None
+    flagged: list[bool] = field(default_factory=list)
+
+
+def _reporting_unit(units: dict[int, Unit], by_code: dict[str, Unit], school: Unit, level: str,
+                    within: Unit | None) -> Unit | None:
+    """The row a school is counted in: its city, its county, or itself (under ``within``)."""
+    if within is not None and not school.path.startswith(within.path):
+        return None
+    codes = school.ancestor_codes
+    if level == "school":
+        return school
+    # codes: ministry, province, city or direct county, county...
+    if len(codes) < 3:
+        return None
+    first = by_code.get(codes[2])
+    if level == "city" or first is None or first.kind is not UnitKind.CITY:
+        return first
+    return by_code.get(codes[3]) if len(codes) > 3 and by_code[codes[3]].kind is UnitKind.COUNTY else first
+
+
+def latest_check_id() -> str | None:
+    """The check whose problems are on file (the last run)."""
+    p = RegistryProblem
+    return db.session.scalar(sa.select(p.check_id).order_by(p.id.desc()).limit(1))
+
+
+def reconcile(as_of: date | None = None, level: str = "city", within: Unit | None = None, *,
+              fresh: bool = True) -> Report:
+    """Seed 000's table: per city/county (or per school under ``within``) totals and problems of both systems.
+
+    ``fresh`` runs the check now; otherwise the last check's problems are counted (pages stay fast).
+    """
+    snaps = snapshots(as_of)
+    if fresh:
+        check = run_check(as_of)
+    else:
+        check = CheckResult(latest_check_id() or "", {}, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+    units = {u.id: u for u in db.session.scalars(sa.select(Unit))}
+    by_code = {u.code: u for u in units.values()}
+    values: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    r = RegistryRecord
+    for source, imp in snaps.items():
+        key = f"{source.value}_total"
+        for school_id, count in db.session.execute(
+                sa.select(r.school_id, sa.func.count()).where(r.import_id == imp.id, _active())
+                .group_by(r.school_id)):
+            values[school_id][key] += count
+    p = RegistryProblem
+    for school_id, kind, count in db.session.execute(
+            sa.select(p.school_id, p.kind, sa.func.count()).where(p.check_id == check.check_id)
+            .group_by(p.school_id, p.kind)):
+        values[school_id][kind.value] += count
+    rows: dict[int, list] = {}
+    for school_id, numbers in values.items():
+        unit = _reporting_unit(units, by_code, units[school_id], level, within)
+        if unit is None:
+            continue
+        row = rows.setdefault(unit.id, [unit.name] + [0] * len(RECONCILE_COLUMNS))
+        for i, (key, _) in enumerate(RECONCILE_COLUMNS, 1):
+            row[i] += numbers.get(key, 0)
+    ordered = [rows[k] for k in sorted(rows, key=lambda uid: units[uid].code)]
+    total = ["合计"] + [sum(row[i] for row in ordered) for i in range(1, len(RECONCILE_COLUMNS) + 1)]
+    dates = "，".join(f"{RegistrySource(s).label}{d}" for s, d in check.snapshots.items()) or "无数据"
+    heading = {"city": "地市", "county": "县（市、区）", "school": "学校"}[level]
+    return Report(f"国网、省网学籍比对情况（数据日期：{dates}）", [heading] + [h for _, h in RECONCILE_COLUMNS],
+                  ordered, total)
+
+
+def headcount_threshold() -> float:
+    """The difference ratio above which a school/grade is flagged (seed 004: 2%); an admin setting."""
+    from caseflow.models import Setting
+
+    setting = db.session.get(Setting, HEADCOUNT_THRESHOLD_KEY)
+    return float(setting.value) if setting else DEFAULT_THRESHOLD
+
+
+def headcount_row(label: str, counted: int, registered: int, threshold: float) -> tuple[list, bool]:
+    """Seed 004: difference = registry − counted; ratio = difference ÷ registry, three decimals."""
+    difference = registered - counted
+    ratio = round(difference / registered, 3) if registered else 0.0
+    return [label, counted, registered, difference, f"{ratio:.3f}"], abs(ratio) > threshold
+
+
+def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
+    """人籍分离/空挂学籍: the school grades of the latest headcount day whose difference ratio is flagged."""
+    query = sa.select(sa.func.max(Headcount.counted_on))
+    if as_of is not None:
+        query = query.where(Headcount.counted_on <= as_of)
+    day = db.session.scalar(query)
+    if day is None:
+        return 0
+    threshold = headcount_threshold()
+    found = 0
+    for school, grade, counted, registered in _headcount_lines(day):
+        row, flagged = headcount_row(grade, counted, registered, threshold)
+        if flagged:
+            found += 1
+            db.session.add(RegistryProblem(
+                check_id=check_id, kind=ProblemKind.HEADCOUNT, school_id=school.id, created_at=now,
+                detail=f"{day.isoformat()}现场核查{grade}：在校{counted}人，学籍{registered}人，"
+                       f"差额{row[3]}人，差额比例{row[4]}"))
+    return found
+
+
+def _headcount_lines(counted_on: date, within: Unit | None = None,
+                     source: RegistrySource = RegistrySource.NATIONAL) -> list[tuple[Unit, str, int, int]]:
+    """(school, grade, counted on site, active registries in the snapshot) for the headcounts of one day."""
+    snap = snapshots(counted_on).get(source)
+    h = Headcount
+    query = sa.select(h).join(Unit, Unit.id == h.school_id).where(h.counted_on == counted_on)
+    if within is not None:
+        query = query.where(Unit.path.startswith(within.path, autoescape=True))
+    counts = list(db.session.scalars(query.order_by(Unit.code, h.grade)))
+    registered: dict[tuple[int, str], int] = defaultdict(int)
+    if snap is not None and counts:
+        r = RegistryRecord
+        for school_id, grade, n in db.session.execute(
+                sa.select(r.school_id, r.grade, sa.func.count()).where(
+                    r.import_id == snap.id, _active(), r.school_id.in_({c.school_id for c in counts}))
+                .group_by(r.school_id, r.grade)):
+            registered[(school_id, grade)] += n
+    return [(c.school, c.grade, c.counted, registered[(c.school_id, c.grade)]) for c in counts]
+
+
+def headcount_report(counted_on: date, within: Unit | None = None, source: RegistrySource = RegistrySource.NATIONAL,
+                     by_grade: bool = True, threshold: float | None = None) -> Report:
+    """Seed 004's table for the headcounts of one day: per school (and grade), flagged above the threshold."""
+    threshold = headcount_threshold() if threshold is None else threshold
+    grouped: dict[tuple, list[int]] = {}
+    for school, grade, counted, registered in _headcount_lines(counted_on, within, source):
+        entry = grouped.setdefault((school.name, grade) if by_grade else (school.name,), [0, 0])
+        entry[0] += counted
+        entry[1] += registered
+    rows, flagged = [], []
+    for key, (counted, reg) in grouped.items():
+        row, flag = headcount_row(" ".join(key), counted, reg, threshold)
+        rows.append(row)
+        flagged.append(flag)
+    total, _ = headcount_row("合计", sum(r[1] for r in rows), sum(r[2] for r in rows), threshold)
+    return Report(f"学籍管理数据核查情况表（{counted_on.isoformat()}，差额比例超过{threshold:.0%}标出）",
+                  ["学校及年级" if by_grade else "学校", "现场核查学生数", "学籍数据学生数", "差额人数", "差额比例"],
+                  rows, total, flagged)

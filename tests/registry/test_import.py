@@ -1,0 +1,260 @@
+"""Import of registry extracts: formats, every rejection reason, atomic replacement."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource
+from caseflow.registry.extract import RegistryImportRefused
+from tests.factories import make_id_number
+from tests.registry.helpers import HEADER, do_import, student, write_csv, write_xlsx
+
+
+def count(db, imp_id):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RegistryRecord)
+                             .where(RegistryRecord.import_id == imp_id))
+
+
+def rejects(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))[1:]
+
+
+def test_csv_import_stores_masked_and_hashed_rows(db, world, tmp_path):
+    path = write_csv(tmp_path / "n.csv", [student(), student("李梅", seq=124, school="4141000002")])
+    summary, imp = do_import(path)
+    assert summary["rows"] == 2 and summary["imported"] == 2 and summary["rejected"] == 0
+    assert imp.state is ImportState.ACTIVE
+    rec = db.session.scalars(sa.select(RegistryRecord).order_by(RegistryRecord.line_no)).first()
+    assert rec.line_no == 2 and rec.name == "张小明"
+    assert rec.id_masked == "410105********1232"[:6] + "********" + make_id_number(seq=123)[-4:]
+    assert rec.guardian_phone_masked == "138****5678"
+    assert make_id_number(seq=123) not in (rec.pii + rec.registry_no_masked)
+    from caseflow.security import crypto
+
+    assert crypto.unseal(rec.pii).split("|")[0] == make_id_number(seq=123)
+    assert rec.id_hash == crypto.lookup_hash(make_id_number(seq=123))
+
+
+def test_xlsx_import(db, world, tmp_path):
+    path = write_xlsx(tmp_path / "n.xlsx", [student(), student("李梅", seq=124, 出生日期="2015/3/8")])
+    summary, imp = do_import(path, source="provincial")
+    assert summary["imported"] == 2 and imp.source.value == "provincial"
+
+
+def test_gbk_csv_import(db, world, tmp_path):
+    path = write_csv(tmp_path / "gbk.csv", [student("欧阳娜", seq=124)], encoding="gbk")
+    summary, _ = do_import(path)
+    assert summary["imported"] == 1
+    assert db.session.scalar(sa.select(RegistryRecord.name)) == "欧阳娜"
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"姓名": ""}, "姓名为空"),
+    ({"学籍号": "G41010520150308123"}, "学籍号不正确：学籍号应为19位"),
+    ({"学籍号": "X" + make_id_number(seq=123)}, "学籍号应以G、J或L开头"),
+    ({"学籍号": "G" + make_id_number(seq=125)}, "G字头学籍号应为G加本人身份证号"),
+    ({"身份证件号": make_id_number(seq=123)[:-1] + "0"}, "身份证件号不正确：身份证号校验位不正确"),
+    ({"出生日期": "2015-03-09"}, "出生日期与身份证号中的出生日期不一致"),
+    ({"出生日期": "2015-02-30"}, "不是有效日期"),
+    ({"性别": "女"}, "性别与身份证号不一致"),
+    ({"性别": "未知"}, "性别“未知”无法识别"),
+    ({"学校标识码": "4199999999"}, "不是已登记的学校"),
+    ({"学籍状态": "失联"}, "学籍状态“失联”无法识别"),
+    ({"身份证件号": "", "学籍号": "G" + make_id_number(seq=123)}, "G字头学籍号须有居民身份证号"),
+    ({"身份证件号": "", "学籍号": "L410105201503081234".replace("20150308", "20150309")},
+     "出生日期与学籍号中的出生日期不一致"),
+])
+def test_every_rejection_reason_is_reported_with_its_line(db, world, tmp_path, overrides, reason):
+    path = write_csv(tmp_path / "bad.csv", [student("甲", seq=121), student(**overrides)])
+    summary, imp = do_import(path)
+    assert summary == {"rows": 2, "imported": 1, "rejected": 1, "reject_report": summary["reject_report"]}
+    (line,) = rejects(summary["reject_report"])
+    assert line[0] == "3" and reason in line[3]
+    assert imp.rows_rejected == 1
+
+
+def test_repeated_registry_number_in_one_file_keeps_the_first(db, world, tmp_path):
+    path = write_csv(tmp_path / "dup.csv", [student(), student("甲", seq=121), student(姓名="张小明二")])
+    summary, imp = do_import(path)
+    assert (summary["imported"], summary["rejected"]) == (2, 1)
+    (line,) = rejects(summary["reject_report"])
+    assert line[0] == "4" and "重复" in line[3]
+
+
+def test_j_and_l_numbers_without_id_are_accepted(db, world, tmp_path):
+    from caseflow.identity import check_char
+
+    body = "41010520150308" + "777"
+    j_number = "J" + body + check_char(body)
+    path = write_csv(tmp_path / "jl.csv", [
+        student(身份证件类型="", 身份证件号="", 学籍号=j_number),
+        student(身份证件类型="", 身份证件号="", 学籍号="L410105201503084321"),
+        student(身份证件类型="护照", 身份证件号="E12345678", 学籍号="L410105201503084322"),
+    ])
+    summary, _ = do_import(path)
+    assert summary["imported"] == 3, rejects(summary["reject_report"])
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"%PDF-1.4\n\x00\x01binary", "不是CSV或XLSX"),
+    ("姓名,性别\n张三,男\n".encode(), "缺少必需的列：出生日期、身份证件号、学籍号、学校标识码、学籍状态"),
+    (b"\xff\xfe\xfa\xfb" * 10 + b"\n", "无法识别文件编码"),
+    (b"PK\x03\x04garbage", "不是有效的XLSX"),
+    (b"", "文件为空"),
+])
+def test_unusable_files_are_refused_before_anything_is_written(db, world, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(RegistryImportRefused) as exc:
+        do_import(path)
+    assert message in exc.value.message
+    imp = db.session.scalars(sa.select(RegistryImport)).one()
+    assert imp.state is ImportState.REFUSED and message in imp.error
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistryRecord)) == 0
+
+
+def test_reimport_replaces_the_snapshot_atomically_and_is_idempotent(db, world, tmp_path):
+    first = write_csv(tmp_path / "a.csv", [student(), student("李梅", seq=124)])
+    _, old = do_import(first)
+    second = write_csv(tmp_path / "b.csv", [student("王五", seq=131)])
+    summary, new = do_import(second)
+    _, again = do_import(second)
+    db.session.expire_all()
+    assert old.state is ImportState.REPLACED and new.state is ImportState.REPLACED
+    assert again.state is ImportState.ACTIVE and summary["imported"] == 1
+    assert db.session.scalars(sa.select(RegistryRecord.name)).all() == ["王五"]
+    # Another snapshot date is a separate snapshot.
+    _, other = do_import(first, as_of=date(2026, 10, 1))
+    assert count(db, other.id) == 2 and count(db, again.id) == 1
+
+
+@pytest.mark.postgres
+def test_killed_import_leaves_the_old_snapshot_in_place(db, world, tmp_path, app):
+    _, old = do_import(write_csv(tmp_path / "old.csv", [student()]))
+    rows = [student(f"学生{i}", seq=i % 1000, born=date(2010 + i // 1000 % 8, 1 + i // 8000 % 12, 1 + i // 96000))
+            for i in range(60000)]
+    big = write_csv(tmp_path / "big.csv", rows)
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "caseflow", "registry", "import",
+                             "--source", "national", "--as-of", "2026-11-01", str(big)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            loading = db.session.scalars(sa.select(RegistryImport).where(
+                RegistryImport.state == ImportState.LOADING, RegistryImport.rows_done > 0)).first()
+            if loading:
+                break
+            time.sleep(0.05)
+        assert loading is not None, "the import never reported progress"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    db.session.expire_all()
+    assert db.session.get(RegistryImport, old.id).state is ImportState.ACTIVE
+    live = db.session.scalars(sa.select(RegistryRecord.name).join(RegistryImport, RegistryImport.id == RegistryRecord.import_id).where(
+        RegistryImport.state == ImportState.ACTIVE)).all()
+    assert live == ["张小明"]
+
+
+def test_cli_import_prints_progress_and_a_json_summary(db, world, tmp_path, app):
+    path = write_csv(tmp_path / "n.csv", [student(), student(性别="女")])
+    result = app.test_cli_runner().invoke(args=["registry", "import", "--source", "national",
+                                                "--as-of", "2026-11-01", str(path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["rows"] == 2 and summary["imported"] == 1 and summary["rejected"] == 1
+    assert os.path.exists(summary["reject_report"])
+
+
+def test_cli_import_refused_file_exits_non_zero(db, world, tmp_path, app):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    result = app.test_cli_runner().invoke(args=["registry", "import", "--source", "national",
+                                                "--as-of", "2026-11-01", str(path)])
+    assert result.exit_code != 0
+    assert "缺少必需的列" in result.output
+
+
+def test_header_aliases(db, world, tmp_path):
+    header = [{"身份证件号": "身份证号", "学籍号": "全国学籍号"}.get(h, h) for h in HEADER]
+    rows = [{header[i]: v for i, v in enumerate(student().values())}]
+    summary, _ = do_import(write_csv(tmp_path / "a.csv", rows, header=header))
+    assert summary["imported"] == 1
+
+
+@pytest.mark.postgres
+def test_reaper_marks_a_killed_loader_failed_and_cli_shows_progress(db, world, tmp_path, app):
+    from datetime import UTC, datetime, timedelta
+
+    from caseflow.registry.importer import create_import, reap_dead_imports
+
+    imp = create_import(RegistrySource.NATIONAL, date(2026, 11, 1), write_csv(tmp_path / "a.csv", [student()]))
+    imp.state, imp.started_at = ImportState.LOADING, datetime.now(UTC) - timedelta(minutes=5)
+    imp.rows_done = 10
+    db.session.commit()
+    assert reap_dead_imports() == 1
+    db.session.refresh(imp)
+    assert imp.state is ImportState.FAILED and "原有数据未改变" in imp.error
+    out = app.test_cli_runner().invoke(args=["registry", "imports"]).output
+    assert "failed" in out and "10 rows" in out
+
+
+@pytest.mark.redis
+def test_upload_runs_as_an_rq_job_with_a_real_worker(db, world, tmp_path, app, client, redis_url):
+    from tests.registry.helpers import login_as
+
+    app.config["REDIS_URL"] = redis_url
+    login_as(client, world.user("admin", "410000"))
+    path = write_csv(tmp_path / "n.csv", [student(), student("李梅", seq=124)])
+    with path.open("rb") as fh:
+        resp = client.post("/registry/imports", content_type="multipart/form-data",
+                           data={"source": "national", "as_of": "2026-11-01", "file": (fh, "n.csv")})
+    assert resp.status_code == 302
+    imp = db.session.scalars(sa.select(RegistryImport)).one()
+    assert imp.state is ImportState.QUEUED
+    assert "排队中" in client.get(resp.location).get_data(as_text=True)
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""),
+               REDIS_URL=redis_url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "worker", "--burst"], env=env,
+                   check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db.session.expire_all()
+    imp = db.session.get(RegistryImport, imp.id)
+    assert imp.state is ImportState.ACTIVE and imp.rows_imported == 2
+    assert "已生效" in client.get(resp.location).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
+def test_parallel_path_gives_the_same_snapshot_as_the_serial_one(db, world, tmp_path, app, encoding):
+    rows = [student(f"学生{i}", seq=i) for i in range(1, 120)]
+    rows[5]["姓名"] = "带\n换行"
+    rows[7]["班级"] = '3"班'
+    rows[9]["性别"] = "女" if rows[9]["性别"] == "男" else "男"
+    rows[50]["学校标识码"] = "0000000000"
+    path = write_csv(tmp_path / "big.csv", rows, encoding=encoding)
+    serial, serial_imp = do_import(path, as_of=date(2026, 1, 1))
+    app.config.update(REGISTRY_PARALLEL_MIN_BYTES=0, REGISTRY_CHUNK_BYTES=700, REGISTRY_IMPORT_WORKERS=2)
+    parallel, parallel_imp = do_import(path, as_of=date(2026, 1, 2))
+    assert (parallel["rows"], parallel["imported"], parallel["rejected"]) == (119, 117, 2) == (
+        serial["rows"], serial["imported"], serial["rejected"])
+    assert rejects(parallel["reject_report"]) == rejects(serial["reject_report"])
+
+    def snapshot(imp_id):
+        cols = [c for c in RegistryRecord.__table__.columns if c.name not in ("import_id", "pii")]
+        return db.session.execute(sa.select(*cols).where(RegistryRecord.import_id == imp_id)
+                                  .order_by(RegistryRecord.line_no)).all()
+
+    assert snapshot(parallel_imp.id) == snapshot(serial_imp.id)
+    assert any(r.name == "带\n换行" for r in snapshot(parallel_imp.id))

@@ -1,0 +1,133 @@
+"""The generator's manifest, the problem check, and the seed 000 / seed 004 tables."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.models import Headcount, RegistryProblem, Setting
+from caseflow.registry.generator import demo_schools, generate
+from caseflow.registry.problems import headcount_report, headcount_row, reconcile, run_check
+from caseflow.registry.reports import to_csv, to_xlsx
+from tests.registry.helpers import do_import, student, write_csv
+
+
+def test_generator_problems_are_found_with_the_exact_injected_counts(db, world, tmp_path):
+    manifest = generate(demo_schools(), 2000, seed=7, out=tmp_path)
+    assert manifest["registry_numbers"]["J"] > 0 and manifest["registry_numbers"]["L"] > 0
+    for source in ("national", "provincial"):
+        summary, _ = do_import(manifest["files"][source], source)
+        assert summary["rows"] == manifest["rows"][source]
+        assert summary["rejected"] == manifest["rejected"][source]
+        assert summary["imported"] == manifest["imported"][source]
+    result = run_check()
+    assert result.counts == manifest["problems"]
+    assert manifest["problems"] == {"only_national": 40, "only_provincial": 40, "mismatch": 50,
+                                    "duplicate_active": 20, "graduate_pool": 20}
+
+
+def test_generator_is_deterministic_and_cli_prints_the_manifest(db, world, tmp_path, app):
+    a = generate(demo_schools(), 300, seed=3, out=tmp_path / "a")
+    b = generate(demo_schools(), 300, seed=3, out=tmp_path / "b")
+    assert Path(a["files"]["national"]).read_bytes() == Path(b["files"]["national"]).read_bytes()
+    result = app.test_cli_runner().invoke(args=["registry", "generate", "--students", "300", "--seed", "3",
+                                                "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["problems"] == a["problems"]
+
+
+@pytest.fixture
+def hand_made(db, world, tmp_path):
+    """Jinshui (two schools), Erqi (one school), Gongyi (a directly administered county), Luoyang."""
+    national = [student("甲", seq=101), student("乙", seq=103), student("丙", seq=105, school="4141000002"),
+                student("丁", seq=107, school="4141000003"), student("戊", seq=109, school="4141000005"),
+                student("己", seq=111, school="4141000004"),
+                student("己", seq=111, school="4141000001", 学籍号="L410105201503080001"),
+                student("庚", seq=113, status="毕业", grade="六年级")]
+    provincial = [student("甲", seq=101), student("乙改", seq=103), student("丁", seq=107, school="4141000003"),
+                  student("戊", seq=109, school="4141000005"), student("辛", seq=115, school="4141000005"),
+                  student("己", seq=111, school="4141000004"), student("庚", seq=113, status="毕业", grade="六年级")]
+    do_import(write_csv(tmp_path / "n.csv", national), "national")
+    do_import(write_csv(tmp_path / "p.csv", provincial), "provincial")
+    return world
+
+
+def test_check_finds_each_problem_on_a_hand_made_fixture(hand_made, db):
+    result = run_check()
+    assert result.counts == {"only_national": 2, "only_provincial": 1, "mismatch": 1, "duplicate_active": 1,
+                             "graduate_pool": 1}
+    mismatch = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "mismatch")).one()
+    assert mismatch.detail == "国网与省网不一致：姓名 " and mismatch.name == "乙"
+    dup = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "duplicate_active")).one()
+    assert {dup.school.code, dup.other_school.code} == {"4141000001", "4141000004"}
+
+
+def test_seed_000_table_per_city_and_per_county(hand_made, db):
+    city = reconcile(date(2026, 11, 30), "city")
+    assert city.headings[0] == "地市" and city.headings[1:3] == ["省网学籍总数", "国网学籍总数"]
+    # name, provincial, national, only national, only provincial, duplicates, mismatches
+    assert city.rows == [["郑州市教育局", 3, 5, 2, 0, 1, 1], ["巩义市教育局", 2, 1, 0, 1, 0, 0],
+                         ["洛阳市教育局", 1, 1, 0, 0, 0, 0]]
+    assert city.total == ["合计", 6, 7, 2, 1, 1, 1]
+    county = reconcile(date(2026, 11, 30), "county")
+    assert [r[0] for r in county.rows] == ["二七区教育局", "金水区教育局", "巩义市教育局", "西工区教育局"]
+    assert county.rows[1] == ["金水区教育局", 2, 4, 2, 0, 1, 1]
+    school = reconcile(date(2026, 11, 30), "school", hand_made.unit("410105"))
+    assert school.rows == [["郑州市金水区第一小学", 2, 3, 1, 0, 1, 1], ["郑州市金水区第二小学", 0, 1, 1, 0, 0, 0]]
+    assert to_csv(school).splitlines()[-1] == "合计,2,4,2,0,1,1"
+    assert to_xlsx(school)[:2] == b"PK"
+
+
+def test_seed_004_table_difference_ratio_and_flag(hand_made, db):
+    # The seed's own figures: 城关 7711 − 7571 = 140, 0.018 (not flagged); 巩店 −0.032 and 程家集 0.021 flagged.
+    assert headcount_row("城关", 7571, 7711, 0.02) == (["城关", 7571, 7711, 140, "0.018"], False)
+    assert headcount_row("巩店", 2552, 2474, 0.02) == (["巩店", 2552, 2474, -78, "-0.032"], True)
+    assert headcount_row("程家集", 886, 905, 0.02) == (["程家集", 886, 905, 19, "0.021"], True)
+    day = date(2026, 11, 20)
+    w = hand_made
+    db.session.add_all([Headcount(school=w.unit("4141000001"), grade="四年级", counted_on=day, counted=2),
+                        Headcount(school=w.unit("4141000005"), grade="四年级", counted_on=day, counted=3)])
+    db.session.commit()
+    report = headcount_report(day, w.unit("410100"))
+    assert report.rows == [["郑州市金水区第一小学 四年级", 2, 3, 1, "0.333"]]
+    assert report.flagged == [True]
+    report = headcount_report(day)
+    assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-2.000"]
+    check = run_check()
+    assert check.counts["headcount"] == 2
+    problem = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "headcount")
+                                 .order_by(RegistryProblem.id)).first()
+    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例0.333"
+    from caseflow.models import Category
+    from caseflow.registry.monitoring import open_case
+
+    case = open_case(w.user("supervisor", "410105"), problem.id)
+    assert case.category is Category.SEPARATED and case.responsible_unit.code == "410105"
+    db.session.add(Setting(key="registry_headcount_threshold", value="5"))
+    db.session.commit()
+    assert headcount_report(day).flagged == [False, False]
+
+
+def test_cli_check_and_reconcile(hand_made, app, tmp_path):
+    runner = app.test_cli_runner()
+    check = runner.invoke(args=["registry", "check"])
+    assert check.exit_code == 0, check.output
+    assert json.loads(check.output)["problems"]["only_national"] == 2
+    result = runner.invoke(args=["registry", "reconcile", "--as-of", "2026-11-30", "--level", "county"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("县（市、区）,省网学籍总数,国网学籍总数")
+    assert "金水区教育局,2,4,2,0,1,1" in lines and lines[-1] == "合计,6,7,2,1,1,1"
+    out = tmp_path / "r.xlsx"
+    result = runner.invoke(args=["registry", "reconcile", "--as-of", "2026-11-30", "--level", "school",
+                                 "--unit", "410105", "--format", "xlsx", "--output", str(out)])
+    assert result.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    from openpyxl import load_workbook
+
+    book = load_workbook(out, read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    assert rows[2] == ("郑州市金水区第一小学", 2, 3, 1, 0, 1, 1) and rows[-1][0] == "合计"
