@@ -1,7 +1,9 @@
-"""An RQ worker whose PDF renders hang (fault tests only), so a test can SIGKILL it mid-render.
+"""An RQ worker whose PDF renders or registry imports hang (fault tests only), to SIGKILL it mid-job.
 
-Usage: ``python -m tests.faults.slow_worker MARKER_FILE``.  When a render
-starts, the work horse writes its pid to MARKER_FILE and sleeps.
+Usage: ``python -m tests.faults.slow_worker MARKER_FILE render|import``.  When
+the render starts, or when the import has loaded its rows (inside its
+transaction, the advisory lock held), the work horse writes its pid to
+MARKER_FILE and sleeps.
 """
 from __future__ import annotations
 
@@ -10,19 +12,28 @@ import sys
 import time
 from pathlib import Path
 
-import caseflow.documents.render as render
 
-
-def main() -> None:
-    marker = Path(sys.argv[1])
-    real = render.render_orders
+def _hang(module, name: str, marker: Path) -> None:
+    real = getattr(module, name)
 
     def hanging(*args, **kwargs):
         marker.write_text(str(os.getpid()))
         time.sleep(300)
         return real(*args, **kwargs)
 
-    render.render_orders = hanging
+    setattr(module, name, hanging)
+
+
+def main() -> None:
+    marker, what = Path(sys.argv[1]), sys.argv[2]
+    if what == "render":
+        import caseflow.documents.render as render
+
+        _hang(render, "render_orders", marker)
+    else:
+        import caseflow.registry.importer as importer
+
+        _hang(importer, "_drop_repeats", marker)
     from flask.cli import main as flask_main
 
     sys.argv = ["flask", "--app", "caseflow", "worker", "--burst"]

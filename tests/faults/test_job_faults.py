@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from caseflow.cases import operations as ops
 from caseflow.documents.health import eviction_check, redis_checks
 from caseflow.jobs.tasks import deliver_outbox
 from caseflow.models import Case, OutboxItem, RenderedDocument, SmsMessage
+from caseflow.timeutil import utcnow
 from tests.factories import submit
 from tests.web.formdata import valid_form
 
@@ -69,16 +71,14 @@ def _order_with_pdf_job(world, db):
     return order, item
 
 
-def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_stored(
-        world, app, db, private_redis, burst_worker, tmp_path):
-    order, item = _order_with_pdf_job(world, db)
-    marker = tmp_path / "rendering"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.slow_worker", str(marker)], cwd=ROOT,
-                            env=flask_env(REDIS_URL=private_redis.url), start_new_session=True,
+def sigkill_mid_job(what: str, redis_url: str, marker) -> None:
+    """Run a worker whose ``what`` job hangs, and SIGKILL it (and its work horse) in the middle."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.slow_worker", str(marker), what], cwd=ROOT,
+                            env=flask_env(REDIS_URL=redis_url), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: marker.exists() and marker.read_text(), 60, "the worker to start rendering")
-        # The worker and its work horse (RQ puts the horse in its own session), mid-render.
+        wait_for(lambda: marker.exists() and marker.read_text(), 60, f"the worker to be inside the {what}")
+        # The worker and its work horse (RQ puts the horse in its own session).
         os.killpg(proc.pid, signal.SIGKILL)
         os.kill(int(marker.read_text()), signal.SIGKILL)
         proc.wait(10)
@@ -86,6 +86,12 @@ def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_sto
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_stored(
+        world, app, db, private_redis, burst_worker, tmp_path):
+    order, item = _order_with_pdf_job(world, db)
+    sigkill_mid_job("render", private_redis.url, tmp_path / "rendering")
     db.session.expire_all()
     assert db.session.get(OutboxItem, item.id).state == "pending"  # nothing half-done was committed
     assert _count(db, RenderedDocument) == 0
@@ -115,11 +121,43 @@ def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_sto
     assert _count(db, SmsMessage) == 1  # the complaint's SMS, once
 
 
-@pytest.mark.skip(reason="LEAD: enable when caseflow/registry (the import job) is merged into this branch")
-def test_worker_sigkilled_mid_import_is_retried_and_imports_once(world, db, private_redis, burst_worker):
-    """Same shape as the render test: SIGKILL a worker inside the registry import job, sweep,
-    run a worker, and assert the import is done once (one import row, each record once)."""
-    raise AssertionError("write against caseflow.registry's import job")
+def test_worker_sigkilled_mid_import_is_reported_and_rerunning_is_harmless(
+        world, db, private_redis, burst_worker, tmp_path):
+    from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource
+    from caseflow.registry.importer import create_import, reap_dead_imports
+    from caseflow.registry.jobs import run_import_job, start_import
+    from tests.registry.helpers import student, write_csv
+
+    extract = write_csv(tmp_path / "national.csv", [student(), student("李梅", seq=124)])
+    imp = create_import(RegistrySource.NATIONAL, date(2026, 11, 1), extract)
+    db.session.commit()
+    start_import(imp.id)
+    sigkill_mid_job("import", private_redis.url, tmp_path / "importing")
+
+    db.session.expire_all()
+    imp = db.session.get(RegistryImport, imp.id)
+    assert imp.state is ImportState.LOADING and _count(db, RegistryRecord) == 0  # the load never committed
+    # Reported: the reaper (run by the import pages and CLI) finds the loader's lock gone.
+    imp.started_at = utcnow() - timedelta(minutes=1)  # the reaper leaves imports younger than 30 s alone
+    db.session.commit()
+    assert reap_dead_imports() == 1
+    db.session.expire_all()
+    imp = db.session.get(RegistryImport, imp.id)
+    assert imp.state is ImportState.FAILED and "原有数据未改变" in imp.error
+    # Running the killed job again is harmless: it does nothing.
+    assert run_import_job(imp.id) is None
+    assert _count(db, RegistryRecord) == 0
+
+    # The administrator imports the file again: each record once, and a repeated job changes nothing.
+    again = create_import(RegistrySource.NATIONAL, date(2026, 11, 1), extract)
+    db.session.commit()
+    start_import(again.id)
+    burst_worker()
+    db.session.expire_all()
+    assert db.session.get(RegistryImport, again.id).state is ImportState.ACTIVE
+    assert _count(db, RegistryRecord) == 2
+    assert run_import_job(again.id) is None
+    assert _count(db, RegistryRecord) == 2
 
 
 def test_doctor_warns_when_redis_may_evict_keys(app):
