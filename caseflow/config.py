@@ -75,6 +75,12 @@ def load_config() -> dict:
         # Tracking-page protection: wrong access codes allowed per window before waiting.
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,
+        # Requests per client address (Flask-Limiter notation); CASEFLOW_RATE_LIMITS=0 turns them off.
+        "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "10 per minute; 60 per hour"),
+        "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "60 per minute; 600 per hour"),
+        **({"RATELIMIT_ENABLED": False} if os.environ.get("CASEFLOW_RATE_LIMITS") == "0" else {}),
+        # Seconds a client is told to wait (Retry-After) when the database is unreachable.
+        "RETRY_AFTER_SECONDS": int(os.environ.get("CASEFLOW_RETRY_AFTER_SECONDS", 10)),
         "SMS_BACKEND": os.environ.get("CASEFLOW_SMS_BACKEND", "log"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", 25)),

@@ -126,9 +126,23 @@ def redis_checks() -> list[Check]:
 
     workers = [w for w in Worker.all(connection=q.connection) if q.name in w.queue_names()]
     return [Check("redis", True, f"reachable, queue {q.name!r} has {q.count} waiting job(s)"),
+            eviction_check(q.connection),
             Check("RQ workers", bool(workers),
                   f"{len(workers)} worker(s) on {q.name!r}" if workers
                   else f"no worker on {q.name!r}: run `flask --app caseflow worker`")]
+
+
+def eviction_check(connection) -> Check:
+    """Warn when Redis may evict keys: an evicted job or rate-limit counter is silently lost."""
+    try:
+        policy = connection.config_get("maxmemory-policy").get("maxmemory-policy", "?")
+    except Exception as exc:  # noqa: BLE001 - CONFIG may be disabled on managed Redis
+        return Check("redis eviction", False, f"cannot read maxmemory-policy ({type(exc).__name__}); "
+                     "make sure it is noeviction", required=False)
+    if policy != "noeviction":
+        return Check("redis eviction", False, f"maxmemory-policy is {policy}: Redis may evict queued jobs; "
+                     "set maxmemory-policy noeviction", required=False)
+    return Check("redis eviction", True, "maxmemory-policy noeviction")
 
 
 def calendar_checks(today=None) -> list[Check]:

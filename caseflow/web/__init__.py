@@ -6,13 +6,14 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import auth, errors, filters, security, supervision
+    from caseflow.web import auth, errors, filters, limits, outage, security, supervision
 
     security.init_security(app)
     supervision.init_supervision(app)
     auth.init_login(app)
     filters.init_filters(app)
     errors.init_errors(app)
+    outage.init_outage(app)
     from caseflow.documents.views import bp as documents_bp
     from caseflow.registry.views import bp as registry_bp
     from caseflow.web.admin import bp as admin_bp
@@ -25,3 +26,4 @@ def register_web(app: Flask) -> None:
     for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp,
                registry_bp):
         app.register_blueprint(bp)
+    limits.init_limits(app)  # wraps the citizen views registered above
