@@ -7,6 +7,7 @@ make the renderer read a local file or call out.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -139,6 +140,7 @@ def _render_pool():
 
             workers = min(4, os.cpu_count() or 1)
             _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(_pool.shutdown)  # before interpreter teardown, not during it
         return _pool
 
 
