@@ -104,5 +104,13 @@ def can_reveal(user: User) -> bool:
     return user.role in REVEAL_ROLES
 
 
+REGISTRY_LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR)
+
+
+def can_look_up_registry(user: User) -> bool:
+    """Officers and supervisors look students up for a case (each lookup audited)."""
+    return user.role in REGISTRY_LOOKUP_ROLES
+
+
 def inbox_states() -> tuple[OrderState, ...]:
     return (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)

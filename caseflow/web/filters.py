@@ -37,4 +37,7 @@ def init_filters(app: Flask) -> None:
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,
     )
-    app.jinja_env.globals.update(deadline_info=deadline_info)
+    from caseflow.cases.access import can_look_up_registry, can_reveal
+
+    app.jinja_env.globals.update(deadline_info=deadline_info, can_reveal=can_reveal,
+                                 can_look_up_registry=can_look_up_registry)
