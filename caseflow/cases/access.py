@@ -64,6 +64,16 @@ def get_case(user: User, number: str, *, for_update: bool = False) -> Case:
     return case
 
 
+def unit_in_scope(user: User, code: str | None) -> Unit:
+    """The unit ``code`` names if it lies at or below the user's unit (the user's own when none)."""
+    if not code:
+        return user.unit
+    unit = db.session.scalars(sa.select(Unit).where(Unit.code == code)).first()
+    if unit is None or not unit.is_within(user.unit):
+        raise NotInJurisdiction("没有找到该单位，或不在您的管辖范围内。")
+    return unit
+
+
 def get_order(user: User, number: str) -> Order:
     """The order with that number if ``user`` may see it, else 404."""
     order = db.session.scalars(visible_orders(user).where(Order.number == number)).first()

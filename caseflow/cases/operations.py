@@ -468,7 +468,6 @@ def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: st
     ext.decided_by_id, ext.decided_at, ext.decision_note = actor.id, utcnow(), (note or "").strip() or None
     if approve:
         order.due_on = ext.requested_due_on
-        order.version_id  # noqa: B018 - the order row is part of the decision
     _event(order.case, "extension_approved" if approve else "extension_refused", actor, order=order,
            note=f"{'同意' if approve else '不同意'}延期至{ext.requested_due_on.isoformat()}"
                 + (f"：{ext.decision_note}" if ext.decision_note else ""))

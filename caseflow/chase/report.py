@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
 
 from caseflow.chase.stats import monthly_rows, previous_month, totals
+from caseflow.deadlines import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import MonthlyReport, Unit, UnitKind
@@ -40,6 +42,12 @@ def get_or_generate(unit: Unit, month: str) -> MonthlyReport:
     db.session.add(report)
     db.session.flush()
     return report
+
+
+def generate_due_reports(today: date) -> int:
+    """On the first working day of a month, every bureau's report for the last month; else nothing."""
+    first_working = load_calendar().add(today.replace(day=1) - timedelta(days=1), 1).on
+    return generate_all_for_previous_month() if today == first_working else 0
 
 
 def generate_all_for_previous_month() -> int:

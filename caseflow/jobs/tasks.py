@@ -91,16 +91,10 @@ def scheduled_sweep() -> int:
 def scheduled_monthly_report() -> int:
     """Daily: on the first working day of a month, generate every bureau's report for the last month."""
     from caseflow import jobs
-    from caseflow.chase.report import generate_all_for_previous_month
-    from caseflow.deadlines import load_calendar
+    from caseflow.chase.report import generate_due_reports
     from caseflow.timeutil import local_today
 
     with app_context():
-        today = local_today()
-        cal = load_calendar()
-        first_working = cal.add(today.replace(day=1) - timedelta(days=1), 1).on
-        if today != first_working:
-            return 0
-        created = generate_all_for_previous_month()
+        created = generate_due_reports(local_today())
         jobs.commit()
         return created

@@ -106,16 +106,6 @@ def problem_summary(user: User) -> list[tuple[str, dict[str, int]]]:
     return [(names.get(code, code), by_code[code]) for code in sorted(by_code)]
 
 
-def report_unit(user: User, code: str | None) -> Unit:
-    """The unit a report is limited to: the user's own, or one below it (else 404)."""
-    if not code:
-        return user.unit
-    unit = db.session.scalars(sa.select(Unit).where(Unit.code == code)).first()
-    if unit is None or not unit.path.startswith(user.unit.path):
-        raise NotInJurisdiction("没有找到该单位，或不在您的管辖范围内。")
-    return unit
-
-
 def record_headcount(user: User, school_code: str, grade: str, counted_on, counted: int) -> Headcount:
     """Enter (or correct) the on-site count of one grade of one school on a day (seed 004)."""
     school = db.session.scalars(sa.select(Unit).where(Unit.code == school_code.strip())).first()

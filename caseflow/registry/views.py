@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from caseflow import jobs
-from caseflow.cases.access import REGISTRY_LOOKUP_ROLES, get_case
+from caseflow.cases.access import REGISTRY_LOOKUP_ROLES, get_case, unit_in_scope
 from caseflow.errors import DomainError, InvalidInput
 from caseflow.extensions import db
 from caseflow.models import ProblemKind, RegistryImport, RegistrySource, RegistryStatus, Role
@@ -187,7 +187,7 @@ def reports():
     level = request.args.get("level", "city")
     if level not in ("city", "county", "school"):
         abort(400)
-    within = monitoring.report_unit(current_user, request.args.get("unit"))
+    within = unit_in_scope(current_user, request.args.get("unit"))
     report = reconcile(None, level, within, fresh=False)
     return _respond(report, "registry/reports.html", f"学籍比对-{level}", level=level, within=within)
 

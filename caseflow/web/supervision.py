@@ -17,8 +17,10 @@ from flask import (
 from flask_login import current_user, login_required
 
 from caseflow import jobs
+from caseflow.cases import access
 from caseflow.chase import queries
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
+from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.chase.stats import previous_month
 from caseflow.errors import InvalidInput
@@ -46,12 +48,8 @@ def init_supervision(app: Flask) -> None:
 
 
 def _scope() -> Unit:
-    """The unit asked for (``?unit=CODE``), which must lie in the user's part of the tree."""
-    code = request.args.get("unit") or current_user.unit.code
-    unit = db.session.scalars(sa.select(Unit).where(Unit.code == code)).first()
-    if unit is None or not unit.is_within(current_user.unit):
-        abort(404)
-    return unit
+    """The unit asked for (``?unit=CODE``), which must lie in the user's part of the tree (else 404)."""
+    return access.unit_in_scope(current_user, request.args.get("unit"))
 
 
 def _breadcrumbs(unit: Unit) -> list[Unit]:
@@ -87,7 +85,7 @@ def escalations():
     """督办: what was escalated to my unit, with the reason and the chase history of each case."""
     steps = queries.escalations_to(current_user.unit)
     return render_template("supervision/escalations.html", steps=steps, history=queries.history_of(steps),
-                           still_open=queries.still_open)
+                           still_open=queries.still_open, step_labels=STEP_LABEL)
 
 
 @bp.get("/reports/monthly")

@@ -116,3 +116,16 @@ def test_report_cli(world, db, october, app, tmp_path):
     bad = app.test_cli_runner().invoke(
         args=["report", "monthly", "--unit", "410000", "--month", "2026-13", "-o", str(out)])
     assert bad.exit_code != 0
+
+
+def test_reports_are_generated_on_the_first_working_day_only(world, db, october):
+    from caseflow.chase.report import generate_due_reports
+    from caseflow.models import MonthlyReport
+
+    with _at("2026-11-02 01:30"):  # 11-01 is a Sunday: Monday 11-02 is the first working day
+        assert generate_due_reports(date(2026, 11, 3)) == 0
+        created = generate_due_reports(date(2026, 11, 2))
+        jobs.commit()
+    assert created == db.session.scalar(db.select(db.func.count(MonthlyReport.id))) > 0
+    with _at("2026-11-02 02:30"):
+        assert generate_due_reports(date(2026, 11, 2)) == 0  # already there: nothing twice
