@@ -10,6 +10,7 @@ goes to the import's row through a second connection so the UI can read it.
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import os
 import time
@@ -18,24 +19,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import sqlalchemy as sa
 from flask import current_app
 
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
-from caseflow.registry.extract import RegistryImportRefused, open_extract
-from caseflow.registry.parallel import copy_row, reject_row
-from caseflow.registry.parallel import load as parallel_load
-from caseflow.registry.validation import RowRejected, validate_row
-from caseflow.security import crypto
+from caseflow.registry import batch, parallel
+from caseflow.registry.batch import COLUMNS
+from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
 from caseflow.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-COLUMNS = (
-    "import_id", "line_no", "registry_no_hash", "registry_no_masked", "id_type", "id_hash", "id_masked", "pii",
-    "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
-    "guardian_name", "guardian_phone_masked",
-)
 BATCH = 5000
 LOCK_KEY = 7407  # advisory-lock namespace of registry imports
 PROGRESS_SECONDS = 0.5
@@ -91,40 +86,44 @@ def _schools() -> dict[str, int]:
     return dict(db.session.execute(sa.select(Unit.code, Unit.id).where(Unit.kind == UnitKind.SCHOOL)).all())
 
 
-def _rows(imp_id: int, extract, schools, rejects, counts) -> Iterator[tuple]:
-    """Validated rows as tuples in COLUMNS order; rejected rows go to the report (the serial path)."""
-    seal, hasher = crypto.seal, crypto.lookup_hasher()
-    columns = extract.columns
-    today = date.today()
-    for line_no, values in extract.rows:
-        counts["rows"] += 1
-        try:
-            row = validate_row(values, columns, schools, today=today)
-        except RowRejected as exc:
-            counts["rejected"] += 1
-            rejects.writerow(reject_row(line_no, values, columns, str(exc)))
-            continue
-        yield copy_row(imp_id, line_no, row, hasher, seal)
-
-
 def partition_name(import_id: int) -> str:
     return f"registry_records_{int(import_id)}"
 
 
-def _load_postgres(conn: sa.Connection, imp_id: int, rows: Iterator[tuple] | Callable) -> str:
-    """COPY into a fresh, unindexed partition of its own (attached later, after indexing).
+def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postgres: bool,
+             ) -> Iterator[tuple[bytes | pl.DataFrame, list[list], int, int]]:
+    """(rows to store, rejects, records read, file position) chunk by chunk, in file order.
 
-    ``rows`` is an iterator of tuples (serial path) or a function that feeds the COPY itself (parallel path).
+    CSV is cut into chunks of whole records and encoded column-wise, in worker processes when the file is
+    big; XLSX rows come from the spreadsheet reader in batches.  On PostgreSQL the rows are COPY text.
     """
+    config = current_app.config
+    chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
+    if extract.encoding is None:
+        rows = iter(extract.rows)
+        while records := list(itertools.islice(rows, BATCH)):
+            encoded = batch.encode_records(records, ctx)
+            yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, \
+                extract.position()
+        return
+    extract.close()
+    path, encoding = Path(imp.file_path), extract.encoding
+    workers = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
+    big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
+    if postgres and workers > 1 and big:
+        init = (config["DATA_KEY"], ctx.schools, ctx.columns, encoding, ctx.today, ctx.import_id)
+        yield from parallel.encode_parallel(path, encoding, workers=workers, init_args=init,
+                                            chunk_bytes=chunk_bytes)
+        return
+    for first_line, data, position in parallel.chunks(path, encoding, chunk_bytes):
+        encoded = batch.encode_text(first_line, parallel.decode(first_line, data, encoding), ctx)
+        yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
+
+
+def _create_partition(conn: sa.Connection, imp_id: int) -> str:
+    """A fresh, unindexed table for the import's rows, attached as a partition after indexing."""
     part = partition_name(imp_id)
     conn.execute(sa.text(f"CREATE TABLE {part} (LIKE registry_records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-        if callable(rows):
-            rows(copy)
-        else:
-            for row in rows:
-                copy.write_row(row)
     return part
 
 
@@ -136,19 +135,6 @@ def _attach_postgres(conn: sa.Connection, imp_id: int, part: str) -> None:
         columns = ", ".join(c.name for c in index.columns)
         conn.execute(sa.text(f"CREATE INDEX ON {part} ({columns})"))
     conn.execute(sa.text(f"ALTER TABLE registry_records ATTACH PARTITION {part} FOR VALUES IN ({int(imp_id)})"))
-
-
-def _load_generic(conn: sa.Connection, imp_id: int, rows: Iterator[tuple]) -> str:
-    insert = sa.insert(RegistryRecord.__table__)
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(dict(zip(COLUMNS, row, strict=True)))
-        if len(batch) >= BATCH:
-            conn.execute(insert, batch)
-            batch.clear()
-    if batch:
-        conn.execute(insert, batch)
-    return RegistryRecord.__tablename__
 
 
 def _drop_repeats(conn: sa.Connection, imp_id: int, table: str, rejects) -> int:
@@ -183,49 +169,37 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
         db.session.commit()
         raise
-    schools = _schools()
+    ctx = batch.Context(extract.columns, _schools(), date.today(), imp.id)
     report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
     counts = {"rows": 0, "rejected": 0}
     postgres = db.engine.dialect.name == "postgresql"
-    last = [time.monotonic()]
-
-    workers = int(current_app.config.get("REGISTRY_IMPORT_WORKERS") or min(4, os.cpu_count() or 1))
-    big = extract.total_bytes >= int(current_app.config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
-    parallel = postgres and workers > 1 and extract.encoding is not None and big
-
-    def feed_parallel(copy) -> None:
-        extract.close()
-
-        def on_chunk(position: int) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_SECONDS:
-                last[0] = time.monotonic()
-                extract._position = lambda: position
-                _report_progress(imp, counts, extract, on_progress, write=True)
-
-        init = (current_app.config["DATA_KEY"], schools, extract.columns, extract.encoding, date.today(), imp.id)
-        parallel_load(copy, Path(imp.file_path), extract.encoding, workers=workers, init_args=init,
-                      rejects=writer, counts=counts, on_chunk=on_chunk,
-                      chunk_bytes=int(current_app.config.get("REGISTRY_CHUNK_BYTES", 2 << 20)))
-
-    def rows_with_progress() -> Iterator[tuple]:
-        for n, row in enumerate(_rows(imp.id, extract, schools, writer, counts), 1):
-            if n % 1000 == 0 and time.monotonic() - last[0] >= PROGRESS_SECONDS:
-                last[0] = time.monotonic()
-                _report_progress(imp, counts, extract, on_progress, write=postgres)
-            yield row
-
+    last = time.monotonic()
+    insert = sa.insert(RegistryRecord.__table__)
     try:
         with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
             writer = csv.writer(report)
             writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
+            phases = [time.monotonic()]
             if postgres:
                 # Held until commit or rollback: tells `reap_dead_imports` this loader is alive.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :i)"), {"k": LOCK_KEY, "i": imp.id})
-            phases = [time.monotonic()]
-            if parallel:
-                table = _load_postgres(conn, imp.id, feed_parallel)
+                table = _create_partition(conn, imp.id)
+                raw = conn.connection.driver_connection
+                # FREEZE: the table is new in this transaction, so its rows are stored frozen and all-visible
+                # (no VACUUM needed afterwards for index-only scans).
+                copy_sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+                with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                    for payload, rejected, rows, position in _encoded(imp, extract, ctx, postgres=True):
+                        if payload:
+                            copy.write(payload)
+                        last = _tally(imp, counts, writer, rejected, rows, position, last, on_progress, True)
             else:
-                table = (_load_postgres if postgres else _load_generic)(conn, imp.id, rows_with_progress())
+                table = RegistryRecord.__tablename__
+                for frame, rejected, rows, position in _encoded(imp, extract, ctx, postgres=False):
+                    if frame.height:
+                        conn.execute(insert, frame.to_dicts())
+                    # SQLite: the data transaction holds the only write lock; progress stays in memory.
+                    last = _tally(imp, counts, writer, rejected, rows, position, last, on_progress, False)
             phases.append(time.monotonic())
             counts["rejected"] += _drop_repeats(conn, imp.id, table, writer)
             phases.append(time.monotonic())
@@ -249,7 +223,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         db.session.rollback()
         imp = db.session.get(RegistryImport, import_id)
         imp.state, imp.finished_at = ImportState.FAILED, utcnow()
-        imp.error = f"导入失败，原有数据未改变：{type(exc).__name__}: {exc}"[:2000]
+        imp.error = _failure_message(exc)
         db.session.commit()
         raise
     extract.close()
@@ -259,8 +233,8 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     if postgres:
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                sa.text(f"VACUUM (ANALYZE) {partition_name(import_id)}"))
-    log.info("registry import %s: purge and vacuum %.1f s", import_id, time.monotonic() - started)
+                sa.text(f"ANALYZE {partition_name(import_id)}"))
+    log.info("registry import %s: purge and analyze %.1f s", import_id, time.monotonic() - started)
     summary = {"rows": counts["rows"], "imported": counts["rows"] - counts["rejected"],
                "rejected": counts["rejected"], "reject_report": str(report_path)}
     if on_progress:
@@ -268,12 +242,31 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     return summary
 
 
-def _report_progress(imp: RegistryImport, counts: dict, extract, on_progress, *, write: bool) -> None:
-    imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], extract.position()
-    if write:  # SQLite: the data transaction holds the only write lock; progress stays in memory
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, parallel.ChunkUndecodable):
+        return (f"导入失败，原有数据未改变：文件第{exc.first_line}行之后有不是{_ENCODING_NAMES.get(exc.encoding, exc.encoding)}"
+                "编码的内容，请将整个文件另存为UTF-8或GBK编码的CSV后重新导入。")
+    return f"导入失败，原有数据未改变：{type(exc).__name__}: {exc}"[:2000]
+
+
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GBK（GB18030）"}
+
+
+def _tally(imp: RegistryImport, counts: dict, writer, rejected: list[list], rows: int, position: int,
+           last: float, on_progress, write: bool) -> float:
+    """Count a chunk, write its rejects, and report progress at most every PROGRESS_SECONDS."""
+    writer.writerows(rejected)
+    counts["rows"] += rows
+    counts["rejected"] += len(rejected)
+    now = time.monotonic()
+    if now - last < PROGRESS_SECONDS:
+        return last
+    imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], position
+    if write:
         db.session.commit()
     if on_progress:
         on_progress(progress_of(imp))
+    return now
 
 
 def purge_replaced() -> int:

@@ -1,105 +1,52 @@
-"""Parallel row work for big CSV imports: validation, keyed hashes and encryption in worker processes.
+"""Cutting a CSV extract into chunks of whole records, and encoding them in worker processes.
 
-The parent cuts the file into byte chunks at record boundaries (a newline
-outside quotes: UTF-8 and GB18030 never use the bytes ``\\n`` or ``"`` inside a
-character), workers turn each chunk into ready ``COPY`` text plus its rejects,
-and the parent writes the chunks to ``COPY`` in file order.  At most a few
-chunks are in flight, so memory stays flat whatever the file size.
+The file is cut at a newline outside quotes (UTF-8 and GB18030 never use the
+bytes ``\\n`` or ``"`` inside a character).  Workers turn each chunk into ready
+``COPY`` text plus its rejects (:mod:`caseflow.registry.batch`), and the parent
+receives the chunks in file order.  At most a few chunks are in flight, so
+memory stays flat whatever the file size.
 """
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing
-import re
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
-from caseflow.registry.validation import RowRejected, validate_row
+from caseflow.registry import batch
 from caseflow.security import crypto
 
-_state: dict = {}
+_context: dict[str, object] = {}
+
+
+class ChunkUndecodable(ValueError):
+    """A chunk past the sniffed head is not in the file's encoding."""
+
+    def __init__(self, first_line: int, encoding: str) -> None:
+        super().__init__(first_line, encoding)
+        self.first_line, self.encoding = first_line, encoding
+
+
+def decode(first_line: int, data: bytes, encoding: str) -> str:
+    """A chunk's text; bytes that are not in the file's encoding name the line they start after."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise ChunkUndecodable(first_line, encoding) from None
 
 
 def _init(data_key: str, schools: dict[str, int], columns: dict[str, int], encoding: str, today: date,
           import_id: int) -> None:
     crypto.configure(data_key)
-    _state.update(schools=schools, columns=columns, encoding=encoding, today=today, import_id=import_id)
+    _context.update(ctx=batch.Context(columns, schools, today, import_id), encoding=encoding)
 
 
-def _field(value) -> str:
-    if value is None:
-        return "\\N"
-    text = value if isinstance(value, str) else str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def copy_row(import_id: int, line_no: int, row, hasher, seal) -> tuple:
-    """A validated row as the tuple of importer.COLUMNS (shared by the serial and the parallel path)."""
-    id_number = row.id_number
-    return (
-        import_id, line_no, hasher(row.registry_no), mask_registry_number(row.registry_no), row.id_type,
-        hasher(id_number) if id_number else None, mask_id_number(id_number) if id_number else None,
-        seal(f"{id_number or ''}|{row.registry_no}|{row.guardian_phone or ''}"), row.name, row.sex,
-        row.birth_date, row.ethnicity, row.school_code, row.school_id, row.grade, row.class_name,
-        row.status.value, row.guardian_name, mask_phone(row.guardian_phone) if row.guardian_phone else None,
-    )
-
-
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_line(import_id: int, line_no: int, row, hasher, seal) -> str:
-    """One line of COPY text; only the free-text fields can hold characters that need escaping."""
-    id_number, phone = row.id_number, row.guardian_phone
-    values = (
-        str(import_id), str(line_no), hasher(row.registry_no), mask_registry_number(row.registry_no),
-        row.id_type, hasher(id_number) if id_number else None, mask_id_number(id_number) if id_number else None,
-        seal(f"{id_number or ''}|{row.registry_no}|{phone or ''}"), row.name, row.sex, row.birth_date.isoformat(),
-        row.ethnicity, row.school_code, str(row.school_id), row.grade, row.class_name, row.status.value,
-        row.guardian_name, mask_phone(phone) if phone else None,
-    )
-    if None in values or _SPECIAL.search("".join(v for v in values if v)):
-        return "\t".join(map(_field, values))
-    return "\t".join(values)
-
-
-def reject_row(line_no: int, values: list[str], columns: dict[str, int], reason: str) -> list:
-    """A line of the reject report: line number, masked registry number, name, reason."""
-    reg_col, name_col = columns["registry_no"], columns["name"]
-    reg = values[reg_col].strip() if reg_col < len(values) else ""
-    name = values[name_col].strip() if name_col < len(values) else ""
-    return [line_no, mask_registry_number(reg), name, reason]
-
-
-def _chunk(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
-    """Worker: one chunk of records -> (COPY text, rejects, rows read)."""
-    s = _state
-    schools, columns, today, import_id = s["schools"], s["columns"], s["today"], s["import_id"]
-    hasher, seal = crypto.lookup_hasher(), crypto.seal
-    reader = csv.reader(io.StringIO(data.decode(s["encoding"]), newline=""))
-    out: list[str] = []
-    rejects: list[list] = []
-    rows = 0
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        rows += 1
-        line_no = first_line - 1 + reader.line_num
-        try:
-            row = validate_row(values, columns, schools, today=today)
-        except RowRejected as exc:
-            rejects.append(reject_row(line_no, values, columns, str(exc)))
-            continue
-        out.append(_copy_line(import_id, line_no, row, hasher, seal))
-    out.append("")
-    return "\n".join(out).encode() if len(out) > 1 else b"", rejects, rows
+def _encode(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
+    """Worker: one chunk of records -> (COPY csv text, rejects, records read)."""
+    encoded = batch.encode_text(first_line, decode(first_line, data, _context["encoding"]), _context["ctx"])
+    return encoded.copy_csv(), encoded.rejects, encoded.rows
 
 
 def _record_end(buffer: bytes, start: int = 0) -> int:
@@ -113,7 +60,7 @@ def _record_end(buffer: bytes, start: int = 0) -> int:
             return pos + 1
 
 
-def _chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
+def chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
     """(first line number, bytes, file position after) for each chunk of whole records after the header."""
     with path.open("rb") as fh:
         buffer = fh.read(chunk_bytes)
@@ -146,26 +93,17 @@ def _chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, 
                 buffer = buffer[cut:]
 
 
-def load(copy, path: Path, encoding: str, *, workers: int, init_args: tuple, rejects, counts: dict,
-         on_chunk, chunk_bytes: int = 2 << 20) -> None:
-    """Feed ``copy`` with the file's rows, validated in ``workers`` processes, in file order."""
+def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple,
+                    chunk_bytes: int) -> Iterator[tuple[bytes, list[list], int, int]]:
+    """(COPY csv text, rejects, records read, file position) of each chunk, encoded in ``workers`` processes."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init_args) as pool:
         pending: deque = deque()
-        for first_line, data, position in _chunks(path, encoding, chunk_bytes):
-            pending.append((pool.submit(_chunk, first_line, data), position))
+        for first_line, data, position in chunks(path, encoding, chunk_bytes):
+            pending.append((pool.submit(_encode, first_line, data), position))
             if len(pending) > 2 * workers:
-                _drain_one(pending, copy, rejects, counts, on_chunk)
+                future, at = pending.popleft()
+                yield (*future.result(), at)
         while pending:
-            _drain_one(pending, copy, rejects, counts, on_chunk)
-
-
-def _drain_one(pending: deque, copy, rejects, counts: dict, on_chunk) -> None:
-    future, position = pending.popleft()
-    text, rejected, rows = future.result()
-    if text:
-        copy.write(text)
-    rejects.writerows(rejected)
-    counts["rows"] += rows
-    counts["rejected"] += len(rejected)
-    on_chunk(position)
+            future, at = pending.popleft()
+            yield (*future.result(), at)

@@ -45,6 +45,14 @@ STATUS_ALIASES: dict[str, RegistryStatus] = {
     "注销（死亡）": RegistryStatus.DECEASED,
 }
 STATUS_ALIASES.update({s.value: s for s in RegistryStatus})
+# The longest value each stored column holds (characters); a longer cell rejects its row, not the import.
+LIMITS: dict[str, int] = {
+    "name": 60, "id_type": 20, "id_number": 40, "ethnicity": 20, "school_code": 20, "grade": 20,
+    "class_name": 40, "guardian_name": 60, "guardian_phone": 20,
+}
+LIMIT_LABELS = {"name": "姓名", "id_type": "身份证件类型", "id_number": "身份证件号", "ethnicity": "民族",
+                "school_code": "学校标识码", "grade": "年级", "class_name": "班级", "guardian_name": "监护人姓名",
+                "guardian_phone": "联系电话"}
 SEX_ALIASES = {"男": "male", "女": "female", "1": "male", "2": "female", "male": "male", "female": "female"}
 CITIZEN_ID = "居民身份证"
 CITIZEN_ID_ALIASES = {"", CITIZEN_ID, "身份证", "居民身份证号", "1"}
@@ -205,6 +213,12 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
         raise RowRejected(f"学籍状态“{cells[i_status]}”无法识别")
     phone = cells[i_phone]
     phone = normalise_phone(phone) if phone else None
+    for label, value in (("name", name), ("id_type", id_type), ("id_number", id_number),
+                         ("ethnicity", cells[i_ethnicity]), ("grade", cells[i_grade]),
+                         ("class_name", cells[i_class]), ("guardian_name", cells[i_guardian]),
+                         ("guardian_phone", phone)):
+        if value and len(value) > LIMITS[label]:
+            raise RowRejected(f"{LIMIT_LABELS[label]}超过{LIMITS[label]}个字符")
     return CleanRow(
         registry_no=registry.number, id_type=id_type, id_number=id_number, name=name, sex=sex,
         birth_date=born, ethnicity=cells[i_ethnicity] or None, school_code=school_code, school_id=school_id,
