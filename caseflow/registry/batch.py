@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
@@ -56,9 +57,11 @@ class Context:
     today: date
     import_id: int
     layout: tuple[int, ...] = field(init=False)
+    plan: tuple[list[pl.Expr], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.layout = tuple(self.columns.get(f, -1) for f in FIELDS)
+        self.plan = _plan(self)
 
 
 @dataclass
@@ -73,7 +76,9 @@ class Encoded:
         """The rows as CSV for ``COPY … (FORMAT csv)``: an unquoted empty field is NULL."""
         if not self.frame.height:
             return b""
-        return self.frame.write_csv(include_header=False).encode()
+        out = io.BytesIO()
+        self.frame.write_csv(out, include_header=False)
+        return out.getvalue()
 
 
 def reject_row(line_no: int, values: list[str], columns: dict[str, int], reason: str) -> list:
@@ -94,11 +99,8 @@ def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
         # Quoted fields (maybe spanning lines) or bare CR line ends: the csv module reads them.
         reader = csv.reader(io.StringIO(text, newline=""))
         return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    accepted, slow = _fast(first_line, lines, ctx)
-    clean, rejects, rows = _slow(((first_line + i, lines[i].removesuffix("\r").split(",")) for i in slow), ctx)
+    accepted, slow = _fast(first_line, text, ctx)
+    clean, rejects, rows = _slow(((line_no, line.removesuffix("\r").split(",")) for line_no, line in slow), ctx)
     rows += accepted.height
     if clean:
         accepted = pl.concat([accepted, _frame(clean)])
@@ -134,85 +136,118 @@ def _frame(clean: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(clean, schema=CLEAN_SCHEMA, orient="row")
 
 
-def _valid_id(expr: pl.Expr, today: date) -> pl.Expr:
-    """An 18-character citizen ID number (upper case) that parse_id_number accepts."""
-    total = pl.sum_horizontal([expr.str.slice(i, 1).cast(pl.Int32, strict=False) * w
-                               for i, w in enumerate(_WEIGHTS)])
-    check = pl.lit("10X98765432").str.slice(total % 11, 1)
-    born = expr.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    return (expr.str.contains(r"^[1-9]\d{16}[\dX]$") & (expr.str.slice(17, 1) == check)
-            & (born.dt.year() >= 1900) & (born <= today))
+_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_ID_LIKE = r"^[1-9][0-9]{16}[0-9X]$"
 
 
-def _fast(first_line: int, lines: list[str], ctx: Context) -> tuple[pl.DataFrame, list[int]]:
-    """The rows of a quote-free chunk that are valid in the common shape, and the indexes of the others."""
+def _check_ok(values: pl.Series) -> pl.Series:
+    """The ISO 7064 MOD 11-2 check character of each 18-byte value is right (False for other lengths).
+
+    NumPy over the bytes: as Polars expressions the 17 weighted digits cost more to plan than to run.
+    """
+    fits = (values.str.len_bytes() == 18).fill_null(False)
+    padded = pl.select(pl.when(fits).then(values).otherwise(pl.lit("0" * 18))).to_series()
+    raw = np.frombuffer(padded.str.join("").item().encode(), dtype=np.uint8).reshape(-1, 18)
+    total = (raw[:, :17].astype(np.int64) - 48) @ np.array(_WEIGHTS, dtype=np.int64)
+    return pl.Series(fits.to_numpy() & (_CHECK[total % 11] == raw[:, 17]))
+
+
+def _born(text: pl.Expr) -> pl.Expr:
+    """The birth date in characters 7..14 of an 18-character number (null if it is no date)."""
+    return text.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
+
+
+def _plan(ctx: Context) -> tuple[list[pl.Expr], ...]:
+    """The column-wise checks as Polars expressions, in stages so that each derived column is computed once.
+
+    Built once per import (and worker process), not once per chunk.
+    """
+    c = pl.col
     width = max(ctx.layout) + 1
-    frame = pl.DataFrame({"raw": pl.Series(lines, dtype=pl.String)}).with_row_index("i")
-    # Blank lines are skipped (not counted); lines with NUL or the separators Python strips but Rust does not
-    # (U+001C..U+001F) are left to the csv module's reading.
-    frame = frame.filter(~pl.col("raw").str.contains(r"^[\s,]*$"))
-    odd = pl.col("raw").str.contains(r"[\x00\x1c-\x1f]")
-    split = pl.col("raw").str.splitn(",", width + 1)
 
     def cell(name: str) -> pl.Expr:
         index = ctx.layout[FIELDS.index(name)]
         if index < 0:
-            return pl.lit("")
-        return split.struct.field(f"field_{index}").fill_null("").str.strip_chars()
+            return pl.lit("").alias(name)
+        # A short line leaves null cells: such rows fail the checks below and go to validate_row.
+        return c("parts").struct.field(f"field_{index}").str.strip_chars().alias(name)
 
-    frame = frame.select("i", odd.alias("odd"), *(cell(f).alias(f) for f in FIELDS if f != "school_name"))
-    c = pl.col
-    reg_shape = c("registry_no").str.contains(r"^[0-9A-Za-z]{19}$")
-    reg = c("registry_no").str.to_uppercase()
-    kind, body = reg.str.slice(0, 1), reg.str.slice(1, 18)
-    body_born = body.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    id_shape = c("id_number").str.contains(r"^[0-9A-Za-z]*$")
-    id_u = c("id_number").str.to_uppercase()
-    citizen = c("id_type").is_in(list(CITIZEN_ID_ALIASES))
-    has_id = c("id_number") != ""
-    with_citizen_id = citizen & has_id
-    frame = frame.with_columns(
-        reg=reg, kind=kind, body=body, body_born=body_born, id_u=id_u, citizen=citizen, has_id=has_id,
-        body_ok=_valid_id(body, ctx.today), id_ok=_valid_id(id_u, ctx.today),
-        born=c("birth_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        sex_value=c("sex").replace_strict(SEX_ALIASES, default=None, return_dtype=pl.String),
-        status_value=c("status").replace_strict({k: v.value for k, v in STATUS_ALIASES.items()}, default=None,
-                                             return_dtype=pl.String),
-        school_id=c("school_code").replace_strict(ctx.schools, default=None, return_dtype=pl.Int64),
-        reg_shape=reg_shape, id_shape=id_shape, with_citizen_id=with_citizen_id,
-    )
-    g_ok = (c("kind") == "G") & c("body_ok") & c("with_citizen_id") & (c("id_u") == c("body"))
-    j_ok = (c("kind") == "J") & c("body_ok")
-    l_ok = (c("kind") == "L") & c("body").str.contains(r"^\d{18}$") & (c("body_born").dt.year() >= 1900)
-    jl_id_ok = pl.when(c("with_citizen_id")).then(c("id_ok")).otherwise(True)
-    id_sex = pl.when(c("with_citizen_id")).then(
-        pl.when(c("id_u").str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).then(pl.lit("male"))
-        .otherwise(pl.lit("female")))
-    id_born = pl.when(c("with_citizen_id")).then(c("id_u").str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False))
+    split = [c("i"), c("raw"), c("raw").str.splitn(",", width + 1).alias("parts")]
+    # NUL, and the separators U+001C..U+001F that Python strips and Rust does not: left to the csv module.
+    cells = [c("i"), c("raw"), c("raw").str.contains(r"[\x00\x1c-\x1f]").alias("odd"),
+             *(cell(f) for f in FIELDS if f != "school_name")]
+    upper = [c("registry_no").str.to_uppercase().alias("reg"), c("id_number").str.to_uppercase().alias("id_u")]
+    derived = [
+        c("registry_no").str.contains(r"^[0-9A-Za-z]{19}$").alias("reg_shape"),
+        c("reg").str.slice(0, 1).alias("kind"), c("reg").str.slice(1, 18).alias("body"),
+        c("id_number").str.contains(r"^[0-9A-Za-z]*$").alias("id_shape"),
+        (c("id_type").is_in(list(CITIZEN_ID_ALIASES)) & (c("id_number") != "")).alias("citizen_id"),
+        c("birth_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias("born"),
+        c("sex").replace_strict(SEX_ALIASES, default=None, return_dtype=pl.String).alias("sex_value"),
+        c("status").replace_strict({k: v.value for k, v in STATUS_ALIASES.items()}, default=None,
+                                   return_dtype=pl.String).alias("status_value"),
+        (c("school_code").replace_strict(ctx.schools, default=None, return_dtype=pl.Int64) if ctx.schools
+         else pl.lit(None, dtype=pl.Int64)).alias("school_id"),
+        _born(c("id_u")).alias("id_born"),
+    ]
+    born_body = [_born(c("body")).alias("body_born")]
+    # An ID-like number (G and J bodies, citizen ID numbers) as parse_id_number accepts it.
+    body_id = (c("body").str.contains(_ID_LIKE) & c("body_check")
+               & (c("body_born").dt.year() >= 1900) & (c("body_born") <= ctx.today))
+    citizen_id = (c("id_u").str.contains(_ID_LIKE) & c("id_check")
+                  & (c("id_born").dt.year() >= 1900) & (c("id_born") <= ctx.today))
+    # G: G + the citizen ID number of the row.  J: ID-like.  L: 18 digits with a birth date.
+    registry = (((c("kind") == "G") & body_id & c("citizen_id") & (c("id_u") == c("body")))
+                | (((c("kind") == "J") & body_id)
+                   | ((c("kind") == "L") & c("body").str.contains(r"^[0-9]{18}$")
+                      & (c("body_born").dt.year() >= 1900)))
+                & (~c("citizen_id") | citizen_id))
+    id_sex = pl.when(c("id_u").str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(
+        pl.lit("male")).otherwise(pl.lit("female"))
     lengths = [c(name).str.len_chars() <= limit for name, limit in LIMITS.items() if name != "id_number"]
     ok = pl.all_horizontal(
-        ~c("odd"), c("name") != "", c("reg_shape"), c("id_shape"),
-        g_ok | ((j_ok | l_ok) & jl_id_ok),
-        c("birth_date").str.contains(r"^\d{4}-\d{2}-\d{2}$"), c("born").is_not_null(), c("born") == c("body_born"),
-        id_born.is_null() | (id_born == c("born")),
-        c("sex_value").is_not_null(), id_sex.is_null() | (id_sex == c("sex_value")),
+        ~c("odd"), c("name") != "", c("reg_shape"), c("id_shape"), registry,
+        c("birth_date").str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), c("born") == c("body_born"),
+        ~c("citizen_id") | (c("id_born") == c("born")),
+        c("sex_value").is_not_null(), ~c("citizen_id") | (id_sex == c("sex_value")),
         c("school_id").is_not_null(), c("status_value").is_not_null(),
-        c("guardian_phone").str.contains(r"^[0-9-]*$"), c("id_u").str.len_chars() <= LIMITS["id_number"], *lengths,
-    ).fill_null(False)
-    frame = frame.with_columns(ok=ok)
-    slow = frame.filter(~c("ok"))["i"].to_list()
+        c("guardian_phone").str.contains(r"^[0-9-]*$"), c("id_u").str.len_chars() <= LIMITS["id_number"],
+        *lengths,
+    ).fill_null(False).alias("ok")
 
     def none_if_empty(name: str) -> pl.Expr:
-        return pl.when(c(name) != "").then(c(name))
+        return pl.when(c(name) != "").then(c(name)).alias(name)
 
-    accepted = frame.filter(c("ok")).select(
-        line_no=(c("i") + first_line).cast(pl.Int64), registry_no=c("reg"),
-        id_type=pl.when(c("citizen")).then(pl.lit(CITIZEN_ID)).otherwise(c("id_type")),
-        id_number=pl.when(c("has_id")).then(c("id_u")), name=c("name"), sex=c("sex_value"), birth_date=c("born"),
-        ethnicity=none_if_empty("ethnicity"), school_code=c("school_code"), school_id=c("school_id"),
-        grade=none_if_empty("grade"), class_name=none_if_empty("class_name"), status=c("status_value"),
-        guardian_name=none_if_empty("guardian_name"), guardian_phone=none_if_empty("guardian_phone"),
+    output = [
+        c("i").alias("line_no"), (c("kind") + c("body")).alias("registry_no"),
+        pl.when(c("id_type").is_in(list(CITIZEN_ID_ALIASES))).then(pl.lit(CITIZEN_ID)).otherwise(c("id_type"))
+        .alias("id_type"),
+        pl.when(c("id_u") != "").then(c("id_u")).alias("id_number"), c("name"), c("sex_value").alias("sex"),
+        c("born").alias("birth_date"), none_if_empty("ethnicity"), c("school_code"), c("school_id"),
+        none_if_empty("grade"), none_if_empty("class_name"), c("status_value").alias("status"),
+        none_if_empty("guardian_name"), none_if_empty("guardian_phone"),
+    ]
+    return split, cells, upper, derived, born_body, [ok], output
+
+
+_NO_PLANNING = pl.QueryOptFlags.none()
+
+
+def _fast(first_line: int, text: str, ctx: Context) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The rows of a quote-free chunk that are valid in the common shape, and the (line, text) of the others."""
+    split, cells, upper, derived, born_body, ok, output = ctx.plan
+    frame = (
+        pl.LazyFrame({"raw": [text]}).select(pl.col("raw").str.split("\n")).explode("raw")
+        .with_row_index("i", offset=first_line)
+        .filter(~pl.col("raw").str.contains(r"^[\s,]*$"))  # blank lines are skipped, not counted
+        .select(split).select(cells).with_columns(upper).with_columns(derived).with_columns(born_body)
+        .collect(optimizations=_NO_PLANNING)
     )
+    frame = frame.with_columns(body_check=_check_ok(frame["body"]), id_check=_check_ok(frame["id_u"]))
+    frame = frame.with_columns(ok)
+    others = frame.filter(~pl.col("ok"))
+    slow = list(zip(others["i"].to_list(), others["raw"].to_list(), strict=True))
+    accepted = frame.lazy().filter(pl.col("ok")).select(output).collect(optimizations=_NO_PLANNING)
     return accepted.cast(CLEAN_SCHEMA), slow
 
 
@@ -222,42 +257,38 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         return pl.DataFrame(schema={name: pl.String for name in COLUMNS})
     c = pl.col
     # The common shapes are masked column-wise; None marks a value left to the Python mask functions.
-    masks = clean.select(
+    derived = clean.select(
         reg=c("registry_no").str.slice(0, 7) + "********" + c("registry_no").str.slice(15, 4),
         id=pl.when(c("id_number").str.len_chars() == 18)
         .then(c("id_number").str.slice(0, 6) + "********" + c("id_number").str.slice(14, 4)),
         phone=pl.when(c("guardian_phone").str.contains(r"^[0-9]{11}$"))
         .then(c("guardian_phone").str.slice(0, 3) + "****" + c("guardian_phone").str.slice(7, 4)),
+        plain=pl.concat_str([c("id_number").fill_null(""), pl.lit("|"), c("registry_no"), pl.lit("|"),
+                             c("guardian_phone").fill_null("")]),
     )
-    regs = clean["registry_no"].to_list()
-    ids = clean["id_number"].to_list()
-    phones = clean["guardian_phone"].to_list()
-    id_masks = masks["id"].to_list()
-    phone_masks = masks["phone"].to_list()
-    reg_masks = masks["reg"].to_list()
     hasher = crypto.lookup_hasher()
-    reg_hashes = [hasher(r) for r in regs]
-    id_hashes: list[str | None] = []
-    plain: list[str] = []
-    for k, (reg, id_number, phone) in enumerate(zip(regs, ids, phones, strict=True)):
-        if id_number:
-            id_hashes.append(hasher(id_number))
-            if id_masks[k] is None:
-                id_masks[k] = mask_id_number(id_number)
-        else:
-            id_hashes.append(None)
-        if phone and phone_masks[k] is None:
-            phone_masks[k] = mask_phone(phone)
-        if len(reg) != 19:
-            reg_masks[k] = mask_registry_number(reg)
-        plain.append(f"{id_number or ''}|{reg}|{phone or ''}")
-    pii = crypto.seal_many(plain)
+    ids = clean["id_number"].to_list()
+    id_hashes = [hasher(v) if v else None for v in ids]
+    id_masks = _mask_rest(derived["id"], ids, mask_id_number)
+    phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"].to_list(), mask_phone)
     return clean.select(
         pl.lit(ctx.import_id, dtype=pl.Int64).alias("import_id"), "line_no",
-        pl.Series("registry_no_hash", reg_hashes, dtype=pl.String),
-        pl.Series("registry_no_masked", reg_masks, dtype=pl.String), "id_type",
-        pl.Series("id_hash", id_hashes, dtype=pl.String), pl.Series("id_masked", id_masks, dtype=pl.String),
-        pl.Series("pii", pii, dtype=pl.String), "name", "sex", "birth_date", "ethnicity", "school_code",
-        "school_id", "grade", "class_name", "status", "guardian_name",
-        pl.Series("guardian_phone_masked", phone_masks, dtype=pl.String),
+        pl.Series("registry_no_hash", list(map(hasher, clean["registry_no"].to_list())), dtype=pl.String),
+        derived["reg"].alias("registry_no_masked"), "id_type",
+        pl.Series("id_hash", id_hashes, dtype=pl.String), id_masks.alias("id_masked"),
+        pl.Series("pii", crypto.seal_many(derived["plain"].to_list()), dtype=pl.String), "name", "sex",
+        "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status", "guardian_name",
+        phone_masks.alias("guardian_phone_masked"),
     )
+
+
+def _mask_rest(masked: pl.Series, values: list[str | None], mask) -> pl.Series:
+    """Fill in the masks of the uncommon shapes (null where a value exists) with the Python function."""
+    missing = masked.is_null().to_list()
+    if not any(m and v for m, v in zip(missing, values, strict=True)):
+        return masked
+    filled = masked.to_list()
+    for k, value in enumerate(values):
+        if value and filled[k] is None:
+            filled[k] = mask(value)
+    return pl.Series(masked.name, filled, dtype=pl.String)

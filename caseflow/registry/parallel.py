@@ -9,6 +9,7 @@ memory stays flat whatever the file size.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +42,12 @@ def _init(data_key: str, schools: dict[str, int], columns: dict[str, int], encod
           import_id: int) -> None:
     crypto.configure(data_key)
     _context.update(ctx=batch.Context(columns, schools, today, import_id), encoding=encoding)
+
+
+def _threads() -> int:
+    import polars
+
+    return polars.thread_pool_size()
 
 
 def _encode(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
@@ -97,7 +104,21 @@ def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple
                     chunk_bytes: int) -> Iterator[tuple[bytes, list[list], int, int]]:
     """(COPY csv text, rejects, records read, file position) of each chunk, encoded in ``workers`` processes."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init_args) as pool:
+    # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
+    # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
+    saved = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init_args)
+        # Each submit while no worker is idle starts one more process, with this environment.
+        started = [pool.submit(_threads) for _ in range(workers)]
+    finally:
+        if saved is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = saved
+    with pool:
+        assert all(f.result() == 1 for f in started), "worker processes must run Polars on one thread"
         pending: deque = deque()
         for first_line, data, position in chunks(path, encoding, chunk_bytes):
             pending.append((pool.submit(_encode, first_line, data), position))
