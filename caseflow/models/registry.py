@@ -134,7 +134,7 @@ class RegistryRecord(db.Model):
     __mapper_args__ = {"primary_key": [import_id, line_no]}
 
     __table_args__ = (
-        sa.Index("ix_registry_records_registry_no", "registry_no_hash", "import_id"),
+        sa.Index("ix_registry_records_registry_no", "registry_no_hash", "import_id", unique=True),
         sa.Index("ix_registry_records_id_hash", "id_hash", "import_id"),
         sa.Index("ix_registry_records_name_birth", "name", "birth_date", "import_id"),
         {"postgresql_partition_by": "LIST (import_id)"},

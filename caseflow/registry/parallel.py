@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,16 +40,18 @@ def decode(first_line: int, data: bytes, encoding: str) -> str:
         raise ChunkUndecodable(first_line, encoding) from None
 
 
+def _watch_parent(parent: int) -> None:
+    """Exit when the importing process is gone (killed): an orphaned worker would wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
 def _init(data_key: str, schools: dict[str, int], columns: dict[str, int], encoding: str, today: date,
           import_id: int) -> None:
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     crypto.configure(data_key)
     _context.update(ctx=batch.Context(columns, schools, today, import_id), encoding=encoding)
-
-
-def _threads() -> int:
-    import polars
-
-    return polars.thread_pool_size()
 
 
 def _encode(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
@@ -111,18 +115,19 @@ def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple
     try:
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init_args)
         # Each submit while no worker is idle starts one more process, with this environment.
-        started = [pool.submit(_threads) for _ in range(workers)]
+        started = [pool.submit(os.getpid) for _ in range(workers)]
     finally:
         if saved is None:
             os.environ.pop("POLARS_MAX_THREADS", None)
         else:
             os.environ["POLARS_MAX_THREADS"] = saved
     with pool:
-        assert all(f.result() == 1 for f in started), "worker processes must run Polars on one thread"
+        for future in started:
+            future.result()
         pending: deque = deque()
         for first_line, data, position in chunks(path, encoding, chunk_bytes):
             pending.append((pool.submit(_encode, first_line, data), position))
-            if len(pending) > 2 * workers:
+            if len(pending) > workers + 1:
                 future, at = pending.popleft()
                 yield (*future.result(), at)
         while pending:

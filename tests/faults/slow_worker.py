@@ -1,9 +1,9 @@
 """An RQ worker whose PDF renders or registry imports hang (fault tests only), to SIGKILL it mid-job.
 
 Usage: ``python -m tests.faults.slow_worker MARKER_FILE render|import``.  When
-the render starts, or when the import has loaded its rows (inside its
-transaction, the advisory lock held), the work horse writes its pid to
-MARKER_FILE and sleeps.
+the render starts, or when the import has loaded its rows (committed to a
+table not yet attached to ``registry_records``, the advisory lock held), the
+work horse writes its pid to MARKER_FILE and sleeps.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def main() -> None:
     else:
         import caseflow.registry.importer as importer
 
-        _hang(importer, "_drop_repeats", marker)
+        _hang(importer, "_index_postgres", marker)
     from flask.cli import main as flask_main
 
     sys.argv = ["flask", "--app", "caseflow", "worker", "--burst"]

@@ -136,7 +136,10 @@ def test_worker_sigkilled_mid_import_is_reported_and_rerunning_is_harmless(
 
     db.session.expire_all()
     imp = db.session.get(RegistryImport, imp.id)
-    assert imp.state is ImportState.LOADING and _count(db, RegistryRecord) == 0  # the load never committed
+    # The rows were committed to a table of their own, which readers never see (it is not attached).
+    assert imp.state is ImportState.LOADING and _count(db, RegistryRecord) == 0
+    loaded = sa.text("SELECT count(*) FROM pg_tables WHERE tablename = :t")
+    assert db.session.scalar(loaded, {"t": f"registry_records_{imp.id}"}) == 1
     # Reported: the reaper (run by the import pages and CLI) finds the loader's lock gone.
     imp.started_at = utcnow() - timedelta(minutes=1)  # the reaper leaves imports younger than 30 s alone
     db.session.commit()
@@ -144,6 +147,7 @@ def test_worker_sigkilled_mid_import_is_reported_and_rerunning_is_harmless(
     db.session.expire_all()
     imp = db.session.get(RegistryImport, imp.id)
     assert imp.state is ImportState.FAILED and "原有数据未改变" in imp.error
+    assert db.session.scalar(loaded, {"t": f"registry_records_{imp.id}"}) == 0  # and the reaper dropped it
     # Running the killed job again is harmless: it does nothing.
     assert run_import_job(imp.id) is None
     assert _count(db, RegistryRecord) == 0
