@@ -205,12 +205,21 @@ def main() -> None:
         figures["file_mb"] = round(os.path.getsize(manifest["files"]["national"]) / 2**20, 1)
         db.session.remove()
 
+        from caseflow.models import RegistryImport
+
         for source in ("national", "provincial"):
-            figures[f"import_{source}"] = timed_import(env, source, manifest["files"][source])
+            figures[f"import_{source}"] = result = timed_import(env, source, manifest["files"][source])
+            # The import job itself (started -> active), without the CLI process start (~2 s of imports).
+            imp = db.session.scalars(sa.select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+            job = (imp.finished_at - imp.started_at).total_seconds()
+            result.update(job_seconds=round(job, 2), job_rows_per_s=round(result["rows"] / job))
+            db.session.remove()
         floor = bare_copy(db, manifest["files"]["national"])
         figures["bare_copy_s"] = round(floor, 2)
         for source in ("national", "provincial"):
-            figures[f"import_{source}"]["x_bare_copy"] = round(figures[f"import_{source}"]["seconds"] / floor, 2)
+            result = figures[f"import_{source}"]
+            result["x_bare_copy"] = round(result["seconds"] / floor, 2)
+            result["job_x_bare_copy"] = round(result["job_seconds"] / floor, 2)
 
         from caseflow.registry.importer import latest_imports
         from caseflow.registry.problems import reconcile, run_check

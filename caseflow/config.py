@@ -91,4 +91,7 @@ def load_config() -> dict:
         # Seconds between overdue scans and outbox sweeps run by `flask worker`.
         "SCAN_INTERVAL": int(os.environ.get("CASEFLOW_SCAN_INTERVAL", 600)),
         "SWEEP_INTERVAL": int(os.environ.get("CASEFLOW_SWEEP_INTERVAL", 60)),
+        # Registry imports: worker processes for big CSV files (0: one per core, at most 2) and chunk size.
+        "REGISTRY_IMPORT_WORKERS": int(os.environ.get("CASEFLOW_IMPORT_WORKERS", 0)),
+        "REGISTRY_CHUNK_BYTES": int(os.environ.get("CASEFLOW_IMPORT_CHUNK_BYTES", 2 << 20)),
     }

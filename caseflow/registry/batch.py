@@ -269,8 +269,8 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     hasher = crypto.lookup_hasher()
     ids = clean["id_number"].to_list()
     id_hashes = [hasher(v) if v else None for v in ids]
-    id_masks = _mask_rest(derived["id"], ids, mask_id_number)
-    phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"].to_list(), mask_phone)
+    id_masks = _mask_rest(derived["id"], clean["id_number"], mask_id_number)
+    phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"], mask_phone)
     return clean.select(
         pl.lit(ctx.import_id, dtype=pl.Int64).alias("import_id"), "line_no",
         pl.Series("registry_no_hash", list(map(hasher, clean["registry_no"].to_list())), dtype=pl.String),
@@ -282,13 +282,12 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     )
 
 
-def _mask_rest(masked: pl.Series, values: list[str | None], mask) -> pl.Series:
+def _mask_rest(masked: pl.Series, values: pl.Series, mask) -> pl.Series:
     """Fill in the masks of the uncommon shapes (null where a value exists) with the Python function."""
-    missing = masked.is_null().to_list()
-    if not any(m and v for m, v in zip(missing, values, strict=True)):
+    if not (masked.is_null() & values.is_not_null()).any():
         return masked
     filled = masked.to_list()
-    for k, value in enumerate(values):
+    for k, value in enumerate(values.to_list()):
         if value and filled[k] is None:
             filled[k] = mask(value)
     return pl.Series(masked.name, filled, dtype=pl.String)

@@ -99,7 +99,7 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     big; XLSX rows come from the spreadsheet reader in batches.  On PostgreSQL the rows are COPY text.
     """
     config = current_app.config
-    chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 4 << 20))
+    chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
     if extract.encoding is None:
         rows = iter(extract.rows)
         while records := list(itertools.islice(rows, BATCH)):
