@@ -19,17 +19,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import sqlalchemy as sa
 from flask import current_app
 
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
-from caseflow.registry import batch, parallel
-from caseflow.registry.batch import COLUMNS
 from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
 from caseflow.timeutil import utcnow
+
+if TYPE_CHECKING:  # Polars is imported by the import itself, not by every process that loads the app
+    import polars as pl
+
+    from caseflow.registry import batch
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -98,6 +101,8 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     CSV is cut into chunks of whole records and encoded column-wise, in worker processes when the file is
     big; XLSX rows come from the spreadsheet reader in batches.  On PostgreSQL the rows are COPY text.
     """
+    from caseflow.registry import batch, parallel
+
     config = current_app.config
     chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
     if extract.encoding is None:
@@ -127,6 +132,8 @@ def _load_postgres(conn: sa.Connection, imp: RegistryImport, chunks, tally) -> s
     The table carries the partition's CHECK from the start, so attaching it later needs no scan.  FREEZE:
     the table is new in this transaction, so its rows are stored frozen and all-visible (no VACUUM).
     """
+    from caseflow.registry.batch import COLUMNS
+
     part = partition_name(imp.id)
     conn.execute(sa.text(f"CREATE TABLE {part} (LIKE registry_records INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
                          f"CONSTRAINT {part}_import CHECK (import_id = {int(imp.id)}))"))
@@ -199,6 +206,8 @@ REPEAT_REASON = "学籍号在本文件中重复出现（保留第一次出现的
 
 def _first_of_each(frame: pl.DataFrame, seen: set[str], rejects) -> tuple[pl.DataFrame, int]:
     """SQLite (small files): drop rows whose registry number came earlier in the file, as rejects."""
+    import polars as pl
+
     keep = []
     repeats = 0
     for line_no, digest, masked, name in frame.select("line_no", "registry_no_hash", "registry_no_masked",
@@ -226,6 +235,8 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
         db.session.commit()
         raise
+    from caseflow.registry import batch
+
     ctx = batch.Context(extract.columns, _schools(), date.today(), imp.id)
     report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
     counts = {"rows": 0, "rejected": 0}
@@ -316,7 +327,9 @@ def _unlock(conn: sa.Connection, imp_id: int) -> None:
 
 
 def _failure_message(exc: Exception) -> str:
-    if isinstance(exc, parallel.ChunkUndecodable):
+    from caseflow.registry.parallel import ChunkUndecodable
+
+    if isinstance(exc, ChunkUndecodable):
         return (f"导入失败，原有数据未改变：文件第{exc.first_line}行之后有不是{_ENCODING_NAMES.get(exc.encoding, exc.encoding)}"
                 "编码的内容，请将整个文件另存为UTF-8或GBK编码的CSV后重新导入。")
     return f"导入失败，原有数据未改变：{type(exc).__name__}: {exc}"[:2000]
