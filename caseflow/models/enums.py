@@ -1,23 +1,7 @@
 """Enumerations of the domain, each with its Chinese label for the UI."""
 from __future__ import annotations
 
-import enum
-
-
-class Labelled(enum.StrEnum):
-    """A string enum whose members carry a Chinese label: ``NAME = "value", "标签"``."""
-
-    label: str
-
-    def __new__(cls, value: str, label: str = ""):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
+from caseflow.labels import Labelled  # noqa: F401 - re-exported: every enumeration below builds on it
 
 
 class UnitKind(Labelled):

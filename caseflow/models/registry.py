@@ -16,6 +16,7 @@ from caseflow.extensions import db
 from caseflow.models.enums import Labelled
 from caseflow.models.types import UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
+from caseflow.registry.status import ACTIVE_STATUSES, RegistryStatus  # noqa: F401 - re-exported (kept apart so import workers load no ORM)
 
 
 class RegistrySource(Labelled):
@@ -23,22 +24,11 @@ class RegistrySource(Labelled):
     PROVINCIAL = "provincial", "省网"
 
 
-class RegistryStatus(Labelled):
-    ENROLLED = "enrolled", "在籍"
-    SUSPENDED = "suspended", "休学"
-    TRANSFERRED_OUT = "transferred_out", "转出"
-    DROPPED_OUT = "dropped_out", "辍学"
-    WITHDRAWN = "withdrawn", "退学"
-    GRADUATED = "graduated", "毕业"
-    DECEASED = "deceased", "注销（死亡）"
-
-
 def _binary(length: int) -> sa.types.TypeEngine:
     """Text compared byte-wise: PostgreSQL's "C" collation (SQLite compares byte-wise by default)."""
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-ACTIVE_STATUSES = (RegistryStatus.ENROLLED, RegistryStatus.SUSPENDED)
 
 
 class ImportState(Labelled):

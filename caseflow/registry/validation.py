@@ -15,7 +15,7 @@ from caseflow.identity import (
     parse_id_number,
     parse_registry_number,
 )
-from caseflow.models.registry import RegistryStatus
+from caseflow.registry.status import RegistryStatus
 
 # The accepted column headers (after stripping spaces); the first of each list is the canonical one.
 HEADERS: dict[str, tuple[str, ...]] = {
