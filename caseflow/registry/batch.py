@@ -244,10 +244,13 @@ def _fast(first_line: int, text: str, ctx: Context) -> tuple[pl.DataFrame, list[
         .collect(optimizations=_NO_PLANNING)
     )
     frame = frame.with_columns(body_check=_check_ok(frame["body"]), id_check=_check_ok(frame["id_u"]))
-    frame = frame.with_columns(ok)
-    others = frame.filter(~pl.col("ok"))
+    ok_mask = frame.select(ok).to_series()
+    others = frame.select("i", "raw").filter(~ok_mask)
     slow = list(zip(others["i"].to_list(), others["raw"].to_list(), strict=True))
-    accepted = frame.lazy().filter(pl.col("ok")).select(output).collect(optimizations=_NO_PLANNING)
+    # Only the output columns are filtered (the frame holds some forty).
+    accepted = frame.lazy().select(output).collect(optimizations=_NO_PLANNING)
+    if len(slow):
+        accepted = accepted.filter(ok_mask)
     return accepted.cast(CLEAN_SCHEMA), slow
 
 
