@@ -73,6 +73,8 @@ def test_gbk_csv_import(db, world, tmp_path):
     ({"身份证件号": "", "学籍号": "G" + make_id_number(seq=123)}, "G字头学籍号须有居民身份证号"),
     ({"身份证件号": "", "学籍号": "L410105201503081234".replace("20150308", "20150309")},
      "出生日期与学籍号中的出生日期不一致"),
+    ({"姓名": "名" * 61}, "姓名超过60个字符"),
+    ({"班级": "班" * 41}, "班级超过40个字符"),
 ])
 def test_every_rejection_reason_is_reported_with_its_line(db, world, tmp_path, overrides, reason):
     path = write_csv(tmp_path / "bad.csv", [student("甲", seq=121), student(**overrides)])
@@ -81,6 +83,25 @@ def test_every_rejection_reason_is_reported_with_its_line(db, world, tmp_path, o
     (line,) = rejects(summary["reject_report"])
     assert line[0] == "3" and reason in line[3]
     assert imp.rows_rejected == 1
+
+
+def test_bytes_outside_the_encoding_past_the_sniffed_head_fail_the_import_and_keep_the_old_snapshot(
+        db, world, tmp_path):
+    _, old = do_import(write_csv(tmp_path / "old.csv", [student()]))
+    path = write_csv(tmp_path / "mixed.csv", [student(f"学生{i}", seq=i % 1000) for i in range(1, 1500)])
+    with path.open("ab") as fh:  # a GBK line appended to a UTF-8 file, after the first 64 KB
+        fh.write(",".join(["欧阳娜", "女"]).encode("gbk") + b"\n")
+    assert path.stat().st_size > 70_000
+    from caseflow.registry.parallel import ChunkUndecodable
+
+    with pytest.raises(ChunkUndecodable):
+        do_import(path)
+    db.session.rollback()
+    failed = db.session.scalars(sa.select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+    assert failed.state is ImportState.FAILED
+    assert "原有数据未改变" in failed.error and "UTF-8" in failed.error and "行之后" in failed.error
+    assert db.session.get(RegistryImport, old.id).state is ImportState.ACTIVE
+    assert count(db, old.id) == 1
 
 
 def test_repeated_registry_number_in_one_file_keeps_the_first(db, world, tmp_path):
