@@ -6,6 +6,7 @@ only), which is how duplicate registries across counties are found.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -151,7 +152,7 @@ _SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_no_hash", "id_
           "guardian_phone_masked")
 
 
-def _select(import_ids: list[int]) -> sa.Select:
+def _select(import_ids) -> sa.Select:
     """The shown columns of records with their snapshot and school (plain columns: cheap, UNION-able)."""
     r = RegistryRecord
     return (sa.select(*(getattr(r, c) for c in _SHOWN), RegistryImport.source, RegistryImport.as_of,
@@ -183,21 +184,34 @@ def find(query: LookupQuery, import_ids: list[int] | None = None) -> list[FoundR
     ids = import_ids if import_ids is not None else [imp.id for imp in latest_imports().values()]
     if not ids:
         return []
-    r = RegistryRecord
     if query.kind == "id_number":
-        cond = r.id_hash == crypto.lookup_hash(query.id_number)
+        params = {"value": crypto.lookup_hash(query.id_number)}
     elif query.kind == "registry_no":
-        cond = r.registry_no_hash == crypto.lookup_hash(query.registry_no)
+        params = {"value": crypto.lookup_hash(query.registry_no)}
     else:
-        cond = sa.and_(r.name == query.name, r.birth_date == query.birth_date)
-    direct = sa.select(r.registry_no_hash, r.id_hash).where(r.import_id.in_(ids), cond).cte("direct")
-    by_number = _select(ids).where(r.registry_no_hash.in_(sa.select(direct.c.registry_no_hash)))
-    by_id = _select(ids).where(r.id_hash.in_(sa.select(direct.c.id_hash).where(direct.c.id_hash.is_not(None))))
+        params = {"name": query.name, "birth_date": query.birth_date}
     found: dict[tuple[int, int], FoundRecord] = {}
-    for row in db.session.execute(by_number.union_all(by_id)):
+    for row in db.session.execute(_find_statement(query.kind), {**params, "ids": ids}):
         f = _found_row(row)
         found.setdefault((f.import_id, f.line_no), f)
     return sorted(found.values(), key=lambda f: (f.source.value, f.school_code, f.registry_no))
+
+
+@functools.cache
+def _find_statement(kind: str) -> sa.CompoundSelect:
+    """The lookup statement of one kind, built once (building it cost more than running it)."""
+    r = RegistryRecord
+    if kind == "id_number":
+        cond = r.id_hash == sa.bindparam("value")
+    elif kind == "registry_no":
+        cond = r.registry_no_hash == sa.bindparam("value")
+    else:
+        cond = sa.and_(r.name == sa.bindparam("name"), r.birth_date == sa.bindparam("birth_date"))
+    ids = sa.bindparam("ids", expanding=True)
+    direct = sa.select(r.registry_no_hash, r.id_hash).where(r.import_id.in_(ids), cond).cte("direct")
+    by_number = _select(ids).where(r.registry_no_hash.in_(sa.select(direct.c.registry_no_hash)))
+    by_id = _select(ids).where(r.id_hash.in_(sa.select(direct.c.id_hash).where(direct.c.id_hash.is_not(None))))
+    return by_number.union_all(by_id)
 
 
 def flags_for(records: list[FoundRecord]) -> list[str]:
