@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from caseflow.extensions import db
 from caseflow.models import (
@@ -60,6 +61,11 @@ def run_check(as_of: date | None = None) -> CheckResult:
     n, p = snaps.get(RegistrySource.NATIONAL), snaps.get(RegistrySource.PROVINCIAL)
     check_id = uuid.uuid4().hex
     problems = RegistryProblem.__table__
+    if db.engine.dialect.name == "postgresql":
+        # Joins and groupings over whole snapshots: memory to hash them in one pass, and no JIT (its
+        # compilation costs more than it saves on these plain comparisons).
+        db.session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
+        db.session.execute(sa.text("SET LOCAL jit = off"))
     db.session.execute(problems.delete().where(problems.c.case_id.is_(None)))
     now = utcnow()
     if n is not None and p is not None:
@@ -77,9 +83,20 @@ def run_check(as_of: date | None = None) -> CheckResult:
     return CheckResult(check_id, counts, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
 
 
-def _records(import_id: int):
+def _records(import_id: int) -> sa.FromClause:
+    """The rows of one snapshot as a FROM clause: on PostgreSQL its own partition, named directly.
+
+    Through the partitioned parent the planner has no statistics (they live on the partitions) and
+    guesses a join of two snapshots at billions of rows; named directly it sees the real counts and
+    picks a hash join, several times faster.
+    """
     r = RegistryRecord.__table__
-    return sa.select(r).where(r.c.import_id == import_id).subquery()
+    if db.engine.dialect.name == "postgresql":
+        from caseflow.registry.importer import partition_name
+
+        return sa.table(partition_name(import_id), *(sa.column(c.name, c.type) for c in r.columns)).alias(
+            f"s{int(import_id)}")
+    return sa.select(r).where(r.c.import_id == import_id).subquery(f"s{int(import_id)}")
 
 
 def _insert_comparison(check_id: str, national_id: int, provincial_id: int, now) -> None:
@@ -116,8 +133,9 @@ def _insert(select: sa.Select, columns: list[str]) -> None:
     db.session.execute(RegistryProblem.__table__.insert().from_select(columns, select))
 
 
-def _active():
-    return RegistryRecord.status.in_([s.value for s in ACTIVE_STATUSES])
+def _active(t: sa.FromClause | None = None):
+    column = RegistryRecord.status if t is None else t.c.status
+    return column.in_([s.value for s in ACTIVE_STATUSES])
 
 
 def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
@@ -126,13 +144,29 @@ def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
     Candidates come from the (id_hash, import_id) index alone (an ordered, index-only grouping); only
     the few candidates are then checked for being active.
     """
-    r = RegistryRecord
-    candidates = (sa.select(r.id_hash).where(r.import_id.in_(import_ids), r.id_hash.is_not(None))
-                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1))
-    per_source = (sa.select(r.id_hash, sa.func.min(r.school_id).label("lo"), sa.func.max(r.school_id).label("hi"),
-                            sa.func.min(r.registry_no_masked).label("reg"), sa.func.min(r.name).label("name"))
-                  .where(r.import_id.in_(import_ids), _active(), r.id_hash.in_(candidates))
-                  .group_by(r.id_hash, r.import_id).having(sa.func.count() > 1)).subquery()
+    parts = []
+    postgres = db.engine.dialect.name == "postgresql"
+    for import_id in import_ids:
+        t = _records(import_id)
+        candidates = (sa.select(t.c.id_hash).where(t.c.id_hash.is_not(None))
+                      .group_by(t.c.id_hash).having(sa.func.count() > 1))
+        if postgres:
+            # Fetched first: the planner cannot know that only a few ID numbers repeat, and would hash the
+            # whole snapshot instead of looking the few up in the index.
+            found = list(db.session.scalars(candidates))
+            if not found:
+                continue
+            candidate = t.c.id_hash == sa.any_(sa.literal(found, postgresql.ARRAY(sa.String)))
+        else:
+            candidate = t.c.id_hash.in_(candidates)
+        parts.append(sa.select(t.c.id_hash, sa.func.min(t.c.school_id).label("lo"),
+                               sa.func.max(t.c.school_id).label("hi"),
+                               sa.func.min(t.c.registry_no_masked).label("reg"), sa.func.min(t.c.name).label("name"))
+                     .where(_active(t), candidate)
+                     .group_by(t.c.id_hash).having(sa.func.count() > 1))
+    if not parts:
+        return
+    per_source = sa.union_all(*parts).subquery()
     select = (sa.select(
         sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
         sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
@@ -144,16 +178,20 @@ def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
 
 def _insert_graduate_pool(check_id: str, import_ids: list[int], now) -> None:
     """滞留毕业生库: a primary graduate with no active registry in the same system; one per registry number."""
-    r, other = RegistryRecord, sa.orm.aliased(RegistryRecord)
-    still = sa.exists().where(other.import_id == r.import_id, other.status.in_([s.value for s in ACTIVE_STATUSES]),
-                              sa.or_(other.registry_no_hash == r.registry_no_hash,
-                                     sa.and_(r.id_hash.is_not(None), other.id_hash == r.id_hash)))
+    parts = []
+    for import_id in import_ids:
+        t, other = _records(import_id), _records(import_id).alias(f"o{int(import_id)}")
+        still = sa.exists().where(_active(other), sa.or_(
+            other.c.registry_no_hash == t.c.registry_no_hash,
+            sa.and_(t.c.id_hash.is_not(None), other.c.id_hash == t.c.id_hash)))
+        parts.append(sa.select(t.c.school_id, t.c.registry_no_hash, t.c.registry_no_masked, t.c.name)
+                     .where(t.c.status == "graduated", t.c.grade.in_(PRIMARY_FINAL_GRADES), ~still))
+    graduates = sa.union_all(*parts).subquery()
     select = (sa.select(
-        sa.literal(check_id), sa.literal(ProblemKind.GRADUATE_POOL.value), sa.func.min(r.school_id),
-        r.registry_no_hash, sa.func.min(r.registry_no_masked), sa.func.min(r.name),
+        sa.literal(check_id), sa.literal(ProblemKind.GRADUATE_POOL.value), sa.func.min(graduates.c.school_id),
+        graduates.c.registry_no_hash, sa.func.min(graduates.c.registry_no_masked), sa.func.min(graduates.c.name),
         sa.literal("小学毕业后未在初中注册学籍，滞留毕业生库"), sa.literal(now, RegistryProblem.created_at.type))
-        .where(r.import_id.in_(import_ids), r.status == "graduated", r.grade.in_(PRIMARY_FINAL_GRADES), ~still)
-        .group_by(r.registry_no_hash))
+        .group_by(graduates.c.registry_no_hash))
     _insert(select, ["check_id", "kind", "school_id", "registry_no_hash", "registry_no_masked", "name", "detail",
                      "created_at"])
 
@@ -215,12 +253,11 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
     units = {u.id: u for u in db.session.scalars(sa.select(Unit))}
     by_code = {u.code: u for u in units.values()}
     values: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    r = RegistryRecord
     for source, imp in snaps.items():
         key = f"{source.value}_total"
+        t = _records(imp.id)
         for school_id, count in db.session.execute(
-                sa.select(r.school_id, sa.func.count()).where(r.import_id == imp.id, _active())
-                .group_by(r.school_id)):
+                sa.select(t.c.school_id, sa.func.count()).where(_active(t)).group_by(t.c.school_id)):
             values[school_id][key] += count
     p = RegistryProblem
     for school_id, kind, count in db.session.execute(
