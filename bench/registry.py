@@ -158,10 +158,18 @@ def lookups(picks: list[list]) -> dict:
     return result
 
 
-def bare_join(db, ids: dict) -> float:
-    """The floor for the comparison: one bare full outer join of the two snapshots."""
-    sql = ("SELECT count(*) FROM (SELECT * FROM registry_records WHERE import_id = :n) a "
-           "FULL JOIN (SELECT * FROM registry_records WHERE import_id = :p) b "
+def bare_join(db, ids: dict, *, through_parent: bool = False) -> float:
+    """The floor for the comparison: one bare full outer join of the two snapshots.
+
+    Written against the two partitions (how a DBA would write it, with their statistics); the variant
+    through the partitioned parent is also reported, where the planner lacks statistics.
+    """
+    if through_parent:
+        a = "(SELECT * FROM registry_records WHERE import_id = :n) a"
+        b = "(SELECT * FROM registry_records WHERE import_id = :p) b"
+    else:
+        a, b = f"registry_records_{int(ids['n'])} a", f"registry_records_{int(ids['p'])} b"
+    sql = (f"SELECT count(*) FROM {a} FULL JOIN {b} "
            "ON a.registry_no_hash = b.registry_no_hash "
            "WHERE a.registry_no_hash IS NULL OR b.registry_no_hash IS NULL OR a.name IS DISTINCT FROM b.name "
            "OR a.sex IS DISTINCT FROM b.sex OR a.birth_date IS DISTINCT FROM b.birth_date "
@@ -240,6 +248,7 @@ def main() -> None:
         ids = {"n": imports[next(s for s in imports if s.value == "national")].id,
                "p": imports[next(s for s in imports if s.value == "provincial")].id}
         figures["bare_full_join_s"] = round(bare_join(db, ids), 2)
+        figures["bare_full_join_through_parent_s"] = round(bare_join(db, ids, through_parent=True), 2)
         figures["check_and_reconcile_x_bare_join"] = round(figures["check_and_reconcile_s"]
                                                            / figures["bare_full_join_s"], 2)
         db.session.remove()
