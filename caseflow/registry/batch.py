@@ -102,8 +102,8 @@ def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
     accepted, slow = _fast(first_line, text, ctx)
     clean, rejects, rows = _slow(((line_no, line.removesuffix("\r").split(",")) for line_no, line in slow), ctx)
     rows += accepted.height
-    if clean:
-        accepted = pl.concat([accepted, _frame(clean)])
+    if clean:  # in file order again: the first of two equal registry numbers is the one kept
+        accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")
     return Encoded(_finish(accepted, ctx), rejects, rows)
 
 

@@ -9,6 +9,7 @@ goes to the import's row through a second connection so the UI can read it.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import logging
@@ -105,7 +106,9 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
 
     config = current_app.config
     chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
-    if extract.encoding is None:
+    path = Path(imp.file_path)
+    if extract.encoding is None or not parallel.plain(path):
+        # XLSX, and CSV with quotes or bare CR line ends: records as the reader gives them, row by row.
         rows = iter(extract.rows)
         while records := list(itertools.islice(rows, BATCH)):
             encoded = batch.encode_records(records, ctx)
@@ -113,7 +116,7 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
                 extract.position()
         return
     extract.close()
-    path, encoding = Path(imp.file_path), extract.encoding
+    encoding = extract.encoding
     workers = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
     big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
     if postgres and workers > 1 and big:
@@ -139,7 +142,8 @@ def _load_postgres(conn: sa.Connection, imp: RegistryImport, chunks, tally) -> s
                          f"CONSTRAINT {part}_import CHECK (import_id = {int(imp.id)}))"))
     raw = conn.connection.driver_connection
     copy_sql = f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
-    with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+    # closing(): on an error the chunk generator, and the worker pool inside it, end here and now.
+    with raw.cursor() as cur, cur.copy(copy_sql) as copy, contextlib.closing(chunks):
         for payload, rejected, rows, position in chunks:
             if payload:
                 copy.write(payload)
@@ -175,7 +179,7 @@ def _index_postgres(imp_id: int, part: str, rejects) -> int:
     for index, ok in built.items():
         if not ok:
             with engine.connect() as conn:
-                repeats = _drop_repeats(conn, imp_id, part, rejects)
+                repeats += _drop_repeats(conn, imp_id, part, rejects)
                 conn.commit()
             if not build(index):
                 raise RuntimeError(f"registry import {imp_id}: {index.name} still not unique")
@@ -243,6 +247,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     postgres = db.engine.dialect.name == "postgresql"
     insert = sa.insert(RegistryRecord.__table__)
     last = [time.monotonic()]
+    active = False
 
     def tally(rejected: list[list], rows: int, position: int) -> None:
         last[0] = _tally(imp, counts, writer, rejected, rows, position, last[0], on_progress, postgres)
@@ -267,7 +272,9 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                     conn.execute(sa.text(f"ANALYZE {part}"))
                     conn.execute(sa.text(f"ALTER TABLE registry_records ATTACH PARTITION {part} "
                                          f"FOR VALUES IN ({int(imp.id)})"))
+                    report.close()  # written out before the switch: nothing after it may fail the import
                     _activate(conn, imp, counts, report_path)
+                    active = True
                 finally:
                     _unlock(conn, imp.id)
             else:
@@ -280,12 +287,17 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                     if frame.height:
                         conn.execute(insert, frame.to_dicts())
                 phases += [time.monotonic()] * 2
+                report.close()
                 _activate(conn, imp, counts, report_path)
+                active = True
             log.info("registry import %s: load %.1f s, index %.1f s, analyze+attach %.1f s", imp.id,
                      *(b - a for a, b in zip(phases, [*phases[1:], time.monotonic()], strict=True)))
     except Exception as exc:
         extract.close()
         db.session.rollback()
+        if active:  # the new snapshot is live: a late error (logging, say) must not undo it
+            log.exception("registry import %s: error after the switch", import_id)
+            raise
         if postgres:  # the unattached table of a failed load; never part of registry_records
             with db.engine.connect() as conn:
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS {partition_name(import_id)}"))

@@ -104,6 +104,39 @@ def test_bytes_outside_the_encoding_past_the_sniffed_head_fail_the_import_and_ke
     assert count(db, old.id) == 1
 
 
+def test_the_first_of_two_equal_registry_numbers_is_kept_whichever_path_reads_it(db, world, tmp_path):
+    # Line 2 needs validate_row (a slashed date), line 3 passes the column-wise checks: line 2 is kept.
+    path = write_csv(tmp_path / "dup.csv", [student(出生日期="2015/3/8"), student()])
+    summary, _ = do_import(path)
+    assert (summary["imported"], summary["rejected"]) == (1, 1)
+    (line,) = rejects(summary["reject_report"])
+    assert line[0] == "3" and "重复" in line[3]
+
+
+def test_old_mac_line_ends_and_stray_quotes_are_read_as_the_csv_module_reads_them(db, world, tmp_path, app):
+    """A bare CR ends a line and a quote inside an unquoted cell is a character, even for big files."""
+    app.config.update(REGISTRY_PARALLEL_MIN_BYTES=0, REGISTRY_CHUNK_BYTES=300, REGISTRY_IMPORT_WORKERS=2)
+    rows = [student(f"学生{i}", seq=i) for i in range(1, 30)]
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes("\r".join(",".join(row.get(h, "") for h in HEADER) for row in [dict(zip(HEADER, HEADER, strict=True))] + rows)
+                   .encode("utf-8") + b"\r")
+    summary, _ = do_import(cr, as_of=date(2026, 1, 1))
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (29, 29, 0)
+
+    rows[3]["姓名"] = '张"三'  # unquoted: the csv module keeps the quote as a character
+    rows[20]["学校标识码"] = "0000000000"
+    lines = [",".join(HEADER)] + [",".join(row.get(h, "") for h in HEADER) for row in rows]
+    lines[10] = lines[10].replace("2班", '"2\n班"')  # a quoted cell over two lines, after the stray quote
+    stray = tmp_path / "stray.csv"
+    stray.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary, imp = do_import(stray, as_of=date(2026, 1, 2))
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (29, 28, 1)
+    (line,) = rejects(summary["reject_report"])
+    assert line[0] == "23" and "不是已登记的学校" in line[3]  # line 22 of the list, plus one for the 2-line cell
+    names = db.session.scalars(sa.select(RegistryRecord.name).where(RegistryRecord.import_id == imp.id)).all()
+    assert '张"三' in names
+
+
 def test_repeated_registry_number_in_one_file_keeps_the_first(db, world, tmp_path):
     path = write_csv(tmp_path / "dup.csv", [student(), student("甲", seq=121), student(姓名="张小明二")])
     summary, imp = do_import(path)
