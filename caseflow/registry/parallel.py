@@ -1,7 +1,8 @@
 """Cutting a CSV extract into chunks of whole records, and encoding them in worker processes.
 
-The file is cut at a newline outside quotes (UTF-8 and GB18030 never use the
-bytes ``\\n`` or ``"`` inside a character).  Workers turn each chunk into ready
+Only files without quotes and bare CRs are cut (:func:`plain`): there a newline
+always ends a record, and UTF-8 and GB18030 never use the byte ``\\n`` inside a
+character.  Workers turn each chunk into ready
 ``COPY`` text plus its rejects (:mod:`caseflow.registry.batch`), and the parent
 receives the chunks in file order.  At most a few chunks are in flight, so
 memory stays flat whatever the file size.
@@ -85,36 +86,22 @@ def plain(path: Path, block_bytes: int = 8 << 20) -> bool:
     return True
 
 
-def _record_end(buffer: bytes, start: int = 0) -> int:
-    """Index just after the last newline in ``buffer`` that lies outside quotes (0 if none)."""
-    pos = len(buffer)
-    while True:
-        pos = buffer.rfind(b"\n", start, pos)
-        if pos < 0:
-            return 0
-        if buffer.count(b'"', 0, pos) % 2 == 0:
-            return pos + 1
-
-
 def chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
-    """(first line number, bytes, file position after) for each chunk of whole records after the header."""
+    """(first line number, bytes, file position after) for each chunk of whole lines after the header.
+
+    Only for files that :func:`plain` accepts: there every line is one record.
+    """
     with path.open("rb") as fh:
         buffer = fh.read(chunk_bytes)
         if encoding == "utf-8-sig" and buffer.startswith(b"\xef\xbb\xbf"):
             buffer = buffer[3:]
-        # The header record, which open_extract has already checked.
-        end = 0
-        while not end:
-            end = buffer.find(b"\n") + 1
-            while end and buffer.count(b'"', 0, end) % 2:
-                end = buffer.find(b"\n", end) + 1
-            if not end:
-                more = fh.read(chunk_bytes)
-                if not more:
-                    return
-                buffer += more
-        line = 1 + buffer.count(b"\n", 0, end)
-        buffer = buffer[end:]
+        # The header line, which open_extract has already checked.
+        while not (end := buffer.find(b"\n") + 1):
+            more = fh.read(chunk_bytes)
+            if not more:
+                return
+            buffer += more
+        line, buffer = 2, buffer[end:]
         while True:
             more = fh.read(chunk_bytes)
             if not more:
@@ -122,7 +109,7 @@ def chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, b
                     yield line, buffer, fh.tell()
                 return
             buffer += more
-            cut = _record_end(buffer)
+            cut = buffer.rfind(b"\n") + 1
             if cut:
                 yield line, buffer[:cut], fh.tell() - (len(buffer) - cut)
                 line += buffer.count(b"\n", 0, cut)
