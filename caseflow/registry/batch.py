@@ -108,9 +108,32 @@ def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
 
 
 def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> Encoded:
-    """Records already split into cells (quoted CSV, XLSX): each through ``validate_row``."""
-    clean, rejects, rows = _slow(records, ctx)
-    return Encoded(_finish(_frame(clean), ctx), rejects, rows)
+    """Records already split into cells (quoted CSV, XLSX).
+
+    A record whose cells hold no comma, quote or line break is joined back into a plain line for the
+    column-wise pass; the others go through ``validate_row`` as they are.
+    """
+    plain_lines: list[str] = []
+    plain: list[tuple[int, list[str]]] = []
+    other: list[tuple[int, list[str]]] = []
+    for line_no, values in records:
+        line = ",".join(values)
+        if line.count(",") == len(values) - 1 and '"' not in line and "\n" not in line and "\r" not in line:
+            plain_lines.append(line)
+            plain.append((line_no, values))
+        else:
+            other.append((line_no, values))
+    accepted = _frame([])
+    if plain_lines:
+        accepted, slow = _fast(0, "\n".join(plain_lines), ctx)  # line_no = the index in ``plain`` here
+        numbers = pl.Series([line_no for line_no, _ in plain], dtype=pl.Int64)
+        accepted = accepted.with_columns(line_no=numbers.gather(accepted["line_no"]))
+        other = sorted(other + [plain[i] for i, _ in slow])
+    clean, rejects, rows = _slow(other, ctx)
+    rows += accepted.height
+    if clean:
+        accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")
+    return Encoded(_finish(accepted, ctx), rejects, rows)
 
 
 def _slow(records: Iterable[tuple[int, list[str]]], ctx: Context) -> tuple[list[tuple], list[list], int]:

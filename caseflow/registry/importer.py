@@ -107,20 +107,24 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     config = current_app.config
     chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
     path = Path(imp.file_path)
+    workers = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
+    big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
+    in_workers = postgres and workers > 1 and big
+    init = (config["DATA_KEY"], ctx.schools, ctx.columns, extract.encoding, ctx.today, ctx.import_id)
     if extract.encoding is None or not parallel.plain(path):
-        # XLSX, and CSV with quotes or bare CR line ends: records as the reader gives them, row by row.
+        # XLSX, and CSV with quotes or bare CR line ends: records as their reader splits them, in batches.
         rows = iter(extract.rows)
-        while records := list(itertools.islice(rows, BATCH)):
+        batches = ((records, extract.position()) for records in iter(lambda: list(itertools.islice(rows, BATCH)), []))
+        if in_workers:
+            yield from parallel.encode_parallel_records(batches, workers=workers, init_args=init)
+            return
+        for records, position in batches:
             encoded = batch.encode_records(records, ctx)
-            yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, \
-                extract.position()
+            yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
         return
     extract.close()
     encoding = extract.encoding
-    workers = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
-    big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
-    if postgres and workers > 1 and big:
-        init = (config["DATA_KEY"], ctx.schools, ctx.columns, encoding, ctx.today, ctx.import_id)
+    if in_workers:
         yield from parallel.encode_parallel(path, encoding, workers=workers, init_args=init,
                                             chunk_bytes=chunk_bytes)
         return

@@ -119,6 +119,25 @@ def chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, b
 def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple,
                     chunk_bytes: int) -> Iterator[tuple[bytes, list[list], int, int]]:
     """(COPY csv text, rejects, records read, file position) of each chunk, encoded in ``workers`` processes."""
+    tasks = ((_encode, (first_line, data), position)
+             for first_line, data, position in chunks(path, encoding, chunk_bytes))
+    return _pipeline(tasks, workers, init_args)
+
+
+def encode_parallel_records(batches: Iterator[tuple[list, int]], *, workers: int,
+                            init_args: tuple) -> Iterator[tuple[bytes, list[list], int, int]]:
+    """The same for batches of records read by the csv module or the XLSX reader (files that cannot be cut)."""
+    return _pipeline(((_encode_records, (records,), position) for records, position in batches), workers,
+                     init_args)
+
+
+def _encode_records(records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
+    encoded = batch.encode_records(records, _context["ctx"])
+    return encoded.copy_csv(), encoded.rejects, encoded.rows
+
+
+def _pipeline(tasks, workers: int, init_args: tuple) -> Iterator[tuple[bytes, list[list], int, int]]:
+    """Run (function, args, position) tasks in worker processes; results in task order, few in flight."""
     context = multiprocessing.get_context("spawn")
     # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
     # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
@@ -137,8 +156,8 @@ def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple
         for future in started:
             future.result()
         pending: deque = deque()
-        for first_line, data, position in chunks(path, encoding, chunk_bytes):
-            pending.append((pool.submit(_encode, first_line, data), position))
+        for function, args, position in tasks:
+            pending.append((pool.submit(function, *args), position))
             if len(pending) > workers + 1:
                 future, at = pending.popleft()
                 yield (*future.result(), at)

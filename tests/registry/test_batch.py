@@ -116,12 +116,15 @@ def test_plain_chunks_match_validate_row(rows, blank_every, crlf):
 
 
 @settings(max_examples=100, deadline=None)
-@given(rows=ROWS)
-def test_quoted_chunks_and_records_match_validate_row(rows):
+@given(rows=ROWS, mark=st.sampled_from(["", ",", '"', "\n", "\r\n"]), at=st.integers(min_value=0, max_value=24))
+def test_quoted_chunks_and_records_match_validate_row(rows, mark, at):
     ctx = _context()
+    rows[at % len(rows)] = {**rows[at % len(rows)], "班级": "2" + mark + "班"}  # a cell that needs quoting
     out = io.StringIO()
     csv.writer(out, quoting=csv.QUOTE_ALL).writerows([[row.get(h, "") for h in HEADER] for row in rows])
-    lines = [(2 + k, [row.get(h, "") for h in HEADER]) for k, row in enumerate(rows)]
+    reader = csv.reader(io.StringIO(out.getvalue(), newline=""))
+    lines = [(1 + reader.line_num, values) for values in reader]  # a record's line is where it ends
+    assert [values for _, values in lines] == [[row.get(h, "") for h in HEADER] for row in rows]
     _check(batch.encode_text(2, out.getvalue(), ctx), *_expected(lines, ctx))
     _check(batch.encode_records(lines, ctx), *_expected(lines, ctx))
 
