@@ -29,8 +29,6 @@ def _binary(length: int) -> sa.types.TypeEngine:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-
-
 class ImportState(Labelled):
     QUEUED = "queued", "排队中"
     LOADING = "loading", "导入中"

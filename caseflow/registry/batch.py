@@ -28,6 +28,7 @@ from caseflow.registry.validation import (
     SEX_ALIASES,
     STATUS_ALIASES,
     RowRejected,
+    column_layout,
     validate_row,
 )
 from caseflow.security import crypto
@@ -60,7 +61,7 @@ class Context:
     plan: tuple[list[pl.Expr], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.layout = tuple(self.columns.get(f, -1) for f in FIELDS)
+        self.layout = column_layout(self.columns)
         self.plan = _plan(self)
 
 
@@ -100,11 +101,7 @@ def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
         reader = csv.reader(io.StringIO(text, newline=""))
         return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)
     accepted, slow = _fast(first_line, text, ctx)
-    clean, rejects, rows = _slow(((line_no, line.removesuffix("\r").split(",")) for line_no, line in slow), ctx)
-    rows += accepted.height
-    if clean:  # in file order again: the first of two equal registry numbers is the one kept
-        accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")
-    return Encoded(_finish(accepted, ctx), rejects, rows)
+    return _combine(accepted, [(line_no, line.removesuffix("\r").split(",")) for line_no, line in slow], ctx)
 
 
 def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> Encoded:
@@ -129,7 +126,15 @@ def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> En
         numbers = pl.Series([line_no for line_no, _ in plain], dtype=pl.Int64)
         accepted = accepted.with_columns(line_no=numbers.gather(accepted["line_no"]))
         other = sorted(other + [plain[i] for i, _ in slow])
-    clean, rejects, rows = _slow(other, ctx)
+    return _combine(accepted, other, ctx)
+
+
+def _combine(accepted: pl.DataFrame, others: list[tuple[int, list[str]]], ctx: Context) -> Encoded:
+    """The rows the column-wise pass accepted, plus ``others`` through ``validate_row``, in file order.
+
+    File order matters: of two equal registry numbers the first line is the one kept.
+    """
+    clean, rejects, rows = _slow(others, ctx)
     rows += accepted.height
     if clean:
         accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")

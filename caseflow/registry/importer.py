@@ -1,11 +1,14 @@
 """Bulk import of a registry extract as the snapshot of (source, as_of).
 
-The rows are validated one by one in a stream and bulk-loaded (PostgreSQL
-``COPY``, SQLite ``executemany``) inside ONE transaction on a dedicated
-connection; the same transaction marks the new import active and the previous
-one for (source, as_of) replaced.  Readers therefore see the old snapshot or the
-new one, never half of one; a crash or a kill rolls everything back.  Progress
-goes to the import's row through a second connection so the UI can read it.
+Rows are read in chunks, validated and encoded (``batch``; in worker processes
+for big files, ``parallel``) and bulk-loaded.  On PostgreSQL they are COPYed
+into a table of their own that is committed unattached, indexed, then attached
+as the import's partition in the transaction that marks the import active and
+the previous one for (source, as_of) replaced; on SQLite they are inserted in
+that one transaction.  Readers therefore see the old snapshot or the new one,
+never half of one; a failed or killed load leaves the old one and its own table
+is dropped.  Progress goes to the import's row through a second connection so
+the UI can read it.
 """
 from __future__ import annotations
 
@@ -95,6 +98,11 @@ def partition_name(import_id: int) -> str:
     return f"registry_records_{int(import_id)}"
 
 
+def _drop_partition(import_id: int) -> sa.TextClause:
+    """The statement dropping an import's rows on PostgreSQL: its table, attached or not."""
+    return sa.text(f"DROP TABLE IF EXISTS {partition_name(import_id)}")
+
+
 def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postgres: bool,
              ) -> Iterator[tuple[bytes | pl.DataFrame, list[list], int, int]]:
     """(rows to store, rejects, records read, file position) chunk by chunk, in file order.
@@ -111,16 +119,17 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
     in_workers = postgres and workers > 1 and big
     init = (config["DATA_KEY"], ctx.schools, ctx.columns, extract.encoding, ctx.today, ctx.import_id)
+    def here(encoded: batch.Encoded, position: int) -> tuple:
+        return (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
+
     if extract.encoding is None or not parallel.plain(path):
         # XLSX, and CSV with quotes or bare CR line ends: records as their reader splits them, in batches.
         rows = iter(extract.rows)
         batches = ((records, extract.position()) for records in iter(lambda: list(itertools.islice(rows, BATCH)), []))
         if in_workers:
             yield from parallel.encode_parallel_records(batches, workers=workers, init_args=init)
-            return
-        for records, position in batches:
-            encoded = batch.encode_records(records, ctx)
-            yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
+        else:
+            yield from (here(batch.encode_records(records, ctx), position) for records, position in batches)
         return
     extract.close()
     encoding = extract.encoding
@@ -129,8 +138,7 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
                                             chunk_bytes=chunk_bytes)
         return
     for first_line, data, position in parallel.chunks(path, encoding, chunk_bytes):
-        encoded = batch.encode_text(first_line, parallel.decode(first_line, data, encoding), ctx)
-        yield (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
+        yield here(batch.encode_text(first_line, parallel.decode(first_line, data, encoding), ctx), position)
 
 
 def _load_postgres(conn: sa.Connection, imp: RegistryImport, chunks, tally) -> str:
@@ -254,7 +262,18 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     active = False
 
     def tally(rejected: list[list], rows: int, position: int) -> None:
-        last[0] = _tally(imp, counts, writer, rejected, rows, position, last[0], on_progress, postgres)
+        """Count a chunk, write its rejects, and report progress at most every PROGRESS_SECONDS."""
+        writer.writerows(rejected)
+        counts["rows"] += rows
+        counts["rejected"] += len(rejected)
+        if time.monotonic() - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = time.monotonic()
+        imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], position
+        if postgres:  # SQLite: the data transaction holds the only write lock; progress stays in memory
+            db.session.commit()
+        if on_progress:
+            on_progress(progress_of(imp))
 
     try:
         with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
@@ -282,7 +301,6 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                 finally:
                     _unlock(conn, imp.id)
             else:
-                # SQLite: the data transaction holds the only write lock; progress stays in memory.
                 seen: set[str] = set()
                 for frame, rejected, rows, position in _encoded(imp, extract, ctx, postgres=False):
                     tally(rejected, rows, position)
@@ -304,7 +322,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
             raise
         if postgres:  # the unattached table of a failed load; never part of registry_records
             with db.engine.connect() as conn:
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {partition_name(import_id)}"))
+                conn.execute(_drop_partition(import_id))
                 conn.commit()
         imp = db.session.get(RegistryImport, import_id)
         imp.state, imp.finished_at = ImportState.FAILED, utcnow()
@@ -354,23 +372,6 @@ def _failure_message(exc: Exception) -> str:
 _ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GBK（GB18030）"}
 
 
-def _tally(imp: RegistryImport, counts: dict, writer, rejected: list[list], rows: int, position: int,
-           last: float, on_progress, write: bool) -> float:
-    """Count a chunk, write its rejects, and report progress at most every PROGRESS_SECONDS."""
-    writer.writerows(rejected)
-    counts["rows"] += rows
-    counts["rejected"] += len(rejected)
-    now = time.monotonic()
-    if now - last < PROGRESS_SECONDS:
-        return last
-    imp.rows_done, imp.rows_rejected, imp.bytes_done = counts["rows"], counts["rejected"], position
-    if write:
-        db.session.commit()
-    if on_progress:
-        on_progress(progress_of(imp))
-    return now
-
-
 def purge_replaced() -> int:
     """Drop the rows of replaced snapshots (after the switch, so readers never miss data)."""
     t = RegistryImport.__table__
@@ -380,7 +381,7 @@ def purge_replaced() -> int:
         return 0
     if db.engine.dialect.name == "postgresql":
         for imp_id in ids:
-            db.session.execute(sa.text(f"DROP TABLE IF EXISTS {partition_name(imp_id)}"))
+            db.session.execute(_drop_partition(imp_id))
     else:
         db.session.execute(sa.delete(RegistryRecord.__table__).where(RegistryRecord.import_id.in_(ids)))
     db.session.commit()
@@ -401,7 +402,7 @@ def reap_dead_imports() -> int:
             imp.state, imp.finished_at = ImportState.FAILED, utcnow()
             imp.error = "导入进程已中断，原有数据未改变，请重新导入。"
             # Its rows, if any were committed, sit in a table that was never attached.
-            db.session.execute(sa.text(f"DROP TABLE IF EXISTS {partition_name(imp.id)}"))
+            db.session.execute(_drop_partition(imp.id))
             dead += 1
     db.session.commit()
     return dead

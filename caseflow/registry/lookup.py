@@ -152,7 +152,7 @@ _SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_no_hash", "id_
           "guardian_phone_masked")
 
 
-def _select(import_ids) -> sa.Select:
+def _select(import_ids: sa.BindParameter) -> sa.Select:
     """The shown columns of records with their snapshot and school (plain columns: cheap, UNION-able)."""
     r = RegistryRecord
     return (sa.select(*(getattr(r, c) for c in _SHOWN), RegistryImport.source, RegistryImport.as_of,

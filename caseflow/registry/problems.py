@@ -28,6 +28,7 @@ from caseflow.models import (
     Unit,
     UnitKind,
 )
+from caseflow.registry.importer import partition_name
 from caseflow.registry.lookup import KEY_FIELDS, PRIMARY_FINAL_GRADES
 from caseflow.timeutil import utcnow
 
@@ -92,8 +93,6 @@ def _records(import_id: int) -> sa.FromClause:
     """
     r = RegistryRecord.__table__
     if db.engine.dialect.name == "postgresql":
-        from caseflow.registry.importer import partition_name
-
         return sa.table(partition_name(import_id), *(sa.column(c.name, c.type) for c in r.columns)).alias(
             f"s{int(import_id)}")
     return sa.select(r).where(r.c.import_id == import_id).subquery(f"s{int(import_id)}")

@@ -128,7 +128,7 @@ def parse_date(value) -> date:
         raise RowRejected(f"出生日期“{raw}”不是有效日期") from None
 
 
-def _layout(columns: dict[str, int]) -> tuple[int, ...]:
+def column_layout(columns: dict[str, int]) -> tuple[int, ...]:
     """Column index of every field in FIELDS order; -1 (an appended empty cell) for a missing column."""
     return tuple(columns.get(f, -1) for f in FIELDS)
 
@@ -142,7 +142,7 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
     key = tuple(columns.items())
     layout = _LAYOUTS.get(key)
     if layout is None:
-        layout = _LAYOUTS[key] = _layout(columns)
+        layout = _LAYOUTS[key] = column_layout(columns)
     cells = [c.strip() for c in values]
     width = max(layout) + 1
     if len(cells) < width:

@@ -103,10 +103,7 @@ def seal(value: str) -> str:
 
     Format: base64(12-byte nonce + AES-256-GCM ciphertext); the newest key seals, every key opens.
     """
-    if not _aead_keys:
-        raise RuntimeError("crypto not configured: create the app first")
-    nonce = os.urandom(12)
-    return base64.b64encode(nonce + _aead_keys[0].encrypt(nonce, value.encode(), None)).decode()
+    return seal_many([value])[0]
 
 
 def seal_many(values: list[str]) -> list[str]:
