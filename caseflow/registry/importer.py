@@ -120,7 +120,7 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     in_workers = postgres and workers > 1 and big
     init = (config["DATA_KEY"], ctx.schools, ctx.columns, extract.encoding, ctx.today, ctx.import_id)
     def here(encoded: batch.Encoded, position: int) -> tuple:
-        return (encoded.copy_csv() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
+        return (encoded.copy_text() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
 
     if extract.encoding is None or not parallel.plain(path):
         # XLSX, and CSV with quotes or bare CR line ends: records as their reader splits them, in batches.
@@ -153,7 +153,7 @@ def _load_postgres(conn: sa.Connection, imp: RegistryImport, chunks, tally) -> s
     conn.execute(sa.text(f"CREATE TABLE {part} (LIKE registry_records INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
                          f"CONSTRAINT {part}_import CHECK (import_id = {int(imp.id)}))"))
     raw = conn.connection.driver_connection
-    copy_sql = f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+    copy_sql = f"COPY {part} ({', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE)"
     # closing(): on an error the chunk generator, and the worker pool inside it, end here and now.
     with raw.cursor() as cur, cur.copy(copy_sql) as copy, contextlib.closing(chunks):
         for payload, rejected, rows, position in chunks:

@@ -160,3 +160,15 @@ def test_short_and_long_lines():
     lines = [(2, short), (3, long)]
     text = "\n".join(",".join(v) for _, v in lines)  # no newline at the end of the chunk
     _check(batch.encode_text(2, text, ctx), *_expected(lines, ctx))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary().map(lambda b: bytes(b"a,\r\n\""[x % 5] for x in b)), block=st.integers(1, 6))
+def test_plain_finds_every_quote_and_bare_cr_across_block_edges(tmp_path_factory, data, block):
+    import re
+
+    from caseflow.registry.parallel import plain
+
+    path = tmp_path_factory.mktemp("plain") / "x.csv"
+    path.write_bytes(data)
+    assert plain(path, block_bytes=block) == (re.search(rb'"|\r(?!\n)', data) is None)
