@@ -170,10 +170,10 @@ def bare_join(db, ids: dict, *, through_parent: bool = False) -> float:
     else:
         a, b = f"registry_records_{int(ids['n'])} a", f"registry_records_{int(ids['p'])} b"
     sql = (f"SELECT count(*) FROM {a} FULL JOIN {b} "
-           "ON a.registry_no_hash = b.registry_no_hash "
-           "WHERE a.registry_no_hash IS NULL OR b.registry_no_hash IS NULL OR a.name IS DISTINCT FROM b.name "
+           "ON a.registry_key = b.registry_key "
+           "WHERE a.registry_key IS NULL OR b.registry_key IS NULL OR a.name IS DISTINCT FROM b.name "
            "OR a.sex IS DISTINCT FROM b.sex OR a.birth_date IS DISTINCT FROM b.birth_date "
-           "OR a.id_hash IS DISTINCT FROM b.id_hash OR a.school_code IS DISTINCT FROM b.school_code "
+           "OR a.id_key IS DISTINCT FROM b.id_key OR a.school_code IS DISTINCT FROM b.school_code "
            "OR a.status IS DISTINCT FROM b.status")
     start = time.perf_counter()
     db.session.execute(sa.text(sql), ids).scalar()

@@ -2,8 +2,8 @@
 
 Personal data: the ID number, the full registry number (a G number embeds the ID
 number) and the guardian's phone are kept only inside ``pii`` (AES-GCM, see
-``crypto.seal``); lookups go through keyed hashes; the masked forms are stored
-for display so that lists never need to decrypt.
+``crypto.seal``); lookups go through 64-bit keyed hashes (``crypto.registry_keyer``);
+the masked forms are stored for display so that lists never need to decrypt.
 """
 from __future__ import annotations
 
@@ -95,11 +95,11 @@ class RegistryRecord(db.Model):
 
     import_id: Mapped[int] = mapped_column()
     line_no: Mapped[int] = mapped_column()
-    # Binary ("C") collation: hex keys and names are only compared for equality, and C keys index far faster.
-    registry_no_hash: Mapped[str] = mapped_column(_binary(64))
+    # Keyed 64-bit hashes of the registry number and the ID number: small keys that index and join fast.
+    registry_key: Mapped[int] = mapped_column(sa.BigInteger)
     registry_no_masked: Mapped[str] = mapped_column(sa.String(19))
     id_type: Mapped[str] = mapped_column(sa.String(20))
-    id_hash: Mapped[str | None] = mapped_column(_binary(64))
+    id_key: Mapped[int | None] = mapped_column(sa.BigInteger)
     id_masked: Mapped[str | None] = mapped_column(sa.String(40))
     # AES-GCM of "id_number|registry_no|guardian_phone" (crypto.seal).
     pii: Mapped[str] = mapped_column(sa.Text)
@@ -118,13 +118,14 @@ class RegistryRecord(db.Model):
     school: Mapped[Unit] = relationship(primaryjoin="foreign(RegistryRecord.school_id) == Unit.id")
 
     # No primary key in the database (a unique index per partition would cost a fifth of the load);
-    # (import_id, line_no) identifies a row, and (import_id, registry_no_hash) is unique after the import.
+    # (import_id, line_no) identifies a row, and (import_id, registry_key) is unique after the import.
     __mapper_args__ = {"primary_key": [import_id, line_no]}
 
     __table_args__ = (
-        sa.Index("ix_registry_records_registry_no", "registry_no_hash", "import_id", unique=True),
-        sa.Index("ix_registry_records_id_hash", "id_hash", "import_id"),
-        sa.Index("ix_registry_records_name_birth", "name", "birth_date", "import_id"),
+        # A unique index must hold the partition key; the others need not (each partition is one import).
+        sa.Index("ix_registry_records_registry_key", "registry_key", "import_id", unique=True),
+        sa.Index("ix_registry_records_id_key", "id_key"),
+        sa.Index("ix_registry_records_name_birth", "name", "birth_date"),
         {"postgresql_partition_by": "LIST (import_id)"},
     )
 
@@ -141,7 +142,7 @@ class RegistryProblem(db.Model):
     # A duplicate registry (一人多籍) concerns a second school.
     other_school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     source: Mapped[RegistrySource | None] = mapped_column(enum_column(RegistrySource))
-    registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    registry_key: Mapped[int | None] = mapped_column(sa.BigInteger)
     registry_no_masked: Mapped[str | None] = mapped_column(sa.String(19))
     name: Mapped[str | None] = mapped_column(sa.String(60))
     detail: Mapped[str] = mapped_column(sa.Text)
@@ -182,11 +183,12 @@ class CaseRegistryLink(db.Model):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     source: Mapped[RegistrySource] = mapped_column(enum_column(RegistrySource))
     as_of: Mapped[date]
-    registry_no_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The record's registry_key (None for links made before keys were 64-bit and whose record was gone).
+    registry_key: Mapped[int | None] = mapped_column(sa.BigInteger)
     snapshot: Mapped[dict] = mapped_column(sa.JSON)
     linked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     __table_args__ = (
-        sa.UniqueConstraint("case_id", "source", "registry_no_hash", name="uq_case_registry_links_record"),
+        sa.UniqueConstraint("case_id", "source", "registry_key", name="uq_case_registry_links_record"),
     )

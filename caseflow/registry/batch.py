@@ -10,6 +10,7 @@ calls), which is what lets an import run near the speed of a bare ``COPY``.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import Iterable
@@ -35,7 +36,7 @@ from caseflow.security import crypto
 
 # Columns of registry_records in the order of the COPY text (import_id first).
 COLUMNS = (
-    "import_id", "line_no", "registry_no_hash", "registry_no_masked", "id_type", "id_hash", "id_masked", "pii",
+    "import_id", "line_no", "registry_key", "registry_no_masked", "id_type", "id_key", "id_masked", "pii",
     "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
     "guardian_name", "guardian_phone_masked",
 )
@@ -318,20 +319,34 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         plain=pl.concat_str([c("id_number").fill_null(""), pl.lit("|"), c("registry_no"), pl.lit("|"),
                              c("guardian_phone").fill_null("")]),
     )
-    hasher = crypto.lookup_hasher()
-    ids = clean["id_number"].to_list()
-    id_hashes = [hasher(v) if v else None for v in ids]
     id_masks = _mask_rest(derived["id"], clean["id_number"], mask_id_number)
     phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"], mask_phone)
     return clean.select(
         pl.lit(ctx.import_id, dtype=pl.Int64).alias("import_id"), "line_no",
-        pl.Series("registry_no_hash", list(map(hasher, clean["registry_no"].to_list())), dtype=pl.String),
-        derived["reg"].alias("registry_no_masked"), "id_type",
-        pl.Series("id_hash", id_hashes, dtype=pl.String), id_masks.alias("id_masked"),
-        pl.Series("pii", crypto.seal_many(derived["plain"].to_list()), dtype=pl.String), "name", "sex",
-        "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status", "guardian_name",
-        phone_masks.alias("guardian_phone_masked"),
+        _keys(clean["registry_no"]).alias("registry_key"), derived["reg"].alias("registry_no_masked"), "id_type",
+        _keys(clean["id_number"]).alias("id_key"), id_masks.alias("id_masked"), _sealed(derived["plain"]), "name",
+        "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
+        "guardian_name", phone_masks.alias("guardian_phone_masked"),
     )
+
+
+def _keys(values: pl.Series) -> pl.Series:
+    """The registry keys (crypto.registry_keyer) of a column, null where the value is."""
+    present = values.is_not_null()
+    digests = np.frombuffer(crypto.registry_keyer()(values.drop_nulls().cast(pl.Binary).to_list()), dtype=">i8")
+    if len(digests) == len(values):
+        return pl.Series(digests.astype(np.int64))
+    keys = np.zeros(len(values), dtype=np.int64)
+    keys[present.to_numpy()] = digests
+    return pl.select(pl.when(present).then(pl.Series(keys))).to_series()
+
+
+def _sealed(plain: pl.Series) -> pl.Series:
+    """``crypto.seal`` of each value, the base64 done column-wise (see crypto.seal_parts)."""
+    nonces, ciphertexts = crypto.seal_parts(plain.cast(pl.Binary).to_list())
+    text = base64.b64encode(nonces).decode()
+    nonce_text = pl.Series([text[16 * k:16 * k + 16] for k in range(len(ciphertexts))], dtype=pl.String)
+    return (nonce_text + pl.Series(ciphertexts, dtype=pl.Binary).bin.encode("base64")).alias("pii")
 
 
 def _mask_rest(masked: pl.Series, values: pl.Series, mask) -> pl.Series:

@@ -201,11 +201,11 @@ def _index_postgres(imp_id: int, part: str, rejects) -> int:
 def _drop_repeats(conn: sa.Connection, imp_id: int, table: str, rejects) -> int:
     """A registry number twice in one file: keep the first line, reject the later ones."""
     repeats = conn.execute(sa.text(
-        f"WITH d AS (SELECT registry_no_hash FROM {table} WHERE import_id = :i "
-        "GROUP BY registry_no_hash HAVING count(*) > 1) "
+        f"WITH d AS (SELECT registry_key FROM {table} WHERE import_id = :i "
+        "GROUP BY registry_key HAVING count(*) > 1) "
         "SELECT r.line_no, r.registry_no_masked, r.name, "
-        "r.line_no > min(r.line_no) OVER (PARTITION BY r.registry_no_hash) AS later "
-        f"FROM {table} r JOIN d ON d.registry_no_hash = r.registry_no_hash WHERE r.import_id = :i "
+        "r.line_no > min(r.line_no) OVER (PARTITION BY r.registry_key) AS later "
+        f"FROM {table} r JOIN d ON d.registry_key = r.registry_key WHERE r.import_id = :i "
         "ORDER BY r.line_no"), {"i": imp_id}).all()
     later = [r for r in repeats if r.later]
     for r in later:
@@ -220,20 +220,20 @@ def _drop_repeats(conn: sa.Connection, imp_id: int, table: str, rejects) -> int:
 REPEAT_REASON = "学籍号在本文件中重复出现（保留第一次出现的行）"
 
 
-def _first_of_each(frame: pl.DataFrame, seen: set[str], rejects) -> tuple[pl.DataFrame, int]:
+def _first_of_each(frame: pl.DataFrame, seen: set[int], rejects) -> tuple[pl.DataFrame, int]:
     """SQLite (small files): drop rows whose registry number came earlier in the file, as rejects."""
     import polars as pl
 
     keep = []
     repeats = 0
-    for line_no, digest, masked, name in frame.select("line_no", "registry_no_hash", "registry_no_masked",
+    for line_no, key, masked, name in frame.select("line_no", "registry_key", "registry_no_masked",
                                                       "name").iter_rows():
-        if digest in seen:
+        if key in seen:
             rejects.writerow([line_no, masked, name, REPEAT_REASON])
             repeats += 1
             keep.append(False)
         else:
-            seen.add(digest)
+            seen.add(key)
             keep.append(True)
     return (frame.filter(pl.Series(keep)) if repeats else frame), repeats
 
@@ -301,7 +301,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                 finally:
                     _unlock(conn, imp.id)
             else:
-                seen: set[str] = set()
+                seen: set[int] = set()
                 for frame, rejected, rows, position in _encoded(imp, extract, ctx, postgres=False):
                     tally(rejected, rows, position)
                     frame, repeats = _first_of_each(frame, seen, writer)

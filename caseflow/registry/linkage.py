@@ -15,13 +15,13 @@ from caseflow.security import crypto
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
 
-def link_record(user: User, case: Case, import_id: int, registry_no_hash: str) -> CaseRegistryLink:
+def link_record(user: User, case: Case, import_id: int, registry_key: int) -> CaseRegistryLink:
     """Attach one record of a current snapshot to the case, as it is now (the caller checked the case)."""
     if user.role not in LINK_ROLES:
         raise NotAllowed("只有承办人或责任人可以关联学籍记录。")
     if import_id not in {imp.id for imp in latest_imports().values()}:
         raise InvalidInput("该学籍记录已不是最新数据，请重新查询后再关联。", field="record")
-    row = db.session.execute(_select([import_id]).where(RegistryRecord.registry_no_hash == registry_no_hash)).first()
+    row = db.session.execute(_select([import_id]).where(RegistryRecord.registry_key == registry_key)).first()
     if row is None:
         raise InvalidInput("没有找到该学籍记录，请重新查询。", field="record")
     found = _found_row(row)
@@ -29,18 +29,18 @@ def link_record(user: User, case: Case, import_id: int, registry_no_hash: str) -
         raise NotAllowed("该学籍记录不在您的管辖范围内，不能关联。")
     existing = db.session.scalars(sa.select(CaseRegistryLink).where(
         CaseRegistryLink.case_id == case.id, CaseRegistryLink.source == found.source,
-        CaseRegistryLink.registry_no_hash == found.registry_no_hash)).first()
+        CaseRegistryLink.registry_key == found.registry_key)).first()
     if existing is not None:
         raise InvalidInput("该学籍记录已关联到本投诉。", field="record")
     link = CaseRegistryLink(case_id=case.id, source=found.source, as_of=found.as_of,
-                            registry_no_hash=found.registry_no_hash, snapshot=found.snapshot(),
+                            registry_key=found.registry_key, snapshot=found.snapshot(),
                             linked_by_id=user.id)
     db.session.add(link)
     _event(case, "registry_link", user,
            note=f"关联{found.source.label}学籍记录：{found.name} {found.registry_no}（{found.school_name}，"
                 f"数据日期{found.as_of.isoformat()}）")
     pii = db.session.scalar(sa.select(RegistryRecord.pii).where(
-        RegistryRecord.import_id == import_id, RegistryRecord.registry_no_hash == registry_no_hash))
+        RegistryRecord.import_id == import_id, RegistryRecord.registry_key == registry_key))
     record_access(user, "registry_link", "case", case.number, subject_id_number=crypto.unseal(pii).split("|")[0],
                   detail=f"{found.source.label} {found.registry_no}")
     flush()

@@ -27,7 +27,7 @@ from caseflow.registry.importer import latest_imports
 from caseflow.security import crypto
 
 # Fields whose difference between the two systems is a mismatch (注册信息不一致).
-KEY_FIELDS = ("name", "sex", "birth_date", "id_hash", "school_code", "status")
+KEY_FIELDS = ("name", "sex", "birth_date", "id_key", "school_code", "status")
 PRIMARY_FINAL_GRADES = ("六年级",)
 FLAG_LABELS = {
     "duplicate_active": "一人多籍：同一系统中有多个有效学籍",
@@ -100,9 +100,9 @@ class FoundRecord:
     source: RegistrySource
     as_of: date
     registry_no: str
-    registry_no_hash: str
+    registry_key: int
     id_number: str
-    id_hash: str | None
+    id_key: int | None
     name: str
     sex: str
     birth_date: date
@@ -147,7 +147,7 @@ class LookupResult:
         return [FLAG_LABELS[f] for f in self.flags]
 
 
-_SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_no_hash", "id_masked", "id_hash", "name", "sex",
+_SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_key", "id_masked", "id_key", "name", "sex",
           "birth_date", "ethnicity", "school_code", "grade", "class_name", "status", "guardian_name",
           "guardian_phone_masked")
 
@@ -165,7 +165,7 @@ def _found_row(row) -> FoundRecord:
     m = row._mapping
     return FoundRecord(
         source=RegistrySource(m["source"]), as_of=m["as_of"], registry_no=m["registry_no_masked"],
-        registry_no_hash=m["registry_no_hash"], id_number=m["id_masked"] or "", id_hash=m["id_hash"],
+        registry_key=m["registry_key"], id_number=m["id_masked"] or "", id_key=m["id_key"],
         name=m["name"], sex=m["sex"], birth_date=m["birth_date"], ethnicity=m["ethnicity"],
         school_code=m["school_code"], school_name=m["school_name"], school_path=m["school_path"],
         grade=m["grade"], class_name=m["class_name"], status=str(m["status"].value if hasattr(m["status"], "value")
@@ -184,10 +184,11 @@ def find(query: LookupQuery, import_ids: list[int] | None = None) -> list[FoundR
     ids = import_ids if import_ids is not None else [imp.id for imp in latest_imports().values()]
     if not ids:
         return []
+    # The masked number is compared too: a 64-bit key shared by two different numbers finds only the right one.
     if query.kind == "id_number":
-        params = {"value": crypto.lookup_hash(query.id_number)}
+        params = {"value": crypto.registry_key(query.id_number), "masked": mask_id_number(query.id_number)}
     elif query.kind == "registry_no":
-        params = {"value": crypto.lookup_hash(query.registry_no)}
+        params = {"value": crypto.registry_key(query.registry_no), "masked": mask_registry_number(query.registry_no)}
     else:
         params = {"name": query.name, "birth_date": query.birth_date}
     found: dict[tuple[int, int], FoundRecord] = {}
@@ -202,15 +203,15 @@ def _find_statement(kind: str) -> sa.CompoundSelect:
     """The lookup statement of one kind, built once (building it cost more than running it)."""
     r = RegistryRecord
     if kind == "id_number":
-        cond = r.id_hash == sa.bindparam("value")
+        cond = sa.and_(r.id_key == sa.bindparam("value"), r.id_masked == sa.bindparam("masked"))
     elif kind == "registry_no":
-        cond = r.registry_no_hash == sa.bindparam("value")
+        cond = sa.and_(r.registry_key == sa.bindparam("value"), r.registry_no_masked == sa.bindparam("masked"))
     else:
         cond = sa.and_(r.name == sa.bindparam("name"), r.birth_date == sa.bindparam("birth_date"))
     ids = sa.bindparam("ids", expanding=True)
-    direct = sa.select(r.registry_no_hash, r.id_hash).where(r.import_id.in_(ids), cond).cte("direct")
-    by_number = _select(ids).where(r.registry_no_hash.in_(sa.select(direct.c.registry_no_hash)))
-    by_id = _select(ids).where(r.id_hash.in_(sa.select(direct.c.id_hash).where(direct.c.id_hash.is_not(None))))
+    direct = sa.select(r.registry_key, r.id_key).where(r.import_id.in_(ids), cond).cte("direct")
+    by_number = _select(ids).where(r.registry_key.in_(sa.select(direct.c.registry_key)))
+    by_id = _select(ids).where(r.id_key.in_(sa.select(direct.c.id_key).where(direct.c.id_key.is_not(None))))
     return by_number.union_all(by_id)
 
 
@@ -218,11 +219,11 @@ def flags_for(records: list[FoundRecord]) -> list[str]:
     """The flags of one person's records across both sources."""
     flags = []
     active = {RegistrySource.NATIONAL: set(), RegistrySource.PROVINCIAL: set()}
-    by_source: dict[RegistrySource, dict[str, FoundRecord]] = {s: {} for s in RegistrySource}
+    by_source: dict[RegistrySource, dict[int, FoundRecord]] = {s: {} for s in RegistrySource}
     for f in records:
-        by_source[f.source][f.registry_no_hash] = f
+        by_source[f.source][f.registry_key] = f
         if f.status in {s.value for s in ACTIVE_STATUSES}:
-            active[f.source].add(f.registry_no_hash)
+            active[f.source].add(f.registry_key)
     if any(len(hashes) > 1 for hashes in active.values()):
         flags.append("duplicate_active")
     national, provincial = by_source[RegistrySource.NATIONAL], by_source[RegistrySource.PROVINCIAL]

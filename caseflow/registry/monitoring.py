@@ -43,9 +43,9 @@ def _student(problem: RegistryProblem) -> PersonData:
     """The student as the current snapshot has them (ID number decrypted for the case's encrypted columns)."""
     ids = [imp.id for imp in latest_imports().values()]
     record = None
-    if problem.registry_no_hash and ids:
+    if problem.registry_key is not None and ids:
         record = db.session.scalars(sa.select(RegistryRecord).where(
-            RegistryRecord.registry_no_hash == problem.registry_no_hash,
+            RegistryRecord.registry_key == problem.registry_key,
             RegistryRecord.import_id.in_(ids))).first()
     if record is None:
         return PersonData(name=problem.name or "（未知）")

@@ -32,7 +32,7 @@ from caseflow.registry.importer import partition_name
 from caseflow.registry.lookup import KEY_FIELDS, PRIMARY_FINAL_GRADES
 from caseflow.timeutil import utcnow
 
-FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "id_hash": "身份证件号",
+FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "id_key": "身份证件号",
                 "school_code": "学校", "status": "学籍状态"}
 HEADCOUNT_THRESHOLD_KEY = "registry_headcount_threshold"
 DEFAULT_THRESHOLD = 0.02
@@ -106,25 +106,26 @@ def _insert_comparison(check_id: str, national_id: int, provincial_id: int, now)
     for k, cond in zip(KEY_FIELDS, differs, strict=True):
         detail = detail + sa.case((cond, sa.literal(FIELD_LABELS[k] + " ")), else_=sa.literal(""))
     kind = sa.case(
-        (b.c.registry_no_hash.is_(None), sa.literal(ProblemKind.ONLY_NATIONAL.value)),
-        (a.c.registry_no_hash.is_(None), sa.literal(ProblemKind.ONLY_PROVINCIAL.value)),
+        (b.c.registry_key.is_(None), sa.literal(ProblemKind.ONLY_NATIONAL.value)),
+        (a.c.registry_key.is_(None), sa.literal(ProblemKind.ONLY_PROVINCIAL.value)),
         else_=sa.literal(ProblemKind.MISMATCH.value),
     )
     text = sa.case(
-        (b.c.registry_no_hash.is_(None), sa.literal("国网已注册、省网未注册")),
-        (a.c.registry_no_hash.is_(None), sa.literal("省网已注册、国网未注册")),
+        (b.c.registry_key.is_(None), sa.literal("国网已注册、省网未注册")),
+        (a.c.registry_key.is_(None), sa.literal("省网已注册、国网未注册")),
         else_=detail,
     )
     select = sa.select(
         sa.literal(check_id), kind, sa.func.coalesce(a.c.school_id, b.c.school_id),
-        sa.case((a.c.registry_no_hash.is_(None), sa.literal(RegistrySource.PROVINCIAL.value)),
+        sa.case((a.c.registry_key.is_(None), sa.literal(RegistrySource.PROVINCIAL.value)),
                 else_=sa.literal(RegistrySource.NATIONAL.value)),
-        sa.func.coalesce(a.c.registry_no_hash, b.c.registry_no_hash),
+        sa.func.coalesce(a.c.registry_key, b.c.registry_key),
         sa.func.coalesce(a.c.registry_no_masked, b.c.registry_no_masked),
         sa.func.coalesce(a.c.name, b.c.name), text, sa.literal(now, RegistryProblem.created_at.type),
-    ).select_from(a.join(b, a.c.registry_no_hash == b.c.registry_no_hash, full=True)).where(
-        sa.or_(a.c.registry_no_hash.is_(None), b.c.registry_no_hash.is_(None), *differs))
-    _insert(select, ["check_id", "kind", "school_id", "source", "registry_no_hash", "registry_no_masked",
+    ).select_from(a.join(b, sa.and_(a.c.registry_key == b.c.registry_key,  # and the masked number: see find()
+                                    a.c.registry_no_masked == b.c.registry_no_masked), full=True)).where(
+        sa.or_(a.c.registry_key.is_(None), b.c.registry_key.is_(None), *differs))
+    _insert(select, ["check_id", "kind", "school_id", "source", "registry_key", "registry_no_masked",
                      "name", "detail", "created_at"])
 
 
@@ -140,29 +141,29 @@ def _active(t: sa.FromClause | None = None):
 def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
     """一人多籍: a person (ID number) with several active registries in one system; one problem per person.
 
-    Candidates come from the (id_hash, import_id) index alone (an ordered, index-only grouping); only
+    Candidates come from the (id_key, import_id) index alone (an ordered, index-only grouping); only
     the few candidates are then checked for being active.
     """
     parts = []
     postgres = db.engine.dialect.name == "postgresql"
     for import_id in import_ids:
         t = _records(import_id)
-        candidates = (sa.select(t.c.id_hash).where(t.c.id_hash.is_not(None))
-                      .group_by(t.c.id_hash).having(sa.func.count() > 1))
+        candidates = (sa.select(t.c.id_key).where(t.c.id_key.is_not(None))
+                      .group_by(t.c.id_key).having(sa.func.count() > 1))
         if postgres:
             # Fetched first: the planner cannot know that only a few ID numbers repeat, and would hash the
             # whole snapshot instead of looking the few up in the index.
             found = list(db.session.scalars(candidates))
             if not found:
                 continue
-            candidate = t.c.id_hash == sa.any_(sa.literal(found, postgresql.ARRAY(sa.String)))
+            candidate = t.c.id_key == sa.any_(sa.literal(found, postgresql.ARRAY(sa.BigInteger)))
         else:
-            candidate = t.c.id_hash.in_(candidates)
-        parts.append(sa.select(t.c.id_hash, sa.func.min(t.c.school_id).label("lo"),
+            candidate = t.c.id_key.in_(candidates)
+        parts.append(sa.select(t.c.id_key, sa.func.min(t.c.school_id).label("lo"),
                                sa.func.max(t.c.school_id).label("hi"),
                                sa.func.min(t.c.registry_no_masked).label("reg"), sa.func.min(t.c.name).label("name"))
                      .where(_active(t), candidate)
-                     .group_by(t.c.id_hash).having(sa.func.count() > 1))
+                     .group_by(t.c.id_key).having(sa.func.count() > 1))
     if not parts:
         return
     per_source = sa.union_all(*parts).subquery()
@@ -170,7 +171,7 @@ def _insert_duplicates(check_id: str, import_ids: list[int], now) -> None:
         sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
         sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
         sa.literal("同一身份证件号在多所学校有有效学籍"), sa.literal(now, RegistryProblem.created_at.type))
-        .group_by(per_source.c.id_hash))
+        .group_by(per_source.c.id_key))
     _insert(select, ["check_id", "kind", "school_id", "other_school_id", "registry_no_masked", "name", "detail",
                      "created_at"])
 
@@ -181,17 +182,17 @@ def _insert_graduate_pool(check_id: str, import_ids: list[int], now) -> None:
     for import_id in import_ids:
         t, other = _records(import_id), _records(import_id).alias(f"o{int(import_id)}")
         still = sa.exists().where(_active(other), sa.or_(
-            other.c.registry_no_hash == t.c.registry_no_hash,
-            sa.and_(t.c.id_hash.is_not(None), other.c.id_hash == t.c.id_hash)))
-        parts.append(sa.select(t.c.school_id, t.c.registry_no_hash, t.c.registry_no_masked, t.c.name)
+            other.c.registry_key == t.c.registry_key,
+            sa.and_(t.c.id_key.is_not(None), other.c.id_key == t.c.id_key)))
+        parts.append(sa.select(t.c.school_id, t.c.registry_key, t.c.registry_no_masked, t.c.name)
                      .where(t.c.status == "graduated", t.c.grade.in_(PRIMARY_FINAL_GRADES), ~still))
     graduates = sa.union_all(*parts).subquery()
     select = (sa.select(
         sa.literal(check_id), sa.literal(ProblemKind.GRADUATE_POOL.value), sa.func.min(graduates.c.school_id),
-        graduates.c.registry_no_hash, sa.func.min(graduates.c.registry_no_masked), sa.func.min(graduates.c.name),
+        graduates.c.registry_key, sa.func.min(graduates.c.registry_no_masked), sa.func.min(graduates.c.name),
         sa.literal("小学毕业后未在初中注册学籍，滞留毕业生库"), sa.literal(now, RegistryProblem.created_at.type))
-        .group_by(graduates.c.registry_no_hash))
-    _insert(select, ["check_id", "kind", "school_id", "registry_no_hash", "registry_no_masked", "name", "detail",
+        .group_by(graduates.c.registry_key))
+    _insert(select, ["check_id", "kind", "school_id", "registry_key", "registry_no_masked", "name", "detail",
                      "created_at"])
 
 

@@ -88,12 +88,11 @@ def link(number: str):
     case = get_case(current_user, number)
     form = LinkForm()
     try:
-        import_id, registry_no_hash = (form.record.data or "").split(":")
-        import_id = int(import_id)
+        import_id, registry_key = map(int, (form.record.data or "").split(":"))
     except ValueError:
         abort(400)
     try:
-        linkage.link_record(current_user, case, import_id, registry_no_hash)
+        linkage.link_record(current_user, case, import_id, registry_key)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("registry.case_registry", number=number))

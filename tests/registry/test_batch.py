@@ -92,8 +92,8 @@ def _check(encoded: batch.Encoded, accepted: dict, rejected: dict) -> None:
             clean.id_type, clean.name, clean.sex, clean.birth_date, clean.ethnicity, clean.school_code,
             clean.school_id, clean.grade, clean.class_name, clean.status.value, clean.guardian_name)
         assert row["registry_no_masked"] == mask_registry_number(reg)
-        assert row["registry_no_hash"] == crypto.lookup_hash(reg)
-        assert row["id_hash"] == crypto.lookup_hash(id_number)
+        assert row["registry_key"] == crypto.registry_key(reg)
+        assert row["id_key"] == crypto.registry_key(id_number)
         assert row["id_masked"] == (mask_id_number(id_number) if id_number else None)
         assert row["guardian_phone_masked"] == (mask_phone(phone) if phone else None)
         assert crypto.unseal(row["pii"]) == f"{id_number or ''}|{reg}|{phone or ''}"

@@ -28,10 +28,17 @@ def test_check_char_known_value_and_length_guard():
         check_char("1234")
 
 
-def test_seal_round_trip_and_hasher_equals_lookup_hash(app):
+def test_seal_round_trip_and_registry_keys(app):
     from caseflow.security import crypto
 
     token = crypto.seal("410105201503081234|G410105201503081234|13812345678")
     assert crypto.seal("x") != crypto.seal("x")  # random nonce
     assert crypto.unseal(token).endswith("|13812345678")
-    assert crypto.lookup_hasher()("410105201503081234") == crypto.lookup_hash("410105201503081234")
+    import hashlib
+
+    value = "410105201503081234"
+    key = crypto.registry_key(value)
+    assert crypto.registry_keyer()([b"x", value.encode()])[8:] == key.to_bytes(8, "big", signed=True)
+    assert key == int.from_bytes(hashlib.blake2b(value.encode(), key=crypto._registry_key, digest_size=8,
+                                                 person=b"caseflow-reg").digest(), "big", signed=True)
+    assert crypto.registry_key("G" + value) != key and crypto.registry_key("") is None

@@ -42,7 +42,7 @@ def test_csv_import_stores_masked_and_hashed_rows(db, world, tmp_path):
     from caseflow.security import crypto
 
     assert crypto.unseal(rec.pii).split("|")[0] == make_id_number(seq=123)
-    assert rec.id_hash == crypto.lookup_hash(make_id_number(seq=123))
+    assert rec.id_key == crypto.registry_key(make_id_number(seq=123))
 
 
 def test_xlsx_import(db, world, tmp_path):

@@ -117,7 +117,7 @@ def test_linkage_snapshot_is_unchanged_by_a_later_import(two_sources, db, client
     assert "关联到本投诉" in page
     import re
 
-    record = re.search(r'name="record" value="([\da-f:]+)"', page).group(1)
+    record = re.search(r'name="record" value="([-\d:]+)"', page).group(1)
     resp = client.post(f"/cases/{case.number}/registry/link", data={"record": record})
     assert resp.status_code == 302
     do_import(write_csv(tmp_path / "n2.csv", [student(status="转出", school="4141000002")]), "national")
