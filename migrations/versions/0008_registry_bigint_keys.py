@@ -42,6 +42,21 @@ def _each_record(conn, columns: str):
         last = (rows[-1][0], rows[-1][1])
 
 
+def _rekey(conn, registry_column: str, id_column: str, key_of) -> None:
+    """Set the two key columns of every record from its own sealed ID and registry numbers."""
+    from caseflow.security import crypto
+
+    op.create_index('ix_registry_records_convert', 'registry_records', ['import_id', 'line_no'])
+    for rows in _each_record(conn, "pii"):
+        params = []
+        for import_id, line_no, pii in rows:
+            id_number, registry_no, _ = crypto.unseal(pii).split("|")
+            params.append({"r": key_of(registry_no), "k": key_of(id_number), "i": import_id, "l": line_no})
+        conn.execute(sa.text(f"UPDATE registry_records SET {registry_column} = :r, {id_column} = :k "
+                             "WHERE import_id = :i AND line_no = :l"), params)
+    op.drop_index('ix_registry_records_convert', table_name='registry_records')
+
+
 def _follow(conn, table: str, old: str, new: str) -> None:
     """Give problems / links the record key they point at (the record found by its old key)."""
     conn.execute(sa.text(
@@ -56,17 +71,7 @@ def upgrade():
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registry_key', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('id_key', sa.BigInteger(), nullable=True))
-    op.create_index('ix_registry_records_convert', 'registry_records', ['import_id', 'line_no'])
-    key = crypto.registry_key
-    for rows in _each_record(conn, "pii"):
-        params = []
-        for import_id, line_no, pii in rows:
-            id_number, registry_no, _ = crypto.unseal(pii).split("|")
-            params.append({"r": key(registry_no), "k": key(id_number),
-                           "i": import_id, "l": line_no})
-        conn.execute(sa.text("UPDATE registry_records SET registry_key = :r, id_key = :k "
-                             "WHERE import_id = :i AND line_no = :l"), params)
-    op.drop_index('ix_registry_records_convert', table_name='registry_records')
+    _rekey(conn, 'registry_key', 'id_key', crypto.registry_key)
     for table in ('registry_problems', 'case_registry_links'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('registry_key', sa.BigInteger(), nullable=True))
@@ -98,16 +103,7 @@ def downgrade():
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registry_no_hash', hex_type, nullable=True))
         batch_op.add_column(sa.Column('id_hash', hex_type, nullable=True))
-    op.create_index('ix_registry_records_convert', 'registry_records', ['import_id', 'line_no'])
-    for rows in _each_record(conn, "pii"):
-        params = []
-        for import_id, line_no, pii in rows:
-            id_number, registry_no, _ = crypto.unseal(pii).split("|")
-            params.append({"r": crypto.lookup_hash(registry_no), "k": crypto.lookup_hash(id_number),
-                           "i": import_id, "l": line_no})
-        conn.execute(sa.text("UPDATE registry_records SET registry_no_hash = :r, id_hash = :k "
-                             "WHERE import_id = :i AND line_no = :l"), params)
-    op.drop_index('ix_registry_records_convert', table_name='registry_records')
+    _rekey(conn, 'registry_no_hash', 'id_hash', crypto.lookup_hash)
     for table in ('registry_problems', 'case_registry_links'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('registry_no_hash', sa.String(length=64), nullable=True))
