@@ -2,7 +2,7 @@
 
 Personal data: the ID number, the full registry number (a G number embeds the ID
 number) and the guardian's phone are kept only inside ``pii`` (AES-GCM, see
-``crypto.seal``); lookups go through 64-bit keyed hashes (``crypto.registry_keyer``);
+``crypto.seal``); lookups go through 64-bit keyed hashes (AES-CMAC, ``crypto.registry_keys``);
 the masked forms are stored for display so that lists never need to decrypt.
 """
 from __future__ import annotations

@@ -331,14 +331,15 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 
 
 def _keys(values: pl.Series) -> pl.Series:
-    """The registry keys (crypto.registry_keyer) of a column, null where the value is."""
-    present = values.is_not_null()
-    digests = np.frombuffer(crypto.registry_keyer()(values.drop_nulls().cast(pl.Binary).to_list()), dtype=">i8")
-    if len(digests) == len(values):
-        return pl.Series(digests.astype(np.int64))
-    keys = np.zeros(len(values), dtype=np.int64)
-    keys[present.to_numpy()] = digests
-    return pl.select(pl.when(present).then(pl.Series(keys))).to_series()
+    """The registry keys (crypto.registry_keys) of a column, null where the value is."""
+    present = values.drop_nulls()
+    keys = crypto.registry_keys(present.str.join("").item().encode() if len(present) else b"",
+                                present.str.len_bytes().to_numpy())
+    if len(keys) == len(values):
+        return pl.Series(keys)
+    spread = np.zeros(len(values), dtype=np.int64)
+    spread[values.is_not_null().to_numpy()] = keys
+    return pl.select(pl.when(values.is_not_null()).then(pl.Series(spread))).to_series()
 
 
 def _sealed(plain: pl.Series) -> pl.Series:

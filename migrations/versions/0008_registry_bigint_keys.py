@@ -6,7 +6,7 @@ Create Date: 2026-12-03 17:00:00
 
 Registry records were found by the 64-character hex HMAC of the registry number
 and of the ID number.  They are now found by a keyed 64-bit hash stored as
-BIGINT (``crypto.registry_keyer``): a quarter of the bytes to load, and indexes
+BIGINT (``crypto.registry_keys``): a quarter of the bytes to load, and indexes
 that build and join several times faster.  The non-unique indexes lose
 ``import_id``: each partition holds one import.  Existing records get their keys from
 their own sealed personal data (decrypted here: the app factory has configured
