@@ -34,6 +34,11 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow import models  # noqa: F401 - register the tables with the metadata
     from caseflow.extensions import csrf, db, login_manager, migrate
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # No JIT: every query here is short (a lookup's cost estimate once crossed the JIT threshold and
+        # compiling took a hundred times longer than running it); the long reports turn it off too.
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options["connect_args"] = {**options.get("connect_args", {}), "options": "-c jit=off"}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True,
                      render_as_batch=True)

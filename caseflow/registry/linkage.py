@@ -9,7 +9,7 @@ from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db
 from caseflow.models import Case, CaseRegistryLink, RegistryRecord, Role, User
 from caseflow.registry.importer import latest_imports
-from caseflow.registry.lookup import _found_row, _select
+from caseflow.registry.lookup import _found_rows, _select
 from caseflow.security import crypto
 
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
@@ -21,10 +21,10 @@ def link_record(user: User, case: Case, import_id: int, registry_key: int) -> Ca
         raise NotAllowed("只有承办人或责任人可以关联学籍记录。")
     if import_id not in {imp.id for imp in latest_imports().values()}:
         raise InvalidInput("该学籍记录已不是最新数据，请重新查询后再关联。", field="record")
-    row = db.session.execute(_select([import_id]).where(RegistryRecord.registry_key == registry_key)).first()
-    if row is None:
+    found = next(iter(_found_rows(db.session.execute(
+        _select([import_id]).where(RegistryRecord.registry_key == registry_key).limit(1)))), None)
+    if found is None:
         raise InvalidInput("没有找到该学籍记录，请重新查询。", field="record")
-    found = _found_row(row)
     if not found.school_path.startswith(user.unit.path):
         raise NotAllowed("该学籍记录不在您的管辖范围内，不能关联。")
     existing = db.session.scalars(sa.select(CaseRegistryLink).where(

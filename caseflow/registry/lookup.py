@@ -152,19 +152,36 @@ _SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_key", "id_mask
           "guardian_phone_masked")
 
 
-def _select(import_ids: sa.BindParameter) -> sa.Select:
-    """The shown columns of records with their snapshot and school (plain columns: cheap, UNION-able)."""
+def _select(import_ids) -> sa.Select:
+    """The shown columns of records, with their school's name and path (UNION-able, one round trip).
+
+    The school comes from scalar subqueries, which PostgreSQL runs as one primary-key probe per record:
+    as a join the planner hashed the whole unit table for every lookup, a cost that grows with the
+    province.  The snapshot's source and date come from the caller's snapshots (:func:`_found_rows`).
+    """
     r = RegistryRecord
-    return (sa.select(*(getattr(r, c) for c in _SHOWN), RegistryImport.source, RegistryImport.as_of,
-                      Unit.name.label("school_name"), Unit.path.label("school_path"))
-            .join(RegistryImport, RegistryImport.id == r.import_id).join(Unit, Unit.id == r.school_id)
-            .where(r.import_id.in_(import_ids)))
+
+    def school(column) -> sa.Label:
+        return sa.select(column).where(Unit.id == r.school_id).scalar_subquery().label(f"school_{column.key}")
+
+    return sa.select(*(getattr(r, c) for c in _SHOWN), school(Unit.name), school(Unit.path)).where(
+        r.import_id.in_(import_ids))
 
 
-def _found_row(row) -> FoundRecord:
+def _found_rows(rows, snapshots: dict[int, RegistryImport] | None = None) -> list[FoundRecord]:
+    """The records with their snapshot (``snapshots`` by id, when the caller has them)."""
+    rows = list(rows)
+    if rows and snapshots is None:
+        snapshots = {i.id: i for i in db.session.execute(
+            sa.select(RegistryImport.id, RegistryImport.source, RegistryImport.as_of)
+            .where(RegistryImport.id.in_({row.import_id for row in rows})))}
+    return [_found_row(row, snapshots[row.import_id]) for row in rows]
+
+
+def _found_row(row, snapshot) -> FoundRecord:
     m = row._mapping
     return FoundRecord(
-        source=RegistrySource(m["source"]), as_of=m["as_of"], registry_no=m["registry_no_masked"],
+        source=RegistrySource(snapshot.source), as_of=snapshot.as_of, registry_no=m["registry_no_masked"],
         registry_key=m["registry_key"], id_number=m["id_masked"] or "", id_key=m["id_key"],
         name=m["name"], sex=m["sex"], birth_date=m["birth_date"], ethnicity=m["ethnicity"],
         school_code=m["school_code"], school_name=m["school_name"], school_path=m["school_path"],
@@ -175,13 +192,14 @@ def _found_row(row) -> FoundRecord:
     )
 
 
-def find(query: LookupQuery, import_ids: list[int] | None = None) -> list[FoundRecord]:
-    """Every record of the person in the latest snapshot of each source (no scope applied).
+def find(query: LookupQuery, imports: list[RegistryImport] | None = None) -> list[FoundRecord]:
+    """Every record of the person in the given snapshots (default: the latest of each source; no scope).
 
     One round trip: the direct matches, then everything sharing their registry
-    numbers or ID numbers (the same person under another registry number).
+    numbers or ID numbers (the same person under another registry number), with their schools.
     """
-    ids = import_ids if import_ids is not None else [imp.id for imp in latest_imports().values()]
+    snapshots = {imp.id: imp for imp in (imports if imports is not None else latest_imports().values())}
+    ids = list(snapshots)
     if not ids:
         return []
     # The masked number is compared too: a 64-bit key shared by two different numbers finds only the right one.
@@ -192,8 +210,7 @@ def find(query: LookupQuery, import_ids: list[int] | None = None) -> list[FoundR
     else:
         params = {"name": query.name, "birth_date": query.birth_date}
     found: dict[tuple[int, int], FoundRecord] = {}
-    for row in db.session.execute(_find_statement(query.kind), {**params, "ids": ids}):
-        f = _found_row(row)
+    for f in _found_rows(db.session.execute(_find_statement(query.kind), {**params, "ids": ids}), snapshots):
         found.setdefault((f.import_id, f.line_no), f)
     return sorted(found.values(), key=lambda f: (f.source.value, f.school_code, f.registry_no))
 
@@ -253,7 +270,7 @@ def lookup(user: User | None, query: LookupQuery, *, case: Case | None = None,
     if len(reason) > 500:
         raise InvalidInput("查询理由不能超过500字", field="reason")
     imports = latest_imports()
-    records = find(query, [imp.id for imp in imports.values()])
+    records = find(query, list(imports.values()))
     if user is not None:
         prefix = user.unit.path
         mine = [f for f in records if f.school_path.startswith(prefix)]

@@ -194,8 +194,14 @@ def _cmac_subkeys(zero_block: bytes) -> tuple[bytes, bytes]:
 
 
 def registry_key(value: str | None) -> int | None:
-    """The registry key of one value (lookups), as stored; None for an empty value."""
+    """The registry key of one value (lookups), as :func:`registry_keys` stores it; None for an empty value."""
     if not value:
         return None
-    data = value.encode()
-    return int(registry_keys(data, [len(data)])[0])
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    if _registry_key is None:
+        raise RuntimeError("crypto not configured: create the app first")
+    mac = CMAC(algorithms.AES(_registry_key))
+    mac.update(value.encode())
+    return int.from_bytes(mac.finalize()[:8], "big", signed=True)
