@@ -1,12 +1,12 @@
-"""Registry rows a chunk at a time: validation, masks, keyed hashes and encryption, ready for COPY.
+"""Registry rows a chunk at a time: validation, masks, lookup keys and encryption, ready for COPY.
 
 ``validate_row`` stays the rule book.  The vectorised pass here (Polars) only
 *accepts* the rows it can prove valid in the common shape: ASCII numbers, ISO
 dates, known codes, plain cells.  Every other row, and every chunk with quoted
 fields, goes through ``validate_row``, which also words the reason for a
 rejection; ``tests/registry/test_batch.py`` holds the two to the same answers.
-Only the keyed hashes and the encryption remain per row in Python (OpenSSL
-calls), which is what lets an import run near the speed of a bare ``COPY``.
+The lookup keys are computed a column at a time too (``crypto.registry_keys``);
+only the encryption of the personal data remains one OpenSSL call a row.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ COLUMNS = (
     "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
     "guardian_name", "guardian_phone_masked",
 )
-# A validated row, before the derived (masked, hashed, sealed) columns.
+# A validated row, before the derived (masked, keyed, sealed) columns.
 CLEAN_SCHEMA = {
     "line_no": pl.Int64, "registry_no": pl.String, "id_type": pl.String, "id_number": pl.String,
     "name": pl.String, "sex": pl.String, "birth_date": pl.Date, "ethnicity": pl.String,
@@ -305,7 +305,7 @@ def _fast(first_line: int, text: str, ctx: Context) -> tuple[pl.DataFrame, list[
 
 
 def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-    """Add the masks, the keyed hashes and the sealed personal data; drop the plain numbers."""
+    """Add the masks, the lookup keys and the sealed personal data; drop the plain numbers."""
     if not clean.height:
         return pl.DataFrame(schema={name: pl.String for name in COLUMNS})
     c = pl.col

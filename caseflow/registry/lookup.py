@@ -241,7 +241,7 @@ def flags_for(records: list[FoundRecord]) -> list[str]:
         by_source[f.source][f.registry_key] = f
         if f.status in {s.value for s in ACTIVE_STATUSES}:
             active[f.source].add(f.registry_key)
-    if any(len(hashes) > 1 for hashes in active.values()):
+    if any(len(keys) > 1 for keys in active.values()):
         flags.append("duplicate_active")
     national, provincial = by_source[RegistrySource.NATIONAL], by_source[RegistrySource.PROVINCIAL]
     if set(national) - set(provincial):
