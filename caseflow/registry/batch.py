@@ -331,15 +331,16 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 
 
 def _keys(values: pl.Series) -> pl.Series:
-    """The registry keys (crypto.registry_keys) of a column, null where the value is."""
-    present = values.drop_nulls()
-    keys = crypto.registry_keys(present.str.join("").item().encode() if len(present) else b"",
-                                present.str.len_bytes().to_numpy())
+    """The registry keys (crypto.registry_keys) of a column; null where the value is null or empty."""
+    present = (values.is_not_null() & (values != "")).fill_null(False)
+    given = values.filter(present)
+    keys = crypto.registry_keys(given.str.join("").item().encode() if len(given) else b"",
+                                given.str.len_bytes().to_numpy())
     if len(keys) == len(values):
         return pl.Series(keys)
     spread = np.zeros(len(values), dtype=np.int64)
-    spread[values.is_not_null().to_numpy()] = keys
-    return pl.select(pl.when(values.is_not_null()).then(pl.Series(spread))).to_series()
+    spread[present.to_numpy()] = keys
+    return pl.select(pl.when(present).then(pl.Series(spread))).to_series()
 
 
 def _sealed(plain: pl.Series) -> pl.Series:

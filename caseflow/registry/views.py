@@ -91,6 +91,8 @@ def link(number: str):
         import_id, registry_key = map(int, (form.record.data or "").split(":"))
     except ValueError:
         abort(400)
+    if not (0 < import_id < 2**31 and -2**63 <= registry_key < 2**63):
+        abort(400)
     try:
         linkage.link_record(current_user, case, import_id, registry_key)
     except DomainError as exc:

@@ -108,7 +108,10 @@ def downgrade():
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('registry_no_hash', sa.String(length=64), nullable=True))
         _follow(conn, table, 'registry_key', 'registry_no_hash')
-    conn.execute(sa.text("UPDATE case_registry_links SET registry_no_hash = '' WHERE registry_no_hash IS NULL"))
+    # A link whose record is gone has no hash to go back to: a placeholder of its own (the column is NOT NULL
+    # and (case_id, source, registry_no_hash) unique).
+    conn.execute(sa.text("UPDATE case_registry_links SET registry_no_hash = 'gone-' || CAST(id AS VARCHAR) "
+                         "WHERE registry_no_hash IS NULL"))
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.drop_index('ix_registry_records_registry_key')
         batch_op.drop_index('ix_registry_records_id_key')

@@ -31,7 +31,7 @@ FUTURE = make_id_number(born=date(2027, 1, 1), seq=123)
 OLD = "410105" + "18991231" + "123"
 OLD += check_char(OLD)
 IDS = [ID, ID_F, ID.lower(), ID[:-1] + ("0" if ID[-1] != "0" else "1"), "", "E12345678", ID[:6] + ID[8:17],
-       " " + ID, "４" + ID[1:], FUTURE, OLD, "0" + ID[1:], ID + "1", "X" * 41]
+       " " + ID, "４" + ID[1:], FUTURE, OLD, "0" + ID[1:], ID + "1", "X" * 41, "-", "_"]
 REGS = ["G" + ID, "g" + ID.lower(), "G" + ID_F, J, J.lower(), "J" + ID[:-1] + "Y", "L410105201503081234",
         "L410105201503091234", "L410105189912311234", "L41010520150308123A", "X" + ID, "G" + ID[:-1],
         "G" + FUTURE, "G" + OLD, "", "G " + ID[:9] + " " + ID[9:]]
@@ -182,3 +182,13 @@ def test_plain_finds_every_quote_and_bare_cr_across_block_edges(tmp_path_factory
     path = tmp_path_factory.mktemp("plain") / "x.csv"
     path.write_bytes(data)
     assert plain(path, block_bytes=block) == (re.search(rb'"|\r(?!\n)', data) is None)
+
+
+def test_an_id_number_that_normalises_to_nothing_has_no_key():
+    """A passport row with "-" for the number: no key, so it is nobody's duplicate and no lookup finds it."""
+    ctx = _context()
+    lines = [(2 + k, ["学生", "男", "2015-03-08", "", "护照", number, "L41010520150308123" + str(k), "4141000002", "",
+                      "", "", "在籍", "", ""]) for k, number in enumerate(["-", "_", "E1234567"])]
+    encoded = batch.encode_text(2, "\n".join(",".join(v) for _, v in lines) + "\n", ctx)
+    _check(encoded, *_expected(lines, ctx))
+    assert encoded.frame["id_key"].to_list()[:2] == [None, None] and encoded.frame["id_key"][2] is not None
