@@ -87,15 +87,19 @@ class Encoded:
         texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
         # An empty cell is stored as NULL (as CSV's unquoted empty field was).
         frame = frame.with_columns(pl.when(pl.col(texts) != "").then(pl.col(texts)).name.keep())
-        if not self.plain:
-            if frame.select(pl.any_horizontal(pl.col(texts).str.contains(r"[\\\t\n\r]")).any()).item():
-                escaped = pl.col(texts)
-                for char, code in _COPY_ESCAPES:
-                    escaped = escaped.str.replace_all(char, code, literal=True)
-                frame = frame.with_columns(escaped)
+        if not self.plain and frame.select(
+                pl.any_horizontal(pl.col(texts).str.contains(r"[\\\t\n\r]")).any()).item():
+            escaped = pl.col(texts)
+            for char, code in _COPY_ESCAPES:
+                escaped = escaped.str.replace_all(char, code, literal=True)
+            frame = frame.with_columns(escaped)
         out = io.BytesIO()
         frame.write_csv(out, include_header=False, separator="\t", null_value="\\N", quote_style="never")
         return out.getvalue()
+
+    def for_copy(self) -> tuple[bytes, list[list], int]:
+        """(COPY text, rejects, records read): what a worker hands back for the importer to load."""
+        return self.copy_text(), self.rejects, self.rows
 
 
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
@@ -120,10 +124,9 @@ def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
         reader = csv.reader(io.StringIO(text, newline=""))
         return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)
     accepted, slow = _fast(first_line, text, ctx)
-    encoded = _combine(accepted, [(line_no, line.removesuffix("\r").split(",")) for line_no, line in slow], ctx)
     # Cells come from comma-split lines of this text: with no backslash or tab here, none needs escaping.
-    encoded.plain = "\\" not in text and "\t" not in text
-    return encoded
+    return _combine(accepted, [(line_no, line.removesuffix("\r").split(",")) for line_no, line in slow], ctx,
+                    plain="\\" not in text and "\t" not in text)
 
 
 def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> Encoded:
@@ -151,7 +154,8 @@ def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> En
     return _combine(accepted, other, ctx)
 
 
-def _combine(accepted: pl.DataFrame, others: list[tuple[int, list[str]]], ctx: Context) -> Encoded:
+def _combine(accepted: pl.DataFrame, others: list[tuple[int, list[str]]], ctx: Context, *,
+             plain: bool = False) -> Encoded:
     """The rows the column-wise pass accepted, plus ``others`` through ``validate_row``, in file order.
 
     File order matters: of two equal registry numbers the first line is the one kept.
@@ -160,7 +164,7 @@ def _combine(accepted: pl.DataFrame, others: list[tuple[int, list[str]]], ctx: C
     rows += accepted.height
     if clean:
         accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")
-    return Encoded(_finish(accepted, ctx), rejects, rows)
+    return Encoded(_finish(accepted, ctx), rejects, rows, plain)
 
 
 def _slow(records: Iterable[tuple[int, list[str]]], ctx: Context) -> tuple[list[tuple], list[list], int]:

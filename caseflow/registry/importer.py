@@ -119,6 +119,7 @@ def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postg
     big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
     in_workers = postgres and workers > 1 and big
     init = (config["DATA_KEY"], ctx.schools, ctx.columns, extract.encoding, ctx.today, ctx.import_id)
+
     def here(encoded: batch.Encoded, position: int) -> tuple:
         return (encoded.copy_text() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
 

@@ -21,10 +21,11 @@ def link_record(user: User, case: Case, import_id: int, registry_key: int) -> Ca
         raise NotAllowed("只有承办人或责任人可以关联学籍记录。")
     if import_id not in {imp.id for imp in latest_imports().values()}:
         raise InvalidInput("该学籍记录已不是最新数据，请重新查询后再关联。", field="record")
-    found = next(iter(_found_rows(db.session.execute(
-        _select([import_id]).where(RegistryRecord.registry_key == registry_key).limit(1)))), None)
-    if found is None:
+    row = db.session.execute(_select([import_id]).add_columns(RegistryRecord.pii)
+                             .where(RegistryRecord.registry_key == registry_key).limit(1)).first()
+    if row is None:
         raise InvalidInput("没有找到该学籍记录，请重新查询。", field="record")
+    (found,) = _found_rows([row])
     if not found.school_path.startswith(user.unit.path):
         raise NotAllowed("该学籍记录不在您的管辖范围内，不能关联。")
     existing = db.session.scalars(sa.select(CaseRegistryLink).where(
@@ -39,9 +40,7 @@ def link_record(user: User, case: Case, import_id: int, registry_key: int) -> Ca
     _event(case, "registry_link", user,
            note=f"关联{found.source.label}学籍记录：{found.name} {found.registry_no}（{found.school_name}，"
                 f"数据日期{found.as_of.isoformat()}）")
-    pii = db.session.scalar(sa.select(RegistryRecord.pii).where(
-        RegistryRecord.import_id == import_id, RegistryRecord.registry_key == registry_key))
-    record_access(user, "registry_link", "case", case.number, subject_id_number=crypto.unseal(pii).split("|")[0],
+    record_access(user, "registry_link", "case", case.number, subject_id_number=crypto.unseal(row.pii).split("|")[0],
                   detail=f"{found.source.label} {found.registry_no}")
     flush()
     return link

@@ -57,8 +57,7 @@ def _init(data_key: str, schools: dict[str, int], columns: dict[str, int], encod
 
 def _encode(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
     """Worker: one chunk of records -> (COPY text, rejects, records read)."""
-    encoded = batch.encode_text(first_line, decode(first_line, data, _context["encoding"]), _context["ctx"])
-    return encoded.copy_text(), encoded.rejects, encoded.rows
+    return batch.encode_text(first_line, decode(first_line, data, _context["encoding"]), _context["ctx"]).for_copy()
 
 
 def plain(path: Path, block_bytes: int = 8 << 20) -> bool:
@@ -127,8 +126,7 @@ def encode_parallel_records(batches: Iterator[tuple[list, int]], *, workers: int
 
 
 def _encode_records(records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
-    encoded = batch.encode_records(records, _context["ctx"])
-    return encoded.copy_text(), encoded.rejects, encoded.rows
+    return batch.encode_records(records, _context["ctx"]).for_copy()
 
 
 def _pipeline(tasks, workers: int, init_args: tuple) -> Iterator[tuple[bytes, list[list], int, int]]:

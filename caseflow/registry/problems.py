@@ -183,7 +183,7 @@ def _active(t: sa.FromClause | None = None):
 def _duplicates(check_id: str, import_ids: list[int], now) -> Part | None:
     """一人多籍: a person (ID number) with several active registries in one system; one problem per person.
 
-    Candidates come from the (id_key, import_id) index alone (an ordered, index-only grouping); only
+    Candidates come from the id_key index alone (an ordered, index-only grouping); only
     the few candidates are then checked for being active.
     """
     parts = []

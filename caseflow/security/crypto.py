@@ -10,12 +10,16 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:  # NumPy is loaded by the bulk functions only, not by every process that imports this module
+    import numpy as np
 
 _fernet: MultiFernet | None = None
 _newest: Fernet | None = None
@@ -105,18 +109,12 @@ def seal(value: str) -> str:
 
     Format: base64(12-byte nonce + AES-256-GCM ciphertext); the newest key seals, every key opens.
     """
-    return seal_many([value])[0]
-
-
-def seal_many(values: list[str]) -> list[str]:
-    """:func:`seal` for a batch: the same format, with the random nonces drawn in one call."""
-    nonces, sealed = seal_parts([value.encode() for value in values])
-    b64 = base64.b64encode
-    return [b64(nonces[12 * k:12 * k + 12] + ciphertext).decode() for k, ciphertext in enumerate(sealed)]
+    nonce, (ciphertext,) = seal_parts([value.encode()])
+    return base64.b64encode(nonce + ciphertext).decode()
 
 
 def seal_parts(values: list[bytes]) -> tuple[bytes, list[bytes]]:
-    """The parts of :func:`seal` tokens for bulk work: all the nonces in one string, and each ciphertext.
+    """:func:`seal` in parts, for bulk work: all the nonces in one string (drawn in one call), and each ciphertext.
 
     The token of ``values[k]`` is base64(nonces[12k:12k+12] + ciphertexts[k]); as 12 is a multiple of 3 that
     is base64(nonces)[16k:16k+16] + base64(ciphertexts[k]), which a caller can build column-wise.
@@ -139,7 +137,7 @@ def unseal(token: str) -> str:
     raise RuntimeError("personal data cannot be decrypted with the configured keys")
 
 
-def registry_keys(data: bytes, lengths) -> "np.ndarray":
+def registry_keys(data: bytes, lengths) -> np.ndarray:
     """The registry keys of many values at once: ``data`` is their UTF-8 bytes end to end, ``lengths``
     (a NumPy integer array) their byte lengths; returns an int64 array, one key per value.
 
@@ -154,9 +152,7 @@ def registry_keys(data: bytes, lengths) -> "np.ndarray":
     import numpy as np
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    if _registry_key is None:
-        raise RuntimeError("crypto not configured: create the app first")
-    encrypt = Cipher(algorithms.AES(_registry_key), modes.ECB()).encryptor().update
+    encrypt = Cipher(algorithms.AES(_registry_secret()), modes.ECB()).encryptor().update
     k1, k2 = (np.frombuffer(k, dtype=np.uint8) for k in _cmac_subkeys(encrypt(bytes(16))))
     lengths = np.asarray(lengths, dtype=np.int64)
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -184,6 +180,12 @@ def registry_keys(data: bytes, lengths) -> "np.ndarray":
     return tags[:, :8].copy().view(">i8").astype(np.int64).ravel()
 
 
+def _registry_secret() -> bytes:
+    if _registry_key is None:
+        raise RuntimeError("crypto not configured: create the app first")
+    return _registry_key
+
+
 def _cmac_subkeys(zero_block: bytes) -> tuple[bytes, bytes]:
     """K1, K2 of RFC 4493 section 2.3 from L = AES(K, 0^128)."""
     def double(block: int) -> int:
@@ -200,8 +202,6 @@ def registry_key(value: str | None) -> int | None:
     from cryptography.hazmat.primitives.ciphers import algorithms
     from cryptography.hazmat.primitives.cmac import CMAC
 
-    if _registry_key is None:
-        raise RuntimeError("crypto not configured: create the app first")
-    mac = CMAC(algorithms.AES(_registry_key))
+    mac = CMAC(algorithms.AES(_registry_secret()))
     mac.update(value.encode())
     return int.from_bytes(mac.finalize()[:8], "big", signed=True)

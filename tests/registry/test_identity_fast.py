@@ -34,8 +34,8 @@ def test_seal_round_trip_and_registry_keys(app):
     token = crypto.seal("410105201503081234|G410105201503081234|13812345678")
     assert crypto.seal("x") != crypto.seal("x")  # random nonce
     assert crypto.unseal(token).endswith("|13812345678")
-    from cryptography.hazmat.primitives.cmac import CMAC
     from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
 
     def reference(text: str) -> int:  # cryptography's own AES-CMAC (RFC 4493), first 8 bytes
         mac = CMAC(algorithms.AES(crypto._registry_key))
@@ -57,8 +57,8 @@ def test_seal_round_trip_and_registry_keys(app):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.text(max_size=60), max_size=30))
 def test_registry_keys_of_a_column_equal_cmac_of_each_value(app, values):
-    from cryptography.hazmat.primitives.cmac import CMAC
     from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
 
     from caseflow.security import crypto
 
