@@ -5,12 +5,11 @@
 dates, known codes, plain cells.  Every other row, and every chunk with quoted
 fields, goes through ``validate_row``, which also words the reason for a
 rejection; ``tests/registry/test_batch.py`` holds the two to the same answers.
-The lookup keys are computed a column at a time too (``crypto.registry_keys``);
-only the encryption of the personal data remains one OpenSSL call a row.
+The lookup keys and the sealed personal data are computed a column at a time too
+(``crypto.registry_keys``, ``crypto.seal_column``).
 """
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from collections.abc import Iterable
@@ -348,11 +347,9 @@ def _keys(values: pl.Series) -> pl.Series:
 
 
 def _sealed(plain: pl.Series) -> pl.Series:
-    """``crypto.seal`` of each value, the base64 done column-wise (see crypto.seal_parts)."""
-    nonces, ciphertexts = crypto.seal_parts(plain.cast(pl.Binary).to_list())
-    text = base64.b64encode(nonces).decode()
-    nonce_text = pl.Series([text[16 * k:16 * k + 16] for k in range(len(ciphertexts))], dtype=pl.String)
-    return (nonce_text + pl.Series(ciphertexts, dtype=pl.Binary).bin.encode("base64")).alias("pii")
+    """``crypto.seal`` of each value, a column at a time (``crypto.seal_column``)."""
+    tokens = crypto.seal_column(plain.str.join("").item().encode(), plain.str.len_bytes().to_numpy())
+    return pl.Series("pii", tokens).cast(pl.String)
 
 
 def _mask_rest(masked: pl.Series, values: pl.Series, mask) -> pl.Series:

@@ -26,6 +26,7 @@ _newest: Fernet | None = None
 _hmac_key: bytes | None = None
 _hmac_keys: list[bytes] = []
 _aead_keys: list[AESGCM] = []
+_eax_keys: list[bytes] = []
 _registry_key: bytes | None = None
 
 
@@ -37,7 +38,7 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 def configure(data_key: str) -> None:
     """Install the keys; called by the app factory (and by jobs through it)."""
-    global _fernet, _newest, _hmac_key, _hmac_keys, _aead_keys, _registry_key
+    global _fernet, _newest, _hmac_key, _hmac_keys, _aead_keys, _eax_keys, _registry_key
     secrets_ = [k.strip() for k in data_key.split(",") if k.strip()]
     if not secrets_:
         raise ValueError("empty data key")
@@ -46,7 +47,8 @@ def configure(data_key: str) -> None:
     # The lookup hash uses the newest key; `flask security rotate-key` recomputes it.
     _hmac_keys = [_derive(s, b"lookup-hmac") for s in secrets_]
     _hmac_key = _hmac_keys[0]
-    _aead_keys = [AESGCM(_derive(s, b"bulk-aead")) for s in secrets_]
+    _aead_keys = [AESGCM(_derive(s, b"bulk-aead")) for s in secrets_]  # opens tokens sealed before EAX
+    _eax_keys = [_derive(s, b"bulk-eax") for s in secrets_]
     _registry_key = _derive(secrets_[0], b"registry-key")
 
 
@@ -105,36 +107,84 @@ def lookup_hash(value: str | None) -> str | None:
 
 
 def seal(value: str) -> str:
-    """Fast authenticated encryption for bulk personal data (registry rows): ~1 µs vs Fernet's ~7 µs.
+    """Authenticated encryption of one value of bulk personal data (registry rows); see :func:`seal_column`."""
+    data = value.encode()
+    return seal_column(data, [len(data)])[0].decode()
 
-    Format: base64(12-byte nonce + AES-256-GCM ciphertext); the newest key seals, every key opens.
+
+def seal_column(data: bytes, lengths) -> np.ndarray:
+    """Seal many values at once: ``data`` is their UTF-8 bytes end to end, ``lengths`` their byte lengths.
+
+    Returns one ASCII token a value (a NumPy ``S`` array), ``"~"`` + base64(12-byte random nonce +
+    AES-256-EAX ciphertext + 16-byte tag) under the newest key.  EAX is CTR encryption plus CMAC
+    authentication, both plain AES block operations, so a whole column is sealed with a few AES-ECB calls
+    per distinct length (``caseflow.security.blockwise``) instead of one AES-GCM call a value: ~0.2 µs
+    instead of ~1 µs a value.  :func:`unseal` opens these and the older AES-GCM tokens.
     """
-    nonce, (ciphertext,) = seal_parts([value.encode()])
-    return base64.b64encode(nonce + ciphertext).decode()
+    import numpy as np
 
+    from caseflow.security import blockwise
 
-def seal_parts(values: list[bytes]) -> tuple[bytes, list[bytes]]:
-    """:func:`seal` in parts, for bulk work: all the nonces in one string (drawn in one call), and each ciphertext.
-
-    The token of ``values[k]`` is base64(nonces[12k:12k+12] + ciphertexts[k]); as 12 is a multiple of 3 that
-    is base64(nonces)[16k:16k+16] + base64(ciphertexts[k]), which a caller can build column-wise.
-    """
-    if not _aead_keys:
+    if not _eax_keys:
         raise RuntimeError("crypto not configured: create the app first")
-    encrypt = _aead_keys[0].encrypt
-    nonces = os.urandom(12 * len(values))
-    return nonces, [encrypt(nonces[12 * k:12 * k + 12], value, None) for k, value in enumerate(values)]
+    lengths = np.asarray(lengths, dtype=np.int64)
+    nonces = np.frombuffer(os.urandom(blockwise.NONCE * len(lengths)), dtype=np.uint8).reshape(-1, blockwise.NONCE)
+    eax = blockwise.Eax(_eax_keys[0])
+    groups = []
+    for rows, plain in blockwise.by_length(data, lengths):
+        if not plain.shape[1]:
+            raise ValueError("an empty value cannot be sealed")
+        text = blockwise.base64_rows(eax.seal_rows(nonces[rows], plain))
+        groups.append((rows, np.concatenate([np.full((len(rows), 1), ord(EAX_MARK), dtype=np.uint8), text],
+                                            axis=1)))
+    width = max((text.shape[1] for _, text in groups), default=1)
+    tokens = np.zeros(len(lengths), dtype=f"S{width}")
+    for rows, text in groups:  # shorter tokens are NUL-padded by the S type and read back without the NULs
+        tokens[rows] = np.ascontiguousarray(text).view(f"S{text.shape[1]}").ravel()
+    return tokens
+
+
+EAX_MARK = "~"  # not a base64 character: tells EAX tokens from the AES-GCM ones sealed before
 
 
 def unseal(token: str) -> str:
-    """Open a :func:`seal` token with any configured key."""
-    raw = base64.b64decode(token)
-    for key in _aead_keys:
-        try:
-            return key.decrypt(raw[:12], raw[12:], None).decode()
-        except InvalidTag:
-            continue
+    """Open a :func:`seal` / :func:`seal_column` token (or an older AES-GCM one) with any configured key."""
+    if token.startswith(EAX_MARK):
+        raw = base64.b64decode(token[1:])
+        for key in _eax_keys:
+            plain = _eax_open(key, raw)
+            if plain is not None:
+                return plain.decode()
+    else:
+        raw = base64.b64decode(token)
+        for aead in _aead_keys:
+            try:
+                return aead.decrypt(raw[:12], raw[12:], None).decode()
+            except InvalidTag:
+                continue
     raise RuntimeError("personal data cannot be decrypted with the configured keys")
+
+
+def _eax_open(key: bytes, raw: bytes) -> bytes | None:
+    """EAX decryption of one token's bytes with ``cryptography``'s CMAC and AES-CTR; None if the tag fails."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    from caseflow.security import blockwise
+
+    def omac(tweak: int, message: bytes) -> bytes:
+        mac = CMAC(algorithms.AES(key))
+        mac.update(tweak.to_bytes(16, "big") + message)
+        return mac.finalize()
+
+    nonce, cipher, tag = raw[:blockwise.NONCE], raw[blockwise.NONCE:-blockwise.TAG], raw[-blockwise.TAG:]
+    start = omac(0, nonce)
+    expected = bytes(a ^ b ^ c for a, b, c in zip(start, omac(1, b""), omac(2, cipher), strict=True))
+    if len(raw) < blockwise.NONCE + blockwise.TAG or not hmac.compare_digest(expected, tag):
+        return None
+    # OpenSSL's CTR counts with the whole 16-byte block, as EAX does.
+    decryptor = Cipher(algorithms.AES(key), modes.CTR(start)).decryptor()
+    return decryptor.update(cipher) + decryptor.finalize()
 
 
 def registry_keys(data: bytes, lengths) -> np.ndarray:
@@ -144,39 +194,19 @@ def registry_keys(data: bytes, lengths) -> np.ndarray:
     A key is the first 8 bytes of the AES-CMAC (RFC 4493, NIST SP 800-38B) of the value, as a signed
     integer for a BIGINT column: a small index key that builds and joins fast.  A collision among 17
     million values has odds of about 1 in 100,000, and a lookup compares the masked number too.
-    CMAC is a chain of AES block encryptions, so a whole column is computed with one AES-ECB call per
-    block position (AES-NI in OpenSSL) and the chaining XORs in NumPy, instead of one MAC call a value;
-    the tests hold it to ``cryptography``'s own CMAC.  Snapshots are re-imported, not re-keyed, after a
-    key change.
+    A whole column is computed a block position at a time (``caseflow.security.blockwise``); the tests
+    hold it to ``cryptography``'s own CMAC.  Snapshots are re-imported, not re-keyed, after a key change.
     """
     import numpy as np
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    encrypt = Cipher(algorithms.AES(_registry_secret()), modes.ECB()).encryptor().update
-    k1, k2 = (np.frombuffer(k, dtype=np.uint8) for k in _cmac_subkeys(encrypt(bytes(16))))
+    from caseflow.security import blockwise
+
+    encrypt = blockwise.ecb(_registry_secret())
+    keys = blockwise.subkeys(encrypt)
     lengths = np.asarray(lengths, dtype=np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    starts = np.cumsum(lengths) - lengths
     tags = np.empty((len(lengths), 16), dtype=np.uint8)
-    for size in np.unique(lengths):  # a column has few distinct lengths: one batch each
-        size = int(size)
-        rows = np.flatnonzero(lengths == size)
-        blocks = max(1, -(-size // 16))
-        message = np.zeros((len(rows), 16 * blocks), dtype=np.uint8)
-        if len(rows) == len(lengths):
-            message[:, :size] = raw.reshape(len(rows), size)
-        elif size:
-            message[:, :size] = raw[starts[rows, None] + np.arange(size)]
-        if size == 16 * blocks:  # a full last block takes K1; a padded one (10*) takes K2
-            message[:, -16:] ^= k1
-        else:
-            message[:, size] = 0x80
-            message[:, -16:] ^= k2
-        chain = np.zeros((len(rows), 16), dtype=np.uint8)
-        for i in range(blocks):
-            chain = np.frombuffer(encrypt((chain ^ message[:, 16 * i:16 * i + 16]).tobytes()),
-                                  dtype=np.uint8).reshape(-1, 16)
-        tags[rows] = chain
+    for rows, values in blockwise.by_length(data, lengths):
+        tags[rows] = blockwise.cmac_rows(encrypt, keys, values)
     return tags[:, :8].copy().view(">i8").astype(np.int64).ravel()
 
 
@@ -184,15 +214,6 @@ def _registry_secret() -> bytes:
     if _registry_key is None:
         raise RuntimeError("crypto not configured: create the app first")
     return _registry_key
-
-
-def _cmac_subkeys(zero_block: bytes) -> tuple[bytes, bytes]:
-    """K1, K2 of RFC 4493 section 2.3 from L = AES(K, 0^128)."""
-    def double(block: int) -> int:
-        return ((block << 1) & (2**128 - 1)) ^ (0x87 if block >> 127 else 0)
-
-    k1 = double(int.from_bytes(zero_block, "big"))
-    return k1.to_bytes(16, "big"), double(k1).to_bytes(16, "big")
 
 
 def registry_key(value: str | None) -> int | None:
