@@ -1,6 +1,8 @@
 """Officials' credentials: log-in with throttling, the password policy, password changes."""
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from caseflow import throttle
@@ -13,7 +15,13 @@ from caseflow.timeutil import utcnow
 # The sixth failure within a minute, for the account or for the address, waits.
 LOGIN_LIMIT = throttle.Limit("login", 5, 60, "登录失败次数过多，请{minutes}分钟后再试。")
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
-_DUMMY_HASH = hash_password("caseflow-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist (equal timing); made on first use, not at import
+    (every CLI command and worker imports this module; a hash costs ~0.1 s)."""
+    return hash_password("caseflow-timing-equaliser")
 
 
 def check_password_policy(password: str, field: str = "password") -> None:
@@ -31,7 +39,7 @@ def authenticate(username: str, password: str, address: str | None) -> User | No
     keys = [f"user:{username.strip().lower()}", f"addr:{address or '?'}"]
     throttle.check(LOGIN_LIMIT, keys)
     user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None
     if not ok or not user.active:
         throttle.record_failure(LOGIN_LIMIT, keys)
         return None
