@@ -348,6 +348,8 @@ def _keys(values: pl.Series) -> pl.Series:
 
 def _sealed(plain: pl.Series) -> pl.Series:
     """``crypto.seal`` of each value, a column at a time (``crypto.seal_column``)."""
+    if plain.null_count():
+        raise ValueError("a row without its personal-data value")
     tokens = crypto.seal_column(plain.str.join("").item().encode(), plain.str.len_bytes().to_numpy())
     return pl.Series("pii", tokens).cast(pl.String)
 

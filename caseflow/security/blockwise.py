@@ -95,13 +95,16 @@ class Eax:
     def seal_rows(self, nonces: np.ndarray, plain: np.ndarray) -> np.ndarray:
         """(rows, NONCE + size + TAG): nonce, ciphertext and tag of each row of ``plain`` (rows, size)."""
         rows, size = plain.shape
-        if not size:
-            raise ValueError("EAX here seals non-empty values only")
         start = cmac_rows(self.encrypt, self.keys, nonces, self.after[0])  # N'
-        blocks = -(-size // 16)
-        stream = _blocks(self.encrypt, counter_blocks(start, blocks).reshape(-1, 16)).reshape(rows, -1)
-        cipher = plain ^ stream[:, :size]
-        tag = start ^ cmac_rows(self.encrypt, self.keys, cipher, self.after[2]) ^ self.header
+        if size:
+            blocks = -(-size // 16)
+            stream = _blocks(self.encrypt, counter_blocks(start, blocks).reshape(-1, 16)).reshape(rows, -1)
+            cipher = plain ^ stream[:, :size]
+            mac = cmac_rows(self.encrypt, self.keys, cipher, self.after[2])
+        else:  # an empty value: OMAC^2 of nothing is the CMAC of the lone block [2]
+            cipher = plain
+            mac = cmac_rows(self.encrypt, self.keys, np.frombuffer((2).to_bytes(16, "big"), dtype=np.uint8)[None])
+        tag = start ^ mac ^ self.header
         return np.concatenate([nonces, cipher, tag], axis=1)
 
 
