@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import logging
 import os
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from caseflow.config import PROJECT_ROOT, load_config
+
+if TYPE_CHECKING:  # Flask is imported by create_app: the registry import's worker processes never need it
+    from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, CLI, error pages."""
+    from flask import Flask
+
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
