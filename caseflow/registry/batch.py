@@ -319,8 +319,10 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         .then(c("id_number").str.slice(0, 6) + "********" + c("id_number").str.slice(14, 4)),
         phone=pl.when(c("guardian_phone").str.contains(r"^[0-9]{11}$"))
         .then(c("guardian_phone").str.slice(0, 3) + "****" + c("guardian_phone").str.slice(7, 4)),
-        plain=pl.concat_str([c("id_number").fill_null(""), pl.lit("|"), c("registry_no"), pl.lit("|"),
-                             c("guardian_phone").fill_null("")]),
+        # "id|registry_no|phone", the registry number left out where it is "G" + the ID number (unseal_pii).
+        plain=pl.concat_str([c("id_number").fill_null(""), pl.lit("|"),
+                             pl.when(c("registry_no") == pl.lit("G") + c("id_number")).then(pl.lit(""))
+                             .otherwise(c("registry_no")), pl.lit("|"), c("guardian_phone").fill_null("")]),
     )
     id_masks = _mask_rest(derived["id"], clean["id_number"], mask_id_number)
     phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"], mask_phone)

@@ -10,7 +10,7 @@ from caseflow.extensions import db
 from caseflow.models import Case, CaseRegistryLink, RegistryRecord, Role, User
 from caseflow.registry.importer import latest_imports
 from caseflow.registry.lookup import _found_rows, _select
-from caseflow.security import crypto
+from caseflow.registry.validation import unseal_pii
 
 LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
 
@@ -40,7 +40,7 @@ def link_record(user: User, case: Case, import_id: int, registry_key: int) -> Ca
     _event(case, "registry_link", user,
            note=f"关联{found.source.label}学籍记录：{found.name} {found.registry_no}（{found.school_name}，"
                 f"数据日期{found.as_of.isoformat()}）")
-    record_access(user, "registry_link", "case", case.number, subject_id_number=crypto.unseal(row.pii).split("|")[0],
+    record_access(user, "registry_link", "case", case.number, subject_id_number=unseal_pii(row.pii)[0],
                   detail=f"{found.source.label} {found.registry_no}")
     flush()
     return link

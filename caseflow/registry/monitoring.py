@@ -21,7 +21,7 @@ from caseflow.models import (
     User,
 )
 from caseflow.registry.importer import latest_imports
-from caseflow.security import crypto
+from caseflow.registry.validation import unseal_pii
 
 CATEGORY = {
     ProblemKind.ONLY_NATIONAL: Category.ONE_SYSTEM_ONLY,
@@ -49,7 +49,7 @@ def _student(problem: RegistryProblem) -> PersonData:
             RegistryRecord.import_id.in_(ids))).first()
     if record is None:
         return PersonData(name=problem.name or "（未知）")
-    id_number, registry_no, _ = crypto.unseal(record.pii).split("|")
+    id_number, registry_no, _ = unseal_pii(record.pii)
     return PersonData(name=record.name, sex=Sex(record.sex), ethnicity=record.ethnicity,
                       id_number=id_number or None, registry_no=registry_no, birth_date=record.birth_date)
 

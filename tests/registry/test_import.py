@@ -39,9 +39,12 @@ def test_csv_import_stores_masked_and_hashed_rows(db, world, tmp_path):
     assert rec.id_masked == "410105********1232"[:6] + "********" + make_id_number(seq=123)[-4:]
     assert rec.guardian_phone_masked == "138****5678"
     assert make_id_number(seq=123) not in (rec.pii + rec.registry_no_masked)
+    from caseflow.registry.validation import unseal_pii
     from caseflow.security import crypto
 
-    assert crypto.unseal(rec.pii).split("|")[0] == make_id_number(seq=123)
+    id_number = make_id_number(seq=123)
+    assert unseal_pii(rec.pii) == (id_number, "G" + id_number, "13812345678")
+    assert crypto.unseal(rec.pii) == f"{id_number}||13812345678"  # the G number that repeats it: left out
     assert rec.id_key == crypto.registry_key(make_id_number(seq=123))
 
 
