@@ -175,10 +175,12 @@ def _eax_open(key: bytes, raw: bytes) -> bytes | None:
         mac.update(tweak.to_bytes(16, "big") + message)
         return mac.finalize()
 
+    if len(raw) < blockwise.NONCE + blockwise.TAG:
+        return None
     nonce, cipher, tag = raw[:blockwise.NONCE], raw[blockwise.NONCE:-blockwise.TAG], raw[-blockwise.TAG:]
     start = omac(0, nonce)
     expected = bytes(a ^ b ^ c for a, b, c in zip(start, omac(1, b""), omac(2, cipher), strict=True))
-    if len(raw) < blockwise.NONCE + blockwise.TAG or not hmac.compare_digest(expected, tag):
+    if not hmac.compare_digest(expected, tag):
         return None
     # OpenSSL's CTR counts with the whole 16-byte block, as EAX does.
     decryptor = Cipher(algorithms.AES(key), modes.CTR(start)).decryptor()

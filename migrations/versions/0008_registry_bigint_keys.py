@@ -44,13 +44,13 @@ def _each_record(conn, columns: str):
 
 def _rekey(conn, registry_column: str, id_column: str, key_of) -> None:
     """Set the two key columns of every record from its own sealed ID and registry numbers."""
-    from caseflow.security import crypto
+    from caseflow.registry.validation import unseal_pii
 
     op.create_index('ix_registry_records_convert', 'registry_records', ['import_id', 'line_no'])
     for rows in _each_record(conn, "pii"):
         params = []
         for import_id, line_no, pii in rows:
-            id_number, registry_no, _ = crypto.unseal(pii).split("|")
+            id_number, registry_no, _ = unseal_pii(pii)  # also rows sealed by later imports (downgrade)
             params.append({"r": key_of(registry_no), "k": key_of(id_number), "i": import_id, "l": line_no})
         conn.execute(sa.text(f"UPDATE registry_records SET {registry_column} = :r, {id_column} = :k "
                              "WHERE import_id = :i AND line_no = :l"), params)
