@@ -116,9 +116,12 @@ def _is_blank(values: list[str]) -> bool:
     return not any(v.strip() for v in values)
 
 
-def encode_text(first_line: int, text: str, ctx: Context) -> Encoded:
-    """A chunk of whole CSV records whose first record is on line ``first_line`` of the file."""
-    if '"' in text or text.count("\r") != text.count("\r\n"):
+def encode_text(first_line: int, text: str, ctx: Context, *, checked: bool = False) -> Encoded:
+    """A chunk of whole CSV records whose first record is on line ``first_line`` of the file.
+
+    ``checked``: the caller found no quote and no bare CR in it (``parallel.plain``), so each line is a record.
+    """
+    if not checked and ('"' in text or text.count("\r") != text.count("\r\n")):
         # Quoted fields (maybe spanning lines) or bare CR line ends: the csv module reads them.
         reader = csv.reader(io.StringIO(text, newline=""))
         return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)

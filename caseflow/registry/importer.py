@@ -36,7 +36,7 @@ from caseflow.timeutil import utcnow
 if TYPE_CHECKING:  # Polars is imported by the import itself, not by every process that loads the app
     import polars as pl
 
-    from caseflow.registry import batch
+    from caseflow.registry import batch, parallel
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -103,43 +103,43 @@ def _drop_partition(import_id: int) -> sa.TextClause:
     return sa.text(f"DROP TABLE IF EXISTS {partition_name(import_id)}")
 
 
-def _encoded(imp: RegistryImport, extract: Extract, ctx: batch.Context, *, postgres: bool,
-             ) -> Iterator[tuple[bytes | pl.DataFrame, list[list], int, int]]:
-    """(rows to store, rejects, records read, file position) chunk by chunk, in file order.
-
-    CSV is cut into chunks of whole records and encoded column-wise, in worker processes when the file is
-    big; XLSX rows come from the spreadsheet reader in batches.  On PostgreSQL the rows are COPY text.
-    """
-    from caseflow.registry import batch, parallel
+def _workers(imp: RegistryImport, schools: dict[str, int], today: date) -> parallel.Workers | None:
+    """Worker processes for a big file on PostgreSQL, started now: they spawn while the file is opened."""
+    from caseflow.registry import parallel
 
     config = current_app.config
-    chunk_bytes = int(config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
-    path = Path(imp.file_path)
-    workers = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
-    big = extract.total_bytes >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
-    in_workers = postgres and workers > 1 and big
-    init = (config["DATA_KEY"], ctx.schools, ctx.columns, extract.encoding, ctx.today, ctx.import_id)
+    count = int(config.get("REGISTRY_IMPORT_WORKERS") or min(2, os.cpu_count() or 1))
+    try:
+        big = Path(imp.file_path).stat().st_size >= int(config.get("REGISTRY_PARALLEL_MIN_BYTES", 8 << 20))
+    except OSError:
+        return None  # open_extract refuses it
+    if count < 2 or not big:
+        return None
+    return parallel.Workers(count, config["DATA_KEY"], schools, today, imp.id)
 
-    def here(encoded: batch.Encoded, position: int) -> tuple:
-        return (encoded.copy_text() if postgres else encoded.frame), encoded.rejects, encoded.rows, position
 
-    if extract.encoding is None or not parallel.plain(path):
-        # XLSX, and CSV with quotes or bare CR line ends: records as their reader splits them, in batches.
+def _encoded(path: Path, extract: Extract, ctx: batch.Context, workers: parallel.Workers | None, *,
+             postgres: bool) -> Iterator[tuple[bytes | pl.DataFrame, list[list], int, int]]:
+    """(rows to store, rejects, records read, file position) piece by piece, in file order.
+
+    CSV is cut into chunks of whole records while it can be (``parallel.encode_csv``) and encoded
+    column-wise; XLSX rows come from the spreadsheet reader in batches.  On PostgreSQL the rows are COPY
+    text, encoded in the ``workers`` when there are any.
+    """
+    from caseflow.registry import parallel
+
+    def finish(encoded: batch.Encoded) -> bytes | pl.DataFrame:
+        return encoded.copy_text() if postgres else encoded.frame
+
+    if extract.encoding is None:  # XLSX
         rows = iter(extract.rows)
         batches = ((records, extract.position()) for records in iter(lambda: list(itertools.islice(rows, BATCH)), []))
-        if in_workers:
-            yield from parallel.encode_parallel_records(batches, workers=workers, init_args=init)
-        else:
-            yield from (here(batch.encode_records(records, ctx), position) for records, position in batches)
+        yield from parallel.encode_records(batches, ctx, workers=workers, finish=finish)
         return
     extract.close()
-    encoding = extract.encoding
-    if in_workers:
-        yield from parallel.encode_parallel(path, encoding, workers=workers, init_args=init,
-                                            chunk_bytes=chunk_bytes)
-        return
-    for first_line, data, position in parallel.chunks(path, encoding, chunk_bytes):
-        yield here(batch.encode_text(first_line, parallel.decode(first_line, data, encoding), ctx), position)
+    chunk_bytes = int(current_app.config.get("REGISTRY_CHUNK_BYTES", 2 << 20))
+    yield from parallel.encode_csv(path, extract.encoding, ctx, chunk_bytes=chunk_bytes,
+                                   batch_size=BATCH, workers=workers, finish=finish)
 
 
 def _load_postgres(conn: sa.Connection, imp: RegistryImport, chunks, tally) -> str:
@@ -246,6 +246,19 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         raise ValueError(f"import {import_id} is not waiting to run")
     imp.state, imp.started_at = ImportState.LOADING, utcnow()
     db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
+    schools, today = _schools(), date.today()
+    workers = _workers(imp, schools, today) if postgres else None
+    try:
+        return _run(imp, schools, today, workers, postgres=postgres, on_progress=on_progress)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: parallel.Workers | None, *,
+         postgres: bool, on_progress: Callable[[Progress], None] | None) -> dict:
+    import_id = imp.id
     try:
         extract = open_extract(imp.file_path)
     except RegistryImportRefused as exc:
@@ -254,10 +267,10 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
         raise
     from caseflow.registry import batch
 
-    ctx = batch.Context(extract.columns, _schools(), date.today(), imp.id)
+    ctx = batch.Context(extract.columns, schools, today, imp.id)
+    path = Path(imp.file_path)
     report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
     counts = {"rows": 0, "rejected": 0}
-    postgres = db.engine.dialect.name == "postgresql"
     insert = sa.insert(RegistryRecord.__table__)
     last = [time.monotonic()]
     active = False
@@ -286,7 +299,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k, :i)"), {"k": LOCK_KEY, "i": imp.id})
                 conn.commit()
                 try:
-                    part = _load_postgres(conn, imp, _encoded(imp, extract, ctx, postgres=True), tally)
+                    part = _load_postgres(conn, imp, _encoded(path, extract, ctx, workers, postgres=True), tally)
                     phases.append(time.monotonic())
                     counts["rejected"] += _index_postgres(imp.id, part, writer)
                     phases.append(time.monotonic())
@@ -303,7 +316,7 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
                     _unlock(conn, imp.id)
             else:
                 seen: set[int] = set()
-                for frame, rejected, rows, position in _encoded(imp, extract, ctx, postgres=False):
+                for frame, rejected, rows, position in _encoded(path, extract, ctx, None, postgres=False):
                     tally(rejected, rows, position)
                     frame, repeats = _first_of_each(frame, seen, writer)
                     counts["rejected"] += repeats

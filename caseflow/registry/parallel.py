@@ -1,23 +1,30 @@
 """Cutting a CSV extract into chunks of whole records, and encoding them in worker processes.
 
-Only files without quotes and bare CRs are cut (:func:`plain`): there a newline
-always ends a record, and UTF-8 and GB18030 never use the byte ``\\n`` inside a
-character.  Workers turn each chunk into ready
-``COPY`` text plus its rejects (:mod:`caseflow.registry.batch`), and the parent
-receives the chunks in file order.  At most a few chunks are in flight, so
-memory stays flat whatever the file size.
+A chunk is cut at newlines and used as it is while it is :func:`plain` (no quote,
+no bare CR): there a newline always ends a record, and UTF-8 and GB18030 never
+use the byte ``\\n`` inside a character.  From the first chunk that is not, the
+csv module reads the rest of the file.  No pass over the whole file comes first:
+the workers check each chunk as they encode it.  Workers turn each chunk into
+ready ``COPY`` text plus its rejects (:mod:`caseflow.registry.batch`), and the
+parent receives the chunks in file order.  At most a few chunks are in flight,
+so memory stays flat whatever the file size.
 """
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import multiprocessing
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 from caseflow.registry import batch
 from caseflow.security import crypto
@@ -48,112 +55,206 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _init(data_key: str, schools: dict[str, int], columns: dict[str, int], encoding: str, today: date,
-          import_id: int) -> None:
+def _init(data_key: str, schools: dict[str, int], today: date, import_id: int) -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     crypto.configure(data_key)
-    _context.update(ctx=batch.Context(columns, schools, today, import_id), encoding=encoding)
+    _context.update(schools=schools, today=today, import_id=import_id)
 
 
-def _encode(first_line: int, data: bytes) -> tuple[bytes, list[list], int]:
-    """Worker: one chunk of records -> (COPY text, rejects, records read)."""
-    return batch.encode_text(first_line, decode(first_line, data, _context["encoding"]), _context["ctx"]).for_copy()
+def _ctx(columns: dict[str, int]) -> batch.Context:
+    """The worker's context for a file with these columns (built once: it plans the Polars checks)."""
+    key = tuple(columns.items())
+    if _context.get("key") != key:
+        _context.update(key=key, ctx=batch.Context(columns, _context["schools"], _context["today"],
+                                                   _context["import_id"]))
+    return _context["ctx"]
 
 
-def plain(path: Path, block_bytes: int = 8 << 20) -> bool:
-    """No quote and no bare CR anywhere: lines are records, so the file can be cut at any newline.
+def _encode(columns: dict[str, int], encoding: str, first_line: int,
+            data: bytes) -> tuple[bytes, list[list], int] | None:
+    """Worker: one chunk of lines -> (COPY text, rejects, records read); None if it is not :func:`plain`."""
+    if not plain(data):
+        return None
+    return batch.encode_text(first_line, decode(first_line, data, encoding), _ctx(columns), checked=True).for_copy()
+
+
+def _encode_records(columns: dict[str, int], records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
+    """Worker: a batch of records split into cells -> (COPY text, rejects, records read)."""
+    return batch.encode_records(records, _ctx(columns)).for_copy()
+
+
+def plain(data: bytes) -> bool:
+    """No quote and no bare CR in these bytes: every line of them is one record.
 
     The csv module reads a quote inside an unquoted field as a plain character and a lone CR as a line
-    end; cutting such a file by counting quotes and newlines could split a record or misnumber lines.
-    Those files are read by the csv module itself (correct, row by row, slower).  The scan is three
-    memchr-speed passes a block (a regular expression here took 1.7 s for 1M rows, before any work began).
+    end; cutting such text at newlines could split a record or misnumber lines, so from the first chunk
+    that is not plain the csv module reads the rest of the file (:func:`encode_csv`).  A CR at the very
+    end counts as bare (the LF that may follow is in the next chunk; chunks end after an LF).
+    NumPy: ``bytes.count`` of CR and of CRLF took five times as long on a CRLF file.
+    """
+    if b'"' in data:
+        return False
+    if b"\r" not in data:
+        return True
+    raw = np.frombuffer(data, dtype=np.uint8)
+    cr = np.flatnonzero(raw == 13)
+    return int(cr[-1]) + 1 < len(raw) and bool((raw[cr + 1] == 10).all())
+
+
+def header_end(path: Path, limit: int = 1 << 20) -> int | None:
+    """The file offset after the header line, if the header is plain up to its LF; else None (the csv module
+    reads the whole file: a quoted header cell, or lines that end in bare CRs)."""
+    with path.open("rb") as fh:
+        head = fh.read(limit)
+    end = head.find(b"\n") + 1
+    return end if end and plain(head[:end]) else None
+
+
+def chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
+    """(first line number, bytes, file offset of the bytes) for each chunk of whole lines from ``start``
+    (the offset of line 2, after the header).
+
+    Lines are cut at LF only: whether they are records is for :func:`plain` to say, chunk by chunk.
     """
     with path.open("rb") as fh:
-        carry = b""  # a CR ending the previous block, to be paired with the LF that may start this one
-        while block := fh.read(block_bytes):
-            block = carry + block
-            if b'"' in block:
-                return False
-            carry = b"\r" if block.endswith(b"\r") else b""
-            if block.count(b"\r") - len(carry) != block.count(b"\r\n"):
-                return False
-        return not carry
-
-
-def chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
-    """(first line number, bytes, file position after) for each chunk of whole lines after the header.
-
-    Only for files that :func:`plain` accepts: there every line is one record.
-    """
-    with path.open("rb") as fh:
-        buffer = fh.read(chunk_bytes)
-        if encoding == "utf-8-sig" and buffer.startswith(b"\xef\xbb\xbf"):
-            buffer = buffer[3:]
-        # The header line, which open_extract has already checked.
-        while not (end := buffer.find(b"\n") + 1):
-            more = fh.read(chunk_bytes)
-            if not more:
-                return
-            buffer += more
-        line, buffer = 2, buffer[end:]
+        fh.seek(start)
+        line, buffer = 2, b""
         while True:
             more = fh.read(chunk_bytes)
             if not more:
                 if buffer:
-                    yield line, buffer, fh.tell()
+                    yield line, buffer, fh.tell() - len(buffer)
                 return
             buffer += more
             cut = buffer.rfind(b"\n") + 1
             if cut:
-                yield line, buffer[:cut], fh.tell() - (len(buffer) - cut)
+                yield line, buffer[:cut], fh.tell() - len(buffer)
                 line += buffer.count(b"\n", 0, cut)
                 buffer = buffer[cut:]
 
 
-def encode_parallel(path: Path, encoding: str, *, workers: int, init_args: tuple,
-                    chunk_bytes: int) -> Iterator[tuple[bytes, list[list], int, int]]:
-    """(COPY text, rejects, records read, file position) of each chunk, encoded in ``workers`` processes."""
-    tasks = ((_encode, (first_line, data), position)
-             for first_line, data, position in chunks(path, encoding, chunk_bytes))
-    return _pipeline(tasks, workers, init_args)
+def record_batches(path: Path, encoding: str, offset: int, first_line: int,
+                   size: int) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+    """(records, file position after them) in batches of ``size``, read by the csv module from ``offset``
+    (the start of the record on line ``first_line``, or 0: the whole file after its header); blank records
+    are left out, as everywhere."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        reader = csv.reader(stream)
+        if not offset:
+            next(reader, None)  # the header, which open_extract has checked
+        rows = ((first_line - 1 + reader.line_num, values) for values in reader if any(v.strip() for v in values))
+        while True:
+            try:
+                records = list(itertools.islice(rows, size))
+            except UnicodeDecodeError:  # the text layer reads ahead: name the last line read whole
+                raise ChunkUndecodable(first_line - 1 + reader.line_num, encoding) from None
+            if not records:
+                return
+            yield records, raw.tell()
 
 
-def encode_parallel_records(batches: Iterator[tuple[list, int]], *, workers: int,
-                            init_args: tuple) -> Iterator[tuple[bytes, list[list], int, int]]:
-    """The same for batches of records read by the csv module or the XLSX reader (files that cannot be cut)."""
-    return _pipeline(((_encode_records, (records,), position) for records, position in batches), workers,
-                     init_args)
+class Workers:
+    """Worker processes that encode chunks; started before the work is cut (spawning takes a while).
 
+    Each worker holds what every chunk of the import needs (:func:`_init`); tasks carry the file's
+    columns and encoding, which are known only once it is opened.
+    """
 
-def _encode_records(records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
-    return batch.encode_records(records, _context["ctx"]).for_copy()
+    def __init__(self, count: int, data_key: str, schools: dict[str, int], today: date, import_id: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
+        # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
+        saved = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = "1"
+        try:
+            self.pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init,
+                                            initargs=(data_key, schools, today, import_id))
+            # Each submit while no worker is idle starts one more process, with this environment.
+            for _ in range(count):
+                self.pool.submit(os.getpid)
+        finally:
+            if saved is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = saved
+        self.count = count
 
+    def ordered(self, tasks: Iterator[tuple[Callable, tuple, object]]) -> Iterator[tuple[object, object]]:
+        """(result, tag) of each (function, args, tag) task, in task order, at most a few in flight.
 
-def _pipeline(tasks, workers: int, init_args: tuple) -> Iterator[tuple[bytes, list[list], int, int]]:
-    """Run (function, args, position) tasks in worker processes; results in task order, few in flight."""
-    context = multiprocessing.get_context("spawn")
-    # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
-    # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
-    saved = os.environ.get("POLARS_MAX_THREADS")
-    os.environ["POLARS_MAX_THREADS"] = "1"
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init_args)
-        # Each submit while no worker is idle starts one more process, with this environment.
-        started = [pool.submit(os.getpid) for _ in range(workers)]
-    finally:
-        if saved is None:
-            os.environ.pop("POLARS_MAX_THREADS", None)
-        else:
-            os.environ["POLARS_MAX_THREADS"] = saved
-    with pool:
-        for future in started:
-            future.result()
+        Closing the iterator early cancels the tasks not yet started; those running finish unread.
+        """
         pending: deque = deque()
-        for function, args, position in tasks:
-            pending.append((pool.submit(function, *args), position))
-            if len(pending) > workers + 1:
-                future, at = pending.popleft()
-                yield (*future.result(), at)
-        while pending:
-            future, at = pending.popleft()
-            yield (*future.result(), at)
+        try:
+            for function, args, tag in tasks:
+                pending.append((self.pool.submit(function, *args), tag))
+                if len(pending) > self.count + 1:
+                    future, tag_ = pending.popleft()
+                    yield future.result(), tag_
+            while pending:
+                future, tag_ = pending.popleft()
+                yield future.result(), tag_
+        finally:
+            for future, _ in pending:
+                future.cancel()
+            if hasattr(tasks, "close"):
+                tasks.close()  # the file being cut
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def encode_csv(path: Path, encoding: str, ctx: batch.Context, *, chunk_bytes: int, batch_size: int,
+               workers: Workers | None,
+               finish: Callable[[batch.Encoded], object]) -> Iterator[tuple[object, list[list], int, int]]:
+    """(rows to store, rejects, records read, file position) of each piece of a CSV file, in file order.
+
+    The file is cut at line ends while its chunks are :func:`plain`; the first chunk that is not starts
+    at a record (everything before it was plain lines), and from there the csv module reads the rest in
+    batches of records.  With ``workers`` the chunks are checked and encoded there (``finish`` is then
+    unused: they send back COPY text); without, here, by ``finish`` of each :class:`batch.Encoded`.
+    """
+    start = header_end(path)
+    resume = (0, 1) if start is None else (
+        yield from _cut(path, encoding, ctx, start, chunk_bytes=chunk_bytes, workers=workers, finish=finish))
+    if resume is not None:
+        batches = record_batches(path, encoding, *resume, batch_size)
+        yield from encode_records(batches, ctx, workers=workers, finish=finish)
+
+
+def _cut(path: Path, encoding: str, ctx: batch.Context, start: int, *, chunk_bytes: int, workers: Workers | None,
+         finish: Callable[[batch.Encoded], object]):
+    """:func:`encode_csv` for the chunks cut from ``start``; returns (offset, line) of the first chunk that is
+    not plain, or None when all were."""
+    if workers is None:
+        for first_line, data, offset in chunks(path, start, chunk_bytes):
+            if not plain(data):
+                return offset, first_line
+            encoded = batch.encode_text(first_line, decode(first_line, data, encoding), ctx, checked=True)
+            yield finish(encoded), encoded.rejects, encoded.rows, offset + len(data)
+        return None
+    tasks = ((_encode, (ctx.columns, encoding, first_line, data), (first_line, offset, offset + len(data)))
+             for first_line, data, offset in chunks(path, start, chunk_bytes))
+    results = workers.ordered(tasks)
+    for result, (first_line, offset, end) in results:
+        if result is None:
+            results.close()  # the chunks after it, cut and maybe encoded, are read again by the csv module
+            return offset, first_line
+        yield (*result, end)
+    return None
+
+
+def encode_records(batches: Iterable[tuple[list[tuple[int, list[str]]], int]], ctx: batch.Context, *,
+                   workers: Workers | None,
+                   finish: Callable[[batch.Encoded], object]) -> Iterator[tuple[object, list[list], int, int]]:
+    """The same for batches of records already split into cells (the csv module, the XLSX reader)."""
+    if workers is not None:
+        tasks = ((_encode_records, (ctx.columns, records), position) for records, position in batches)
+        for result, position in workers.ordered(tasks):
+            yield (*result, position)
+        return
+    for records, position in batches:
+        encoded = batch.encode_records(records, ctx)
+        yield finish(encoded), encoded.rejects, encoded.rows, position
