@@ -75,7 +75,17 @@ def _encode(columns: dict[str, int], encoding: str, first_line: int,
     """Worker: one chunk of lines -> (COPY text, rejects, records read); None if it is not :func:`plain`."""
     if not plain(data):
         return None
-    return batch.encode_text(first_line, decode(first_line, data, encoding), _ctx(columns), checked=True).for_copy()
+    return encode_chunk(first_line, data, encoding, _ctx(columns)).for_copy()
+
+
+def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context) -> batch.Encoded:
+    """A :func:`plain` chunk encoded; UTF-8 goes to Polars as bytes (no decoding into a Python string)."""
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return batch.encode_text(first_line, decode(first_line, data, encoding), ctx, checked=True)
+    try:
+        return batch.encode_text(first_line, data, ctx, checked=True)
+    except batch.NotUtf8:
+        raise ChunkUndecodable(first_line, encoding) from None
 
 
 def _encode_records(columns: dict[str, int], records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
@@ -232,7 +242,7 @@ def _cut(path: Path, encoding: str, ctx: batch.Context, start: int, *, chunk_byt
         for first_line, data, offset in chunks(path, start, chunk_bytes):
             if not plain(data):
                 return offset, first_line
-            encoded = batch.encode_text(first_line, decode(first_line, data, encoding), ctx, checked=True)
+            encoded = encode_chunk(first_line, data, encoding, ctx)
             yield finish(encoded), encoded.rejects, encoded.rows, offset + len(data)
         return None
     tasks = ((_encode, (ctx.columns, encoding, first_line, data), (first_line, offset, offset + len(data)))

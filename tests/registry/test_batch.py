@@ -106,8 +106,10 @@ def _check(encoded: batch.Encoded, accepted: dict, rejected: dict) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=ROWS, blank_every=st.integers(min_value=0, max_value=4), crlf=st.booleans(),
        blank=st.sampled_from(["", " , ,", "\t", ",,"]),
-       cuts=st.lists(st.integers(min_value=-8, max_value=len(HEADER) + 1), min_size=25, max_size=25))
-def test_plain_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts):
+       cuts=st.lists(st.integers(min_value=-8, max_value=len(HEADER) + 1), min_size=25, max_size=25),
+       as_bytes=st.booleans())
+def test_plain_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts, as_bytes):
+    """A chunk as text, or as UTF-8 bytes already checked plain (how the importer passes UTF-8 files)."""
     ctx = _context()
     lines, texts = [], []
     for k, row in enumerate(rows):
@@ -124,7 +126,14 @@ def test_plain_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts):
         texts.append(",".join(values))
     text = ("\r\n" if crlf else "\n").join(texts) + "\n"
     assert '"' not in text
-    _check(batch.encode_text(10, text, ctx), *_expected(lines, ctx))
+    encoded = batch.encode_text(10, text.encode(), ctx, checked=True) if as_bytes else batch.encode_text(10, text, ctx)
+    _check(encoded, *_expected(lines, ctx))
+
+
+def test_a_chunk_of_bytes_that_is_not_utf8_is_refused_as_such():
+    line = ",".join(["张小明", "男", "2015-03-08", "汉族", "居民身份证", ID, "G" + ID, "4141000001"])
+    with pytest.raises(batch.NotUtf8):
+        batch.encode_text(2, line.encode("gbk") + b"\n", _context(), checked=True)
 
 
 @settings(max_examples=100, deadline=None)
