@@ -138,9 +138,11 @@ class RegistryProblem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     check_id: Mapped[str] = mapped_column(sa.String(32), index=True)
     kind: Mapped[ProblemKind] = mapped_column(enum_column(ProblemKind))
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    # Units, without foreign keys (migration 0009): a check writes its problems in bulk, their schools
+    # come from records the importer checked, and units are never deleted.
+    school_id: Mapped[int] = mapped_column(index=True)
     # A duplicate registry (一人多籍) concerns a second school.
-    other_school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    other_school_id: Mapped[int | None]
     source: Mapped[RegistrySource | None] = mapped_column(enum_column(RegistrySource))
     registry_key: Mapped[int | None] = mapped_column(sa.BigInteger)
     registry_no_masked: Mapped[str | None] = mapped_column(sa.String(19))
@@ -149,8 +151,9 @@ class RegistryProblem(db.Model):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
-    school: Mapped[Unit] = relationship(foreign_keys=[school_id])
-    other_school: Mapped[Unit | None] = relationship(foreign_keys=[other_school_id])
+    school: Mapped[Unit] = relationship(primaryjoin="foreign(RegistryProblem.school_id) == Unit.id")
+    other_school: Mapped[Unit | None] = relationship(
+        primaryjoin="foreign(RegistryProblem.other_school_id) == Unit.id")
 
 
 class Headcount(db.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,12 +70,12 @@ def run_check(as_of: date | None = None) -> CheckResult:
     db.session.execute(problems.delete().where(problems.c.case_id.is_(None)))
     now = utcnow()
     parts = []
-    if n is not None and p is not None:
-        parts.append(_comparison(check_id, n.id, p.id, now))
     ids = [imp.id for imp in snaps.values()]
     if ids:
         parts += [_duplicates(check_id, ids, now), _graduate_pool(check_id, ids, now)]
-    _store([part for part in parts if part is not None])
+    if n is not None and p is not None:  # the longest part last: the others are written while it runs
+        parts.append(_comparison(check_id, n.id, p.id, now))
+    _store(parts)
     headcounts = _insert_headcounts(check_id, as_of, now)
     db.session.flush()
     counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT or headcounts), 0)
@@ -131,48 +132,59 @@ def _comparison(check_id: str, national_id: int, provincial_id: int, now) -> Par
 
 @dataclass
 class Part:
-    """The problems of one kind of check: a SELECT of rows for registry_problems, and their columns."""
+    """The problems of one kind of check: a SELECT of rows for registry_problems, and their columns.
 
-    select: sa.Select
+    ``select`` may be a function of a connection that returns it (or None: no rows), for a part that
+    must ask the database something first; it then runs in the part's own session.
+    """
+
+    select: sa.Select | Callable[[sa.Connection], sa.Select | None]
     columns: list[str]
 
 
 def _store(parts: list[Part]) -> None:
-    """Add the parts' rows to registry_problems, in this transaction.
+    """Add the parts' rows to registry_problems, in this transaction, in the order of ``parts``.
 
     SQLite: one INSERT … SELECT each.  PostgreSQL: the SELECTs run at once, each in a session of its
     own (they only read committed snapshots; a single INSERT … SELECT cannot use a second core), as
-    ``COPY (SELECT …) TO STDOUT``, and that text is COPYed in here: the check still replaces the
-    problems in one transaction.
+    ``COPY (SELECT …) TO STDOUT``, and that text is COPYed in here as soon as the parts before it are in,
+    while the slower parts still run: the check still replaces the problems in one transaction.
     """
     table = RegistryProblem.__table__
     if db.engine.dialect.name != "postgresql":
         for part in parts:
-            db.session.execute(table.insert().from_select(part.columns, part.select))
+            select = part.select(db.session.connection()) if callable(part.select) else part.select
+            if select is not None:
+                db.session.execute(table.insert().from_select(part.columns, select))
         return
     engine = db.engine
 
     def fetch(part: Part) -> bytes:
         """The part's rows as COPY text, straight from the server (no row passes through Python)."""
-        compiled = part.select.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-        params = compiled.construct_params()
-        for name, process in compiled._bind_processors.items():  # the types' own conversions, as execute() does
-            if name in params:
-                params[name] = process(params[name])
         with engine.connect() as conn:
             conn.execute(sa.text("SET LOCAL work_mem = '128MB'"))
+            select = part.select(conn) if callable(part.select) else part.select
+            if select is None:
+                return b""
+            compiled = select.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+            params = compiled.construct_params()
+            for name, process in compiled._bind_processors.items():  # the types' own conversions, as execute()
+                if name in params:
+                    params[name] = process(params[name])
             with conn.connection.driver_connection.cursor() as cur, \
                     cur.copy(f"COPY ({compiled.string}) TO STDOUT", params) as copy:
                 data = b"".join(bytes(block) for block in copy)
             conn.rollback()
         return data
 
-    with ThreadPoolExecutor(len(parts) or 1) as pool:
-        results = list(pool.map(fetch, parts))
     raw = db.session.connection().connection.driver_connection
-    for part, data in zip(parts, results, strict=True):
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(part.columns)}) FROM STDIN") as copy:
-            copy.write(data)
+    with ThreadPoolExecutor(len(parts) or 1) as pool:
+        for part, future in [(part, pool.submit(fetch, part)) for part in parts]:
+            data = future.result()
+            if data:
+                with raw.cursor() as cur, \
+                        cur.copy(f"COPY {table.name} ({', '.join(part.columns)}) FROM STDIN") as copy:
+                    copy.write(data)
 
 
 def _active(t: sa.FromClause | None = None):
@@ -180,42 +192,47 @@ def _active(t: sa.FromClause | None = None):
     return column.in_([s.value for s in ACTIVE_STATUSES])
 
 
-def _duplicates(check_id: str, import_ids: list[int], now) -> Part | None:
+def _duplicates(check_id: str, import_ids: list[int], now) -> Part:
     """一人多籍: a person (ID number) with several active registries in one system; one problem per person.
 
     Candidates come from the id_key index alone (an ordered, index-only grouping); only
     the few candidates are then checked for being active.
     """
-    parts = []
-    postgres = db.engine.dialect.name == "postgresql"
-    for import_id in import_ids:
-        t = _records(import_id)
-        candidates = (sa.select(t.c.id_key).where(t.c.id_key.is_not(None))
-                      .group_by(t.c.id_key).having(sa.func.count() > 1))
-        if postgres:
-            # Fetched first: the planner cannot know that only a few ID numbers repeat, and would hash the
-            # whole snapshot instead of looking the few up in the index.
-            found = list(db.session.scalars(candidates))
-            if not found:
-                continue
-            candidate = t.c.id_key == sa.any_(sa.literal(found, postgresql.ARRAY(sa.BigInteger)))
-        else:
-            candidate = t.c.id_key.in_(candidates)
-        parts.append(sa.select(t.c.id_key, sa.func.min(t.c.school_id).label("lo"),
-                               sa.func.max(t.c.school_id).label("hi"),
-                               sa.func.min(t.c.registry_no_masked).label("reg"), sa.func.min(t.c.name).label("name"))
-                     .where(_active(t), candidate)
-                     .group_by(t.c.id_key).having(sa.func.count() > 1))
-    if not parts:
-        return None
-    per_source = sa.union_all(*parts).subquery()
-    select = (sa.select(
-        sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
-        sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
-        sa.literal("同一身份证件号在多所学校有有效学籍"), sa.literal(now, RegistryProblem.created_at.type))
-        .group_by(per_source.c.id_key))
+
+    tables = [_records(import_id) for import_id in import_ids]  # here: it needs the app, the threads have none
+
+    def select(conn: sa.Connection) -> sa.Select | None:
+        parts = []
+        postgres = conn.dialect.name == "postgresql"
+        for t in tables:
+            candidates = (sa.select(t.c.id_key).where(t.c.id_key.is_not(None))
+                          .group_by(t.c.id_key).having(sa.func.count() > 1))
+            if postgres:
+                # Fetched first: the planner cannot know that only a few ID numbers repeat, and would hash
+                # the whole snapshot instead of looking the few up in the index.
+                found = list(conn.scalars(candidates))
+                if not found:
+                    continue
+                candidate = t.c.id_key == sa.any_(sa.literal(found, postgresql.ARRAY(sa.BigInteger)))
+            else:
+                candidate = t.c.id_key.in_(candidates)
+            parts.append(sa.select(t.c.id_key, sa.func.min(t.c.school_id).label("lo"),
+                                   sa.func.max(t.c.school_id).label("hi"),
+                                   sa.func.min(t.c.registry_no_masked).label("reg"),
+                                   sa.func.min(t.c.name).label("name"))
+                         .where(_active(t), candidate)
+                         .group_by(t.c.id_key).having(sa.func.count() > 1))
+        if not parts:
+            return None
+        per_source = sa.union_all(*parts).subquery()
+        return (sa.select(
+            sa.literal(check_id), sa.literal(ProblemKind.DUPLICATE_ACTIVE.value), sa.func.min(per_source.c.lo),
+            sa.func.max(per_source.c.hi), sa.func.min(per_source.c.reg), sa.func.min(per_source.c.name),
+            sa.literal("同一身份证件号在多所学校有有效学籍"), sa.literal(now, RegistryProblem.created_at.type))
+            .group_by(per_source.c.id_key))
+
     return Part(select, ["check_id", "kind", "school_id", "other_school_id", "registry_no_masked", "name", "detail",
-                     "created_at"])
+                         "created_at"])
 
 
 def _graduate_pool(check_id: str, import_ids: list[int], now) -> Part:
@@ -288,19 +305,23 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
     ``fresh`` runs the check now; otherwise the last check's problems are counted (pages stay fast).
     """
     snaps = snapshots(as_of)
-    if fresh:
-        check = run_check(as_of)
-    else:
-        check = CheckResult(latest_check_id() or "", {}, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+    values: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    with ThreadPoolExecutor(len(snaps) or 1) as pool:
+        # The totals of each snapshot, counted in sessions of their own while the check runs (PostgreSQL).
+        totals = {source: (pool.submit(_school_totals, _totals_query(imp.id), db.engine)
+                           if db.engine.dialect.name == "postgresql" else None) for source, imp in snaps.items()}
+        if fresh:
+            check = run_check(as_of)
+        else:
+            check = CheckResult(latest_check_id() or "", {},
+                                {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+        for source, imp in snaps.items():
+            future = totals[source]
+            rows = future.result() if future else db.session.execute(_totals_query(imp.id)).all()
+            for school_id, count in rows:
+                values[school_id][f"{source.value}_total"] += count
     units = {u.id: u for u in db.session.scalars(sa.select(Unit))}
     by_code = {u.code: u for u in units.values()}
-    values: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for source, imp in snaps.items():
-        key = f"{source.value}_total"
-        t = _records(imp.id)
-        for school_id, count in db.session.execute(
-                sa.select(t.c.school_id, sa.func.count()).where(_active(t)).group_by(t.c.school_id)):
-            values[school_id][key] += count
     p = RegistryProblem
     for school_id, kind, count in db.session.execute(
             sa.select(p.school_id, p.kind, sa.func.count()).where(p.check_id == check.check_id)
@@ -320,6 +341,18 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
     heading = {"city": "地市", "county": "县（市、区）", "school": "学校"}[level]
     return Report(f"国网、省网学籍比对情况（数据日期：{dates}）", [heading] + [h for _, h in RECONCILE_COLUMNS],
                   ordered, total)
+
+
+def _totals_query(import_id: int) -> sa.Select:
+    """(school id, active registries) of one snapshot."""
+    t = _records(import_id)
+    return sa.select(t.c.school_id, sa.func.count()).where(_active(t)).group_by(t.c.school_id)
+
+
+def _school_totals(query: sa.Select, engine: sa.Engine) -> list[tuple[int, int]]:
+    """The rows of a totals query, in a session of its own (a thread, while the check runs)."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def headcount_threshold() -> float:
