@@ -1,6 +1,8 @@
 """caseflow: handling of public complaints about student registries (学籍投诉处理)."""
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -11,9 +13,27 @@ if TYPE_CHECKING:  # Flask is imported by create_app: the registry import's work
     from flask import Flask
 
 
+_EXIT_HOOK: list[bool] = []
+
+
+def _skip_last_collection() -> None:
+    """At interpreter exit, freeze the objects instead of collecting them one last time.
+
+    That collection walks every object Flask, SQLAlchemy, Alembic and the models made: 0.2-0.4 s
+    at the end of every CLI command here, for memory the OS takes back anyway.  The atexit handlers
+    registered before this one (logging, multiprocessing) still run after it; new objects stay
+    collectable.
+    """
+    if not _EXIT_HOOK:
+        atexit.register(gc.freeze)
+        _EXIT_HOOK.append(True)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, CLI, error pages."""
     from flask import Flask
+
+    _skip_last_collection()
 
     app = Flask(
         __name__,
