@@ -13,27 +13,15 @@ if TYPE_CHECKING:  # Flask is imported by create_app: the registry import's work
     from flask import Flask
 
 
-_EXIT_HOOK: list[bool] = []
-
-
-def _skip_last_collection() -> None:
-    """At interpreter exit, freeze the objects instead of collecting them one last time.
-
-    That collection walks every object Flask, SQLAlchemy, Alembic and the models made: 0.2-0.4 s
-    at the end of every CLI command here, for memory the OS takes back anyway.  The atexit handlers
-    registered before this one (logging, multiprocessing) still run after it; new objects stay
-    collectable.
-    """
-    if not _EXIT_HOOK:
-        atexit.register(gc.freeze)
-        _EXIT_HOOK.append(True)
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: config, extensions, blueprints, CLI, error pages."""
     from flask import Flask
 
-    _skip_last_collection()
+    # At exit, freeze the objects instead of collecting them one last time: that collection walks
+    # everything Flask, SQLAlchemy, Alembic and the models made (0.2-0.4 s at the end of every CLI
+    # command here) for memory the OS takes back anyway.  Registered once, however many apps are built.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
     app = Flask(
         __name__,

@@ -123,33 +123,29 @@ class NotUtf8(ValueError):
 def encode_text(first_line: int, text: str | bytes, ctx: Context, *, checked: bool = False) -> Encoded:
     """A chunk of whole CSV records whose first record is on line ``first_line`` of the file.
 
-    ``text`` may be UTF-8 bytes (checked here, :class:`NotUtf8`): Polars takes them as they are, where a
-    Python ``str`` costs a decode and an encode back (~0.7 µs a row together).  ``checked``: the caller
-    found no quote and no bare CR in it (``parallel.plain``), so each line is a record.
+    ``checked``: the caller found no quote and no bare CR in it (``parallel.plain``), so each line is a
+    record; such a chunk may be UTF-8 bytes (checked here, :class:`NotUtf8`), which Polars takes as they
+    are, where a Python ``str`` costs a decode and an encode back (~0.7 µs a row together).
     """
+    if not checked:
+        text = text.decode() if isinstance(text, bytes) else text
+        if '"' in text or text.count("\r") != text.count("\r\n"):
+            # Quoted fields (maybe spanning lines) or bare CR line ends: the csv module reads them.
+            reader = csv.reader(io.StringIO(text, newline=""))
+            return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)
     if isinstance(text, bytes):
         try:
             raw = pl.Series("raw", [text], dtype=pl.Binary).cast(pl.String)
         except pl.exceptions.ComputeError:
             raise NotUtf8 from None
-        if not checked and not _plain_text(text.decode()):
-            return encode_text(first_line, text.decode(), ctx)
         backslash, tab = b"\\", b"\t"
     else:
-        if not checked and not _plain_text(text):
-            # Quoted fields (maybe spanning lines) or bare CR line ends: the csv module reads them.
-            reader = csv.reader(io.StringIO(text, newline=""))
-            return encode_records(((first_line - 1 + reader.line_num, values) for values in reader), ctx)
         raw = pl.Series("raw", [text], dtype=pl.String)
         backslash, tab = "\\", "\t"
     accepted, slow = _fast(first_line, raw, ctx)
     # Cells come from comma-split lines of this text: with no backslash or tab here, none needs escaping.
     return _combine(accepted, [(line_no, line.removesuffix("\r").split(",")) for line_no, line in slow], ctx,
                     plain=backslash not in text and tab not in text)
-
-
-def _plain_text(text: str) -> bool:
-    return '"' not in text and text.count("\r") == text.count("\r\n")
 
 
 def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> Encoded:

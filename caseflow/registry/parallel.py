@@ -73,13 +73,17 @@ def _ctx(columns: dict[str, int]) -> batch.Context:
 def _encode(columns: dict[str, int], encoding: str, first_line: int,
             data: bytes) -> tuple[bytes, list[list], int] | None:
     """Worker: one chunk of lines -> (COPY text, rejects, records read); None if it is not :func:`plain`."""
+    encoded = encode_chunk(first_line, data, encoding, _ctx(columns))
+    return None if encoded is None else encoded.for_copy()
+
+
+def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context) -> batch.Encoded | None:
+    """A chunk of lines encoded, or None if it is not :func:`plain` (the csv module must read from here).
+
+    UTF-8 goes to Polars as bytes (no decoding into a Python string).
+    """
     if not plain(data):
         return None
-    return encode_chunk(first_line, data, encoding, _ctx(columns)).for_copy()
-
-
-def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context) -> batch.Encoded:
-    """A :func:`plain` chunk encoded; UTF-8 goes to Polars as bytes (no decoding into a Python string)."""
     if encoding not in ("utf-8", "utf-8-sig"):
         return batch.encode_text(first_line, decode(first_line, data, encoding), ctx, checked=True)
     try:
@@ -240,9 +244,9 @@ def _cut(path: Path, encoding: str, ctx: batch.Context, start: int, *, chunk_byt
     not plain, or None when all were."""
     if workers is None:
         for first_line, data, offset in chunks(path, start, chunk_bytes):
-            if not plain(data):
-                return offset, first_line
             encoded = encode_chunk(first_line, data, encoding, ctx)
+            if encoded is None:
+                return offset, first_line
             yield finish(encoded), encoded.rejects, encoded.rows, offset + len(data)
         return None
     tasks = ((_encode, (ctx.columns, encoding, first_line, data), (first_line, offset, offset + len(data)))
