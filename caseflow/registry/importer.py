@@ -267,7 +267,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
         raise
     from caseflow.registry import batch
 
-    ctx = batch.Context(extract.columns, schools, today, imp.id)
+    ctx = batch.Context(extract.columns, schools, today, imp.id, native=postgres)  # the codec writes COPY text
     path = Path(imp.file_path)
     report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
     counts = {"rows": 0, "rejected": 0}

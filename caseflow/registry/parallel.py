@@ -62,11 +62,13 @@ def _init(data_key: str, schools: dict[str, int], today: date, import_id: int) -
 
 
 def _ctx(columns: dict[str, int]) -> batch.Context:
-    """The worker's context for a file with these columns (built once: it plans the Polars checks)."""
+    """The worker's context for a file with these columns (built once: it plans the Polars checks).
+
+    Workers send back COPY text (they run on PostgreSQL only), so the compiled codec may write it."""
     key = tuple(columns.items())
     if _context.get("key") != key:
         _context.update(key=key, ctx=batch.Context(columns, _context["schools"], _context["today"],
-                                                   _context["import_id"]))
+                                                   _context["import_id"], native=True))
     return _context["ctx"]
 
 

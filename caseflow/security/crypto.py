@@ -210,6 +210,14 @@ def registry_keys(data: bytes, lengths) -> np.ndarray:
     return tags[:, :8].copy().view(">i8").astype(np.int64).ravel()
 
 
+def bulk_keys() -> tuple[bytes, bytes]:
+    """(registry key secret, newest EAX key): what the compiled import path (``registry._codec``) computes
+    :func:`registry_keys` and :func:`seal_column` with."""
+    if not _eax_keys:
+        raise RuntimeError("crypto not configured: create the app first")
+    return _registry_secret(), _eax_keys[0]
+
+
 def _registry_secret() -> bytes:
     if _registry_key is None:
         raise RuntimeError("crypto not configured: create the app first")
