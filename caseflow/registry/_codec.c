@@ -484,6 +484,7 @@ typedef struct {
     Table statuses;            /* alias -> stored value */
     Table citizen;             /* the citizen-ID type aliases */
     PyObject *citizen_id;      /* bytes: the stored citizen-ID type */
+    int ready;                 /* __init__ completed */
 #if HAVE_AESNI
     Cmac keys;
     Eax seal;
@@ -517,6 +518,7 @@ static int codec_init(Codec *self, PyObject *args, PyObject *kwargs) {
     int today;
     long long import_id;
     Py_buffer registry_key, seal_key;
+    self->ready = 0;
     if (!available()) {
         PyErr_SetString(PyExc_RuntimeError, "this CPU has no AES instructions");
         return -1;
@@ -562,7 +564,7 @@ static int codec_init(Codec *self, PyObject *args, PyObject *kwargs) {
     cmac_setup(&self->keys, registry_key.buf);
     eax_setup(&self->seal, seal_key.buf);
 #endif
-    ok = 1;
+    ok = self->ready = 1;
 done:
     Py_XDECREF(lay);
     Py_XDECREF(lim);
@@ -651,6 +653,7 @@ static int check(const Codec *self, Cell *cells, Row *row) {
     if (!status) return 0;
     row->status = status->text;
     row->status_len = status->text_len;
+    if (!cells[F_SCHOOL].n) return 0;  /* an empty code is stored as NULL by the Python path */
     const Entry *school = table_get(&self->schools, cells[F_SCHOOL].p, cells[F_SCHOOL].n);
     if (!school) return 0;
     row->school_id = school->number;
@@ -787,6 +790,10 @@ static PyObject *codec_encode(Codec *self, PyObject *args) {
 #else
     Py_buffer data;
     Py_ssize_t first_line;
+    if (!self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "the codec was not initialised");
+        return NULL;
+    }
     if (!PyArg_ParseTuple(args, "y*n", &data, &first_line)) return NULL;
     const char *text = data.buf;
     Py_ssize_t size = data.len;
@@ -921,8 +928,11 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "caseflow.registry._codec", "The registry import's per-row fast path.", -1,
-    module_methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "caseflow.registry._codec",
+    .m_doc = "The registry import's per-row fast path.",
+    .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__codec(void) {

@@ -231,7 +231,9 @@ def _combine(accepted: pl.DataFrame, others: list[tuple[int, list[str]]], ctx: C
     rows += accepted.height
     if clean:
         accepted = pl.concat([accepted, _frame(clean)]).sort("line_no")
-    return Encoded(_finish(accepted, ctx), rejects, rows, plain)
+    # validate_row normalises (NFKC): a full-width backslash in a phone or passport number becomes a backslash,
+    # so its rows are looked at for characters to escape whatever the raw text held.
+    return Encoded(_finish(accepted, ctx), rejects, rows, plain and not clean)
 
 
 def _slow(records: Iterable[tuple[int, list[str]]], ctx: Context) -> tuple[list[tuple], list[list], int]:

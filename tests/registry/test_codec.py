@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseflow.identity import check_char
+from caseflow.identity import check_char, mask_id_number, mask_phone, mask_registry_number
 from caseflow.registry import batch
 from caseflow.registry.validation import map_headers, unseal_pii
 from caseflow.security import crypto
@@ -96,6 +96,27 @@ def _same(text: bytes, first_line: int = 10, header=HEADER) -> batch.Encoded:
     return got
 
 
+def _as_validate_row_says(encoded: batch.Encoded, lines: list[tuple[int, list[str]]], ctx: batch.Context) -> None:
+    """The COPY rows straight against ``validate_row`` (not only through the Polars path)."""
+    accepted, rejected = reference._expected(lines, ctx)
+    assert {r[0]: r[3] for r in encoded.rejects} == rejected
+    rows = _copy_rows(encoded)
+    assert set(rows) == set(accepted)
+    for line_no, clean in accepted.items():
+        row = rows[line_no]
+        reg, id_number, phone = clean.registry_no, clean.id_number, clean.guardian_phone
+        assert row == {
+            "import_id": "7", "line_no": str(line_no), "registry_key": str(crypto.registry_key(reg)),
+            "registry_no_masked": mask_registry_number(reg), "id_type": clean.id_type,
+            "id_key": None if id_number is None else str(crypto.registry_key(id_number)),
+            "id_masked": mask_id_number(id_number) or None, "pii": (id_number or "", reg, phone or ""),
+            "name": clean.name, "sex": clean.sex, "birth_date": clean.birth_date.isoformat(),
+            "ethnicity": clean.ethnicity, "school_code": clean.school_code, "school_id": str(clean.school_id),
+            "grade": clean.grade, "class_name": clean.class_name, "status": clean.status.value,
+            "guardian_name": clean.guardian_name, "guardian_phone_masked": mask_phone(phone) or None,
+        }
+
+
 def test_the_codec_is_built_and_runs_here():
     """CI must exercise the compiled path: a build that silently failed would leave only Polars."""
     assert batch._codec is not None, "caseflow/registry/_codec.c was not built (make setup)"
@@ -110,7 +131,7 @@ def test_the_codec_is_built_and_runs_here():
        cuts=st.lists(st.integers(min_value=-8, max_value=len(HEADER) + 1), min_size=25, max_size=25),
        end=st.booleans())
 def test_chunks_match_the_polars_path(rows, blank_every, crlf, blank, cuts, end):
-    texts = []
+    texts, lines = [], []
     for k, row in enumerate(rows):
         if blank_every and k % blank_every == 0:
             texts.append(blank)
@@ -121,9 +142,10 @@ def test_chunks_match_the_polars_path(rows, blank_every, crlf, blank, cuts, end)
             values = values + ["多余"]
         elif cuts[k] == len(HEADER) + 1:
             values = [""] * len(HEADER) + ["x"]
+        lines.append((10 + len(texts), values))
         texts.append(",".join(values))
     text = ("\r\n" if crlf else "\n").join(texts) + ("\n" if end else "")
-    _same(text.encode())
+    _as_validate_row_says(_same(text.encode()), lines, _contexts()[1])
 
 
 def test_the_common_shape_never_leaves_the_codec():
@@ -170,6 +192,32 @@ def test_bytes_that_are_not_utf8_are_refused(data):
     _, native = _contexts()
     with pytest.raises(batch.NotUtf8):
         batch.encode_text(2, b"a,b\n" + data, native, checked=True)
+
+
+def test_a_backslash_that_normalisation_makes_is_escaped():
+    """validate_row turns a full-width backslash into "\\" (NFKC): the COPY text must escape it, though the raw
+    chunk held no backslash (both paths; PostgreSQL would read a trailing backslash as escaping the tab)."""
+    base = ["学生", "男", "2015-03-08", "", "护照", "ABCDEFGHIJ＼", "L410105201503081234", "4141000002", "", "", "",
+            "在籍", "", "1234567８９＼"]
+    lines = [(2, base)]
+    text = (",".join(base) + "\n").encode()
+    got = _same(text, 2)
+    _as_validate_row_says(got, lines, _contexts()[1])
+    row = _copy_rows(got)[2]
+    assert row["id_masked"].endswith("\\") and row["guardian_phone_masked"].endswith("\\")
+
+
+def test_an_uninitialised_codec_refuses_to_run():
+    codec = batch._codec.Codec.__new__(batch._codec.Codec)
+    with pytest.raises(RuntimeError):
+        codec.encode(b"a\n", 2)
+    _, native = _contexts()
+    with pytest.raises(TypeError):
+        native.codec.__init__(layout=native.layout, limits=[-1] * 14, today=20261123, import_id=7, schools={},
+                              sexes={}, statuses={}, citizen=5, citizen_id="x", registry_key=bytes(32),
+                              seal_key=bytes(32))
+    with pytest.raises(RuntimeError):
+        native.codec.encode(b"a\n", 2)
 
 
 def test_every_kind_of_utf8_is_accepted():
