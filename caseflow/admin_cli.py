@@ -9,13 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from caseflow import admin_ops
 from caseflow.cli import _parse_date as _date
 from caseflow.cli import calendar_cli
 from caseflow.cli import run_or_exit as _run
-from caseflow.models import Role
+from caseflow.extensions import db
+from caseflow.models import Role, User
 
 users_cli = AppGroup("users", help="Official accounts.")
 
@@ -78,3 +80,19 @@ def users_create(username: str, role: str, unit: str, name: str, phone: str | No
                               phone=phone, email=email)
     user = _run(lambda: admin_ops.create_user(None, data))
     click.echo(f"created {user.username}: {user.role.label} at {user.unit.code} {user.unit.name}")
+
+
+@users_cli.command("reset-totp")
+@click.argument("username")
+def users_reset_totp(username: str) -> None:
+    """Turn off a user's TOTP second factor (a lost phone); their sessions end."""
+    from caseflow.security import totp
+
+    user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    if not totp.enabled(user):
+        click.echo(f"{user.username}: two-step verification is not on")
+        return
+    _run(lambda: totp.reset(None, user))
+    click.echo(f"{user.username}: two-step verification turned off; their sessions ended")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import db
 from caseflow.models.enums import Role
-from caseflow.models.types import UTCDateTime, enum_column, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 
 
@@ -31,6 +31,10 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The TOTP second factor (supervisors and administrators may turn it on): the secret, encrypted, and the
+    # last time step a code was accepted for (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     unit: Mapped[Unit] = relationship()
 

@@ -312,6 +312,21 @@ def user_active(user_id: int):
     return redirect(url_for(".user_detail", user_id=user.id))
 
 
+@bp.route("/users/<int:user_id>/totp", methods=["POST"])
+def user_totp_reset(user_id: int):
+    """Turn off a user's TOTP second factor (a lost phone); their sessions end."""
+    from caseflow.security import totp
+
+    user = db.get_or_404(User, user_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if totp.enabled(user):
+        totp.reset(current_user, user)
+        jobs.commit()
+        flash(f"已关闭{user.username}的两步验证，该用户下次登录只需密码，可在登录后重新启用。", "success")
+    return redirect(url_for(".user_detail", user_id=user.id))
+
+
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def user_password(user_id: int):
     user = db.get_or_404(User, user_id)

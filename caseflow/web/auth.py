@@ -1,6 +1,7 @@
 """Log-in for officials, and the deny-by-default rule for staff pages."""
 from __future__ import annotations
 
+import time
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
@@ -13,7 +14,7 @@ from caseflow import jobs
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager
 from caseflow.models import Role, User
-from caseflow.security import accounts
+from caseflow.security import accounts, crypto, totp
 from caseflow.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -28,6 +29,25 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
     new_password = PasswordField("新密码（12至128个字符）", validators=[DataRequired("请填写新密码")])
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码")])
+
+
+_CODE_INPUT = {"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 20}
+
+
+class CodeForm(FlaskForm):
+    code = StringField("验证码", validators=[DataRequired("请输入验证器应用显示的6位数字"), Length(max=20)],
+                       render_kw=_CODE_INPUT)
+
+
+class TotpForm(FlaskForm):
+    password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码"), Length(max=128)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField("验证码", validators=[DataRequired("请输入验证器应用显示的6位数字"), Length(max=20)],
+                       render_kw=_CODE_INPUT)
+
+
+# How long the code page waits after the password was right.
+TOTP_LOGIN_SECONDS = 300
 
 
 def init_login(app: Flask) -> None:
@@ -77,12 +97,55 @@ def login():
         user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
         jobs.commit()  # keeps the failure count too
         if user is not None:
+            after = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at log-in
-            login_user(user)
-            flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
-            return redirect(safe_next(request.args.get("next")) or home_for(user))
+            if totp.enabled(user):  # the password was right: now the code
+                session["totp_login"] = {"user": user.get_id(), "at": time.time(), "next": after}
+                return redirect(url_for("auth.login_totp"))
+            return _logged_in(user, after)
         form.password.errors.append("用户名或密码不正确")
     return render_template("auth/login.html", form=form)
+
+
+def _logged_in(user: User, after: str | None):
+    login_user(user)
+    flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
+    return redirect(after or home_for(user))
+
+
+def _pending_login() -> User | None:
+    """The user whose password was right a moment ago in this session, if the code page may still ask."""
+    pending = session.get("totp_login")
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > TOTP_LOGIN_SECONDS:
+        return None
+    try:
+        uid, version = (int(x) for x in str(pending.get("user")).split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_version != version or not totp.enabled(user):
+        return None
+    return user
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+def login_totp():
+    """The second step of the log-in for users with the TOTP second factor."""
+    user = _pending_login()
+    if user is None:
+        session.pop("totp_login", None)
+        flash("登录已超时，请重新输入用户名和密码。", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        ok = totp.verify(user, form.code.data)
+        jobs.commit()  # the code's step, or the failure count
+        if ok:
+            after = session["totp_login"].get("next")
+            session.clear()
+            return _logged_in(user, safe_next(after))
+        form.code.errors.append("验证码不正确，请输入验证器应用当前显示的6位数字")
+    return render_template("auth/totp_login.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -116,3 +179,49 @@ def change_password():
                 flash("密码已修改，其他设备上的登录已失效。", "success")
                 return redirect(home_for(user))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+@login_required
+def account_totp():
+    """Turn the TOTP second factor on (scan, then confirm with password and a code) or off."""
+    user = current_user._get_current_object()
+    if not totp.eligible(user):
+        abort(403)
+    form = TotpForm()
+    if totp.enabled(user):
+        if form.validate_on_submit():
+            try:
+                totp.disable(user, form.password.data, form.code.data)
+            except InvalidInput as exc:
+                jobs.commit()  # a wrong code counts towards the throttle
+                getattr(form, exc.field).errors.append(exc.message)
+            else:
+                jobs.commit()
+                flash("已关闭两步验证。", "success")
+                return redirect(url_for("auth.account_totp"))
+        return render_template("auth/totp_account.html", form=form, enabled=True), (400 if form.errors else 200)
+    # The secret being set up stays in this session (encrypted) until it is confirmed, so a page reload or a
+    # wrong code does not make the user scan again.
+    try:
+        secret = crypto.decrypt(session["totp_setup"]) if session.get("totp_setup") else None
+    except RuntimeError:  # sealed under a data key since retired
+        secret = None
+    if secret is None:
+        secret = totp.new_secret()
+        session["totp_setup"] = crypto.encrypt(secret)
+    if form.validate_on_submit():
+        try:
+            totp.enable(user, secret, form.password.data, form.code.data)
+        except InvalidInput as exc:
+            jobs.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            jobs.commit()
+            session.pop("totp_setup", None)
+            login_user(user)  # this session carries the new session version
+            flash("已启用两步验证，今后登录时需要输入验证器应用显示的验证码。", "success")
+            return redirect(url_for("auth.account_totp"))
+    uri = totp.provisioning_uri(user, secret)
+    return render_template("auth/totp_account.html", form=form, enabled=False, qr=totp.qr_svg(uri),
+                           secret=totp.grouped(secret)), (400 if form.errors else 200)

@@ -40,6 +40,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PUBLIC = {
     "static", "auth.login", "public.index", "public.new_complaint", "public.receipt", "public.school_search",
     "public.track", "public.case", "public.rate", "documents.receipt",
+    "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
 }
 CITIZEN_CASE = {"public.case", "public.rate", "documents.receipt"}
 

@@ -1,0 +1,121 @@
+"""The optional TOTP second factor (RFC 6238) for supervisors and administrators.
+
+A user turns it on from their account page by scanning the QR code (or typing the
+secret) into an authenticator app and confirming with their password and a code.
+From then on the log-in asks for a code after the password.  A code is accepted in
+the 30-second step before, at or after the server's clock, and only once
+(``User.totp_last_step``).  Wrong codes are throttled per account like passwords.
+An administrator can turn it off for a user who lost their phone (the admin page,
+or ``flask --app caseflow users reset-totp USERNAME``).  Every change is audited.
+"""
+from __future__ import annotations
+
+import hmac
+import time
+import unicodedata
+
+import pyotp
+import segno
+
+from caseflow import throttle
+from caseflow.audit import record_access
+from caseflow.errors import InvalidInput
+from caseflow.models import Role, User
+from caseflow.security.passwords import verify_password
+
+ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+ISSUER = "学籍投诉处理系统"
+STEP = 30
+CODE_LIMIT = throttle.Limit("totp", 5, 60, "验证码错误次数过多，请{minutes}分钟后再试。")
+
+
+def eligible(user: User) -> bool:
+    return user.role in ROLES
+
+
+def enabled(user: User) -> bool:
+    return bool(user.totp_secret)
+
+
+def new_secret() -> str:
+    """A random 160-bit secret in base32 (what authenticator apps take)."""
+    return pyotp.random_base32(32)
+
+
+def grouped(secret: str) -> str:
+    """The secret in groups of four, for typing it in by hand."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
+
+
+def qr_svg(uri: str) -> str:
+    """The otpauth URI as an inline SVG QR code (no image files, no JavaScript)."""
+    return segno.make(uri, error="m").svg_inline(scale=4, title="两步验证二维码")
+
+
+def _code(raw: str | None) -> str | None:
+    """Six digits, full-width digits and spaces allowed; None for anything else."""
+    code = "".join(unicodedata.normalize("NFKC", raw or "").split())
+    return code if len(code) == 6 and code.isascii() and code.isdigit() else None
+
+
+def _matching_step(secret: str, code: str, now: float) -> int | None:
+    """The time step (before, at or after now) whose code this is."""
+    totp = pyotp.TOTP(secret, interval=STEP)
+    current = int(now // STEP)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.at(step * STEP), code):
+            return step
+    return None
+
+
+def verify(user: User, raw_code: str | None, *, now: float | None = None) -> bool:
+    """The user's current code (once only); wrong codes count towards the throttle (429 past it)."""
+    keys = [f"user:{user.id}"]
+    throttle.check(CODE_LIMIT, keys)
+    code = _code(raw_code)
+    step = None if code is None or not user.totp_secret else _matching_step(
+        user.totp_secret, code, time.time() if now is None else now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        throttle.record_failure(CODE_LIMIT, keys)
+        return False
+    user.totp_last_step = step
+    throttle.clear(CODE_LIMIT, keys)
+    return True
+
+
+def enable(user: User, secret: str, password: str, raw_code: str | None, *, now: float | None = None) -> None:
+    """Turn the second factor on with a secret the user's app now holds; raises InvalidInput per field."""
+    if not eligible(user):
+        raise InvalidInput("只有责任人和系统管理员可以启用两步验证", field="code")
+    if not verify_password(user.password_hash, password or ""):
+        raise InvalidInput("密码不正确", field="password")
+    code = _code(raw_code)
+    if code is None:
+        raise InvalidInput("请输入验证器应用显示的6位数字", field="code")
+    step = _matching_step(secret, code, time.time() if now is None else now)
+    if step is None:
+        raise InvalidInput("验证码不正确，请确认手机时间准确后输入当前显示的6位数字", field="code")
+    user.totp_secret, user.totp_last_step = secret, step
+    user.session_version += 1  # other sessions were opened without the second factor
+    record_access(user, "totp_enable", "user", user.username)
+
+
+def disable(user: User, password: str, raw_code: str | None) -> None:
+    """The user turns it off: password and a current code."""
+    if not verify_password(user.password_hash, password or ""):
+        raise InvalidInput("密码不正确", field="password")
+    if not verify(user, raw_code):
+        raise InvalidInput("验证码不正确", field="code")
+    user.totp_secret = user.totp_last_step = None
+    record_access(user, "totp_disable", "user", user.username)
+
+
+def reset(actor: User | None, user: User) -> None:
+    """An administrator turns it off for a user (lost phone); that user's sessions end."""
+    user.totp_secret = user.totp_last_step = None
+    user.session_version += 1
+    record_access(actor, "user_reset_totp", "user", user.username)

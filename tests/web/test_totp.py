@@ -1,0 +1,181 @@
+"""The optional TOTP second factor: enrolment, the log-in's second step, replay, throttling, reset, audit.
+
+Codes come from pyotp with the secret the page shows, as an authenticator app would compute them.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import sqlalchemy as sa
+import time_machine
+
+from caseflow.models import AuditEntry, User
+from tests.conftest import TEST_PASSWORD
+
+
+def _secret(page: str) -> str:
+    match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
+    assert match, page[:2000]
+    return match.group(1).replace(" ", "")
+
+
+def _enrol(client, db, user) -> str:
+    page = client.get("/account/totp").get_data(as_text=True)
+    assert "<svg" in page and "两步验证二维码" in page  # the QR code, inline
+    secret = _secret(page)
+    # A reload shows the same secret: what was scanned stays valid until it is confirmed.
+    assert _secret(client.get("/account/totp").get_data(as_text=True)) == secret
+    resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).totp_secret == secret
+    return secret
+
+
+def _password_step(client, user, next_url=None):
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"username": user.username, "password": TEST_PASSWORD})
+
+
+def _codes_at(secret: str, offset_steps: int) -> str:
+    return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
+
+
+def test_enrolment_then_the_login_asks_for_the_code(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    assert "已启用" in client.get("/account/totp").get_data(as_text=True)
+    # Enabling ended the other sessions but kept this one.
+    assert client.get("/inbox").status_code == 200
+    client.post("/logout")
+
+    # Half a minute later (the enrolment's code is spent: a code works once).
+    with time_machine.travel(time.time() + 30):
+        resp = _password_step(client, user, "/cases")
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/login/totp")
+        assert client.get("/inbox").status_code == 302  # not logged in yet
+        page = client.get("/login/totp").get_data(as_text=True)
+        assert "两步验证" in page and 'autocomplete="one-time-code"' in page
+        now = pyotp.TOTP(secret).now()
+        wrong = client.post("/login/totp", data={"code": "000000" if now != "000000" else "111111"})
+        assert wrong.status_code == 400 and "验证码不正确" in wrong.get_data(as_text=True)
+        ok = client.post("/login/totp", data={"code": now[:3] + " " + now[3:]})
+        assert ok.status_code == 302 and ok.headers["Location"].endswith("/cases")
+        assert client.get("/inbox").status_code == 200
+
+
+def test_a_code_works_once_and_only_near_now(client, db, world, login):
+    user = world.user("admin", "410000")
+    login(user)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    # The enrolment's own code cannot log in again (same step).
+    _password_step(client, user)
+    assert client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()}).status_code == 400
+    # Two steps away is too far; the next step (a fast phone clock) is fine, once.
+    assert client.post("/login/totp", data={"code": _codes_at(secret, 2)}).status_code == 400
+    nxt = _codes_at(secret, 1)
+    assert client.post("/login/totp", data={"code": nxt}).status_code == 302
+    client.post("/logout")
+    _password_step(client, user)
+    assert client.post("/login/totp", data={"code": nxt}).status_code == 400
+
+
+def test_bad_input_keeps_the_setup_and_says_which_field(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _secret(client.get("/account/totp").get_data(as_text=True))
+    resp = client.post("/account/totp", data={"password": "wrong-password!", "code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 400 and "密码不正确" in resp.get_data(as_text=True)
+    resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": "12ab"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "6位数字" in page and _secret(page) == secret
+    resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": ""})
+    assert resp.status_code == 400 and "请输入验证器应用显示的6位数字" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).totp_secret is None
+    # Full-width digits, as a Chinese input method types them, are accepted.
+    code = pyotp.TOTP(secret).now().translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert client.post("/account/totp", data={"password": TEST_PASSWORD, "code": code}).status_code == 302
+
+
+def test_officers_cannot_enrol(client, world, login):
+    login(world.user("officer", "410105"))
+    assert client.get("/account/totp").status_code == 403
+
+
+def test_the_sixth_wrong_code_within_a_minute_waits(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    _password_step(client, user)
+    current = _codes_at(secret, 0)
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in (current, _codes_at(secret, -1),
+                                                                          _codes_at(secret, 1)))
+    for _ in range(5):
+        assert client.post("/login/totp", data={"code": wrong}).status_code == 400
+    resp = client.post("/login/totp", data={"code": _codes_at(secret, 1)})
+    assert resp.status_code == 429 and "验证码错误次数过多" in resp.get_data(as_text=True)
+
+
+def test_the_code_page_expires(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    _password_step(client, user)
+    with time_machine.travel(time.time() + 301):
+        resp = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+    assert client.get("/inbox").status_code == 302
+    # Without the password step there is no code page at all.
+    assert client.get("/login/totp").status_code == 302
+
+
+def test_disable_needs_password_and_code(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": "12345"})
+    assert resp.status_code == 400
+    with time_machine.travel(time.time() + 30):
+        resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).totp_secret is None
+    client.post("/logout")
+    assert _password_step(client, user).headers["Location"].endswith("/staff")
+
+
+def test_an_administrator_turns_it_off_for_a_lost_phone(app, client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    _enrol(client, db, user)
+    admin_client = app.test_client()
+    login(world.user("admin", "410000"), admin_client)
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "两步验证" in page and "已启用" in page
+    assert admin_client.post(f"/admin/users/{user.id}/totp").status_code == 302
+    assert client.get("/inbox").status_code == 302  # the user's session ended
+    db.session.expire_all()
+    assert db.session.get(User, user.id).totp_secret is None
+    assert _password_step(client, user).headers["Location"].endswith("/staff")
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.target_ref == user.username)).all()
+    assert "totp_enable" in actions and "user_reset_totp" in actions
+
+
+def test_the_cli_turns_it_off(app, client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    _enrol(client, db, user)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "reset-totp", user.username])
+    assert result.exit_code == 0, result.output
+    assert "turned off" in result.output
+    db.session.expire_all()
+    assert db.session.get(User, user.id).totp_secret is None
+    assert runner.invoke(args=["users", "reset-totp", "nobody"]).exit_code != 0
