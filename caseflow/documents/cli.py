@@ -36,12 +36,15 @@ def forms_render(order_no: str, output: str, unmasked: bool) -> None:
 @click.option("--to", "date_to", required=True, help="Last day, YYYY-MM-DD.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF file to write.")
 @click.option("--unmasked", is_flag=True, help="Print full ID numbers and phones (written to the audit log).")
-def forms_batch(unit_code: str, date_from: str, date_to: str, output: str, unmasked: bool) -> None:
-    """Write every order a unit issued or received in a date range, one per page, by number."""
+@click.option("--two-up", is_flag=True,
+              help="Two one-page orders per A4 landscape sheet, each at A5; longer orders keep full pages.")
+def forms_batch(unit_code: str, date_from: str, date_to: str, output: str, unmasked: bool, two_up: bool) -> None:
+    """Write every order a unit issued or received in a date range, one per page (or two-up), by number."""
     from caseflow.documents.service import parse_day, print_batch
 
     _print_to(output, lambda: print_batch(None, unit_code, parse_day(date_from, "开始日期", "date_from"),
-                                          parse_day(date_to, "结束日期", "date_to"), unmasked=unmasked))
+                                          parse_day(date_to, "结束日期", "date_to"), unmasked=unmasked,
+                                          two_up=two_up))
 
 
 @click.command("doctor")

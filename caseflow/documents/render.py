@@ -114,12 +114,18 @@ _install_subset_cache()
 class Pdf:
     data: bytes
     pages: int
+    starts: tuple[int, ...] = ()  # the page (from 0) on which each form begins, for a document of forms
 
 
 def html_to_pdf(html: str) -> Pdf:
     """Render one HTML string; fonts subset and embedded, metadata from <title>/<meta>."""
     document = FormHTML(string=html, url_fetcher=SafeURLFetcher()).render(font_config=_font_config())
-    return Pdf(document.write_pdf(), len(document.pages))
+    first: dict[str, int] = {}  # a form running over pages has its anchor on each of them
+    for index, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            if anchor.startswith("form-"):
+                first.setdefault(anchor, index)
+    return Pdf(document.write_pdf(), len(document.pages), tuple(sorted(first.values())))
 
 
 # A batch this large is split over a few render processes (WeasyPrint is single-threaded Python);
@@ -144,39 +150,87 @@ def _render_pool():
         return _pool
 
 
-def _render_part(html: str) -> tuple[bytes, int]:
+def _render_part(html: str) -> Pdf:
     """In a render process: one chunk of a batch, HTML to PDF (no database, no app)."""
-    pdf = html_to_pdf(html)
-    return pdf.data, pdf.pages
+    return html_to_pdf(html)
 
 
-def _merge(parts: list[tuple[bytes, int]]) -> Pdf:
+def _merge(parts: list[Pdf]) -> Pdf:
     """The chunks' pages in order, with the first chunk's metadata (the batch title)."""
     import io
 
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for i, (data, _pages) in enumerate(parts):
-        reader = PdfReader(io.BytesIO(data))
+    starts: list[int] = []
+    offset = 0
+    for i, part in enumerate(parts):
+        reader = PdfReader(io.BytesIO(part.data))
         writer.append(reader)
         if i == 0 and reader.metadata:
             writer.add_metadata(dict(reader.metadata))
+        starts.extend(offset + start for start in part.starts)
+        offset += part.pages
     out = io.BytesIO()
     writer.write(out)
-    return Pdf(out.getvalue(), sum(pages for _data, pages in parts))
+    return Pdf(out.getvalue(), offset, tuple(starts))
 
 
-def render_orders(forms: list[OrderForm], *, title: str | None = None) -> Pdf:
-    """The orders as one PDF, one per page, in the order given; large batches use every core."""
+# A4 in PostScript points; a form scaled by 1/sqrt(2) is A5, half of an A4 sheet turned landscape.
+A4 = (595.28, 841.89)
+HALF = 2 ** -0.5
+
+
+def two_up(pdf: Pdf) -> Pdf:
+    """Two one-page forms side by side on each A4 landscape sheet, each at A5 (71 %), in order.
+
+    A form that runs over more than one page does not fit: its pages stay A4 portrait, full size, and
+    so does a one-page form with no one-page neighbour to share its sheet.
+    """
+    import io
+
+    from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+
+    reader = PdfReader(io.BytesIO(pdf.data))
+    ends = [*pdf.starts[1:], pdf.pages]
+    forms = [list(range(start, end)) for start, end in zip(pdf.starts, ends, strict=True)]
+    writer = PdfWriter()
+    if reader.metadata:
+        writer.add_metadata(dict(reader.metadata))
+    k = 0
+    while k < len(forms):
+        pair = forms[k:k + 2]
+        if len(pair) == 2 and len(pair[0]) == len(pair[1]) == 1:
+            sheet = PageObject.create_blank_page(width=A4[1], height=A4[0])
+            for slot, (index,) in enumerate(pair):
+                sheet.merge_transformed_page(reader.pages[index],
+                                             Transformation().scale(HALF, HALF).translate(slot * A4[1] / 2, 0))
+            writer.add_page(sheet)
+            k += 2
+        else:
+            for index in forms[k]:
+                writer.add_page(reader.pages[index])
+            k += 1
+    out = io.BytesIO()
+    writer.write(out)
+    return Pdf(out.getvalue(), len(writer.pages))
+
+
+def render_orders(forms: list[OrderForm], *, title: str | None = None, two_up_sheets: bool = False) -> Pdf:
+    """The orders as one PDF, one per page (or two-up, :func:`two_up`), in the order given; large batches
+    use every core."""
     import os
 
     workers = min(4, os.cpu_count() or 1)
     if len(forms) < PARALLEL_MIN_FORMS or workers < 2:
-        return html_to_pdf(orders_html(forms, title=title))
-    size = -(-len(forms) // workers)
-    chunks = [orders_html(forms[i:i + size], title=title) for i in range(0, len(forms), size)]
-    return _merge(list(_render_pool().map(_render_part, chunks)))
+        pdf = html_to_pdf(orders_html(forms, title=title))
+    else:
+        size = -(-len(forms) // workers)
+        chunks = [orders_html(forms[i:i + size], title=title) for i in range(0, len(forms), size)]
+        pdf = _merge(list(_render_pool().map(_render_part, chunks)))
+    if len(pdf.starts) != len(forms):
+        raise RuntimeError(f"{len(forms)} forms but {len(pdf.starts)} form starts in the PDF")
+    return two_up(pdf) if two_up_sheets else pdf
 
 
 def render_receipt(data: Receipt) -> Pdf:

@@ -78,8 +78,9 @@ def batch_orders(unit: Unit, start: date, end: date, user: User | None = None) -
 
 
 def print_batch(user: User | None, unit_code: str, start: date, end: date, *,
-                unmasked: bool = False) -> Printed:
-    """All orders of a unit in a date range as one PDF, one order per page, by number."""
+                unmasked: bool = False, two_up: bool = False) -> Printed:
+    """All orders of a unit in a date range as one PDF, one order per page (or two one-page orders per A4
+    landscape sheet: ``render.two_up``), by number."""
     _check_unmasked(user, unmasked)
     if end < start:
         raise InvalidInput("结束日期不能早于开始日期", field="date_to")
@@ -95,7 +96,7 @@ def print_batch(user: User | None, unit_code: str, start: date, end: date, *,
         raise InvalidInput(f"单据超过{MAX_BATCH_ORDERS}份，请缩短时间段", field="date_to")
     forms = [order_form(o, unmasked=unmasked) for o in orders]
     title = f"{unit.name} 核查单、督办单 {start.isoformat()}至{end.isoformat()}"
-    pdf: Pdf = render_orders(forms, title=title)
+    pdf: Pdf = render_orders(forms, title=title, two_up_sheets=two_up)
     if unmasked:
         for order in orders:
             _audit_print(user, order, "batch cli" if user is None else "batch unmasked")

@@ -47,6 +47,7 @@ class BatchForm(FlaskForm):
     date_to = DateField("结束日期", validators=[InputRequired("请填写结束日期")],
                         invalid_value_message="请按“2026-11-23”的格式填写结束日期")
     full = BooleanField("打印完整的身份证号和联系电话（将记入审计日志）")
+    two_up = BooleanField("两张一页（A4横向，每张缩为A5；超过一页的单据仍按A4单独成页）")
 
 
 @bp.route("/documents/batch", methods=["GET", "POST"])
@@ -59,7 +60,7 @@ def batch():
     if form.validate_on_submit():
         try:
             printed = print_batch(current_user, form.unit.data, form.date_from.data, form.date_to.data,
-                                  unmasked=form.full.data)
+                                  unmasked=form.full.data, two_up=form.two_up.data)
         except InvalidInput as exc:
             jobs.rollback()
             getattr(form, exc.field or "unit", form.unit).errors.append(exc.message)

@@ -55,6 +55,11 @@ def test_batch_prints_one_order_per_page_in_number_order(world, db, client, logi
     assert mask_id_number(case.student.id_number) in flat(pdf_text(resp.data))
     assert "共2页" not in flat(pdf_text(resp.data))  # pages travel apart: no batch-wide numbering
     save_png(resp.data, "batch")
+    two_up = client.post("/documents/batch", data={"unit": "410105", "date_from": today, "date_to": today,
+                                                   "two_up": "y"})
+    assert two_up.status_code == 200 and "Pages:           1" in pdf_info(two_up.data)
+    assert "841.89 x 595.28 pts (A4)" in pdf_info(two_up.data)  # landscape
+    assert sorted(set(re.findall(r"HC\d{4}-\d{6}", pdf_text(two_up.data)))) == [verification.number, second.number]
 
 
 def test_batch_form_shows_errors_by_the_field_and_keeps_the_input(world, client, login, verification):
@@ -108,6 +113,9 @@ def test_cli_render_and_batch(app, db, world, verification, tmp_path):
     result = runner.invoke(args=["forms", "batch", "--unit", "4141000001", "--from", today, "--to", today,
                                  "-o", str(tmp_path / "batch.pdf")])
     assert result.exit_code == 0 and "1 order(s), 1 page(s)" in result.output
+    result = runner.invoke(args=["forms", "batch", "--unit", "4141000001", "--from", today, "--to", today,
+                                 "--two-up", "-o", str(tmp_path / "two-up.pdf")])
+    assert result.exit_code == 0 and "1 order(s), 1 page(s)" in result.output  # alone: a page of its own
 
     result = runner.invoke(args=["forms", "render", "HC1999-000001", "-o", str(out)])
     assert result.exit_code == 1 and "没有编号为HC1999-000001的单据" in result.output
