@@ -14,6 +14,8 @@ from caseflow.timeutil import utcnow
 
 # The sixth failure within a minute, for the account or for the address, waits.
 LOGIN_LIMIT = throttle.Limit("login", 5, 60, "登录失败次数过多，请{minutes}分钟后再试。")
+# Re-entering one's own password while logged in (password change, two-step verification settings).
+REAUTH_LIMIT = throttle.Limit("reauth", 5, 60, "密码错误次数过多，请{minutes}分钟后再试。")
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
 
@@ -44,8 +46,21 @@ def authenticate(username: str, password: str, address: str | None) -> User | No
         throttle.record_failure(LOGIN_LIMIT, keys)
         return None
     throttle.clear(LOGIN_LIMIT, keys[:1])
-    user.last_login_at = utcnow()
     return user
+
+
+def logged_in(user: User) -> None:
+    """Note a completed log-in (after the second factor, where there is one)."""
+    user.last_login_at = utcnow()
+
+
+def check_current_password(user: User, password: str | None, field: str) -> None:
+    """A logged-in user's own password, asked again before a sensitive change; wrong ones are throttled."""
+    keys = [f"user:{user.id}"]
+    throttle.check(REAUTH_LIMIT, keys)
+    if not verify_password(user.password_hash, password or ""):
+        throttle.record_failure(REAUTH_LIMIT, keys)
+        raise InvalidInput("当前密码不正确", field=field)
 
 
 def set_password(user: User, new_password: str) -> None:
@@ -57,8 +72,7 @@ def set_password(user: User, new_password: str) -> None:
 
 def change_password(user: User, current: str, new_password: str) -> None:
     """The user changes their own password (the current one is required)."""
-    if not verify_password(user.password_hash, current):
-        raise InvalidInput("当前密码不正确", field="current_password")
+    check_current_password(user, current, "current_password")
     if current == new_password:
         raise InvalidInput("新密码不能与当前密码相同", field="new_password")
     set_password(user, new_password)

@@ -16,17 +16,26 @@ import unicodedata
 
 import pyotp
 import segno
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from caseflow import throttle
 from caseflow.audit import record_access
 from caseflow.errors import InvalidInput
+from caseflow.extensions import db
 from caseflow.models import Role, User
-from caseflow.security.passwords import verify_password
+from caseflow.security.accounts import check_current_password
 
 ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ISSUER = "学籍投诉处理系统"
 STEP = 30
-CODE_LIMIT = throttle.Limit("totp", 5, 60, "验证码错误次数过多，请{minutes}分钟后再试。")
+# Five wrong codes a minute, and twenty a day: guessing one of the three codes valid at a time then has odds
+# of about 1 in 16,000 a day, not 1 in 140.  A right code clears both; each wrong one is audited.
+CODE_LIMITS = (
+    throttle.Limit("totp", 5, 60, "验证码错误次数过多，请{minutes}分钟后再试。"),
+    throttle.Limit("totp-day", 20, 86400,
+                   "验证码错误次数过多，两步验证已暂停，请{minutes}分钟后再试，或请系统管理员关闭后重新启用。"),
+)
 
 
 def eligible(user: User) -> bool:
@@ -73,26 +82,40 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
 
 
 def verify(user: User, raw_code: str | None, *, now: float | None = None) -> bool:
-    """The user's current code (once only); wrong codes count towards the throttle (429 past it)."""
+    """The user's current code (once only); wrong codes count towards the limits (429 past them)."""
     keys = [f"user:{user.id}"]
-    throttle.check(CODE_LIMIT, keys)
+    for limit in CODE_LIMITS:
+        throttle.check(limit, keys)
     code = _code(raw_code)
     step = None if code is None or not user.totp_secret else _matching_step(
         user.totp_secret, code, time.time() if now is None else now)
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        throttle.record_failure(CODE_LIMIT, keys)
+    if step is None or not _claim(user, step):
+        for limit in CODE_LIMITS:
+            throttle.record_failure(limit, keys)
+        record_access(user, "totp_failure", "user", user.username)
         return False
-    user.totp_last_step = step
-    throttle.clear(CODE_LIMIT, keys)
+    for limit in CODE_LIMITS:
+        throttle.clear(limit, keys)
     return True
+
+
+def _claim(user: User, step: int) -> bool:
+    """Mark the step used unless it, or a later one, already was.  One conditional UPDATE: of two requests
+    with the same code, the second waits for the first's row lock and then finds the step taken."""
+    claimed = db.session.execute(
+        sa.update(User).where(User.id == user.id,
+                              sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+    if claimed:
+        set_committed_value(user, "totp_last_step", step)
+    return bool(claimed)
 
 
 def enable(user: User, secret: str, password: str, raw_code: str | None, *, now: float | None = None) -> None:
     """Turn the second factor on with a secret the user's app now holds; raises InvalidInput per field."""
     if not eligible(user):
         raise InvalidInput("只有责任人和系统管理员可以启用两步验证", field="code")
-    if not verify_password(user.password_hash, password or ""):
-        raise InvalidInput("密码不正确", field="password")
+    check_current_password(user, password, "password")
     code = _code(raw_code)
     if code is None:
         raise InvalidInput("请输入验证器应用显示的6位数字", field="code")
@@ -105,17 +128,20 @@ def enable(user: User, secret: str, password: str, raw_code: str | None, *, now:
 
 
 def disable(user: User, password: str, raw_code: str | None) -> None:
-    """The user turns it off: password and a current code."""
-    if not verify_password(user.password_hash, password or ""):
-        raise InvalidInput("密码不正确", field="password")
+    """The user turns it off: password and a current code.  Other sessions end (as when it is turned on)."""
+    check_current_password(user, password, "password")
     if not verify(user, raw_code):
         raise InvalidInput("验证码不正确", field="code")
     user.totp_secret = user.totp_last_step = None
+    user.session_version += 1
     record_access(user, "totp_disable", "user", user.username)
 
 
 def reset(actor: User | None, user: User) -> None:
-    """An administrator turns it off for a user (lost phone); that user's sessions end."""
+    """An administrator turns it off for a user (lost phone); that user's sessions end.  Not for one's own
+    account (that takes the password and a code: :func:`disable`)."""
+    if actor is not None and actor.id == user.id:
+        raise InvalidInput("不能在此关闭自己的两步验证，请在“两步验证”页面输入密码和验证码关闭", field="totp")
     user.totp_secret = user.totp_last_step = None
     user.session_version += 1
     record_access(actor, "user_reset_totp", "user", user.username)

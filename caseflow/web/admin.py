@@ -321,7 +321,12 @@ def user_totp_reset(user_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     if totp.enabled(user):
-        totp.reset(current_user, user)
+        try:
+            totp.reset(current_user, user)
+        except InvalidInput as exc:
+            jobs.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".user_detail", user_id=user.id))
         jobs.commit()
         flash(f"已关闭{user.username}的两步验证，该用户下次登录只需密码，可在登录后重新启用。", "success")
     return redirect(url_for(".user_detail", user_id=user.id))

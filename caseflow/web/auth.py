@@ -100,7 +100,9 @@ def login():
             after = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at log-in
             if totp.enabled(user):  # the password was right: now the code
-                session["totp_login"] = {"user": user.get_id(), "at": time.time(), "next": after}
+                # "step": a code accepted since (this log-in done) makes this pending log-in void.
+                session["totp_login"] = {"user": user.get_id(), "at": time.time(), "next": after,
+                                         "step": user.totp_last_step}
                 return redirect(url_for("auth.login_totp"))
             return _logged_in(user, after)
         form.password.errors.append("用户名或密码不正确")
@@ -108,6 +110,8 @@ def login():
 
 
 def _logged_in(user: User, after: str | None):
+    accounts.logged_in(user)
+    jobs.commit()
     login_user(user)
     flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
     return redirect(after or home_for(user))
@@ -123,7 +127,8 @@ def _pending_login() -> User | None:
     except ValueError:
         return None
     user = db.session.get(User, uid)
-    if user is None or not user.active or user.session_version != version or not totp.enabled(user):
+    if (user is None or not user.active or user.session_version != version or not totp.enabled(user)
+            or user.totp_last_step != pending.get("step")):
         return None
     return user
 
@@ -172,6 +177,7 @@ def change_password():
             try:
                 accounts.change_password(user, form.current_password.data, form.new_password.data)
             except InvalidInput as exc:
+                jobs.commit()  # a wrong current password counts towards the limit; nothing else was changed
                 getattr(form, exc.field or "new_password").errors.append(exc.message)
             else:
                 jobs.commit()
@@ -194,11 +200,12 @@ def account_totp():
             try:
                 totp.disable(user, form.password.data, form.code.data)
             except InvalidInput as exc:
-                jobs.commit()  # a wrong code counts towards the throttle
+                jobs.commit()  # a wrong password or code counts towards the limits
                 getattr(form, exc.field).errors.append(exc.message)
             else:
                 jobs.commit()
-                flash("已关闭两步验证。", "success")
+                login_user(user)  # this session carries the new session version
+                flash("已关闭两步验证，其他设备上的登录已失效。", "success")
                 return redirect(url_for("auth.account_totp"))
         return render_template("auth/totp_account.html", form=form, enabled=True), (400 if form.errors else 200)
     # The secret being set up stays in this session (encrypted) until it is confirmed, so a page reload or a
@@ -214,7 +221,7 @@ def account_totp():
         try:
             totp.enable(user, secret, form.password.data, form.code.data)
         except InvalidInput as exc:
-            jobs.rollback()
+            jobs.commit()  # a wrong password counts towards the limit; nothing else was changed
             getattr(form, exc.field).errors.append(exc.message)
         else:
             jobs.commit()

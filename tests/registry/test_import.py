@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -207,9 +208,11 @@ def test_killed_import_leaves_the_old_snapshot_in_place(db, world, tmp_path, app
             for i in range(60000)]
     big = write_csv(tmp_path / "big.csv", rows)
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "caseflow", "registry", "import",
+    # Fed slowly (tests/registry/slow_import.py): the import is fast enough to finish between two polls.
+    proc = subprocess.Popen([sys.executable, "-m", "tests.registry.slow_import", "registry", "import",
                              "--source", "national", "--as-of", "2026-11-01", str(big)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -220,6 +223,7 @@ def test_killed_import_leaves_the_old_snapshot_in_place(db, world, tmp_path, app
                 break
             time.sleep(0.05)
         assert loading is not None, "the import never reported progress"
+        assert proc.poll() is None, "the import ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)

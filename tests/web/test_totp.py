@@ -8,6 +8,7 @@ import re
 import time
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -179,3 +180,102 @@ def test_the_cli_turns_it_off(app, client, db, world, login):
     db.session.expire_all()
     assert db.session.get(User, user.id).totp_secret is None
     assert runner.invoke(args=["users", "reset-totp", "nobody"]).exit_code != 0
+
+
+def test_wrong_passwords_on_the_settings_page_are_limited(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    for _ in range(5):
+        resp = client.post("/account/totp", data={"password": "wrong-password!", "code": "123456"})
+        assert resp.status_code == 400 and "当前密码不正确" in resp.get_data(as_text=True)
+    resp = client.post("/account/totp", data={"password": TEST_PASSWORD, "code": "123456"})
+    assert resp.status_code == 429 and "密码错误次数过多" in resp.get_data(as_text=True)
+    # The password change page shares the limit: it is the same password.
+    assert client.post("/account/password", data={"current_password": TEST_PASSWORD, "new_password": "x" * 12,
+                                                  "confirm": "x" * 12}).status_code == 429
+
+
+def test_twenty_wrong_codes_in_a_day_lock_the_second_factor(client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    start = time.time()
+    wrong = "000000"
+    for minute in range(4):
+        with time_machine.travel(start + 61 * minute + 30):
+            valid = {pyotp.TOTP(secret).at(time.time() + 30 * k) for k in (-1, 0, 1)}
+            wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+            _password_step(client, user)
+            for _ in range(5):
+                assert client.post("/login/totp", data={"code": wrong}).status_code == 400
+    with time_machine.travel(start + 61 * 5 + 30):
+        _password_step(client, user)
+        resp = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+        assert resp.status_code == 429 and "两步验证已暂停" in resp.get_data(as_text=True)
+    failures = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                                 .where(AuditEntry.action == "totp_failure", AuditEntry.user_id == user.id))
+    assert failures == 20
+
+
+def test_a_pending_login_cannot_be_replayed_after_it_succeeded(app, client, db, world, login):
+    user = world.user("supervisor", "410105")
+    login(user)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    db.session.expire_all()
+    before = db.session.get(User, user.id).last_login_at
+    with time_machine.travel(time.time() + 30):
+        _password_step(client, user)
+        pending = client.get_cookie("session").value
+        db.session.expire_all()
+        assert db.session.get(User, user.id).last_login_at == before  # not logged in yet: not a log-in
+        assert client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+        db.session.expire_all()
+        assert db.session.get(User, user.id).last_login_at != before
+        thief = app.test_client()
+        thief.set_cookie("session", pending)
+        resp = thief.post("/login/totp", data={"code": pyotp.TOTP(secret).at(time.time() + 30)})
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+
+
+def test_administrators_do_not_reset_their_own_second_factor_from_the_user_page(client, db, world, login):
+    admin = world.user("admin", "410000")
+    login(admin)
+    _enrol(client, db, admin)
+    page = client.get(f"/admin/users/{admin.id}").get_data(as_text=True)
+    assert "/account/totp" in page and f"/admin/users/{admin.id}/totp" not in page
+    resp = client.post(f"/admin/users/{admin.id}/totp", follow_redirects=True)
+    assert "不能在此关闭自己的两步验证" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).totp_secret is not None
+
+
+@pytest.mark.postgres  # row locks; SQLite would serialise the two requests at the file
+def test_the_same_code_sent_twice_at_once_logs_in_once(app, db, world, login):
+    """Two requests with one code at the same moment (a relayed phishing code): one wins (a conditional
+    UPDATE claims the step)."""
+    import threading
+
+    user = world.user("supervisor", "410105")
+    first = app.test_client()
+    login(user, first)
+    secret = _enrol(first, db, user)
+    first.post("/logout")
+    clients = [app.test_client(), app.test_client()]
+    with time_machine.travel(time.time() + 30, tick=True):
+        for c in clients:
+            assert _password_step(c, user).status_code == 302
+        code = pyotp.TOTP(secret).now()
+        barrier, results = threading.Barrier(2), []
+
+        def send(c):
+            barrier.wait()
+            results.append(c.post("/login/totp", data={"code": code}).status_code)
+
+        threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results) == [302, 400]
