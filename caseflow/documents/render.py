@@ -150,11 +150,6 @@ def _render_pool():
         return _pool
 
 
-def _render_part(html: str) -> Pdf:
-    """In a render process: one chunk of a batch, HTML to PDF (no database, no app)."""
-    return html_to_pdf(html)
-
-
 def _merge(parts: list[Pdf]) -> Pdf:
     """The chunks' pages in order, with the first chunk's metadata (the batch title)."""
     import io
@@ -227,7 +222,7 @@ def render_orders(forms: list[OrderForm], *, title: str | None = None, two_up_sh
     else:
         size = -(-len(forms) // workers)
         chunks = [orders_html(forms[i:i + size], title=title) for i in range(0, len(forms), size)]
-        pdf = _merge(list(_render_pool().map(_render_part, chunks)))
+        pdf = _merge(list(_render_pool().map(html_to_pdf, chunks)))  # no database, no app there
     if len(pdf.starts) != len(forms):
         raise RuntimeError(f"{len(forms)} forms but {len(pdf.starts)} form starts in the PDF")
     return two_up(pdf) if two_up_sheets else pdf

@@ -125,11 +125,9 @@ def seal_column(data: bytes, lengths) -> np.ndarray:
 
     from caseflow.security import blockwise
 
-    if not _eax_keys:
-        raise RuntimeError("crypto not configured: create the app first")
     lengths = np.asarray(lengths, dtype=np.int64)
     nonces = np.frombuffer(os.urandom(blockwise.NONCE * len(lengths)), dtype=np.uint8).reshape(-1, blockwise.NONCE)
-    eax = blockwise.Eax(_eax_keys[0])
+    eax = blockwise.Eax(_seal_key())
     groups = []
     for rows, plain in blockwise.by_length(data, lengths):
         text = blockwise.base64_rows(eax.seal_rows(nonces[rows], plain))
@@ -213,9 +211,14 @@ def registry_keys(data: bytes, lengths) -> np.ndarray:
 def bulk_keys() -> tuple[bytes, bytes]:
     """(registry key secret, newest EAX key): what the compiled import path (``registry._codec``) computes
     :func:`registry_keys` and :func:`seal_column` with."""
+    return _registry_secret(), _seal_key()
+
+
+def _seal_key() -> bytes:
+    """The newest EAX key, which seals; every configured one opens."""
     if not _eax_keys:
         raise RuntimeError("crypto not configured: create the app first")
-    return _registry_secret(), _eax_keys[0]
+    return _eax_keys[0]
 
 
 def _registry_secret() -> bytes:

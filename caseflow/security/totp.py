@@ -15,7 +15,6 @@ import time
 import unicodedata
 
 import pyotp
-import segno
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,11 +23,13 @@ from caseflow.audit import record_access
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Role, User
+from caseflow.security import crypto
 from caseflow.security.accounts import check_current_password
 
 ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ISSUER = "学籍投诉处理系统"
 STEP = 30
+PENDING_SECONDS = 300  # how long the log-in's code step waits after the password was right
 # Five wrong codes a minute, and twenty a day: guessing one of the three codes valid at a time then has odds
 # of about 1 in 16,000 a day, not 1 in 140.  A right code clears both; each wrong one is audited.
 CODE_LIMITS = (
@@ -62,7 +63,48 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The otpauth URI as an inline SVG QR code (no image files, no JavaScript)."""
+    import segno  # the enrolment page only; not at every process start
+
     return segno.make(uri, error="m").svg_inline(scale=4, title="两步验证二维码")
+
+
+def setup_secret(sealed: str | None) -> tuple[str, str]:
+    """(secret, sealed secret) of an enrolment in progress: the one ``sealed`` holds, or a new one.
+
+    The secret stays sealed in the user's session until it is confirmed, so a page reload or a wrong code
+    does not make the user scan again; one sealed under a data key since retired is replaced.
+    """
+    if sealed:
+        try:
+            return crypto.decrypt(sealed), sealed
+        except RuntimeError:
+            pass
+    secret = new_secret()
+    return secret, crypto.encrypt(secret)
+
+
+def pending_login(user: User, after: str | None) -> dict:
+    """What a session keeps between the right password and the code (the log-in's second step).
+
+    ``step``: the last step a code was accepted for; a code accepted since (this log-in done, or another)
+    makes it void.
+    """
+    return {"user": user.get_id(), "at": time.time(), "next": after, "step": user.totp_last_step}
+
+
+def pending_user(pending) -> User | None:
+    """The user of a :func:`pending_login`, if its code step may still be asked."""
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    try:
+        uid, version = (int(x) for x in str(pending.get("user")).split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if (user is None or not user.active or user.session_version != version or not enabled(user)
+            or user.totp_last_step != pending.get("step")):
+        return None
+    return user
 
 
 def _code(raw: str | None) -> str | None:

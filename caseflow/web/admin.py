@@ -26,6 +26,7 @@ from caseflow.deadlines import DEFAULT_DAYS, SETTING_LABELS
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Role, Unit, User
+from caseflow.security import totp
 from caseflow.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -301,34 +302,33 @@ def user_active(user_id: int):
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        admin_ops.set_user_active(current_user, user, form.active.data == "1")
-    except InvalidInput as exc:
-        jobs.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for(".user_detail", user_id=user.id))
-    jobs.commit()
-    flash(f"已{'启用' if user.active else '停用'}账号{user.username}。", "success")
-    return redirect(url_for(".user_detail", user_id=user.id))
+    return _on_user(user, lambda: admin_ops.set_user_active(current_user, user, form.active.data == "1"),
+                    lambda: f"已{'启用' if user.active else '停用'}账号{user.username}。")
 
 
 @bp.route("/users/<int:user_id>/totp", methods=["POST"])
 def user_totp_reset(user_id: int):
     """Turn off a user's TOTP second factor (a lost phone); their sessions end."""
-    from caseflow.security import totp
-
     user = db.get_or_404(User, user_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    if totp.enabled(user):
-        try:
-            totp.reset(current_user, user)
-        except InvalidInput as exc:
-            jobs.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".user_detail", user_id=user.id))
+    if not totp.enabled(user):
+        return redirect(url_for(".user_detail", user_id=user.id))
+    return _on_user(user, lambda: totp.reset(current_user, user),
+                    lambda: f"已关闭{user.username}的两步验证，该用户下次登录只需密码，可在登录后重新启用。")
+
+
+def _on_user(user: User, operation, message):
+    """A button on the user page: run and commit, flash ``message()``; on ``InvalidInput`` roll back and flash
+    the reason.  Back to the user page either way."""
+    try:
+        operation()
+    except InvalidInput as exc:
+        jobs.rollback()
+        flash(exc.message, "error")
+    else:
         jobs.commit()
-        flash(f"已关闭{user.username}的两步验证，该用户下次登录只需密码，可在登录后重新启用。", "success")
+        flash(message(), "success")
     return redirect(url_for(".user_detail", user_id=user.id))
 
 

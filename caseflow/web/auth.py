@@ -1,7 +1,6 @@
 """Log-in for officials, and the deny-by-default rule for staff pages."""
 from __future__ import annotations
 
-import time
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
@@ -14,7 +13,7 @@ from caseflow import jobs
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager
 from caseflow.models import Role, User
-from caseflow.security import accounts, crypto, totp
+from caseflow.security import accounts, totp
 from caseflow.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -44,10 +43,6 @@ class TotpForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
     code = StringField("验证码", validators=[DataRequired("请输入验证器应用显示的6位数字"), Length(max=20)],
                        render_kw=_CODE_INPUT)
-
-
-# How long the code page waits after the password was right.
-TOTP_LOGIN_SECONDS = 300
 
 
 def init_login(app: Flask) -> None:
@@ -100,9 +95,7 @@ def login():
             after = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at log-in
             if totp.enabled(user):  # the password was right: now the code
-                # "step": a code accepted since (this log-in done) makes this pending log-in void.
-                session["totp_login"] = {"user": user.get_id(), "at": time.time(), "next": after,
-                                         "step": user.totp_last_step}
+                session["totp_login"] = totp.pending_login(user, after)
                 return redirect(url_for("auth.login_totp"))
             return _logged_in(user, after)
         form.password.errors.append("用户名或密码不正确")
@@ -117,26 +110,10 @@ def _logged_in(user: User, after: str | None):
     return redirect(after or home_for(user))
 
 
-def _pending_login() -> User | None:
-    """The user whose password was right a moment ago in this session, if the code page may still ask."""
-    pending = session.get("totp_login")
-    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > TOTP_LOGIN_SECONDS:
-        return None
-    try:
-        uid, version = (int(x) for x in str(pending.get("user")).split(":"))
-    except ValueError:
-        return None
-    user = db.session.get(User, uid)
-    if (user is None or not user.active or user.session_version != version or not totp.enabled(user)
-            or user.totp_last_step != pending.get("step")):
-        return None
-    return user
-
-
 @bp.route("/login/totp", methods=["GET", "POST"])
 def login_totp():
     """The second step of the log-in for users with the TOTP second factor."""
-    user = _pending_login()
+    user = totp.pending_user(session.get("totp_login"))
     if user is None:
         session.pop("totp_login", None)
         flash("登录已超时，请重新输入用户名和密码。", "info")
@@ -195,40 +172,27 @@ def account_totp():
     if not totp.eligible(user):
         abort(403)
     form = TotpForm()
-    if totp.enabled(user):
-        if form.validate_on_submit():
-            try:
-                totp.disable(user, form.password.data, form.code.data)
-            except InvalidInput as exc:
-                jobs.commit()  # a wrong password or code counts towards the limits
-                getattr(form, exc.field).errors.append(exc.message)
-            else:
-                jobs.commit()
-                login_user(user)  # this session carries the new session version
-                flash("已关闭两步验证，其他设备上的登录已失效。", "success")
-                return redirect(url_for("auth.account_totp"))
-        return render_template("auth/totp_account.html", form=form, enabled=True), (400 if form.errors else 200)
-    # The secret being set up stays in this session (encrypted) until it is confirmed, so a page reload or a
-    # wrong code does not make the user scan again.
-    try:
-        secret = crypto.decrypt(session["totp_setup"]) if session.get("totp_setup") else None
-    except RuntimeError:  # sealed under a data key since retired
-        secret = None
-    if secret is None:
-        secret = totp.new_secret()
-        session["totp_setup"] = crypto.encrypt(secret)
+    enabled = totp.enabled(user)
+    secret = None
+    if not enabled:
+        secret, session["totp_setup"] = totp.setup_secret(session.get("totp_setup"))
     if form.validate_on_submit():
         try:
-            totp.enable(user, secret, form.password.data, form.code.data)
+            if enabled:
+                totp.disable(user, form.password.data, form.code.data)
+            else:
+                totp.enable(user, secret, form.password.data, form.code.data)
         except InvalidInput as exc:
-            jobs.commit()  # a wrong password counts towards the limit; nothing else was changed
+            jobs.commit()  # a wrong password or code counts towards the limits; nothing else was changed
             getattr(form, exc.field).errors.append(exc.message)
         else:
             jobs.commit()
             session.pop("totp_setup", None)
             login_user(user)  # this session carries the new session version
-            flash("已启用两步验证，今后登录时需要输入验证器应用显示的验证码。", "success")
+            flash("已关闭两步验证，其他设备上的登录已失效。" if enabled
+                  else "已启用两步验证，今后登录时需要输入验证器应用显示的验证码。", "success")
             return redirect(url_for("auth.account_totp"))
-    uri = totp.provisioning_uri(user, secret)
-    return render_template("auth/totp_account.html", form=form, enabled=False, qr=totp.qr_svg(uri),
-                           secret=totp.grouped(secret)), (400 if form.errors else 200)
+    setup = {} if enabled else {"qr": totp.qr_svg(totp.provisioning_uri(user, secret)),
+                                "secret": totp.grouped(secret)}
+    return render_template("auth/totp_account.html", form=form, enabled=enabled, **setup), (
+        400 if form.errors else 200)

@@ -35,6 +35,20 @@ def _enrol(client, db, user) -> str:
     return secret
 
 
+def _enrolled_and_out(client, db, login, user) -> str:
+    """Log in, turn the second factor on, log out: the secret."""
+    login(user, client)
+    secret = _enrol(client, db, user)
+    client.post("/logout")
+    return secret
+
+
+def _wrong_code(secret: str) -> str:
+    """A code valid in none of the steps before, at or after now."""
+    valid = {_codes_at(secret, k) for k in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
 def _password_step(client, user, next_url=None):
     url = "/login" + (f"?next={next_url}" if next_url else "")
     return client.post(url, data={"username": user.username, "password": TEST_PASSWORD})
@@ -70,9 +84,7 @@ def test_enrolment_then_the_login_asks_for_the_code(client, db, world, login):
 
 def test_a_code_works_once_and_only_near_now(client, db, world, login):
     user = world.user("admin", "410000")
-    login(user)
-    secret = _enrol(client, db, user)
-    client.post("/logout")
+    secret = _enrolled_and_out(client, db, login, user)
     # The enrolment's own code cannot log in again (same step).
     _password_step(client, user)
     assert client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()}).status_code == 400
@@ -110,13 +122,9 @@ def test_officers_cannot_enrol(client, world, login):
 
 def test_the_sixth_wrong_code_within_a_minute_waits(client, db, world, login):
     user = world.user("supervisor", "410105")
-    login(user)
-    secret = _enrol(client, db, user)
-    client.post("/logout")
+    secret = _enrolled_and_out(client, db, login, user)
     _password_step(client, user)
-    current = _codes_at(secret, 0)
-    wrong = next(c for c in ("000000", "111111", "222222") if c not in (current, _codes_at(secret, -1),
-                                                                          _codes_at(secret, 1)))
+    wrong = _wrong_code(secret)
     for _ in range(5):
         assert client.post("/login/totp", data={"code": wrong}).status_code == 400
     resp = client.post("/login/totp", data={"code": _codes_at(secret, 1)})
@@ -125,9 +133,7 @@ def test_the_sixth_wrong_code_within_a_minute_waits(client, db, world, login):
 
 def test_the_code_page_expires(client, db, world, login):
     user = world.user("supervisor", "410105")
-    login(user)
-    secret = _enrol(client, db, user)
-    client.post("/logout")
+    secret = _enrolled_and_out(client, db, login, user)
     _password_step(client, user)
     with time_machine.travel(time.time() + 301):
         resp = client.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
@@ -197,15 +203,11 @@ def test_wrong_passwords_on_the_settings_page_are_limited(client, db, world, log
 
 def test_twenty_wrong_codes_in_a_day_lock_the_second_factor(client, db, world, login):
     user = world.user("supervisor", "410105")
-    login(user)
-    secret = _enrol(client, db, user)
-    client.post("/logout")
+    secret = _enrolled_and_out(client, db, login, user)
     start = time.time()
-    wrong = "000000"
     for minute in range(4):
         with time_machine.travel(start + 61 * minute + 30):
-            valid = {pyotp.TOTP(secret).at(time.time() + 30 * k) for k in (-1, 0, 1)}
-            wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+            wrong = _wrong_code(secret)
             _password_step(client, user)
             for _ in range(5):
                 assert client.post("/login/totp", data={"code": wrong}).status_code == 400
@@ -220,9 +222,7 @@ def test_twenty_wrong_codes_in_a_day_lock_the_second_factor(client, db, world, l
 
 def test_a_pending_login_cannot_be_replayed_after_it_succeeded(app, client, db, world, login):
     user = world.user("supervisor", "410105")
-    login(user)
-    secret = _enrol(client, db, user)
-    client.post("/logout")
+    secret = _enrolled_and_out(client, db, login, user)
     db.session.expire_all()
     before = db.session.get(User, user.id).last_login_at
     with time_machine.travel(time.time() + 30):
