@@ -4,7 +4,6 @@ from datetime import date
 
 import time_machine
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.chase.scan import run_scan
 from caseflow.chase.stats import overdue_by_unit
@@ -20,9 +19,9 @@ def _order_due_friday(world, db):
         sup = world.user("supervisor", "410105")
         ops.accept_case(sup, case)
         (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
-        jobs.commit()
+        db.session.commit()
         ops.sign_order(world.user("officer", "4141000001"), order)
-        jobs.commit()
+        db.session.commit()
     assert order.due_on == date(2026, 12, 4)
     return case, code, order
 
@@ -50,7 +49,7 @@ def test_a_friday_deadline_is_overdue_on_sunday_everywhere(client, world, db, lo
         assert "已逾期1个工作日" in tracking and "今天到期" not in tracking
 
         assert run_scan() == {"complete_overdue": 1}
-        jobs.commit()
+        db.session.commit()
 
 
 def test_on_the_friday_itself_it_is_due_today_everywhere(client, world, db, login):
@@ -60,4 +59,4 @@ def test_on_the_friday_itself_it_is_due_today_everywhere(client, world, db, logi
         assert "今天到期" in client.get("/inbox").get_data(as_text=True)
         assert order.number not in client.get("/inbox?overdue=y").get_data(as_text=True)
         assert run_scan() == {"complete_remind": 1}
-        jobs.commit()
+        db.session.commit()
