@@ -17,6 +17,8 @@ import uuid
 
 import sqlalchemy as sa
 
+from caseflow.extensions import db
+
 ADMIN = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -84,9 +86,8 @@ def run(n: int) -> None:
 
     from flask_migrate import upgrade
 
-    from caseflow import create_app, jobs
+    from caseflow import create_app
     from caseflow.chase.scan import run_scan
-    from caseflow.extensions import db
     from caseflow.models import Unit, UnitKind
     from caseflow.timeutil import local_today
 
@@ -109,7 +110,7 @@ def run(n: int) -> None:
 
         def scan():
             counts = run_scan()
-            jobs.commit()
+            db.session.commit()
             return counts
 
         first_s, first = _timed(scan)

@@ -52,6 +52,9 @@ def create_app(config: dict | None = None) -> Flask:
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         options["connect_args"] = {**options.get("connect_args", {}), "options": "-c jit=off"}
     db.init_app(app)
+    from caseflow import jobs
+
+    jobs.init_app(app)  # the outbox goes out after every commit
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True,
                      render_as_batch=True)
     csrf.init_app(app)

@@ -1,7 +1,7 @@
 """Administration: the holiday calendar, deadline settings, units and users.
 
 Like ``caseflow.cases.operations``: validate, change, record, flush. The caller
-commits once (``jobs.commit``).  Calendar edits recompute open deadlines through
+commits once (``unit_of_work``).  Calendar edits recompute open deadlines through
 ``caseflow.deadlines.recompute``.
 """
 from __future__ import annotations

@@ -21,17 +21,15 @@ outbox_cli = AppGroup("outbox", help="Background work waiting to be delivered.")
 
 def run_or_exit(operation):
     """Run one domain operation and commit; on a refusal roll back, print its Chinese message, exit 1."""
-    from caseflow import jobs
     from caseflow.errors import DomainError
+    from caseflow.extensions import unit_of_work
 
     try:
-        result = operation()
+        with unit_of_work():
+            return operation()
     except DomainError as exc:
-        jobs.rollback()
         click.echo(exc.message, err=True)
         sys.exit(1)
-    jobs.commit()
-    return result
 
 
 def _parse_date(value: str) -> date:
@@ -86,11 +84,11 @@ def demo_load(reset: bool) -> None:
     from caseflow.models import Case
 
     passwords = load_demo(reset=reset)
-    from caseflow import jobs
     from caseflow.chase.scan import run_scan
+    from caseflow.extensions import unit_of_work
 
-    chased = run_scan()  # so the overdue work shows its reminders and escalations at once
-    jobs.commit()
+    with unit_of_work():
+        chased = run_scan()  # so the overdue work shows its reminders and escalations at once
     click.echo(f"Deadline scan: {json.dumps(chased, ensure_ascii=False, sort_keys=True)}")
     click.echo("Demo data loaded. Staff log-in at http://127.0.0.1:5000/login")
     click.echo("Accounts (username / password / role / unit):")
@@ -144,11 +142,11 @@ deadlines_cli = AppGroup("deadlines", help="The deadline chase: reminders, overd
 @click.option("--today", help="Scan as if it were this date (ISO), for back-filling.")
 def deadlines_scan(today: str | None) -> None:
     """Run one overdue scan now and print what it did as JSON."""
-    from caseflow import jobs
     from caseflow.chase.scan import run_scan
+    from caseflow.extensions import unit_of_work
 
-    counts = run_scan(_parse_date(today) if today else None)
-    jobs.commit()
+    with unit_of_work():
+        counts = run_scan(_parse_date(today) if today else None)
     click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
 
 
@@ -162,19 +160,19 @@ report_cli = AppGroup("report", help="Reports.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
 def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
     """Write the monthly report (通报) of a unit, generating and storing it if needed."""
-    from caseflow import jobs
     from caseflow.chase.report import RENDERERS, get_or_generate
     from caseflow.errors import InvalidInput
+    from caseflow.extensions import unit_of_work
     from caseflow.models import Unit
 
     unit = db.session.scalars(sa.select(Unit).where(Unit.code == unit_code)).first()
     if unit is None:
         raise click.BadParameter(f"no unit with code {unit_code}", param_hint="--unit")
     try:
-        report = get_or_generate(unit, month)
+        with unit_of_work():
+            report = get_or_generate(unit, month)
     except InvalidInput as exc:
         raise click.BadParameter(exc.message, param_hint="--month") from None
-    jobs.commit()
     with open(output, "wb") as fh:
         fh.write(RENDERERS[fmt](report))
     click.echo(f"{output}: {unit.name} {month} ({fmt})")

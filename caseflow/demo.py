@@ -14,7 +14,6 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
 from caseflow.deadlines.recompute import case_action_deadline, order_deadlines
@@ -511,6 +510,6 @@ def load_demo(reset: bool = True) -> list[tuple[str, str, str, str]]:
             _settle(case)
             case.access_code_hash = hash_access_code(case.number, DEMO_ACCESS_CODE)
         log.info("demo cases: the access code of every case is %s", DEMO_ACCESS_CODE)
-    jobs.commit()
+    db.session.commit()
     return [(username, demo_password(username), role.label, units[code].name)
             for username, _name, role, code in ACCOUNTS]

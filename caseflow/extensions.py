@@ -1,12 +1,18 @@
 """Flask extensions, created unbound and bound in :func:`caseflow.create_app`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseflow.errors import ConcurrentUpdate
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,3 +33,34 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+@contextmanager
+def unit_of_work(*, keep: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """One transaction, for a request, a command or a job: commit when the block ends, roll back if it raises.
+
+    ``keep`` names refusals that still commit what the block recorded (a counted failed log-in, say)
+    before they propagate.  A row changed by someone else since it was read (a stale version) is
+    ``ConcurrentUpdate``.  The outbox items the block wrote are handed over by the commit itself
+    (``caseflow.jobs``).
+    """
+    try:
+        yield
+    except keep:
+        _commit()
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
+    _commit()
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise ConcurrentUpdate() from exc
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -107,9 +107,8 @@ def complaint_data(schools=("4141000001",), **overrides):
 
 def submit(db, schools=("4141000001",), **overrides):
     """Submit a web complaint and commit; returns (case, access_code)."""
-    from caseflow import jobs
     from caseflow.cases.operations import submit_complaint
 
     case, code = submit_complaint(complaint_data(schools, **overrides))
-    jobs.commit()
+    db.session.commit()
     return case, code

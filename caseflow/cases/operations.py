@@ -2,7 +2,7 @@
 
 Each operation: check who may do it, check the move against the state machine,
 change the objects, write the event, flush.  The caller commits once (through
-``caseflow.jobs.commit``), which also hands the outbox to the queue.
+``caseflow.extensions.unit_of_work``); the commit hands the outbox to the queue.
 """
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import InputRequired, Length
 
-from caseflow import jobs
 from caseflow.cases import access
 from caseflow.errors import InvalidInput
+from caseflow.extensions import unit_of_work
 from caseflow.models import Role
 from caseflow.web.auth import roles_required
 from caseflow.web.public import receipt_code
@@ -35,8 +35,8 @@ def order_pdf(number: str):
     """The order as printed; ``?full=1`` prints full ID numbers and phones (audited)."""
     from caseflow.documents.service import print_order
 
-    printed = print_order(current_user, number, unmasked=request.args.get("full") == "1")
-    jobs.commit()
+    with unit_of_work():
+        printed = print_order(current_user, number, unmasked=request.args.get("full") == "1")
     return _pdf_response(printed)
 
 
@@ -59,13 +59,12 @@ def batch():
     form = BatchForm(data=None if request.method == "POST" else {"unit": current_user.unit.code})
     if form.validate_on_submit():
         try:
-            printed = print_batch(current_user, form.unit.data, form.date_from.data, form.date_to.data,
-                                  unmasked=form.full.data, two_up=form.two_up.data)
+            with unit_of_work():
+                printed = print_batch(current_user, form.unit.data, form.date_from.data, form.date_to.data,
+                                      unmasked=form.full.data, two_up=form.two_up.data)
         except InvalidInput as exc:
-            jobs.rollback()
             getattr(form, exc.field or "unit", form.unit).errors.append(exc.message)
         else:
-            jobs.commit()
             return _pdf_response(printed)
     return render_template("documents/batch.html", form=form, can_reveal=access.can_reveal(current_user)), (
         400 if form.errors else 200)

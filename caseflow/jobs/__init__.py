@@ -1,9 +1,11 @@
 """Background work through a transactional outbox.
 
 Operations write an :class:`OutboxItem` in the same transaction as the change
-that causes it.  :func:`commit` commits, then hands the new items to RQ (or, with
-no ``REDIS_URL``, runs them in-process).  If Redis is down the items stay
-pending and :func:`sweep` hands them over later; delivery is idempotent.
+that causes it.  Whoever commits (``caseflow.extensions.unit_of_work`` or a plain
+``db.session.commit()``), the session's ``after_commit`` event hands the new items
+to RQ (or, with no ``REDIS_URL``, runs them in-process); a rollback forgets them.
+If Redis is down the items stay pending and :func:`sweep` hands them over later;
+delivery is idempotent.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from flask import current_app, g, has_app_context
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
 
 from caseflow.extensions import db
 from caseflow.models import OutboxItem
@@ -20,28 +24,43 @@ from caseflow.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 
+_NEW = "outbox_new"  # the session.info key of the items written in the current transaction
+
+
 def add_outbox(kind: str, **payload) -> OutboxItem:
     """Queue work to run after the current transaction commits. Payload: ids only."""
     item = OutboxItem(kind=kind, payload=payload)
     db.session.add(item)
-    if has_app_context():
-        g.setdefault("outbox_new", []).append(item)
+    db.session.info.setdefault(_NEW, []).append(item)
     return item
 
 
-def commit() -> None:
-    """Commit the request's transaction, then dispatch the outbox items it wrote."""
-    db.session.commit()
-    items = g.pop("outbox_new", []) if has_app_context() else []
-    if items:
-        dispatch([item.id for item in items])
+def _after_commit(session: Session) -> None:
+    """Hand the committed transaction's outbox items over (items of a rolled-back savepoint are gone)."""
+    items = session.info.pop(_NEW, [])
+    ids = [item.id for item in items if sa.inspect(item).persistent and item.id is not None]
+    if not ids or not has_app_context():
+        return
+    if queue() is not None:
+        dispatch(ids)
+        return
+    # In-process delivery writes to the database, which this session may not do inside its commit:
+    # run it in an app context (and so a session) of its own, as a worker would.
+    with current_app._get_current_object().app_context():  # type: ignore[attr-defined]
+        dispatch(ids)
 
 
-def rollback() -> None:
-    """Roll back and forget the outbox items of this transaction."""
-    db.session.rollback()
-    if has_app_context():
-        g.pop("outbox_new", None)
+def _after_soft_rollback(session: Session, previous) -> None:
+    """A rolled-back transaction sends nothing; a savepoint's items are dropped at commit (no longer persistent)."""
+    if previous.parent is None:
+        session.info.pop(_NEW, None)
+
+
+def init_app(app) -> None:
+    """Dispatch the outbox after every commit of the app's sessions (installed once per process)."""
+    for name, listener in (("after_commit", _after_commit), ("after_soft_rollback", _after_soft_rollback)):
+        if not sa.event.contains(db.session, name, listener):
+            sa.event.listen(db.session, name, listener)
 
 
 def redis_connection():

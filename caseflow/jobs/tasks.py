@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import has_app_context
 
-from caseflow.extensions import db
+from caseflow.extensions import db, unit_of_work
 from caseflow.models import OutboxItem
 from caseflow.security.redact import redact
 from caseflow.timeutil import utcnow
@@ -49,20 +49,19 @@ def deliver_outbox(item_id: int) -> str:
             db.session.rollback()
             return "skipped"
         try:
-            _handlers()[item.kind](item)
-            item.state, item.done_at = "done", utcnow()
-            db.session.commit()
+            with unit_of_work():
+                _handlers()[item.kind](item)
+                item.state, item.done_at = "done", utcnow()
             return "done"
         except Exception as exc:
-            db.session.rollback()
-            item = db.session.get(OutboxItem, item_id)
-            item.attempts += 1
-            item.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]
-            if item.attempts >= MAX_ATTEMPTS:
-                item.state = "failed"
-            else:
-                item.next_attempt_at = utcnow() + timedelta(seconds=30 * 2 ** item.attempts)
-            db.session.commit()
+            with unit_of_work():
+                item = db.session.get(OutboxItem, item_id)
+                item.attempts += 1
+                item.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]
+                if item.attempts >= MAX_ATTEMPTS:
+                    item.state = "failed"
+                else:
+                    item.next_attempt_at = utcnow() + timedelta(seconds=30 * 2 ** item.attempts)
             log.warning("outbox item %s failed (attempt %s): %s", item_id, item.attempts, type(exc).__name__)
             return item.state
 
@@ -71,13 +70,10 @@ def scheduled_scan(today: str | None = None) -> dict:
     """Periodic: the overdue scan (reminders, overdue marks, escalations); ``today`` (ISO) back-fills."""
     from datetime import date
 
-    from caseflow import jobs
     from caseflow.chase.scan import run_scan
 
-    with app_context():
-        counts = run_scan(date.fromisoformat(today) if today else None)
-        jobs.commit()
-        return counts
+    with app_context(), unit_of_work():
+        return run_scan(date.fromisoformat(today) if today else None)
 
 
 def scheduled_sweep() -> int:
@@ -90,11 +86,8 @@ def scheduled_sweep() -> int:
 
 def scheduled_monthly_report() -> int:
     """Daily: on the first working day of a month, generate every bureau's report for the last month."""
-    from caseflow import jobs
     from caseflow.chase.report import generate_due_reports
     from caseflow.timeutil import local_today
 
-    with app_context():
-        created = generate_due_reports(local_today())
-        jobs.commit()
-        return created
+    with app_context(), unit_of_work():
+        return generate_due_reports(local_today())

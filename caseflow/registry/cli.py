@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from caseflow.cli import _parse_date as _date
+from caseflow.extensions import unit_of_work
 
 registry_cli = AppGroup("registry", help="The student registry (学籍): import, lookup, checks, reports.")
 
@@ -18,13 +19,12 @@ registry_cli = AppGroup("registry", help="The student registry (学籍): import,
 @click.argument("file", type=click.Path(dir_okay=False))
 def import_command(source: str, as_of: str, file: str) -> None:
     """Import an extract in the foreground; last line: a JSON summary."""
-    from caseflow.extensions import db
     from caseflow.models import RegistrySource
     from caseflow.registry.extract import RegistryImportRefused
     from caseflow.registry.importer import create_import, run_import
 
-    imp = create_import(RegistrySource(source), _date(as_of), file)
-    db.session.commit()
+    with unit_of_work():
+        imp = create_import(RegistrySource(source), _date(as_of), file)
     click.echo(f"import {imp.id}: {source} {as_of} {file}")
     try:
         summary = run_import(imp.id, on_progress=lambda p: click.echo(p.line()))
@@ -44,7 +44,6 @@ def import_command(source: str, as_of: str, file: str) -> None:
 @click.option("--user", "username", help="Look up as this user (their part of the unit tree).")
 def lookup_command(id_number, registry_no, name, birth_date, reason, username) -> None:
     """Look a student up in both sources; prints JSON (records, flags)."""
-    from caseflow import jobs
     from caseflow.errors import InvalidInput
     from caseflow.extensions import db
     from caseflow.models import User
@@ -57,11 +56,11 @@ def lookup_command(id_number, registry_no, name, birth_date, reason, username) -
             raise click.UsageError(f"no user {username!r}")
     try:
         query = parse_query(id_number=id_number, registry_no=registry_no, name=name, birth_date=birth_date)
-        result = lookup(user, query, reason=reason)
+        with unit_of_work():
+            result = lookup(user, query, reason=reason)
     except InvalidInput as exc:
         click.echo(exc.message, err=True)
         sys.exit(2)
-    jobs.commit()
     click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
 
 
@@ -90,11 +89,10 @@ def generate_command(students: int, seed: int, out: str | None, as_of: str) -> N
 @click.option("--as-of", "as_of", help="Use the snapshots of this date or before (default: latest).")
 def check_command(as_of: str | None) -> None:
     """Run the problem check over the latest snapshots; prints counts per problem type (JSON)."""
-    from caseflow import jobs
     from caseflow.registry.problems import run_check
 
-    result = run_check(_date(as_of) if as_of else None)
-    jobs.commit()
+    with unit_of_work():
+        result = run_check(_date(as_of) if as_of else None)
     click.echo(json.dumps({"check_id": result.check_id, "snapshots": result.snapshots,
                            "problems": result.counts}, ensure_ascii=False))
 
@@ -107,7 +105,6 @@ def check_command(as_of: str | None) -> None:
 @click.option("--output", type=click.Path(dir_okay=False), help="File for xlsx (csv goes to stdout by default).")
 def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, output: str | None) -> None:
     """Seed 000's reconciliation table of the two systems."""
-    from caseflow import jobs
     from caseflow.extensions import db
     from caseflow.models import Unit
     from caseflow.registry.problems import reconcile
@@ -118,8 +115,8 @@ def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, o
         within = db.session.scalars(db.select(Unit).where(Unit.code == unit_code)).first()
         if within is None:
             raise click.UsageError(f"no unit {unit_code!r}")
-    report = reconcile(_date(as_of), level, within)
-    jobs.commit()
+    with unit_of_work():
+        report = reconcile(_date(as_of), level, within)
     if fmt == "csv":
         data = to_csv(report)
         if output:

@@ -11,10 +11,9 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from caseflow import jobs
 from caseflow.cases.access import REGISTRY_LOOKUP_ROLES, get_case, unit_in_scope
 from caseflow.errors import DomainError, InvalidInput
-from caseflow.extensions import db
+from caseflow.extensions import db, unit_of_work
 from caseflow.models import ProblemKind, RegistryImport, RegistrySource, RegistryStatus, Role
 from caseflow.registry import importer, linkage, monitoring
 from caseflow.registry.jobs import start_import
@@ -52,13 +51,13 @@ def _run_lookup(form: LookupForm, case=None):
     if not form.validate_on_submit():
         return None
     try:
-        query = parse_query(id_number=form.id_number.data, registry_no=form.registry_no.data,
-                            name=form.name.data, birth_date=form.birth_date.data)
-        result = lookup(current_user, query, case=case, reason=form.reason.data)
+        with unit_of_work():
+            query = parse_query(id_number=form.id_number.data, registry_no=form.registry_no.data,
+                                name=form.name.data, birth_date=form.birth_date.data)
+            result = lookup(current_user, query, case=case, reason=form.reason.data)
     except InvalidInput as exc:
         getattr(form, exc.field or "id_number").errors.append(exc.message)
         return None
-    jobs.commit()
     # Do not echo a full ID or registry number back into the page; the result shows it masked.
     form.id_number.data = form.registry_no.data = ""
     return result
@@ -94,11 +93,11 @@ def link(number: str):
     if not (0 < import_id < 2**31 and -2**63 <= registry_key < 2**63):
         abort(400)
     try:
-        linkage.link_record(current_user, case, import_id, registry_key)
+        with unit_of_work():
+            linkage.link_record(current_user, case, import_id, registry_key)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("registry.case_registry", number=number))
-    jobs.commit()
     flash("已关联该学籍记录，并保存了关联时的记录内容。", "success")
     return redirect(url_for("registry.case_registry", number=number))
 
@@ -118,12 +117,12 @@ def imports():
     form = ImportForm()
     if form.validate_on_submit():
         try:
-            imp = importer.accept_upload(form.file.data, RegistrySource(form.source.data), form.as_of.data,
-                                         current_user)
+            with unit_of_work():
+                imp = importer.accept_upload(form.file.data, RegistrySource(form.source.data), form.as_of.data,
+                                             current_user)
         except DomainError as exc:
             form.file.errors.append(exc.message)
         else:
-            jobs.commit()
             start_import(imp.id)
             return redirect(url_for("registry.import_detail", import_id=imp.id))
     return render_template("registry/imports.html", form=form, imports=importer.recent_imports(),
@@ -163,8 +162,8 @@ def problems():
 def run_problem_check():
     if not FlaskForm().validate_on_submit():
         abort(400)
-    result = run_check()
-    jobs.commit()
+    with unit_of_work():
+        result = run_check()
     flash("检查完成：" + "，".join(f"{ProblemKind(k).label} {n} 条" for k, n in result.counts.items()), "success")
     return redirect(url_for("registry.problems"))
 
@@ -174,8 +173,8 @@ def run_problem_check():
 def problem_case(problem_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
-    case = monitoring.open_case(current_user, problem_id)
-    jobs.commit()
+    with unit_of_work():
+        case = monitoring.open_case(current_user, problem_id)
     flash(f"已立案，编号 {case.number}。", "success")
     return redirect(f"/cases/{case.number}")
 
@@ -206,12 +205,12 @@ def headcount():
     form = HeadcountForm()
     if form.validate_on_submit():
         try:
-            monitoring.record_headcount(current_user, form.school_code.data, form.grade.data,
-                                        form.counted_on.data, form.counted.data)
+            with unit_of_work():
+                monitoring.record_headcount(current_user, form.school_code.data, form.grade.data,
+                                            form.counted_on.data, form.counted.data)
         except InvalidInput as exc:
             getattr(form, exc.field or "school_code").errors.append(exc.message)
         else:
-            jobs.commit()
             flash("已保存现场核查人数。", "success")
             return redirect(url_for("registry.headcount", on=form.counted_on.data.isoformat()))
     on = request.args.get("on") or (form.counted_on.data.isoformat() if form.counted_on.data else None)

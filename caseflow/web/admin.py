@@ -21,10 +21,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from caseflow import admin_ops, jobs
+from caseflow import admin_ops
 from caseflow.deadlines.settings import DEFAULT_DAYS, SETTING_LABELS
 from caseflow.errors import InvalidInput
-from caseflow.extensions import db
+from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
 from caseflow.web.auth import roles_required
@@ -141,12 +141,11 @@ def _run(form: FlaskForm, operation, done):
     ``done(result)`` gives the success message and where to go next.
     """
     try:
-        result = operation()
+        with unit_of_work():
+            result = operation()
     except InvalidInput as exc:
-        jobs.rollback()
         _show_error(form, exc)
         return None
-    jobs.commit()
     message, target = done(result)
     flash(message, "success")
     return redirect(target)
@@ -200,8 +199,8 @@ def calendar_remove_day(day: str):
         the_day = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    changed = admin_ops.remove_day(current_user, the_day)
-    jobs.commit()
+    with unit_of_work():
+        changed = admin_ops.remove_day(current_user, the_day)
     flash(f"已删除{the_day.isoformat()}的设置。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
@@ -226,8 +225,8 @@ def _imported(result: admin_ops.ImportResult) -> str:
 def calendar_confirm(year: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
-    changed = admin_ops.confirm_year(current_user, year)
-    jobs.commit()
+    with unit_of_work():
+        changed = admin_ops.confirm_year(current_user, year)
     flash(f"已确认{year}年日历。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
@@ -322,12 +321,11 @@ def _on_user(user: User, operation, message):
     """A button on the user page: run and commit, flash ``message()``; on ``InvalidInput`` roll back and flash
     the reason.  Back to the user page either way."""
     try:
-        operation()
+        with unit_of_work():
+            operation()
     except InvalidInput as exc:
-        jobs.rollback()
         flash(exc.message, "error")
     else:
-        jobs.commit()
         flash(message(), "success")
     return redirect(url_for(".user_detail", user_id=user.id))
 

@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
-from caseflow import jobs
 from caseflow.audit import ACTION_LABELS, record_access, who_looked
+from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
 from caseflow.models import Role
 from caseflow.timeutil import local
@@ -72,10 +72,10 @@ def search():
             entries = who_looked(id_number=id_number, case_number=case_number)
             subject = " ".join(x for x in (mask_id_number(id_number), case_number) if x)
             export = bool(form.export.data)
-            record_access(current_user, "audit_export" if export else "audit_search",
-                          "case" if case_number else "person", case_number or mask_id_number(id_number),
-                          subject_id_number=id_number, detail=f"{len(entries)} rows")
-            jobs.commit()
+            with unit_of_work():
+                record_access(current_user, "audit_export" if export else "audit_search",
+                              "case" if case_number else "person", case_number or mask_id_number(id_number),
+                              subject_id_number=id_number, detail=f"{len(entries)} rows")
             if export:
                 return _csv(_rows(entries), "audit.csv")
     return render_template("admin/audit.html", form=form, rows=_rows(entries) if entries else [],

@@ -9,9 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from caseflow import jobs
 from caseflow.errors import InvalidInput
-from caseflow.extensions import db, login_manager
+from caseflow.extensions import db, login_manager, unit_of_work
 from caseflow.models import Role, User
 from caseflow.security import accounts, totp
 from caseflow.web.security import safe_next
@@ -89,8 +88,8 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
-        jobs.commit()  # keeps the failure count too
+        with unit_of_work():  # keeps the failure count too
+            user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
         if user is not None:
             after = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at log-in
@@ -103,8 +102,8 @@ def login():
 
 
 def _logged_in(user: User, after: str | None):
-    accounts.logged_in(user)
-    jobs.commit()
+    with unit_of_work():
+        accounts.logged_in(user)
     login_user(user)
     flash(f"欢迎，{user.name}（{user.unit.name} {user.role.label}）", "success")
     return redirect(after or home_for(user))
@@ -120,8 +119,8 @@ def login_totp():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        ok = totp.verify(user, form.code.data)
-        jobs.commit()  # the code's step, or the failure count
+        with unit_of_work():  # the code's step, or the failure count
+            ok = totp.verify(user, form.code.data)
         if ok:
             after = session["totp_login"].get("next")
             session.clear()
@@ -133,8 +132,8 @@ def login_totp():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    current_user.session_version += 1  # ends this session everywhere
-    jobs.commit()
+    with unit_of_work():
+        current_user.session_version += 1  # ends this session everywhere
     logout_user()
     session.clear()
     flash("您已退出登录。", "info")
@@ -152,12 +151,12 @@ def change_password():
         else:
             user = current_user._get_current_object()
             try:
-                accounts.change_password(user, form.current_password.data, form.new_password.data)
+                # A wrong current password counts towards the limit; nothing else was changed.
+                with unit_of_work(keep=(InvalidInput,)):
+                    accounts.change_password(user, form.current_password.data, form.new_password.data)
             except InvalidInput as exc:
-                jobs.commit()  # a wrong current password counts towards the limit; nothing else was changed
                 getattr(form, exc.field or "new_password").errors.append(exc.message)
             else:
-                jobs.commit()
                 login_user(user)  # this session carries the new session version
                 flash("密码已修改，其他设备上的登录已失效。", "success")
                 return redirect(home_for(user))
@@ -178,15 +177,15 @@ def account_totp():
         secret, session["totp_setup"] = totp.setup_secret(session.get("totp_setup"))
     if form.validate_on_submit():
         try:
-            if enabled:
-                totp.disable(user, form.password.data, form.code.data)
-            else:
-                totp.enable(user, secret, form.password.data, form.code.data)
+            # A wrong password or code counts towards the limits; nothing else was changed.
+            with unit_of_work(keep=(InvalidInput,)):
+                if enabled:
+                    totp.disable(user, form.password.data, form.code.data)
+                else:
+                    totp.enable(user, secret, form.password.data, form.code.data)
         except InvalidInput as exc:
-            jobs.commit()  # a wrong password or code counts towards the limits; nothing else was changed
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            jobs.commit()
             session.pop("totp_setup", None)
             login_user(user)  # this session carries the new session version
             flash("已关闭两步验证，其他设备上的登录已失效。" if enabled

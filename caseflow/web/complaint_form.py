@@ -25,11 +25,11 @@ from wtforms import (
     TextAreaField,
 )
 
-from caseflow import jobs
 from caseflow.attachments import check_upload, store
 from caseflow.cases import schools
 from caseflow.cases.operations import ComplaintData, PersonData, find_by_token, submit_complaint
 from caseflow.errors import InvalidInput
+from caseflow.extensions import unit_of_work
 from caseflow.identity import (
     IdNumber,
     InvalidNumber,
@@ -349,18 +349,16 @@ def submit_form(form: ComplaintForm, *, source: CaseSource = CaseSource.WEB,
     if not form.validate():
         return None
     try:
-        case, code = submit_complaint(form.to_complaint(), source=source, actor=actor, token=token)
-        for data, filename in form.uploads:
-            store(case, data, filename, user=actor)
-        jobs.commit()
+        with unit_of_work():
+            case, code = submit_complaint(form.to_complaint(), source=source, actor=actor, token=token)
+            for data, filename in form.uploads:
+                store(case, data, filename, user=actor)
     except IntegrityError:
-        jobs.rollback()
         existing = find_by_token(token)
         if existing is None:
             raise
         return existing, None
     except InvalidInput as exc:
-        jobs.rollback()
         form.attach_error(exc)
         return None
     return case, code

@@ -43,7 +43,7 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        from caseflow import jobs
+        from caseflow.extensions import db
 
-        jobs.rollback()
+        db.session.rollback()
         return render(exc.status, exc.message)

@@ -58,12 +58,11 @@ def init_outage(app: Flask) -> None:
 
 def unavailable(exc: BaseException | None = None) -> Response:
     """Roll back what this request did and answer 503 with ``Retry-After``."""
-    from caseflow import jobs
     from caseflow.extensions import db, login_manager
 
     log.warning("database unavailable, answering 503: %s", type(exc).__name__ if exc else "-")
     with contextlib.suppress(Exception):  # the connection may be gone: rolling back is best effort
-        jobs.rollback()
+        db.session.rollback()
     with contextlib.suppress(Exception):
         db.session.remove()
     g._login_user = login_manager.anonymous_user()  # the page must not load the user from the database

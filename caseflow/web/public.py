@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired
 
-from caseflow import jobs
 from caseflow.cases import schools, tracking
 from caseflow.cases.operations import rate_case
 from caseflow.errors import InvalidInput
+from caseflow.extensions import unit_of_work
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
 from caseflow.timeutil import format_date_cn, format_datetime_cn
@@ -121,12 +121,11 @@ def track():
         form.number.data = tracking.normalise_number(request.args.get("number"))
     elif form.validate():
         try:
-            case = tracking.open_case(form.number.data, form.code.data, request.remote_addr)
+            with unit_of_work(keep=(InvalidInput,)):  # keep the counted failure
+                case = tracking.open_case(form.number.data, form.code.data, request.remote_addr)
         except InvalidInput as exc:
-            jobs.commit()  # keep the counted failure
             form.code.errors.append(exc.message)
         else:
-            jobs.commit()
             grant(case.number)
             return redirect(url_for(".case", number=case.number))
     return render_template("public/track.html", form=form)
@@ -162,12 +161,11 @@ def rate(number: str):
     if not form.validate():
         return _show(case, form)
     try:
-        rate_case(case, Rating(form.rating.data), form.comment.data)
+        with unit_of_work():
+            rate_case(case, Rating(form.rating.data), form.comment.data)
     except InvalidInput as exc:
-        jobs.rollback()
         form.comment.errors.append(exc.message)
         return _show(case, form)
-    jobs.commit()
     if case.rating is None:
         flash("已收到您的意见，本投诉将重新办理。", "success")
     else:

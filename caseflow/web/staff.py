@@ -1,7 +1,7 @@
 """The officials' pages: inbox, case list, the case page and the order page with their actions.
 
 Every view loads through ``access`` (404 outside the user's jurisdiction),
-calls one operation, commits through ``jobs.commit`` and redirects; a refused
+calls one operation, commits through ``unit_of_work`` and redirects; a refused
 action re-shows the page with the user's text kept and the reason by the field.
 """
 from __future__ import annotations
@@ -20,13 +20,13 @@ from flask import (
     send_file,
 )
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow import attachments, jobs
+from caseflow import attachments
 from caseflow.cases import access, operations, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.deadlines import status
 from caseflow.errors import ConcurrentUpdate, DomainError, InvalidInput, NotAllowed, NotInJurisdiction
+from caseflow.extensions import unit_of_work
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
 from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
@@ -48,14 +48,6 @@ def _enum(enum_cls, value: str | None):
         return None
 
 
-def _commit() -> None:
-    """Commit the request; a lost race at commit time is a conflict like any other."""
-    try:
-        jobs.commit()
-    except StaleDataError as exc:
-        raise ConcurrentUpdate() from exc
-
-
 def _act(form: forms.ActionForm, target: Case | Order, run: Callable[[], object], done: str,
          page: Callable[[forms.ActionForm], str], next_url: str):
     """Validate, check the form was made from the current record, run one operation, commit.
@@ -65,14 +57,13 @@ def _act(form: forms.ActionForm, target: Case | Order, run: Callable[[], object]
     if not form.validate_on_submit():
         return page(form), 400
     try:
-        if form.version.data != str(target.version_id):
-            raise ConcurrentUpdate()
-        run()
-        _commit()
+        with unit_of_work():
+            if form.version.data != str(target.version_id):
+                raise ConcurrentUpdate()
+            run()
     except (NotAllowed, NotInJurisdiction):
         raise
     except DomainError as exc:
-        jobs.rollback()
         if isinstance(exc, ConcurrentUpdate):
             form.version.data = str(target.version_id)  # the next submit is made against what is shown now
         if isinstance(exc, queries.AmbiguousUnit):
@@ -257,10 +248,10 @@ def case_reveal(number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        value = operations.reveal(current_user, case, form.person.data, form.field.data)
+        with unit_of_work():
+            value = operations.reveal(current_user, case, form.person.data, form.field.data)
     except InvalidInput:
         abort(400)
-    _commit()
     resp = make_response(_case_page(case, revealed={(form.person.data, form.field.data): value}))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -348,11 +339,10 @@ def _upload(case: Case, order: Order | None, page: Callable, next_url: str):
     form = forms.AttachmentForm(prefix="attach")
     if form.validate_on_submit():
         try:
-            upload = form.file.data
-            attachments.store(case, upload.read(), upload.filename or "", order=order, user=current_user)
-            _commit()
+            with unit_of_work():
+                upload = form.file.data
+                attachments.store(case, upload.read(), upload.filename or "", order=order, user=current_user)
         except InvalidInput as exc:
-            jobs.rollback()
             form.add_error(exc.field, exc.message)
             return page(form), 400
         flash("附件已上传。", "success")

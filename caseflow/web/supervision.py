@@ -24,7 +24,7 @@ from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.chase.stats import previous_month
 from caseflow.errors import InvalidInput
-from caseflow.extensions import db
+from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Role, Unit
 from caseflow.timeutil import local_today
 from caseflow.web import charts
@@ -100,8 +100,8 @@ def monthly_report():
     except InvalidInput as exc:
         flash(exc.message, "error")
         month = previous_month(local_today())
-    report = get_or_generate(scope, month)
-    jobs.commit()
+    with unit_of_work():
+        report = get_or_generate(scope, month)
     if fmt in ("xlsx", "pdf"):
         import io
 
@@ -122,8 +122,8 @@ def notifications():
 @login_required
 def notifications_read():
     """Mark one notification (``id``) or all of mine as read."""
-    queries.mark_read(current_user, request.form.get("id", type=int))
-    jobs.commit()
+    with unit_of_work():
+        queries.mark_read(current_user, request.form.get("id", type=int))
     flash("已标记为已读。", "success")
     return redirect(safe_next(request.form.get("next")) or "/notifications")
 
@@ -139,9 +139,9 @@ def deliveries():
 @bp.post("/admin/deliveries/<int:item_id>/retry")
 @roles_required(Role.ADMIN)
 def retry_delivery(item_id: int):
-    if not queries.retry_failed(item_id):
-        abort(404)
-    jobs.commit()
+    with unit_of_work():
+        if not queries.retry_failed(item_id):
+            abort(404)
     jobs.dispatch([item_id])
     flash("已重新发送。", "success")
     return redirect("/admin/deliveries")

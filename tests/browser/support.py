@@ -1,8 +1,8 @@
 """Domain steps the journeys take outside the browser (another official's work), committed."""
 from __future__ import annotations
 
-from caseflow import jobs
 from caseflow.cases import operations
+from caseflow.extensions import db
 from caseflow.models import Case, Order, OrderKind, Verdict
 
 FINDINGS = "经核实，该生在校就读，学校未办理学籍注册，现已补办。"
@@ -35,7 +35,7 @@ def send_verification(world, case: Case, school: str = "4141000001") -> Order:
     boss = world.user("supervisor", case.responsible_unit.code)
     operations.accept_case(boss, case)
     (order,) = operations.issue_verification(boss, case, [world.unit(school)], "核实该生的学籍注册情况。")
-    jobs.commit()
+    db.session.commit()
     return order
 
 
@@ -44,12 +44,12 @@ def work_order(world, order: Order, text: str, verdict: Verdict | None = None) -
     officer = world.user("officer", order.receiving_unit.code)
     operations.sign_order(officer, order, acting_person="李老师")
     operations.report_order(officer, order, text=text, verdict=verdict)
-    jobs.commit()
+    db.session.commit()
 
 
 def accept(world, order: Order) -> None:
     operations.accept_report(world.user("supervisor", order.issuing_unit.code), order)
-    jobs.commit()
+    db.session.commit()
 
 
 def close_case(db, world, case: Case) -> None:
@@ -59,8 +59,8 @@ def close_case(db, world, case: Case) -> None:
     accept(world, order)
     boss = world.user("supervisor", case.responsible_unit.code)
     sup = operations.issue_supervision(boss, fresh(db, case), order.receiving_unit, "请学校三日内完成学籍注册。")
-    jobs.commit()
+    db.session.commit()
     work_order(world, sup, RESULT)
     accept(world, sup)
     operations.close_case(boss, fresh(db, case), "经核实，学校未及时办理学籍注册，现已补办完成。")
-    jobs.commit()
+    db.session.commit()

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from caseflow import jobs
 from caseflow.chase.scan import run_scan
 from caseflow.models import CaseState, OrderKind, OrderState, Verdict
 from caseflow.timeutil import local_today
@@ -26,7 +25,7 @@ def make_overdue(db, order) -> dict[str, int]:
     order.sign_due_on = order.due_on
     db.session.flush()
     counts = run_scan()
-    jobs.commit()
+    db.session.commit()
     return counts
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.models import Verdict
 from tests.factories import submit
@@ -55,7 +54,7 @@ def case(world, db):
     """A web complaint accepted by 金水区教育局."""
     case, _ = submit(db)
     ops.accept_case(world.user("supervisor", "410105"), case)
-    jobs.commit()
+    db.session.commit()
     return case
 
 
@@ -65,12 +64,12 @@ def verification(world, db, case):
     sup, officer = world.user("supervisor", "410105"), world.user("officer", "4141000001")
     order = ops.issue_verification(sup, case, [world.unit("4141000001")],
                                    "投诉人反映其子张小明在金水区第一小学就读两年，学校未办理学籍注册。")[0]
-    jobs.commit()
+    db.session.commit()
     ops.sign_order(officer, order, "李老师", "0371-65901111")
-    jobs.commit()
+    db.session.commit()
     ops.report_order(officer, order, text="经核实，该生2024年9月转入，学校漏报注册，现已补办。",
                      verdict=Verdict.TRUE)
-    jobs.commit()
+    db.session.commit()
     return order
 
 
@@ -79,14 +78,14 @@ def supervision(world, db, verification):
     """A 督办单 after the findings were accepted, signed and with a handling result."""
     sup, officer = world.user("supervisor", "410105"), world.user("officer", "4141000001")
     ops.accept_report(sup, verification)
-    jobs.commit()
+    db.session.commit()
     order = ops.issue_supervision(sup, verification.case, world.unit("4141000001"),
                                   "请学校于五个工作日内完成学籍注册并报送结果。")
-    jobs.commit()
+    db.session.commit()
     ops.sign_order(officer, order, "李老师", "0371-65901111")
-    jobs.commit()
+    db.session.commit()
     ops.report_order(officer, order, text="已于国网、省网完成学籍注册，学籍号已告知家长。")
-    jobs.commit()
+    db.session.commit()
     return order
 
 

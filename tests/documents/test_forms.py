@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.documents.render import RefusedURL, html_to_pdf
 from caseflow.documents.service import print_order
+from caseflow.extensions import db
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import AuditEntry
 from caseflow.timeutil import format_date_cn, local_date
@@ -40,7 +40,7 @@ def _order_values(order) -> list[str]:
 
 def _print_full(world, order, png: str) -> str:
     printed = print_order(world.user("supervisor", "410105"), order.number, unmasked=True)
-    jobs.commit()
+    db.session.commit()
     assert printed.pages == 1
     save_png(printed.data, png)
     return flat(pdf_text(printed.data))
@@ -66,7 +66,7 @@ def test_supervision_form_prints_every_label_and_value(world, supervision):
 
 def test_fields_not_yet_filled_print_as_empty_cells(world, case):
     order = ops.issue_verification(world.user("supervisor", "410105"), case, [world.unit("4141000001")])[0]
-    jobs.commit()
+    db.session.commit()
     text = pdf_text(print_order(world.user("officer", "4141000001"), order.number).data)
     assert "None" not in text
     assert "承办人" in text and "经核实的情况" in text
@@ -76,7 +76,7 @@ def test_fields_not_yet_filled_print_as_empty_cells(world, case):
 
 def test_cjk_fonts_are_embedded_as_subsets_and_the_form_is_small(world, verification):
     data = print_order(world.user("supervisor", "410105"), verification.number).data
-    jobs.commit()
+    db.session.commit()
     rows = [line for line in pdf_fonts(data).splitlines() if "CJK" in line]
     families = {re.sub(r"^[A-Z]{6}\+", "", line.split()[0]) for line in rows}
     assert {"Noto-Serif-CJK-SC", "Noto-Sans-CJK-SC-Bold"} <= families
@@ -88,7 +88,7 @@ def test_cjk_fonts_are_embedded_as_subsets_and_the_form_is_small(world, verifica
 
 def test_metadata_names_the_form_and_number(world, verification):
     data = print_order(world.user("supervisor", "410105"), verification.number).data
-    jobs.commit()
+    db.session.commit()
     info = pdf_info(data)
     assert f"Title:           群众投诉中小学生学籍管理问题核查单 {verification.number}" in info
     assert re.search(r"Page size: +595\.2\d* x 841\.89 pts \(A4\)", info)
@@ -98,7 +98,7 @@ def test_masked_by_default_unmasked_is_audited(world, db, verification):
     case = verification.case
     officer = world.user("officer", "4141000001")
     masked = flat(pdf_text(print_order(officer, verification.number).data))
-    jobs.commit()
+    db.session.commit()
     assert case.complainant.id_number not in masked and case.student.id_number not in masked
     assert case.complainant.phone not in masked
     assert mask_id_number(case.complainant.id_number) in masked
@@ -107,7 +107,7 @@ def test_masked_by_default_unmasked_is_audited(world, db, verification):
     assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "print")) == 0
 
     full = flat(pdf_text(print_order(officer, verification.number, unmasked=True).data))
-    jobs.commit()
+    db.session.commit()
     assert case.complainant.id_number in full and case.student.registry_no in full
     entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "print")).one()
     assert (entry.user_id, entry.target_type, entry.target_ref) == (officer.id, "order", verification.number)
@@ -117,14 +117,14 @@ def test_masked_by_default_unmasked_is_audited(world, db, verification):
 def test_long_findings_continue_on_further_pages_with_the_header(world, case):
     sup, officer = world.user("supervisor", "410105"), world.user("officer", "4141000001")
     order = ops.issue_verification(sup, case, [world.unit("4141000001")])[0]
-    jobs.commit()
+    db.session.commit()
     ops.sign_order(officer, order)
     long_text = "\n".join(f"{i}. 经核实，该生于2024年9月入学，学校未在规定时间内办理学籍注册手续，已责令整改并补办。"
                           for i in range(1, 121))
     ops.report_order(officer, order, text=long_text, verdict=ops.Verdict.TRUE)
-    jobs.commit()
+    db.session.commit()
     printed = print_order(sup, order.number)
-    jobs.commit()
+    db.session.commit()
     save_png(printed.data, "verification-long")
     assert printed.pages >= 3
     for page in range(1, printed.pages + 1):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.identity import mask_id_number
 from caseflow.models import AuditEntry
@@ -41,9 +40,9 @@ def test_batch_prints_one_order_per_page_in_number_order(world, db, client, logi
     sup = world.user("supervisor", "410105")
     case2, _ = submit(db, schools=("4141000002",))
     ops.accept_case(sup, case2)
-    jobs.commit()
+    db.session.commit()
     second = ops.issue_verification(sup, case2, [world.unit("4141000002")])[0]
-    jobs.commit()
+    db.session.commit()
     login(sup)
     today = local_today().isoformat()
     resp = client.post("/documents/batch", data={"unit": "410105", "date_from": today, "date_to": today})

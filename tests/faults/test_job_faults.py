@@ -64,9 +64,9 @@ def _order_with_pdf_job(world, db):
     case, _ = submit(db)
     sup = world.user("supervisor", "410105")
     ops.accept_case(sup, case)
-    jobs.commit()
+    db.session.commit()
     order = ops.issue_verification(sup, case, [world.unit("4141000001")], "请核查该生学籍注册情况。")[0]
-    jobs.commit()
+    db.session.commit()
     item = db.session.scalars(sa.select(OutboxItem).where(OutboxItem.kind == "render_order_pdf")).one()
     return order, item
 
@@ -114,7 +114,7 @@ def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_sto
     # Running it again is harmless: the same item is skipped, a fresh render job keeps one document.
     assert deliver_outbox(item.id) == "skipped"
     jobs.add_outbox("render_order_pdf", order_id=order.id)
-    jobs.commit()
+    db.session.commit()
     burst_worker()
     assert _count(db, RenderedDocument) == 1
     assert set(_states(db)) == {"done"}

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.chase.scan import run_scan
+from caseflow.extensions import db
 from caseflow.models import CaseEvent, ChaseStep, Notification
 from tests.factories import submit
 
@@ -23,7 +23,7 @@ def _steps(db, **filters):
 def _scan_on(day: str) -> dict:
     with time_machine.travel(f"{day} 08:00 +0800", tick=False):
         counts = run_scan()
-        jobs.commit()
+        db.session.commit()
         return counts
 
 
@@ -33,7 +33,7 @@ def _issue_to_school(world, db):
     sup = world.user("supervisor", "410105")
     ops.accept_case(sup, case)
     (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
-    jobs.commit()
+    db.session.commit()
     return order
 
 
@@ -43,7 +43,7 @@ def signed_order(world, db):
     with time_machine.travel("2026-09-28 10:00 +0800", tick=False):
         order = _issue_to_school(world, db)
         ops.sign_order(world.user("officer", "4141000001"), order)
-        jobs.commit()
+        db.session.commit()
     assert order.due_on == date(2026, 10, 10)  # across National Day, ending on a make-up Saturday
     return order
 
@@ -83,7 +83,7 @@ def test_extension_moves_the_deadline_and_restarts_the_chase(world, db, signed_o
     with time_machine.travel("2026-10-09 11:00 +0800", tick=False):
         ext = ops.request_extension(world.user("officer", "4141000001"), order, date(2026, 10, 16), "需走访核实")
         ops.decide_extension(world.user("supervisor", "410105"), ext, True)
-        jobs.commit()
+        db.session.commit()
     assert order.chase_level == 0
     assert _scan_on("2026-10-12") == {}  # the old deadline no longer counts
     assert _scan_on("2026-10-15") == {"complete_remind": 1}
@@ -116,7 +116,7 @@ def test_two_workers_scanning_at_once_notify_exactly_once(world, db, rq_app):
     for _ in range(3):
         order = _issue_to_school(world, db)
         order.sign_due_on = order.due_on = today - timedelta(days=20)  # long overdue
-        jobs.commit()
+        db.session.commit()
     q = queue()
     for _ in range(6):
         q.enqueue(tasks.scheduled_scan)

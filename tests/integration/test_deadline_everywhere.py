@@ -5,7 +5,6 @@ from datetime import date
 
 import time_machine
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.chase.scan import run_scan
 from caseflow.chase.stats import overdue_by_unit
@@ -27,9 +26,9 @@ def _order_due_friday(world, db):
         sup = world.user("supervisor", "410105")
         ops.accept_case(sup, case)
         (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
-        jobs.commit()
+        db.session.commit()
         ops.sign_order(world.user("officer", "4141000001"), order)
-        jobs.commit()
+        db.session.commit()
     assert order.due_on == date(2026, 12, 4)
     return case, code, order
 
@@ -57,7 +56,7 @@ def test_a_friday_deadline_is_overdue_on_sunday_everywhere(client, world, db, lo
         assert LATE in tracking and "今天到期" not in tracking
 
         assert run_scan() == {"complete_overdue": 1}
-        jobs.commit()
+        db.session.commit()
 
 
 def test_on_the_friday_itself_it_is_due_today_everywhere(client, world, db, login):
@@ -67,4 +66,4 @@ def test_on_the_friday_itself_it_is_due_today_everywhere(client, world, db, logi
         assert "2026年12月4日（今天到期）" in _text(client.get("/inbox"))
         assert order.number not in client.get("/inbox?overdue=y").get_data(as_text=True)
         assert run_scan() == {"complete_remind": 1}
-        jobs.commit()
+        db.session.commit()

@@ -4,7 +4,6 @@ from datetime import date
 import pytest
 import time_machine
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.errors import IllegalTransition, InvalidInput, NotAllowed
 from caseflow.models import CaseEvent, CaseState, OrderKind, OrderState, Rating, Verdict
@@ -30,7 +29,7 @@ def test_two_county_case_through_relays_to_closing(world, db):
 
     ops.accept_case(city_sup, case)
     (order,) = ops.issue_verification(city_sup, case, [world.unit("410105")], "核实是否未办理学籍注册")
-    jobs.commit()
+    db.session.commit()
     assert case.state is CaseState.VERIFYING
     assert order.kind is OrderKind.VERIFICATION and order.number.startswith("HC2026-")
     # 5 working days after 09-28: 29, 30, (holiday 10-01..07), 08, 09, 10 (make-up Saturday)
@@ -39,43 +38,43 @@ def test_two_county_case_through_relays_to_closing(world, db):
 
     ops.sign_order(county_off, order)
     child = ops.relay_order(county_off, order, world.unit("4141000001"))
-    jobs.commit()
+    db.session.commit()
     assert order.state is OrderState.RELAYED and child.parent is order
     assert child.due_on <= order.due_on
     with pytest.raises(IllegalTransition):
         ops.report_order(county_off, order, text="未核实", verdict=Verdict.TRUE)
-    jobs.rollback()
+    db.session.rollback()
 
     ops.sign_order(school_off, child)
     ops.report_order(school_off, child, text="经核实，该生确未注册学籍。", verdict=Verdict.TRUE)
-    jobs.commit()
+    db.session.commit()
     assert child.signed_on_time is True and child.completed_on_time is True
     ops.report_order(county_off, order)  # forwards the school's findings up
-    jobs.commit()
+    db.session.commit()
     assert order.findings == "经核实，该生确未注册学籍。" and order.verdict is Verdict.TRUE
     assert child.state is OrderState.ACCEPTED
 
     ops.accept_report(city_sup, order)
-    jobs.commit()
+    db.session.commit()
     assert case.state is CaseState.DECIDING
     assert case.action_due_on == date(2026, 10, 10)  # 5 working days: 29, 30, 08, 09, 10 (make-up Sat)
 
     sup = ops.issue_supervision(city_sup, case, world.unit("410105"), "责成学校三日内办理学籍注册")
-    jobs.commit()
+    db.session.commit()
     ops.sign_order(county_off, sup)
     sup_child = ops.relay_order(county_off, sup, world.unit("4141000001"))
     ops.sign_order(school_off, sup_child)
     ops.report_order(school_off, sup_child, text="已为该生办理学籍注册。")
     ops.report_order(county_off, sup)
     ops.accept_report(city_sup, sup)
-    jobs.commit()
+    db.session.commit()
     assert case.state is CaseState.CONCLUDING
 
     ops.close_case(city_sup, case, "经核实，学校已为您的孩子办理学籍注册。")
-    jobs.commit()
+    db.session.commit()
     assert case.state is CaseState.CLOSED and case.closed_at is not None
     ops.rate_case(case, Rating.SATISFIED)
-    jobs.commit()
+    db.session.commit()
     assert case.rating is Rating.SATISFIED
     with pytest.raises(IllegalTransition):
         ops.rate_case(case, Rating.UNSATISFIED, "再评一次")
@@ -95,12 +94,12 @@ def test_unsatisfied_rating_starts_a_new_round(world, db):
     ops.report_order(off, order, text="投诉不属实", verdict=Verdict.UNTRUE)
     ops.accept_report(sup, order)
     ops.close_case(sup, case, "经核实，投诉不属实。")
-    jobs.commit()
+    db.session.commit()
     with pytest.raises(InvalidInput):
         ops.rate_case(case, Rating.UNSATISFIED, "")
-    jobs.rollback()
+    db.session.rollback()
     ops.rate_case(case, Rating.UNSATISFIED, "学校说法不对")
-    jobs.commit()
+    db.session.commit()
     assert case.state is CaseState.REGISTERED and case.round == 2
     assert case.responsible_unit.code == "410105"
     assert case.rating is None and case.closed_at is None
@@ -112,39 +111,39 @@ def test_return_extension_send_back_and_reject(world, db):
     case, _ = submit(db, schools=("4141000001", "4141000003"))
     sup = world.user("supervisor", "410100")
     ops.accept_case(sup, case)
-    jobs.commit()
+    db.session.commit()
     with pytest.raises(InvalidInput):  # Luoyang is not a child of Zhengzhou
         ops.issue_verification(sup, case, [world.unit("410303")])
-    jobs.rollback()
+    db.session.rollback()
     wrong, right = ops.issue_verification(sup, case, [world.unit("410103"), world.unit("410105")])
-    jobs.commit()
+    db.session.commit()
     erqi = world.user("officer", "410103")
     ops.return_order(erqi, wrong, "该生不在本区学校就读")
-    jobs.commit()
+    db.session.commit()
     assert wrong.state is OrderState.RETURNED and wrong.return_reason
 
     county = world.user("officer", "410105")
     ops.sign_order(county, right)
     ext = ops.request_extension(county, right, date.fromordinal(right.due_on.toordinal() + 7), "需到校现场核查")
-    jobs.commit()
+    db.session.commit()
     with pytest.raises(NotAllowed):
         ops.decide_extension(county, ext, True)
-    jobs.rollback()
+    db.session.rollback()
     ops.decide_extension(sup, ext, False, "时限内完成")
-    jobs.commit()
+    db.session.commit()
     assert right.due_on == ext.previous_due_on
     ext2 = ops.request_extension(county, right, ext.requested_due_on, "确需延期")
     ops.decide_extension(sup, ext2, True)
-    jobs.commit()
+    db.session.commit()
     assert right.due_on == ext2.requested_due_on
 
     ops.report_order(county, right, text="初步核实", verdict=Verdict.PARTLY_TRUE)
     ops.send_back(sup, right, "请补充学校说明")
-    jobs.commit()
+    db.session.commit()
     assert right.state is OrderState.SIGNED and right.completed_on_time is None
     ops.report_order(county, right, text="补充：学校承认漏报", verdict=Verdict.TRUE)
     ops.accept_report(sup, right)
-    jobs.commit()
+    db.session.commit()
     # The returned order does not hold the case back.
     assert case.state is CaseState.DECIDING
 
@@ -152,9 +151,9 @@ def test_return_extension_send_back_and_reject(world, db):
     county_sup = world.user("supervisor", "410105")
     with pytest.raises(InvalidInput):
         ops.reject_case(county_sup, other, "  ")
-    jobs.rollback()
+    db.session.rollback()
     ops.reject_case(county_sup, other, "不属于学籍管理问题，请向当地人社部门反映。")
-    jobs.commit()
+    db.session.commit()
     assert other.state is CaseState.REJECTED
 
 
@@ -164,17 +163,17 @@ def test_only_the_right_people_may_act(world, db):
                  world.user("supervisor", "410100")):
         with pytest.raises(NotAllowed):
             ops.accept_case(user, case)
-        jobs.rollback()
+        db.session.rollback()
     sup = world.user("supervisor", "410105")
     ops.accept_case(sup, case)
     (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
-    jobs.commit()
+    db.session.commit()
     with pytest.raises(NotAllowed):
         ops.sign_order(world.user("officer", "4141000002"), order)
-    jobs.rollback()
+    db.session.rollback()
     with pytest.raises(NotAllowed):  # a school cannot relay further down
         ops.relay_order(world.user("officer", "4141000001"), order, world.unit("4141000001"))
-    jobs.rollback()
+    db.session.rollback()
 
 
 def test_illegal_transition_changes_nothing(world, db):
@@ -183,7 +182,7 @@ def test_illegal_transition_changes_nothing(world, db):
     before = _events(db, case)
     with pytest.raises(IllegalTransition):
         ops.close_case(sup, case, "直接办结")
-    jobs.rollback()
+    db.session.rollback()
     db.session.refresh(case)
     assert case.state is CaseState.SUBMITTED
     assert _events(db, case) == before
@@ -193,15 +192,15 @@ def test_transfer_and_referral(world, db):
     case, _ = submit(db)
     sup = world.user("supervisor", "410105")
     ops.transfer_case(sup, case, world.unit("410100"), "涉及市直学校，请市局处理")
-    jobs.commit()
+    db.session.commit()
     assert case.responsible_unit.code == "410100" and case.state is CaseState.SUBMITTED
     with pytest.raises(NotAllowed):
         ops.accept_case(sup, case)
-    jobs.rollback()
+    db.session.rollback()
 
     cross, _ = submit(db, schools=("4141000001", "1341000001"))
     assert cross.responsible_unit.code == "410000"
     assert "教育部" in cross.routing_note
     ops.refer_case(world.user("supervisor", "410000"), cross, "涉及河北省学校，已上报教育部协调。")
-    jobs.commit()
+    db.session.commit()
     assert cross.state is CaseState.REFERRED

@@ -6,7 +6,6 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.chase.report import get_or_generate, render_pdf, render_xlsx
 from caseflow.chase.scan import run_scan
@@ -27,17 +26,17 @@ def _closed_case(world, db, school, *, late=False, rating=None):
         case, _ = submit(db, schools=(school,))
         ops.accept_case(sup, case)
         (order,) = ops.issue_verification(sup, case, [world.unit(school)])  # sign by 10-13, due 10-19
-        jobs.commit()
+        db.session.commit()
     with _at("2026-10-20 10:00" if late else "2026-10-13 10:00"):
         ops.sign_order(off, order)
         ops.report_order(off, order, text="经核实情况属实。", verdict=Verdict.TRUE)
         ops.accept_report(sup, order)
         ops.close_case(sup, case, "已处理。")
-        jobs.commit()
+        db.session.commit()
     if rating:
         with _at("2026-10-21 10:00"):
             ops.rate_case(case, rating, "意见" if rating is Rating.UNSATISFIED else None)
-            jobs.commit()
+            db.session.commit()
     return case, order
 
 
@@ -49,10 +48,10 @@ def october(world, db):
     _closed_case(world, db, "4141000003", rating=Rating.BASICALLY)
     with _at("2026-10-12 09:00"):
         case, _ = submit(db, schools=("4141000004",))
-        jobs.commit()
+        db.session.commit()
     with _at("2026-10-22 08:00"):
         run_scan()  # the Luoyang case missed its 3-day deadline (10-15): overdue and escalated
-        jobs.commit()
+        db.session.commit()
     return case
 
 
@@ -70,7 +69,7 @@ def test_monthly_report_rows_by_city_and_county(world, db, october):
 def test_monthly_report_is_frozen_and_its_xlsx_adds_up(world, db, october, tmp_path):
     with _at("2026-11-02 09:00"):
         report = get_or_generate(world.unit("410100"), "2026-10")
-        jobs.commit()
+        db.session.commit()
     wb = load_workbook(io.BytesIO(render_xlsx(report)))
     ws = wb.active
     header = [c.value for c in ws[2]]
@@ -125,7 +124,7 @@ def test_reports_are_generated_on_the_first_working_day_only(world, db, october)
     with _at("2026-11-02 01:30"):  # 11-01 is a Sunday: Monday 11-02 is the first working day
         assert generate_due_reports(date(2026, 11, 3)) == 0
         created = generate_due_reports(date(2026, 11, 2))
-        jobs.commit()
+        db.session.commit()
     assert created == db.session.scalar(db.select(db.func.count(MonthlyReport.id))) > 0
     with _at("2026-11-02 02:30"):
         assert generate_due_reports(date(2026, 11, 2)) == 0  # already there: nothing twice

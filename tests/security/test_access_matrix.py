@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from caseflow import attachments, jobs
+from caseflow import attachments
 from caseflow.cases import operations
 from caseflow.models import Case
 from caseflow.timeutil import local_today
@@ -124,10 +124,10 @@ def scene(app, db, world):
     case, _ = submit(db)
     operations.accept_case(sup, case)
     (order,) = operations.issue_verification(sup, case, [world.unit("4141000001")], "请核实学籍。")
-    jobs.commit()
+    db.session.commit()
     attachments.store(case, PDF, "情况说明.pdf", user=sup)
     attachments.store(case, PDF, "核查证明.pdf", order=order, user=world.user("officer", "4141000001"))
-    jobs.commit()
+    db.session.commit()
     # Still argon2id, with the cheapest parameters: 20 log-ins at production cost take seconds.
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(TEST_PASSWORD)
     users = {}

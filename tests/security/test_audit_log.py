@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from caseflow import jobs
 from caseflow.audit import record_access
 from caseflow.cases import operations
 from caseflow.models import AuditEntry
@@ -20,7 +19,7 @@ from tests.web.staff_support import Browser
 @pytest.mark.postgres
 def test_audit_log_refuses_update_delete_and_truncate(app, db, world):
     record_access(world.user("supervisor", "410105"), "reveal", "case", "XJ2026-000001", subject_id_number=None)
-    jobs.commit()
+    db.session.commit()
     for statement in (sa.update(AuditEntry).values(detail="changed"), sa.delete(AuditEntry),
                       sa.text("TRUNCATE audit_log")):
         with pytest.raises(DBAPIError, match="append-only"):
@@ -29,7 +28,7 @@ def test_audit_log_refuses_update_delete_and_truncate(app, db, world):
     assert db.session.scalars(sa.select(AuditEntry.detail)).all() == [None]
     # Appending still works.
     record_access(None, "print", "order", "HC2026-000001")
-    jobs.commit()
+    db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 2
 
 
@@ -39,7 +38,7 @@ def _looked_at(app, db, world):
     sup = world.user("supervisor", "410105")
     operations.reveal(sup, case, "student", "id_number")
     operations.reveal(sup, case, "complainant", "phone")
-    jobs.commit()
+    db.session.commit()
     return case, sup
 
 
@@ -73,7 +72,7 @@ def test_admin_search_by_case_number_includes_order_prints(app, db, world):
     operations.accept_case(sup, case)
     (order,) = operations.issue_verification(sup, case, [world.unit("4141000001")], "核实。")
     record_access(world.user("officer", "4141000001"), "print", "order", order.number, detail="unmasked")
-    jobs.commit()
+    db.session.commit()
     admin = Browser(app, world.user("admin", "410000"))
     page = admin.post("/admin/audit", data={"case_number": case.number.lower(), "show": "查询"}).get_data(
         as_text=True)

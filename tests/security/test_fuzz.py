@@ -180,14 +180,13 @@ def test_ten_thousand_characters(app, db, world):
     assert resp.status_code in (200, 400) and "投诉内容不能超过" in body and long_text in body
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
 
-    from caseflow import jobs
     from caseflow.cases import operations
 
     case, _ = submit(db)
     sup = world.user("supervisor", "410105")
     operations.accept_case(sup, case)
     (order,) = operations.issue_verification(sup, case, [world.unit("4141000001")], "核实。")
-    jobs.commit()
+    db.session.commit()
     school = Browser(app, world.user("officer", "4141000001"))
     school.act(f"/orders/{order.number}/sign", "sign", fresh(db, order).version_id, acting_person="李老师")
     report = "<b>" + ("核实😀·％_" * 2000)[:9997]

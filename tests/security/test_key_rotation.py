@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from caseflow import jobs
 from caseflow.audit import who_looked
 from caseflow.cases import operations
 from caseflow.models import Person
@@ -32,7 +31,7 @@ def test_rotate_key_reencrypts_recomputes_hashes_and_is_idempotent(app, db, worl
     cases = [submit(db)[0] for _ in range(3)]
     student_id = cases[0].student.id_number
     operations.reveal(world.user("supervisor", "410105"), cases[0], "student", "id_number")
-    jobs.commit()
+    db.session.commit()
     before = _raw(db)
 
     keys("brand-new-key," + old)
@@ -65,7 +64,7 @@ def test_audit_entries_hashed_under_a_retired_key_stay_searchable(app, db, world
     old = app.config["DATA_KEY"]
     case, _ = submit(db)
     operations.reveal(world.user("supervisor", "410105"), case, "student", "id_number")
-    jobs.commit()
+    db.session.commit()
     student_id = case.student.id_number
     keys("brand-new-key," + old)
     assert app.test_cli_runner().invoke(args=["security", "rotate-key"]).exit_code == 0

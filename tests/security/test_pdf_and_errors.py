@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import sqlalchemy as sa
 
-from caseflow import jobs
 from caseflow.cases import operations
 from caseflow.documents.render import RefusedURL, html_to_pdf
 from caseflow.models import Case
@@ -64,7 +63,7 @@ def test_complaint_text_with_images_prints_without_fetching(app, db, world, trap
     sup = world.user("supervisor", "410105")
     operations.accept_case(sup, case)
     (order,) = operations.issue_verification(sup, case, [world.unit("4141000001")], text)
-    jobs.commit()
+    db.session.commit()
     receipt = citizen.get(f"/track/{case.number}/receipt.pdf")
     assert receipt.status_code == 200 and receipt.data[:5] == b"%PDF-"
     printed = Browser(app, sup).get(f"/orders/{order.number}/pdf")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from caseflow import jobs
 from caseflow.cases import operations as ops
+from caseflow.extensions import db
 from caseflow.models import Attempt, Case, CaseState, Rating, Verdict
 from tests.factories import submit
 from tests.web.formdata import valid_form
@@ -95,7 +95,7 @@ def _work_to_closed(world, case):
     ops.report_order(officer, order, text="经核实，学校承办人王某某未及时注册。", verdict=Verdict.TRUE)
     ops.accept_report(sup, order)
     ops.close_case(sup, case, "学校已为学生补办学籍注册。")
-    jobs.commit()
+    db.session.commit()
 
 
 def test_tracking_shows_public_events_only_without_officials(client, world, db):
@@ -116,7 +116,7 @@ def test_tracking_shows_public_events_only_without_officials(client, world, db):
 def test_rejection_reason_is_shown(client, world, db):
     case, code = submit(db)
     ops.reject_case(world.user("supervisor", "410105"), case, "不属于学籍问题，请向当地教育局招生办咨询。")
-    jobs.commit()
+    db.session.commit()
     _open(client, case, code)
     html = client.get(f"/track/{case.number}").get_data(as_text=True)
     assert "不予受理" in html and "请向当地教育局招生办咨询" in html

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from caseflow import jobs
 from caseflow.cases import operations
 from caseflow.deadlines.settings import current_rules
 from caseflow.models import Case, CaseState, Category, Order, OrderState
@@ -28,7 +27,7 @@ def issue(db, world, n: int = 1, school: str = "4141000001") -> list[Order]:
         case, _ = submit(db, schools=(school,))
         operations.accept_case(sup, case)
         orders += operations.issue_verification(sup, case, [world.unit(school)], "核实学籍。")
-        jobs.commit()
+        db.session.commit()
     return orders
 
 
@@ -88,7 +87,7 @@ def test_inbox_shows_reports_and_extensions_to_the_issuer(app, db, world):
         operations.sign_order(school, order)
     operations.report_order(school, first, text="已核实。", verdict=operations.Verdict.TRUE)
     operations.request_extension(school, second, current_rules().after(second.due_on, "sign_days").on, "需要时间。")
-    jobs.commit()
+    db.session.commit()
     html = Browser(app, world.user("supervisor", "410105")).page("/inbox")
     assert first.number in html and "待审核" in html
     assert second.number in html and "待审批延期申请" in html
@@ -165,7 +164,7 @@ def test_no_js_unit_chooser_offers_matches_to_choose(app, db, world):
     operations.accept_case(city, case)
     (root,) = operations.issue_verification(city, case, [world.unit("410105")], "核实。")
     operations.sign_order(world.user("officer", "410105"), root)
-    jobs.commit()
+    db.session.commit()
     county = Browser(app, world.user("officer", "410105"))
     resp = county.post(f"/orders/{root.number}/relay", data={"relay-version": fresh(db, root).version_id,
                                                              "relay-unit_text": "小学", "relay-note": "请核实。"})
@@ -221,7 +220,7 @@ def test_supervision_needs_a_direct_child(app, db, world):
     operations.sign_order(school, order)
     operations.report_order(school, order, text="属实。", verdict=operations.Verdict.TRUE)
     operations.accept_report(world.user("supervisor", "410105"), order)
-    jobs.commit()
+    db.session.commit()
     case = fresh(db, order).case
     assert case.state is CaseState.DECIDING
     sup = Browser(app, world.user("supervisor", "410105"))

@@ -1,7 +1,6 @@
 """The supervisor's dashboard, escalation queue and monthly report pages; notifications; deliveries."""
 import time_machine
 
-from caseflow import jobs
 from caseflow.chase.scan import run_scan
 from caseflow.models import Notification, OutboxItem
 from tests.factories import submit
@@ -14,7 +13,7 @@ def _overdue_escalated(world, db):
     for day in ("2026-11-02", "2026-11-06", "2026-11-20"):  # sign reminder, completion reminder, escalation
         with time_machine.travel(f"{day} 10:00 +0800", tick=False):
             run_scan()
-            jobs.commit()
+            db.session.commit()
     return order
 
 
