@@ -10,7 +10,6 @@ from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import InputRequired, Length
 
 from caseflow import jobs
-from caseflow.cases import access
 from caseflow.errors import InvalidInput
 from caseflow.models import Role
 from caseflow.web.auth import roles_required
@@ -67,7 +66,7 @@ def batch():
         else:
             jobs.commit()
             return _pdf_response(printed)
-    return render_template("documents/batch.html", form=form, can_reveal=access.can_reveal(current_user)), (
+    return render_template("documents/batch.html", form=form), (
         400 if form.errors else 200)
 
 

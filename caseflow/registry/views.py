@@ -12,7 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from caseflow import jobs
-from caseflow.cases.access import REGISTRY_LOOKUP_ROLES, get_case, unit_in_scope
+from caseflow.cases.access import get_case, unit_in_scope
+from caseflow.cases.permissions import WORKER_ROLES
 from caseflow.errors import DomainError, InvalidInput
 from caseflow.extensions import db
 from caseflow.models import ProblemKind, RegistryImport, RegistrySource, RegistryStatus, Role
@@ -25,7 +26,7 @@ from caseflow.web.auth import roles_required
 
 bp = Blueprint("registry", __name__)
 LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
-CASE_LOOKUP_ROLES = REGISTRY_LOOKUP_ROLES
+CASE_LOOKUP_ROLES = WORKER_ROLES
 
 
 @bp.app_context_processor

@@ -46,6 +46,9 @@ class TotpForm(FlaskForm):
 
 
 def init_login(app: Flask) -> None:
+    from caseflow.cases.permissions import can
+
+    app.jinja_env.globals["can"] = can  # templates ask the operations' own rules: {% if can(current_user, "reveal") %}
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.session_protection = "strong"

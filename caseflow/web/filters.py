@@ -37,7 +37,4 @@ def init_filters(app: Flask) -> None:
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,
     )
-    from caseflow.cases.access import can_look_up_registry, can_reveal
-
-    app.jinja_env.globals.update(deadline_info=deadline_info, can_reveal=can_reveal,
-                                 can_look_up_registry=can_look_up_registry)
+    app.jinja_env.globals.update(deadline_info=deadline_info)
