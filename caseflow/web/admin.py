@@ -35,7 +35,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 @roles_required(Role.ADMIN)
 def _admins_only():
-    """Every page here is for administrators: anonymous users log in, others get 403."""
+    """Every page here is for administrators; others get 403 (anonymous users were sent to log in)."""
 
 
 # --- forms --------------------------------------------------------------------------------------------

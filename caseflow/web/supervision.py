@@ -14,7 +14,7 @@ from flask import (
     request,
     send_file,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from caseflow import jobs
 from caseflow.cases import access
@@ -112,14 +112,12 @@ def monthly_report():
 
 
 @bp.get("/notifications")
-@login_required
 def notifications():
     page = queries.notifications_for(current_user, request.args.get("page", 1, type=int))
     return render_template("supervision/notifications.html", page=page)
 
 
 @bp.post("/notifications/read")
-@login_required
 def notifications_read():
     """Mark one notification (``id``) or all of mine as read."""
     queries.mark_read(current_user, request.form.get("id", type=int))
