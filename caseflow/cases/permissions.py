@@ -166,7 +166,15 @@ ORDER_RULES: dict[str, Rule] = {
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
 }
 
+# What a role may do regardless of any one case: the staff areas (checked by the views' decorator and
+# the navigation) and actions that need no case or order.
 USER_RULES: dict[str, Rule] = {
+    "work_cases":         Rule(_roles(*CASE_ROLES), "只有受理员、承办人和责任人可以办理投诉。"),
+    "work_inbox":         Rule(_roles(*WORKER_ROLES), "只有承办人和责任人有待办。"),
+    "supervise_units":    Rule(_roles(Role.SUPERVISOR), "只有责任人可以查看统计、督办和通报。"),
+    "administer":         Rule(_roles(Role.ADMIN), "只有系统管理员可以执行此操作。"),
+    "use_registry":       Rule(_roles(*WORKER_ROLES, Role.ADMIN), "您的角色不能使用学籍数据。"),
+    "check_registry_problems": Rule(_roles(Role.SUPERVISOR, Role.ADMIN), "只有责任人或系统管理员可以运行问题检查。"),
     "register_complaint": Rule(_roles(Role.INTAKE, Role.SUPERVISOR), "只有受理员或责任人可以登记投诉。"),
     "reveal":             Rule(_roles(*REVEAL_ROLES), "您的角色不能查看完整的个人信息。"),
     "look_up_registry":   Rule(_roles(*WORKER_ROLES), "只有承办人或责任人可以为投诉查询学籍。"),

@@ -11,12 +11,10 @@ from wtforms.validators import InputRequired, Length
 
 from caseflow import jobs
 from caseflow.errors import InvalidInput
-from caseflow.models import Role
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 from caseflow.web.public import receipt_code
 
 bp = Blueprint("documents", __name__)
-STAFF = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 
 
 def _pdf_response(printed) -> Response:
@@ -29,7 +27,7 @@ def _pdf_response(printed) -> Response:
 
 
 @bp.get("/orders/<number>/pdf")
-@roles_required(*STAFF)
+@permission_required("work_cases")
 def order_pdf(number: str):
     """The order as printed; ``?full=1`` prints full ID numbers and phones (audited)."""
     from caseflow.documents.service import print_order
@@ -50,7 +48,7 @@ class BatchForm(FlaskForm):
 
 
 @bp.route("/documents/batch", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@permission_required("work_cases")
 def batch():
     """Form and download: every order a unit issued or received in a date range."""
     from caseflow.documents.service import print_batch

@@ -3,7 +3,7 @@
 The rule is one ``before_app_request`` hook, not a decorator on each view, so a
 view someone forgets to mark is closed rather than open (as in SecureDrop's
 journalist app).  What a logged-in user may do there is asked of
-``caseflow.cases.permissions`` and ``roles_required``.
+``caseflow.cases.permissions``, through ``permission_required`` on the views.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from caseflow import jobs
+from caseflow.cases import permissions
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager
 from caseflow.models import Role, User
@@ -73,9 +74,7 @@ class TotpForm(FlaskForm):
 
 
 def init_login(app: Flask) -> None:
-    from caseflow.cases.permissions import can
-
-    app.jinja_env.globals["can"] = can  # templates ask the operations' own rules: {% if can(current_user, "reveal") %}
+    app.jinja_env.globals["can"] = permissions.can  # templates ask the operations' rules: can(current_user, "reveal")
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.session_protection = "strong"
@@ -92,13 +91,15 @@ def init_login(app: Flask) -> None:
         return user
 
 
-def roles_required(*roles: Role):
-    """Allow only users with one of ``roles``; everyone else gets 403 (anonymous users never get here)."""
+def permission_required(action: str):
+    """Allow only users who may take ``action`` (a user-level rule of ``permissions``); others get 403."""
+    if action not in permissions.USER_RULES:
+        raise ValueError(f"unknown user-level action {action!r}")
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if getattr(current_user, "role", None) not in roles:
+            if not (current_user.is_authenticated and permissions.can(current_user, action)):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -35,12 +35,12 @@ from caseflow.errors import (
 )
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
 from caseflow.web import staff_forms as forms
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 
 bp = Blueprint("staff", __name__)
 
-case_roles = roles_required(*access.CASE_ROLES)
-work_roles = roles_required(Role.OFFICER, Role.SUPERVISOR)
+case_roles = permission_required("work_cases")
+work_roles = permission_required("work_inbox")
 
 
 # --- helpers -----------------------------------------------------------------------------
