@@ -1,9 +1,8 @@
-"""Who may see and do what. One place, used by lists, pages, downloads and actions alike.
+"""Who may see what. One place, used by lists, pages, downloads and actions alike.
 
 Visibility: a user sees a case when their unit, or a unit below it, is the
 responsible unit or has received an order on it; anything else is 404.
-Action predicates (``can_*``) decide the buttons and are checked again by the
-operations.
+What a user may *do* with what they see is decided in ``caseflow.cases.permissions``.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from caseflow.extensions import db
 from caseflow.models import Case, Order, Role, Unit, User
 
 CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
-REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
 
 
 def _subtree(user: User, unit_column) -> sa.ColumnElement[bool]:
@@ -86,38 +84,4 @@ def case_orders_for(user: User, case: Case) -> list[Order]:
     """The orders of a case that ``user`` may see, oldest first."""
     return list(db.session.scalars(visible_orders(user).where(Order.case_id == case.id).order_by(Order.id)))
 
-
-# --- action predicates ------------------------------------------------------
-
-def can_manage_case(user: User, case: Case) -> bool:
-    """The responsible unit's supervisor decides everything about the case."""
-    return user.role is Role.SUPERVISOR and user.unit_id == case.responsible_unit_id
-
-
-def can_receive(user: User, order: Order) -> bool:
-    """Officers (and the supervisor) of the receiving unit work the order."""
-    return user.role in (Role.OFFICER, Role.SUPERVISOR) and user.unit_id == order.receiving_unit_id
-
-
-def can_relay(user: User, order: Order) -> bool:
-    return can_receive(user, order) and not order.receiving_unit.is_school
-
-
-def can_review(user: User, order: Order) -> bool:
-    """The issuing unit reviews a report: its supervisor, or for a relay hop its officers too."""
-    if user.unit_id != order.issuing_unit_id:
-        return False
-    return user.role is Role.SUPERVISOR or (order.parent_id is not None and user.role is Role.OFFICER)
-
-
-def can_reveal(user: User) -> bool:
-    return user.role in REVEAL_ROLES
-
-
-REGISTRY_LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR)
-
-
-def can_look_up_registry(user: User) -> bool:
-    """Officers and supervisors look students up for a case (each lookup audited)."""
-    return user.role in REGISTRY_LOOKUP_ROLES
 

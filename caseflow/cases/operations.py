@@ -1,7 +1,8 @@
 """Everything that changes a case or an order.
 
-Each operation: check who may do it, check the move against the state machine,
-change the objects, write the event, flush.  The caller commits once (through
+Each operation: ask ``permissions.check`` whether the actor may do it now (the
+same rule that decides the page's buttons), make the move through the state
+machine, change the objects, write the event, flush.  The caller commits once (through
 ``caseflow.extensions.unit_of_work``); the commit hands the outbox to the queue.
 """
 from __future__ import annotations
@@ -13,14 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from caseflow.audit import record_access
-from caseflow.cases import access
+from caseflow.cases import permissions
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import policy, status
 from caseflow.deadlines.settings import current_rules, load_calendar
 from caseflow.deadlines.status import on_time
-from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotAllowed
+from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
 from caseflow.jobs import add_outbox
 from caseflow.models import (
@@ -36,7 +37,6 @@ from caseflow.models import (
     OrderState,
     Person,
     Rating,
-    Role,
     Sex,
     Unit,
     UnitKind,
@@ -125,11 +125,6 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
                note=note)
 
 
-def _require(condition: bool, message: str = "您没有权限执行此操作。") -> None:
-    if not condition:
-        raise NotAllowed(message)
-
-
 def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
     value = (value or "").strip()
     if not value:
@@ -193,7 +188,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if any(s.kind is not UnitKind.SCHOOL for s in schools):
         raise InvalidInput("请选择学校，而不是教育行政部门", field="schools")
     if actor is not None:
-        _require(actor.role in (Role.INTAKE, Role.SUPERVISOR), "只有受理员或责任人可以登记投诉。")
+        permissions.check(actor, "register_complaint")
     unit, reason, referred = route(schools)
     now = utcnow()
     number = next_number("case", local_date(now).year)
@@ -223,14 +218,14 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
 
 def accept_case(actor: User, case: Case) -> None:
     """受理: the responsible unit takes the web complaint on."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "accept", case)
     _move_case(case, "accept", actor, registered_at=utcnow())
     flush()
 
 
 def reject_case(actor: User, case: Case, reason: str) -> None:
     """不予受理: not a registry matter; the reason (and where to go) is shown to the citizen."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "reject", case)
     reason = _text(reason, "不予受理的理由及办理渠道", limit=2000)
     _move_case(case, "reject", actor, note=reason, rejection_reason=reason, action_due_on=None)
     _cancel_open_orders(case, actor)
@@ -240,14 +235,12 @@ def reject_case(actor: User, case: Case, reason: str) -> None:
 
 def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
     """转办: move the case to another bureau (up or down), with the reason recorded."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "transfer", case)
     reason = _text(reason, "转办理由", limit=2000)
     if target.kind is UnitKind.SCHOOL:
         raise InvalidInput("只能转给教育行政部门，不能转给学校", field="unit")
     if target.id == case.responsible_unit_id:
         raise InvalidInput("该投诉已由此单位负责", field="unit")
-    if any(o.is_open for o in case.orders):
-        raise IllegalTransition("该投诉已有未办结的单据，不能转办。")
     old = case.responsible_unit
     _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}")
     case.responsible_unit = target
@@ -257,7 +250,7 @@ def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
 
 def refer_case(actor: User, case: Case, reason: str) -> None:
     """上报: the case lies outside the deployment (another province); refer it upward."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "refer_up", case)
     reason = _text(reason, "上报说明", limit=2000)
     _move_case(case, "refer_up", actor, note=reason, reply=reason, action_due_on=None)
     flush()
@@ -301,7 +294,7 @@ def _new_order(case: Case, kind: OrderKind, issuer: Unit, receiver: Unit, actor:
 
 def issue_verification(actor: User, case: Case, receivers: list[Unit], content: str | None = None) -> list[Order]:
     """Send verification orders (核查单) to one or more units below the responsible unit."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "issue_verification", case)
     if not receivers:
         raise InvalidInput("请选择接收核查单的单位", field="unit")
     content = _text(content or case.complaint_summary or case.description, "所投诉事项")
@@ -317,7 +310,7 @@ def issue_verification(actor: User, case: Case, receivers: list[Unit], content: 
 
 def issue_supervision(actor: User, case: Case, receiver: Unit, opinion: str, content: str | None = None) -> Order:
     """Decide the handling opinion (办理意见) and send the supervision order (督办单) down."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "issue_supervision", case)
     opinion = _text(opinion, "办理意见")
     content = _text(content or case.complaint_summary or case.description, "投诉事项")
     _move_case(case, "issue_supervision", actor)
@@ -332,7 +325,7 @@ def issue_supervision(actor: User, case: Case, receiver: Unit, opinion: str, con
 def sign_order(actor: User, order: Order, acting_person: str | None = None,
                acting_phone: str | None = None) -> None:
     """签收: the receiving unit acknowledges the order; on-time signing is frozen now."""
-    _require(access.can_receive(actor, order), "只有接收单位的承办人可以签收。")
+    permissions.check(actor, "sign", order)
     now = utcnow()
     _move_order(order, "sign", actor, signed_at=now, signed_by_id=actor.id)
     order.acting_person = (acting_person or actor.name).strip()[:60]
@@ -344,7 +337,7 @@ def sign_order(actor: User, order: Order, acting_person: str | None = None,
 
 def return_order(actor: User, order: Order, reason: str) -> None:
     """退回: the order was sent to the wrong unit."""
-    _require(access.can_receive(actor, order), "只有接收单位可以退回。")
+    permissions.check(actor, "return", order)
     reason = _text(reason, "退回理由", limit=2000)
     _move_order(order, "return", actor, note=reason, returned_at=utcnow(), return_reason=reason)
     if order.parent is not None:
@@ -355,9 +348,7 @@ def return_order(actor: User, order: Order, reason: str) -> None:
 def relay_order(actor: User, order: Order, receiver: Unit, note: str | None = None,
                 due_on: date | None = None) -> Order:
     """转办: pass the order one level down; verification keeps the parent's deadline."""
-    _require(access.can_relay(actor, order), "只有接收单位（教育行政部门）可以转下级办理。")
-    if order.active_child is not None:
-        raise IllegalTransition("该单已转下级办理，不能重复转办。")
+    permissions.check(actor, "relay", order)
     _move_order(order, "relay", actor, note=f"转至{receiver.name}")
     if due_on is not None and due_on > order.due_on:
         raise InvalidInput("下级的完成时限不能晚于本单的完成时限", field="due_on")
@@ -371,10 +362,8 @@ def relay_order(actor: User, order: Order, receiver: Unit, note: str | None = No
 
 def report_order(actor: User, order: Order, *, text: str | None = None, verdict: Verdict | None = None) -> None:
     """报送: the receiving unit sends its findings (核查单) or handling result (督办单) up."""
-    _require(access.can_receive(actor, order), "只有接收单位的承办人可以报送。")
+    permissions.check(actor, "report", order)
     child = order.active_child if order.state is OrderState.RELAYED else None
-    if order.state is OrderState.RELAYED and (child is None or child.state is not OrderState.REPORTED):
-        raise IllegalTransition("下级单位尚未报送，不能向上报送。")
     what = "经核实的情况" if order.kind is OrderKind.VERIFICATION else "办理情况"
     text = _text(text or (child.findings if child and order.kind is OrderKind.VERIFICATION else
                           child.handling_result if child else None), what)
@@ -402,7 +391,7 @@ def _accept(actor: User, order: Order) -> None:
 
 def accept_report(actor: User, order: Order) -> None:
     """审核通过: the issuer accepts the findings or result; the case moves on when all are in."""
-    _require(access.can_review(actor, order), "只有下发单位可以审核。")
+    permissions.check(actor, "accept", order)
     _accept(actor, order)
     if order.parent is None:
         _advance_case(actor, order.case)
@@ -411,7 +400,7 @@ def accept_report(actor: User, order: Order) -> None:
 
 def send_back(actor: User, order: Order, reason: str) -> None:
     """退回重办: the issuer is not satisfied with the report; the receiver works it again."""
-    _require(access.can_review(actor, order), "只有下发单位可以退回重办。")
+    permissions.check(actor, "send_back", order)
     reason = _text(reason, "退回重办的理由", limit=2000)
     _move_order(order, "send_back", actor, note=reason, sent_back_reason=reason)
     due = policy.after_send_back(current_rules(), order.kind, Due(order.due_on, order.due_provisional),
@@ -440,11 +429,7 @@ def _advance_case(actor: User, case: Case) -> None:
 
 def request_extension(actor: User, order: Order, new_due_on: date, reason: str) -> ExtensionRequest:
     """延期申请: ask the issuer for a later deadline."""
-    _require(access.can_receive(actor, order), "只有接收单位可以申请延期。")
-    if not order.is_open or order.state is OrderState.REPORTED:
-        raise IllegalTransition("该单已报送或已结束，不能申请延期。")
-    if any(e.state is ExtensionState.PENDING for e in order.extensions):
-        raise IllegalTransition("已有待审批的延期申请。")
+    permissions.check(actor, "request_extension", order)
     reason = _text(reason, "延期理由", limit=2000)
     if new_due_on <= order.due_on:
         raise InvalidInput("申请的完成时限应晚于当前完成时限", field="new_due_on")
@@ -462,7 +447,7 @@ def request_extension(actor: User, order: Order, new_due_on: date, reason: str) 
 def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: str | None = None) -> None:
     """The issuer approves (the deadline moves) or refuses an extension request."""
     order = ext.order
-    _require(access.can_review(actor, order), "只有下发单位可以审批延期申请。")
+    permissions.check(actor, "decide_extension", order)
     if ext.state is not ExtensionState.PENDING:
         raise IllegalTransition("该延期申请已处理。")
     ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
@@ -479,7 +464,7 @@ def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: st
 
 def close_case(actor: User, case: Case, reply: str) -> None:
     """办结: confirm the outcome and answer the complainant."""
-    _require(access.can_manage_case(actor, case))
+    permissions.check(actor, "close", case)
     reply = _text(reply, "答复投诉人的办理结果")
     _move_case(case, "close", actor, note=reply, reply=reply, closed_at=utcnow(), action_due_on=None)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
@@ -505,7 +490,7 @@ def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
 
 def reveal(actor: User, case: Case, person: str, field_name: str) -> str:
     """Show one full ID number or phone, recording who looked."""
-    _require(access.can_reveal(actor), "您的角色不能查看完整的个人信息。")
+    permissions.check(actor, "reveal")
     if person not in ("complainant", "student") or field_name not in ("id_number", "phone"):
         raise InvalidInput("未知字段")
     target: Person = getattr(case, person)

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from caseflow.cases import access
-from caseflow.cases.workflow import case_allows, order_allows
 from caseflow.deadlines import status
 from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
@@ -51,7 +50,7 @@ INBOX_SORTS = {"due": "按完成时限", "sent": "按交办时间", "number": "�
 
 
 def _reviewer(user: User, column_issuer, column_parent) -> sa.ColumnElement[bool]:
-    """SQL form of ``access.can_review``: the issuing unit's supervisor, or its officers for relay hops."""
+    """SQL form of ``permissions.reviews``: the issuing unit's supervisor, or its officers for relay hops."""
     if user.role is Role.SUPERVISOR:
         return column_issuer == user.unit_id
     if user.role is Role.OFFICER:
@@ -202,50 +201,6 @@ def get_attachment(user: User, public_id: str) -> Attachment:
     if att is None:
         raise NotInJurisdiction("没有找到该附件，或您无权查看。")
     return att
-
-
-def case_actions(user: User, case: Case) -> set[str]:
-    """The case-level actions ``user`` may take now (buttons shown on the case page)."""
-    actions = {"attach"} if user.role in access.CASE_ROLES and case.state is not CaseState.CLOSED else set()
-    if not access.can_manage_case(user, case):
-        return actions
-    for action, name in (("accept", "accept"), ("reject", "reject"), ("transfer", "transfer"),
-                         ("refer_up", "refer"), ("issue_verification", "verify"),
-                         ("issue_supervision", "supervise"), ("close", "close")):
-        if case_allows(action, case.state):
-            actions.add(name)
-    return actions
-
-
-def order_actions(user: User, order: Order) -> set[str]:
-    """The order actions ``user`` may take now (forms shown on the order page)."""
-    actions: set[str] = set()
-    if access.can_receive(user, order):
-        for action in ("sign", "return"):
-            if order_allows(action, order.state):
-                actions.add(action)
-        if access.can_relay(user, order) and order_allows("relay", order.state) and order.active_child is None:
-            actions.add("relay")
-        child = order.active_child
-        if order.state is OrderState.SIGNED or (
-                order.state is OrderState.RELAYED and child is not None and child.state is OrderState.REPORTED):
-            actions.add("report")
-        if status.completion_running(order) and not pending_extension(order):
-            actions.add("extend")
-        if order.is_open:
-            actions.add("attach")
-    if access.can_review(user, order):
-        if order_allows("accept", order.state):
-            # A relay hop's report is accepted by reporting it up (report_order); accepting it
-            # on its own would leave the parent hop without a report to pass on.
-            actions.update(("send_back",) if order.parent_id is not None else ("accept", "send_back"))
-        if pending_extension(order) is not None:
-            actions.add("decide_extension")
-    return actions
-
-
-def pending_extension(order: Order) -> ExtensionRequest | None:
-    return next((e for e in order.extensions if e.state is ExtensionState.PENDING), None)
 
 
 def order_neighbours(user: User, order: Order) -> tuple[Order | None, list[Order]]:

@@ -74,11 +74,3 @@ def case_move(action: str, state: C | None) -> Move:
 def order_move(action: str, state: O) -> Move:
     """The move for ``action`` from ``state``, or ``IllegalTransition``."""
     return _check(ORDER_MOVES, action, state, "该单")
-
-
-def case_allows(action: str, state: C) -> bool:
-    return state in CASE_MOVES[action].sources
-
-
-def order_allows(action: str, state: O) -> bool:
-    return state in ORDER_MOVES[action].sources

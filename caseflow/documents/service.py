@@ -7,11 +7,11 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from caseflow.audit import record_access
-from caseflow.cases import access
+from caseflow.cases import access, permissions
 from caseflow.documents.context import order_form, receipt
 from caseflow.documents.render import Pdf, render_orders, render_receipt
 from caseflow.documents.store import order_pdf
-from caseflow.errors import InvalidInput, NotAllowed, NotInJurisdiction
+from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import Case, Order, Unit, User
 from caseflow.timeutil import SHANGHAI
@@ -34,8 +34,8 @@ def _audit_print(user: User | None, order: Order, detail: str) -> None:
 
 
 def _check_unmasked(user: User | None, unmasked: bool) -> None:
-    if unmasked and user is not None and not access.can_reveal(user):
-        raise NotAllowed("您的角色不能打印含完整个人信息的单据。")
+    if unmasked and user is not None:
+        permissions.check(user, "reveal", denied="您的角色不能打印含完整个人信息的单据。")
 
 
 def print_order(user: User | None, number: str, *, unmasked: bool = False) -> Printed:

@@ -9,15 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import InputRequired, Length
 
-from caseflow.cases import access
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
-from caseflow.models import Role
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 from caseflow.web.public import receipt_code
 
 bp = Blueprint("documents", __name__)
-STAFF = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 
 
 def _pdf_response(printed) -> Response:
@@ -30,7 +27,7 @@ def _pdf_response(printed) -> Response:
 
 
 @bp.get("/orders/<number>/pdf")
-@roles_required(*STAFF)
+@permission_required("work_cases")
 def order_pdf(number: str):
     """The order as printed; ``?full=1`` prints full ID numbers and phones (audited)."""
     from caseflow.documents.service import print_order
@@ -51,7 +48,7 @@ class BatchForm(FlaskForm):
 
 
 @bp.route("/documents/batch", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@permission_required("work_cases")
 def batch():
     """Form and download: every order a unit issued or received in a date range."""
     from caseflow.documents.service import print_batch
@@ -66,7 +63,7 @@ def batch():
             getattr(form, exc.field or "unit", form.unit).errors.append(exc.message)
         else:
             return _pdf_response(printed)
-    return render_template("documents/batch.html", form=form, can_reveal=access.can_reveal(current_user)), (
+    return render_template("documents/batch.html", form=form), (
         400 if form.errors else 200)
 
 

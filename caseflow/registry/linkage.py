@@ -4,21 +4,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caseflow.audit import record_access
+from caseflow.cases import permissions
 from caseflow.cases.operations import _event, flush
 from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db
-from caseflow.models import Case, CaseRegistryLink, RegistryRecord, Role, User
+from caseflow.models import Case, CaseRegistryLink, RegistryRecord, User
 from caseflow.registry.importer import latest_imports
 from caseflow.registry.lookup import _found_rows, _select
 from caseflow.registry.validation import unseal_pii
 
-LINK_ROLES = (Role.OFFICER, Role.SUPERVISOR)
-
 
 def link_record(user: User, case: Case, import_id: int, registry_key: int) -> CaseRegistryLink:
     """Attach one record of a current snapshot to the case, as it is now (the caller checked the case)."""
-    if user.role not in LINK_ROLES:
-        raise NotAllowed("只有承办人或责任人可以关联学籍记录。")
+    permissions.check(user, "look_up_registry", denied="只有承办人或责任人可以关联学籍记录。")
     if import_id not in {imp.id for imp in latest_imports().values()}:
         raise InvalidInput("该学籍记录已不是最新数据，请重新查询后再关联。", field="record")
     row = db.session.execute(_select([import_id]).add_columns(RegistryRecord.pii)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from caseflow.cases import permissions
 from caseflow.cases.operations import ComplaintData, PersonData, submit_complaint
-from caseflow.errors import IllegalTransition, InvalidInput, NotAllowed, NotInJurisdiction
+from caseflow.errors import IllegalTransition, InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import (
     Case,
@@ -14,7 +15,6 @@ from caseflow.models import (
     ProblemKind,
     RegistryProblem,
     RegistryRecord,
-    Role,
     Sex,
     Unit,
     UnitKind,
@@ -56,8 +56,7 @@ def _student(problem: RegistryProblem) -> PersonData:
 
 def open_case(user: User, problem_id: int) -> Case:
     """A supervisor turns a problem into a case addressed (by routing) to the school's competent bureau."""
-    if user.role is not Role.SUPERVISOR:
-        raise NotAllowed("只有责任人可以将监测发现的问题立案。")
+    permissions.check(user, "open_problem_case")
     problem = db.session.scalars(visible_problems(user).where(RegistryProblem.id == problem_id)
                                  .with_for_update(of=RegistryProblem)).first()
     if problem is None:

@@ -11,20 +11,18 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from caseflow.cases.access import REGISTRY_LOOKUP_ROLES, get_case, unit_in_scope
+from caseflow.cases.access import get_case, unit_in_scope
 from caseflow.errors import DomainError, InvalidInput
 from caseflow.extensions import db, unit_of_work
-from caseflow.models import ProblemKind, RegistryImport, RegistrySource, RegistryStatus, Role
+from caseflow.models import ProblemKind, RegistryImport, RegistrySource, RegistryStatus
 from caseflow.registry import importer, linkage, monitoring
 from caseflow.registry.jobs import start_import
 from caseflow.registry.lookup import lookup, parse_query
 from caseflow.registry.problems import headcount_report, reconcile, run_check
 from caseflow.registry.reports import to_csv, to_xlsx
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 
 bp = Blueprint("registry", __name__)
-LOOKUP_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
-CASE_LOOKUP_ROLES = REGISTRY_LOOKUP_ROLES
 
 
 @bp.app_context_processor
@@ -64,7 +62,7 @@ def _run_lookup(form: LookupForm, case=None):
 
 
 @bp.route("/registry/lookup", methods=["GET", "POST"])
-@roles_required(*LOOKUP_ROLES)
+@permission_required("use_registry")
 def lookup_page():
     form = LookupForm()
     result = _run_lookup(form)
@@ -72,7 +70,7 @@ def lookup_page():
 
 
 @bp.route("/cases/<number>/registry", methods=["GET", "POST"])
-@roles_required(*CASE_LOOKUP_ROLES)
+@permission_required("look_up_registry")
 def case_registry(number: str):
     case = get_case(current_user, number)
     form = LookupForm()
@@ -82,7 +80,7 @@ def case_registry(number: str):
 
 
 @bp.route("/cases/<number>/registry/link", methods=["POST"])
-@roles_required(*CASE_LOOKUP_ROLES)
+@permission_required("look_up_registry")
 def link(number: str):
     case = get_case(current_user, number)
     form = LinkForm()
@@ -112,7 +110,7 @@ class ImportForm(FlaskForm):
 
 
 @bp.route("/registry/imports", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def imports():
     form = ImportForm()
     if form.validate_on_submit():
@@ -130,14 +128,14 @@ def imports():
 
 
 @bp.route("/registry/imports/<int:import_id>")
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def import_detail(import_id: int):
     imp = db.get_or_404(RegistryImport, import_id)
     return render_template("registry/import.html", imp=imp, progress=importer.progress_of(imp))
 
 
 @bp.route("/registry/imports/<int:import_id>/rejects.csv")
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def import_rejects(import_id: int):
     imp = db.get_or_404(RegistryImport, import_id)
     if not imp.reject_report:
@@ -149,7 +147,7 @@ def import_rejects(import_id: int):
 # --- problems ---------------------------------------------------------------------------------
 
 @bp.route("/registry/problems")
-@roles_required(*LOOKUP_ROLES)
+@permission_required("use_registry")
 def problems():
     kind = request.args.get("kind") or None
     page = monitoring.problem_page(current_user, kind, request.args.get("page", 1, type=int))
@@ -158,7 +156,7 @@ def problems():
 
 
 @bp.route("/registry/problems/check", methods=["POST"])
-@roles_required(Role.SUPERVISOR, Role.ADMIN)
+@permission_required("check_registry_problems")
 def run_problem_check():
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -169,7 +167,7 @@ def run_problem_check():
 
 
 @bp.route("/registry/problems/<int:problem_id>/case", methods=["POST"])
-@roles_required(Role.SUPERVISOR)
+@permission_required("open_problem_case")
 def problem_case(problem_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -182,7 +180,7 @@ def problem_case(problem_id: int):
 # --- reports ----------------------------------------------------------------------------------
 
 @bp.route("/registry/reports")
-@roles_required(*LOOKUP_ROLES)
+@permission_required("use_registry")
 def reports():
     level = request.args.get("level", "city")
     if level not in ("city", "county", "school"):
@@ -200,7 +198,7 @@ class HeadcountForm(FlaskForm):
 
 
 @bp.route("/registry/reports/headcount", methods=["GET", "POST"])
-@roles_required(*LOOKUP_ROLES)
+@permission_required("use_registry")
 def headcount():
     form = HeadcountForm()
     if form.validate_on_submit():

@@ -27,15 +27,15 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def _admins_only():
-    """Every page here is for administrators: anonymous users log in, others get 403."""
+    """Every page here is for administrators; others get 403 (anonymous users were sent to log in)."""
 
 
 # --- forms --------------------------------------------------------------------------------------------

@@ -17,9 +17,8 @@ from wtforms.validators import Length
 from caseflow.audit import ACTION_LABELS, record_access, who_looked
 from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
-from caseflow.models import Role
 from caseflow.timeutil import local
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 
 bp = Blueprint("audit", __name__)
 
@@ -54,7 +53,7 @@ def _csv(rows: list[list[str]], name: str) -> Response:
 
 
 @bp.route("/admin/audit", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def search():
     """Find who revealed, printed or looked up one person's data; the search is audited too."""
     form = AuditSearchForm()

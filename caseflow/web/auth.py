@@ -1,14 +1,22 @@
-"""Log-in for officials, and the deny-by-default rule for staff pages."""
+"""Log-in for officials, and the deny-by-default rule: every page but a short allow-list needs a log-in.
+
+The rule is one ``before_app_request`` hook, not a decorator on each view, so a
+view someone forgets to mark is closed rather than open (as in SecureDrop's
+journalist app).  What a logged-in user may do there is asked of
+``caseflow.cases.permissions``, through ``permission_required`` on the views.
+"""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
+from flask_login.config import EXEMPT_METHODS
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from caseflow.cases import permissions
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager, unit_of_work
 from caseflow.models import Role, User
@@ -16,6 +24,26 @@ from caseflow.security import accounts, totp
 from caseflow.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
+
+# Reachable without logging in: the citizen side (its case pages are further gated by the
+# session's track grants), static files, and the log-in itself.  Everything else is for officials.
+PUBLIC_ENDPOINTS = frozenset({
+    "static",
+    "public.index", "public.school_search", "public.new_complaint", "public.receipt", "public.track",
+    "public.case", "public.rate", "documents.receipt",
+    "auth.login",
+    "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
+})
+
+
+@bp.before_app_request
+def _deny_by_default():
+    """Send anonymous users to the log-in page from every endpoint not on ``PUBLIC_ENDPOINTS``."""
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.method in EXEMPT_METHODS:
+        return None  # an unknown URL or method gets its 404/405 page; CORS preflights carry no cookie
+    if current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
 
 
 class LoginForm(FlaskForm):
@@ -45,6 +73,7 @@ class TotpForm(FlaskForm):
 
 
 def init_login(app: Flask) -> None:
+    app.jinja_env.globals["can"] = permissions.can  # templates ask the operations' rules: can(current_user, "reveal")
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.session_protection = "strong"
@@ -61,14 +90,15 @@ def init_login(app: Flask) -> None:
         return user
 
 
-def roles_required(*roles: Role):
-    """Allow only logged-in users with one of ``roles``; everyone else gets 403."""
+def permission_required(action: str):
+    """Allow only users who may take ``action`` (a user-level rule of ``permissions``); others get 403."""
+    if action not in permissions.USER_RULES:
+        raise ValueError(f"unknown user-level action {action!r}")
 
     def decorator(view):
         @wraps(view)
-        @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
+            if not (current_user.is_authenticated and permissions.can(current_user, action)):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -130,7 +160,6 @@ def login_totp():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
 def logout():
     with unit_of_work():
         current_user.session_version += 1  # ends this session everywhere
@@ -141,7 +170,6 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
 def change_password():
     """Change one's own password; every other session of the user ends."""
     form = PasswordForm()
@@ -164,7 +192,6 @@ def change_password():
 
 
 @bp.route("/account/totp", methods=["GET", "POST"])
-@login_required
 def account_totp():
     """Turn the TOTP second factor on (scan, then confirm with password and a code) or off."""
     user = current_user._get_current_object()

@@ -36,8 +36,5 @@ def init_filters(app: Flask) -> None:
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,
     )
-    from caseflow.cases.access import can_look_up_registry, can_reveal
-
     app.jinja_env.globals.update(deadline_label=deadline_label, order_due_label=order_due_label,
-                                 order_sign_label=order_sign_label, can_reveal=can_reveal,
-                                 can_look_up_registry=can_look_up_registry)
+                                 order_sign_label=order_sign_label)

@@ -4,15 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template
 from flask_login import current_user
 
-from caseflow.models import Role
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 from caseflow.web.complaint_form import IntakeForm, prepare, submit_form
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.INTAKE, Role.SUPERVISOR)
+@permission_required("register_complaint")
 def new():
     form = IntakeForm()
     if not form.is_submitted():

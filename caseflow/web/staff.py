@@ -19,23 +19,30 @@ from flask import (
     request,
     send_file,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from caseflow import attachments
-from caseflow.cases import access, operations, queries
+from caseflow.cases import access, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.deadlines import status
-from caseflow.errors import ConcurrentUpdate, DomainError, InvalidInput, NotAllowed, NotInJurisdiction
+from caseflow.errors import (
+    ConcurrentUpdate,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotInJurisdiction,
+)
 from caseflow.extensions import unit_of_work
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
 from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 
 bp = Blueprint("staff", __name__)
 
-case_roles = roles_required(*access.CASE_ROLES)
-work_roles = roles_required(Role.OFFICER, Role.SUPERVISOR)
+case_roles = permission_required("work_cases")
+work_roles = permission_required("work_inbox")
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -123,7 +130,6 @@ HOME_BY_ROLE = {Role.OFFICER: "/inbox", Role.SUPERVISOR: "/cases?mine=1", Role.I
 # --- home, lists -------------------------------------------------------------------------------
 
 @bp.get("/staff")
-@login_required
 def home():
     """Send each role to where its work is."""
     return redirect(HOME_BY_ROLE[current_user.role])
@@ -161,7 +167,6 @@ def cases():
 
 
 @bp.get("/units/search")
-@login_required
 def units_search():
     """JSON for the unit chooser: name substring or code prefix, inside an optional scope."""
     scope = queries.UnitScope(under=queries.unit_by_code(request.args.get("under")),
@@ -176,30 +181,47 @@ def units_search():
 
 # --- the case page ----------------------------------------------------------------------------
 
+# Each action's form and the prefix of its fields (the names the page posts; the action is the permission's).
+CASE_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
+    "accept": (forms.CaseAcceptForm, "accept"),
+    "reject": (forms.CaseRejectForm, "reject"),
+    "transfer": (forms.CaseTransferForm, "transfer"),
+    "refer_up": (forms.CaseReferForm, "refer"),
+    "issue_verification": (forms.IssueVerificationForm, "verify"),
+    "issue_supervision": (forms.IssueSupervisionForm, "supervise"),
+    "close": (forms.CaseCloseForm, "close"),
+    "attach": (forms.AttachmentForm, "attach"),
+}
+ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
+    "sign": (forms.SignForm, "sign"),
+    "return": (forms.ReturnForm, "return"),
+    "relay": (forms.RelayForm, "relay"),
+    "report": (forms.ReportForm, "report"),
+    "accept": (forms.ReviewAcceptForm, "accept"),
+    "send_back": (forms.SendBackForm, "send_back"),
+    "request_extension": (forms.ExtensionForm, "extend"),
+    "decide_extension": (forms.DecideExtensionForm, "decide"),
+    "attach": (forms.AttachmentForm, "attach"),
+}
+
+
+def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str, dict]) -> dict[str, forms.FlaskForm]:
+    """Fresh forms (nothing posted) for the allowed ``actions``, with the record's version and any prefill."""
+    out: dict[str, forms.FlaskForm] = {}
+    for action in actions:
+        form_cls, prefix = table[action]
+        extra = {} if form_cls is forms.AttachmentForm else {"version": str(version)}
+        out[action] = form_cls(prefix=prefix, formdata=None, **extra, **prefill.get(action, {}))
+    return out
+
+
 def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     """Fresh forms for the actions the user may take on the case now."""
-    v = str(case.version_id)
-    out: dict[str, forms.FlaskForm] = {}
-    blank = {"formdata": None, "version": v}
-    if "accept" in actions:
-        out["accept"] = forms.CaseAcceptForm(prefix="accept", **blank)
-    if "reject" in actions:
-        out["reject"] = forms.CaseRejectForm(prefix="reject", **blank)
-    if "transfer" in actions:
-        out["transfer"] = forms.CaseTransferForm(prefix="transfer", **blank)
-    if "refer" in actions:
-        out["refer"] = forms.CaseReferForm(prefix="refer", **blank)
     summary = case.complaint_summary or case.description
-    if "verify" in actions:
-        out["verify"] = forms.IssueVerificationForm(
-            prefix="verify", content=summary, units=[u.code for u in queries.units_to_verify(case)], **blank)
-    if "supervise" in actions:
-        out["supervise"] = forms.IssueSupervisionForm(prefix="supervise", content=summary, **blank)
-    if "close" in actions:
-        out["close"] = forms.CaseCloseForm(prefix="close", **blank)
-    if "attach" in actions:
-        out["attach"] = forms.AttachmentForm(prefix="attach", formdata=None)
-    return out
+    prefill = {"issue_verification": {"content": summary, "units": [u.code for u in queries.units_to_verify(case)]}
+               if "issue_verification" in actions else {},
+               "issue_supervision": {"content": summary}}
+    return _blank_forms(CASE_FORMS, actions, case.version_id, prefill)
 
 
 def _fill_unit_choices(case: Case, out: dict) -> None:
@@ -207,11 +229,12 @@ def _fill_unit_choices(case: Case, out: dict) -> None:
     unit = case.responsible_unit
     children = queries.child_choices(case, unit)
     suggested = queries.suggested_children(case, unit)
-    if "verify" in out and not out["verify"].units.choices:
-        extra = [u for u in getattr(out["verify"], "extra_units", []) if u not in children]
-        out["verify"].units.choices = _unit_choices(children + extra, suggested)
-    if "supervise" in out and not out["supervise"].unit.choices:
-        out["supervise"].unit.choices = _unit_choices(children, suggested)
+    verify, supervise = out.get("issue_verification"), out.get("issue_supervision")
+    if verify is not None and not verify.units.choices:
+        extra = [u for u in getattr(verify, "extra_units", []) if u not in children]
+        verify.units.choices = _unit_choices(children + extra, suggested)
+    if supervise is not None and not supervise.unit.choices:
+        supervise.unit.choices = _unit_choices(children, suggested)
     if "transfer" in out and not out["transfer"].unit.choices:
         near = ([unit.parent] if unit.parent else []) + [u for u in children if not u.is_school]
         out["transfer"].unit.choices = _unit_choices(near)
@@ -220,7 +243,7 @@ def _fill_unit_choices(case: Case, out: dict) -> None:
 def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | None = None,
                revealed: dict | None = None) -> str:
     """The case page with the forms of the actions available now (``override`` as typed)."""
-    actions = queries.case_actions(current_user, case)
+    actions = permissions.allowed_actions(current_user, case)
     out = _case_forms(case, actions)
     if override is not None and name:
         out[name] = override
@@ -229,7 +252,7 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
         attachments=queries.visible_attachments(current_user, case),
-        can_reveal=access.can_reveal(current_user), describe=describe_event,
+        describe=describe_event,
     )
 
 
@@ -257,31 +280,39 @@ def case_reveal(number: str):
     return resp
 
 
-def _case_action(number: str, name: str, form_cls, run: Callable[[Case, forms.ActionForm], object], done: str):
+def _refused_now(user, action: str, obj: Case | Order) -> bool:
+    """True when ``user`` may take ``action`` but not in the record's state now; ``NotAllowed`` when never."""
+    try:
+        permissions.check(user, action, obj)
+    except IllegalTransition:
+        return True
+    return False
+
+
+def _case_action(number: str, action: str, run: Callable[[Case, forms.ActionForm], object], done: str):
     """Run one case action posted from the case page."""
     case = access.get_case(current_user, number)
-    form = form_cls(prefix=name)
-    if name not in queries.case_actions(current_user, case):
-        # Not (or no longer) possible: say so on the current page, the typed text kept.
-        if not access.can_manage_case(current_user, case):
-            raise NotAllowed("只有负责该投诉单位的责任人可以执行此操作。")
+    form_cls, prefix = CASE_FORMS[action]
+    form = form_cls(prefix=prefix)
+    if _refused_now(current_user, action, case):
+        # No longer possible: say so on the current page, the typed text kept.
         form.form_errors.append(f"投诉当前状态为“{case.state.label}”，不能执行该操作（可能已由他人办理）。")
-        return _case_page(case, form, name), 409
-    return _act(form, case, lambda: run(case, form), done, lambda f: _case_page(case, f, name),
+        return _case_page(case, form, action), 409
+    return _act(form, case, lambda: run(case, form), done, lambda f: _case_page(case, f, action),
                 f"/cases/{case.number}")
 
 
 @bp.post("/cases/<number>/accept")
 @case_roles
 def case_accept(number: str):
-    return _case_action(number, "accept", forms.CaseAcceptForm,
+    return _case_action(number, "accept",
                         lambda case, f: operations.accept_case(current_user, case), "已受理该投诉。")
 
 
 @bp.post("/cases/<number>/reject")
 @case_roles
 def case_reject(number: str):
-    return _case_action(number, "reject", forms.CaseRejectForm,
+    return _case_action(number, "reject",
                         lambda case, f: operations.reject_case(current_user, case, f.reason.data),
                         "已不予受理，并告知投诉人理由。")
 
@@ -293,13 +324,13 @@ def case_transfer(number: str):
         scope = queries.UnitScope(bureaus_only=True, describe="须为教育行政部门")
         operations.transfer_case(current_user, case, _chosen_unit(f, scope), f.reason.data)
 
-    return _case_action(number, "transfer", forms.CaseTransferForm, run, "已转办。")
+    return _case_action(number, "transfer", run, "已转办。")
 
 
 @bp.post("/cases/<number>/refer")
 @case_roles
 def case_refer(number: str):
-    return _case_action(number, "refer", forms.CaseReferForm,
+    return _case_action(number, "refer_up",
                         lambda case, f: operations.refer_case(current_user, case, f.note.data), "已上报上级。")
 
 
@@ -313,7 +344,7 @@ def case_verify(number: str):
             units.append(queries.resolve_unit(f.unit_text.data, scope))
         operations.issue_verification(current_user, case, list(dict.fromkeys(units)), f.content.data)
 
-    return _case_action(number, "verify", forms.IssueVerificationForm, run, "核查单已下发。")
+    return _case_action(number, "issue_verification", run, "核查单已下发。")
 
 
 @bp.post("/cases/<number>/supervise")
@@ -323,13 +354,13 @@ def case_supervise(number: str):
         unit = _chosen_unit(f, queries.children_scope(case.responsible_unit))
         operations.issue_supervision(current_user, case, unit, f.opinion.data, f.content.data)
 
-    return _case_action(number, "supervise", forms.IssueSupervisionForm, run, "督办单已下发。")
+    return _case_action(number, "issue_supervision", run, "督办单已下发。")
 
 
 @bp.post("/cases/<number>/close")
 @case_roles
 def case_close(number: str):
-    return _case_action(number, "close", forms.CaseCloseForm,
+    return _case_action(number, "close",
                         lambda case, f: operations.close_case(current_user, case, f.reply.data),
                         "已办结，并答复投诉人。")
 
@@ -354,8 +385,7 @@ def _upload(case: Case, order: Order | None, page: Callable, next_url: str):
 @case_roles
 def case_attach(number: str):
     case = access.get_case(current_user, number)
-    if "attach" not in queries.case_actions(current_user, case):
-        abort(403)
+    permissions.check(current_user, "attach", case)
     return _upload(case, None, lambda f: _case_page(case, f, "attach"), f"/cases/{case.number}")
 
 
@@ -375,37 +405,16 @@ def attachment(public_id: str):
 
 def _order_forms(order: Order, actions: set[str]) -> dict[str, forms.FlaskForm]:
     """Fresh forms for the actions the user may take on the order now."""
-    blank = {"formdata": None, "version": str(order.version_id)}
-    out: dict[str, forms.FlaskForm] = {}
-    if "sign" in actions:
-        out["sign"] = forms.SignForm(prefix="sign", acting_person=current_user.name,
-                                     acting_phone=current_user.phone or "", **blank)
-    if "return" in actions:
-        out["return"] = forms.ReturnForm(prefix="return", **blank)
-    if "relay" in actions:
-        out["relay"] = forms.RelayForm(prefix="relay", **blank)
-    if "report" in actions:
-        child = order.active_child
-        prefill = {}
-        if child is not None and child.state is OrderState.REPORTED:
-            prefill = {"text": child.findings if order.kind is OrderKind.VERIFICATION else child.handling_result,
-                       "verdict": child.verdict.value if child.verdict else None}
-        out["report"] = forms.ReportForm(prefix="report", **prefill, **blank)
-    if "accept" in actions:
-        out["accept"] = forms.ReviewAcceptForm(prefix="accept", **blank)
-    if "send_back" in actions:
-        out["send_back"] = forms.SendBackForm(prefix="send_back", **blank)
-    if "extend" in actions:
-        out["extend"] = forms.ExtensionForm(prefix="extend", **blank)
-    if "decide_extension" in actions:
-        out["decide_extension"] = forms.DecideExtensionForm(prefix="decide", **blank)
-    if "attach" in actions:
-        out["attach"] = forms.AttachmentForm(prefix="attach", formdata=None)
-    return out
+    prefill: dict[str, dict] = {"sign": {"acting_person": current_user.name, "acting_phone": current_user.phone or ""}}
+    child = order.active_child
+    if "report" in actions and child is not None and child.state is OrderState.REPORTED:
+        prefill["report"] = {"text": child.findings if order.kind is OrderKind.VERIFICATION else child.handling_result,
+                             "verdict": child.verdict.value if child.verdict else None}
+    return _blank_forms(ORDER_FORMS, actions, order.version_id, prefill)
 
 
 def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None) -> str:
-    actions = queries.order_actions(current_user, order)
+    actions = permissions.allowed_actions(current_user, order)
     out = _order_forms(order, actions)
     if override is not None and name:
         out[name] = override
@@ -418,7 +427,7 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
     return render_template(
         "staff/order.html", order=order, case=order.case, actions=actions, forms=out, parent=parent,
         failed=out.get(name),
-        children=children, pending=queries.pending_extension(order),
+        children=children, pending=permissions.pending_extension(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
         verdicts=Verdict,
     )
@@ -430,25 +439,24 @@ def order_detail(number: str):
     return _order_page(access.get_order(current_user, number))
 
 
-def _order_action(number: str, name: str, form_cls, run: Callable[[Order, forms.ActionForm], object], done: str):
+def _order_action(number: str, action: str, run: Callable[[Order, forms.ActionForm], object], done: str):
     """Run one order action posted from the order page."""
     order = access.get_order(current_user, number)
-    form = form_cls(prefix="decide" if name == "decide_extension" else name)
-    if name == "report":
+    form_cls, prefix = ORDER_FORMS[action]
+    form = form_cls(prefix=prefix)
+    if action == "report":
         form.for_kind(order.kind)
-    if name not in queries.order_actions(current_user, order):
-        if not (access.can_receive(current_user, order) or access.can_review(current_user, order)):
-            raise NotAllowed("只有接收或下发该单的单位可以办理。")
+    if _refused_now(current_user, action, order):
         form.form_errors.append(f"该单当前状态为“{order.state.label}”，不能执行该操作（可能已由他人办理）。")
-        return _order_page(order, form, name), 409
-    return _act(form, order, lambda: run(order, form), done, lambda f: _order_page(order, f, name),
+        return _order_page(order, form, action), 409
+    return _act(form, order, lambda: run(order, form), done, lambda f: _order_page(order, f, action),
                 f"/orders/{order.number}")
 
 
 @bp.post("/orders/<number>/sign")
 @case_roles
 def order_sign(number: str):
-    return _order_action(number, "sign", forms.SignForm,
+    return _order_action(number, "sign",
                          lambda o, f: operations.sign_order(current_user, o, f.acting_person.data,
                                                             f.acting_phone.data), "已签收。")
 
@@ -456,7 +464,7 @@ def order_sign(number: str):
 @bp.post("/orders/<number>/return")
 @case_roles
 def order_return(number: str):
-    return _order_action(number, "return", forms.ReturnForm,
+    return _order_action(number, "return",
                          lambda o, f: operations.return_order(current_user, o, f.reason.data), "已退回。")
 
 
@@ -467,7 +475,7 @@ def order_relay(number: str):
         unit = _chosen_unit(f, queries.children_scope(order.receiving_unit))
         operations.relay_order(current_user, order, unit, f.note.data, f.due_on.data)
 
-    return _order_action(number, "relay", forms.RelayForm, run, "已转下级办理。")
+    return _order_action(number, "relay", run, "已转下级办理。")
 
 
 @bp.post("/orders/<number>/report")
@@ -476,27 +484,27 @@ def order_report(number: str):
     def run(order, f):
         operations.report_order(current_user, order, text=f.text.data, verdict=_enum(Verdict, f.verdict.data))
 
-    return _order_action(number, "report", forms.ReportForm, run, "已报送。")
+    return _order_action(number, "report", run, "已报送。")
 
 
 @bp.post("/orders/<number>/accept")
 @case_roles
 def order_accept(number: str):
-    return _order_action(number, "accept", forms.ReviewAcceptForm,
+    return _order_action(number, "accept",
                          lambda o, f: operations.accept_report(current_user, o), "已审核通过。")
 
 
 @bp.post("/orders/<number>/send-back")
 @case_roles
 def order_send_back(number: str):
-    return _order_action(number, "send_back", forms.SendBackForm,
+    return _order_action(number, "send_back",
                          lambda o, f: operations.send_back(current_user, o, f.reason.data), "已退回重办。")
 
 
 @bp.post("/orders/<number>/extension")
 @case_roles
 def order_extension(number: str):
-    return _order_action(number, "extend", forms.ExtensionForm,
+    return _order_action(number, "request_extension",
                          lambda o, f: operations.request_extension(current_user, o, f.new_due_on.data,
                                                                    f.reason.data), "延期申请已提交。")
 
@@ -505,13 +513,13 @@ def order_extension(number: str):
 @case_roles
 def order_extension_decide(number: str):
     def run(order, f):
-        ext = queries.pending_extension(order)
+        ext = permissions.pending_extension(order)
         if ext is None:
             raise ConcurrentUpdate("该延期申请已处理。")
         operations.decide_extension(current_user, ext, bool(f.approve.data), f.note.data)
 
     approve = "decide-approve" in request.form
-    return _order_action(number, "decide_extension", forms.DecideExtensionForm, run,
+    return _order_action(number, "decide_extension", run,
                          "已同意延期。" if approve else "已不同意延期。")
 
 
@@ -519,7 +527,6 @@ def order_extension_decide(number: str):
 @case_roles
 def order_attach(number: str):
     order = access.get_order(current_user, number)
-    if "attach" not in queries.order_actions(current_user, order):
-        abort(403)
+    permissions.check(current_user, "attach", order)
     return _upload(order.case, order, lambda f: _order_page(order, f, "attach"), f"/orders/{order.number}")
 

@@ -14,7 +14,7 @@ from flask import (
     request,
     send_file,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from caseflow import jobs
 from caseflow.cases import access
@@ -25,14 +25,14 @@ from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.chase.stats import previous_month
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
-from caseflow.models import CaseState, Role, Unit
+from caseflow.models import CaseState, Unit
 from caseflow.timeutil import local_today
 from caseflow.web import charts
-from caseflow.web.auth import roles_required
+from caseflow.web.auth import permission_required
 from caseflow.web.security import safe_next
 
 bp = Blueprint("supervision", __name__)
-supervisors = roles_required(Role.SUPERVISOR)
+supervisors = permission_required("supervise_units")
 
 STAGES = {"sign": "签收", "verify": "核查（下发至报回）", "handle": "督办办理（下发至报回）", "close": "受理至办结"}
 MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
@@ -112,14 +112,12 @@ def monthly_report():
 
 
 @bp.get("/notifications")
-@login_required
 def notifications():
     page = queries.notifications_for(current_user, request.args.get("page", 1, type=int))
     return render_template("supervision/notifications.html", page=page)
 
 
 @bp.post("/notifications/read")
-@login_required
 def notifications_read():
     """Mark one notification (``id``) or all of mine as read."""
     with unit_of_work():
@@ -129,7 +127,7 @@ def notifications_read():
 
 
 @bp.get("/admin/deliveries")
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def deliveries():
     """Messages and jobs that failed for good (after all retries)."""
     items, emails = queries.failed_deliveries()
@@ -137,7 +135,7 @@ def deliveries():
 
 
 @bp.post("/admin/deliveries/<int:item_id>/retry")
-@roles_required(Role.ADMIN)
+@permission_required("administer")
 def retry_delivery(item_id: int):
     with unit_of_work():
         if not queries.retry_failed(item_id):

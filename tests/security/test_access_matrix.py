@@ -74,8 +74,31 @@ def _dummy(rule) -> str:
 
 
 def test_public_allow_list_names_real_endpoints(app):
+    """The app's allow-list is exactly the one pinned here, and every name on it is a real endpoint."""
+    from caseflow.web.auth import PUBLIC_ENDPOINTS
+
+    assert set(PUBLIC_ENDPOINTS) == PUBLIC
     endpoints = {r.endpoint for r in _rules(app)}
     assert endpoints >= PUBLIC
+
+
+def test_no_view_carries_its_own_login_decorator():
+    """Logging in is one before_app_request hook; a per-view decorator would hide a view the hook misses."""
+    from pathlib import Path
+
+    import caseflow
+
+    root = Path(caseflow.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if "login_required" in p.read_text()]
+    assert not offenders
+
+
+def test_a_view_nobody_marked_is_closed(app, client):
+    """Deny by default: a view added without any decorator still sends anonymous users to log in."""
+    app.add_url_rule("/forgotten-page", "forgotten_page", lambda: "secret")
+    resp = client.get("/forgotten-page")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next=")
+    assert client.get("/no-such-page").status_code == 404  # unknown URLs still get the 404 page
 
 
 def test_every_non_public_endpoint_requires_login(client, world):

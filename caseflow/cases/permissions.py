@@ -1,0 +1,229 @@
+"""Who may do what, and whether it can be done now: one rule per action, asked by everyone.
+
+Views and templates ask ``can`` / ``allowed_actions`` to decide which forms and
+links to show; operations call ``check`` before they change anything, so a
+button and the operation behind it can never disagree.  Each rule has two
+halves, in the shape of Indico's ``can_judge(user, check_state=True)``:
+
+- the *right*: the user's role and unit may take this action on this object
+  (refused with ``NotAllowed``, 403);
+- the *state*: the object's state allows the action now (refused with
+  ``IllegalTransition``, 409).  ``check_state=False`` asks only for the right.
+
+Action names are the workflow's move names (``refer_up``, ``issue_verification``,
+``sign``, ``send_back``…) plus a few that are not moves (``attach``,
+``request_extension``, ``decide_extension``, ``reveal``…).  A case and an order
+each have their own set; the object passed says which.  Whether the user may
+*see* the object is decided before, in ``caseflow.cases.access``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from caseflow.cases.access import CASE_ROLES
+from caseflow.cases.workflow import case_move, order_move
+from caseflow.deadlines import status
+from caseflow.errors import IllegalTransition, NotAllowed
+from caseflow.models import Case, CaseState, ExtensionRequest, ExtensionState, Order, OrderState, Role, User
+
+REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
+WORKER_ROLES = (Role.OFFICER, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One action: who holds the right, the message when they do not, and the state it needs."""
+
+    right: Callable[[User, Any], bool]
+    denied: str
+    state: Callable[[Any], None] | None = None  # raises IllegalTransition when not possible now
+
+
+# --- the rights ----------------------------------------------------------------------------------
+
+def manages(user: User, case: Case) -> bool:
+    """The responsible unit's supervisor decides everything about the case."""
+    return user.role is Role.SUPERVISOR and user.unit_id == case.responsible_unit_id
+
+
+def receives(user: User, order: Order) -> bool:
+    """Officers (and the supervisor) of the receiving unit work the order."""
+    return user.role in WORKER_ROLES and user.unit_id == order.receiving_unit_id
+
+
+def reviews(user: User, order: Order) -> bool:
+    """The issuing unit reviews a report: its supervisor, or for a relay hop its officers too."""
+    if user.unit_id != order.issuing_unit_id:
+        return False
+    return user.role is Role.SUPERVISOR or (order.parent_id is not None and user.role is Role.OFFICER)
+
+
+def _roles(*roles: Role) -> Callable[[User, Any], bool]:
+    return lambda user, _obj=None: user.role in roles
+
+
+# --- the states ----------------------------------------------------------------------------------
+
+def pending_extension(order: Order) -> ExtensionRequest | None:
+    """The extension request of ``order`` still waiting for the issuer's decision, if any."""
+    return next((e for e in order.extensions if e.state is ExtensionState.PENDING), None)
+
+
+def _case_move(action: str) -> Callable[[Case], None]:
+    """The state half of a plain case move: the workflow table allows it from the case's state."""
+
+    def state(case: Case) -> None:
+        case_move(action, case.state)
+
+    return state
+
+
+def _order_move(action: str) -> Callable[[Order], None]:
+    """The state half of a plain order move."""
+
+    def state(order: Order) -> None:
+        order_move(action, order.state)
+
+    return state
+
+
+def _transfer_state(case: Case) -> None:
+    case_move("transfer", case.state)
+    if any(o.is_open for o in case.orders):
+        raise IllegalTransition("该投诉已有未办结的单据，不能转办。")
+
+
+def _case_attach_state(case: Case) -> None:
+    if case.state is CaseState.CLOSED:
+        raise IllegalTransition("该投诉已办结，不能再上传附件。")
+
+
+def _relay_state(order: Order) -> None:
+    if order.active_child is not None:
+        raise IllegalTransition("该单已转下级办理，不能重复转办。")
+    order_move("relay", order.state)
+
+
+def _report_state(order: Order) -> None:
+    if order.state is OrderState.RELAYED:
+        child = order.active_child
+        if child is None or child.state is not OrderState.REPORTED:
+            raise IllegalTransition("下级单位尚未报送，不能向上报送。")
+    order_move("report", order.state)
+
+
+def _accept_state(order: Order) -> None:
+    order_move("accept", order.state)
+    if order.parent_id is not None:
+        # A relay hop's report is accepted by reporting it up (report_order); accepting it on
+        # its own would leave the parent hop without a report to pass on.
+        raise IllegalTransition("下级的报送在上一级单中向上报送即视为审核通过。")
+
+
+def _extension_state(order: Order) -> None:
+    if not status.completion_running(order):
+        raise IllegalTransition("该单已报送或已结束，不能申请延期。")
+    if pending_extension(order) is not None:
+        raise IllegalTransition("已有待审批的延期申请。")
+
+
+def _decide_state(order: Order) -> None:
+    if pending_extension(order) is None:
+        raise IllegalTransition("该延期申请已处理。")
+
+
+def _order_attach_state(order: Order) -> None:
+    if not order.is_open:
+        raise IllegalTransition("该单已结束，不能再上传附件。")
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+_MANAGER_ONLY = "只有负责该投诉单位的责任人可以执行此操作。"
+
+CASE_RULES: dict[str, Rule] = {
+    "accept":             Rule(manages, _MANAGER_ONLY, _case_move("accept")),
+    "reject":             Rule(manages, _MANAGER_ONLY, _case_move("reject")),
+    "transfer":           Rule(manages, _MANAGER_ONLY, _transfer_state),
+    "refer_up":           Rule(manages, _MANAGER_ONLY, _case_move("refer_up")),
+    "issue_verification": Rule(manages, _MANAGER_ONLY, _case_move("issue_verification")),
+    "issue_supervision":  Rule(manages, _MANAGER_ONLY, _case_move("issue_supervision")),
+    "close":              Rule(manages, _MANAGER_ONLY, _case_move("close")),
+    "attach":             Rule(_roles(*CASE_ROLES), "您的角色不能上传附件。", _case_attach_state),
+}
+
+ORDER_RULES: dict[str, Rule] = {
+    "sign":              Rule(receives, "只有接收单位的承办人可以签收。", _order_move("sign")),
+    "return":            Rule(receives, "只有接收单位可以退回。", _order_move("return")),
+    "relay":             Rule(lambda user, order: receives(user, order) and not order.receiving_unit.is_school,
+                              "只有接收单位（教育行政部门）可以转下级办理。", _relay_state),
+    "report":            Rule(receives, "只有接收单位的承办人可以报送。", _report_state),
+    "request_extension": Rule(receives, "只有接收单位可以申请延期。", _extension_state),
+    "attach":            Rule(receives, "只有接收单位可以上传该单的附件。", _order_attach_state),
+    "accept":            Rule(reviews, "只有下发单位可以审核。", _accept_state),
+    "send_back":         Rule(reviews, "只有下发单位可以退回重办。", _order_move("send_back")),
+    "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
+}
+
+# What a role may do regardless of any one case: the staff areas (checked by the views' decorator and
+# the navigation) and actions that need no case or order.
+USER_RULES: dict[str, Rule] = {
+    "work_cases":         Rule(_roles(*CASE_ROLES), "只有受理员、承办人和责任人可以办理投诉。"),
+    "work_inbox":         Rule(_roles(*WORKER_ROLES), "只有承办人和责任人有待办。"),
+    "supervise_units":    Rule(_roles(Role.SUPERVISOR), "只有责任人可以查看统计、督办和通报。"),
+    "administer":         Rule(_roles(Role.ADMIN), "只有系统管理员可以执行此操作。"),
+    "use_registry":       Rule(_roles(*WORKER_ROLES, Role.ADMIN), "您的角色不能使用学籍数据。"),
+    "check_registry_problems": Rule(_roles(Role.SUPERVISOR, Role.ADMIN), "只有责任人或系统管理员可以运行问题检查。"),
+    "register_complaint": Rule(_roles(Role.INTAKE, Role.SUPERVISOR), "只有受理员或责任人可以登记投诉。"),
+    "reveal":             Rule(_roles(*REVEAL_ROLES), "您的角色不能查看完整的个人信息。"),
+    "look_up_registry":   Rule(_roles(*WORKER_ROLES), "只有承办人或责任人可以为投诉查询学籍。"),
+    "open_problem_case":  Rule(_roles(Role.SUPERVISOR), "只有责任人可以将监测发现的问题立案。"),
+}
+
+
+def _rules_for(obj: object) -> dict[str, Rule]:
+    if obj is None:
+        return USER_RULES
+    if isinstance(obj, Case):
+        return CASE_RULES
+    if isinstance(obj, Order):
+        return ORDER_RULES
+    raise TypeError(f"no permission rules for {type(obj).__name__}")
+
+
+def _rule(action: str, obj: object) -> Rule:
+    try:
+        return _rules_for(obj)[action]
+    except KeyError:
+        raise ValueError(f"unknown action {action!r} on {type(obj).__name__}") from None
+
+
+# --- asking --------------------------------------------------------------------------------------
+
+def check(user: User, action: str, obj: Case | Order | None = None, *, check_state: bool = True,
+          denied: str | None = None) -> None:
+    """Raise ``NotAllowed`` unless ``user`` holds the right, then ``IllegalTransition`` unless the state allows it.
+
+    ``denied`` replaces the rule's message where the caller says more precisely what was refused.
+    """
+    rule = _rule(action, obj)
+    if not rule.right(user, obj):
+        raise NotAllowed(denied or rule.denied)
+    if check_state and rule.state is not None:
+        rule.state(obj)
+
+
+def can(user: User, action: str, obj: Case | Order | None = None, *, check_state: bool = True) -> bool:
+    """Whether ``user`` may take ``action`` on ``obj`` (now, unless ``check_state`` is False)."""
+    try:
+        check(user, action, obj, check_state=check_state)
+    except (NotAllowed, IllegalTransition):
+        return False
+    return True
+
+
+def allowed_actions(user: User, obj: Case | Order) -> set[str]:
+    """Every action ``user`` may take on ``obj`` now: the forms its page shows."""
+    return {action for action in _rules_for(obj) if can(user, action, obj)}
