@@ -41,13 +41,16 @@ def _after_commit(session: Session) -> None:
     ids = [item.id for item in items if sa.inspect(item).persistent and item.id is not None]
     if not ids or not has_app_context():
         return
-    if queue() is not None:
-        dispatch(ids)
-        return
-    # In-process delivery writes to the database, which this session may not do inside its commit:
-    # run it in an app context (and so a session) of its own, as a worker would.
-    with current_app._get_current_object().app_context():  # type: ignore[attr-defined]
-        dispatch(ids)
+    try:
+        if queue() is not None:
+            dispatch(ids)
+            return
+        # In-process delivery writes to the database, which this session may not do inside its commit:
+        # run it in an app context (and so a session) of its own, as a worker would.
+        with current_app._get_current_object().app_context():  # type: ignore[attr-defined]
+            dispatch(ids)
+    except Exception as exc:  # the transaction stands; the items stay pending for the sweeper
+        log.warning("outbox delivery after commit deferred: %s", type(exc).__name__)
 
 
 def _after_soft_rollback(session: Session, previous) -> None:
