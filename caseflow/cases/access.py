@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from caseflow.errors import NotInJurisdiction
 from caseflow.extensions import db
-from caseflow.models import Case, Order, OrderState, Role, Unit, User
+from caseflow.models import Case, Order, Role, Unit, User
 
 CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 
@@ -83,7 +83,3 @@ def get_order(user: User, number: str) -> Order:
 def case_orders_for(user: User, case: Case) -> list[Order]:
     """The orders of a case that ``user`` may see, oldest first."""
     return list(db.session.scalars(visible_orders(user).where(Order.case_id == case.id).order_by(Order.id)))
-
-
-def inbox_states() -> tuple[OrderState, ...]:
-    return (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)

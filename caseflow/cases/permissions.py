@@ -24,6 +24,7 @@ from typing import Any
 
 from caseflow.cases.access import CASE_ROLES
 from caseflow.cases.workflow import case_move, order_move
+from caseflow.deadlines import status
 from caseflow.errors import IllegalTransition, NotAllowed
 from caseflow.models import Case, CaseState, ExtensionRequest, ExtensionState, Order, OrderState, Role, User
 
@@ -122,7 +123,7 @@ def _accept_state(order: Order) -> None:
 
 
 def _extension_state(order: Order) -> None:
-    if not order.is_open or order.state is OrderState.REPORTED:
+    if not status.completion_running(order):
         raise IllegalTransition("该单已报送或已结束，不能申请延期。")
     if pending_extension(order) is not None:
         raise IllegalTransition("已有待审批的延期申请。")

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseflow import attachments, jobs
 from caseflow.cases import access, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
+from caseflow.deadlines import status
 from caseflow.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -34,6 +35,7 @@ from caseflow.errors import (
     NotInJurisdiction,
 )
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import permission_required
 
@@ -152,7 +154,8 @@ def inbox():
                                    overdue=bool(form.overdue.data),
                                    sort=form.sort.data if form.sort.data in queries.INBOX_SORTS else "due")
     page = queries.paginate(queries.inbox_query(current_user, filters), request.args.get("page", 1, type=int))
-    rows = [(o, queries.inbox_task(current_user, o), queries.is_order_overdue(o)) for o in page.items]
+    today = local_today()
+    rows = [(o, queries.inbox_task(current_user, o), status.order_overdue(o, today)) for o in page.items]
     return render_template("staff/inbox.html", form=form, page=page, rows=rows)
 
 
