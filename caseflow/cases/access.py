@@ -83,5 +83,3 @@ def get_order(user: User, number: str) -> Order:
 def case_orders_for(user: User, case: Case) -> list[Order]:
     """The orders of a case that ``user`` may see, oldest first."""
     return list(db.session.scalars(visible_orders(user).where(Order.case_id == case.id).order_by(Order.id)))
-
-

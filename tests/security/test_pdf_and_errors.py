@@ -76,14 +76,18 @@ SECRET_ID = make_id_number("410103", date(1980, 1, 2), 345)
 
 
 @pytest.fixture
-def crashing_app(app):
-    """The test app with one test-only route that fails with personal data in the exception."""
+def crashing_app(app, monkeypatch):
+    """The test app with one test-only public route that fails with personal data in the exception."""
+    from caseflow.web import auth
+
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     def boom():
         raise ValueError(f"cannot handle {SECRET_ID} / 13912345678")
 
     app.add_url_rule("/_test/boom", "test_boom", boom)
+    # Public, like the citizen pages whose crashes an anonymous visitor sees (deny-by-default closes it otherwise).
+    monkeypatch.setattr(auth, "PUBLIC_ENDPOINTS", auth.PUBLIC_ENDPOINTS | {"test_boom"})
     return app
 
 
