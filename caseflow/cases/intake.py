@@ -158,12 +158,8 @@ class IntakeResult:
     source: CaseSource | None = None
     schools: list[Resolution] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
-
-class _Problems(list):
+class Problems(list):
     """(field, message) pairs."""
 
     def add(self, field_name: str, message: str) -> None:
@@ -173,7 +169,7 @@ class _Problems(list):
         return any(f == field_name for f, _ in self)
 
 
-def _parse(problems: _Problems, field_name: str, parse, raw):
+def _parse(problems: Problems, field_name: str, parse, raw):
     """Run one parser; its message goes to ``field_name`` and the result is None when it refused."""
     try:
         return parse(raw)
@@ -182,7 +178,7 @@ def _parse(problems: _Problems, field_name: str, parse, raw):
         return None
 
 
-def check_person(values: PersonInput, who: str, today: date, problems: _Problems, *,
+def check_person(values: PersonInput, who: str, today: date, problems: Problems, *,
                  typed: bool = True) -> PersonData:
     """One person's checks (``who`` is "complainant" or "student"); problems go to ``problems``.
 
@@ -230,7 +226,7 @@ def check_person(values: PersonInput, who: str, today: date, problems: _Problems
     return person
 
 
-def _check_category_and_text(category: str | None, description: str | None, problems: _Problems) -> None:
+def _check_category_and_text(category: str | None, description: str | None, problems: Problems) -> None:
     if category not in Category._value2member_map_:
         problems.add("category", "请选择投诉类别")
     text = (description or "").strip()
@@ -240,7 +236,7 @@ def _check_category_and_text(category: str | None, description: str | None, prob
         problems.add("description", f"投诉内容不能超过{DESCRIPTION_MAX}字（现为{len(text)}字），可将材料作为附件上传")
 
 
-def _check_schools(texts: Sequence[str | None], problems: _Problems) -> tuple[list[Resolution], list[str]]:
+def _check_schools(texts: Sequence[str | None], problems: Problems) -> tuple[list[Resolution], list[str]]:
     """Resolve each school text (the first is required): (what each slot named, the codes found)."""
     resolutions: list[Resolution] = []
     codes: list[str] = []
@@ -267,7 +263,7 @@ def check_complaint(values: ComplaintInput, *, sources: Sequence[CaseSource] = W
                     today: date | None = None) -> IntakeResult:
     """Every intake rule over a submitted complaint; ``sources`` are the ways it may arrive by this path."""
     today = today or local_today()
-    problems = _Problems()
+    problems = Problems()
     source = next((s for s in sources if s.value == values.source), None)
     monitoring = source is CaseSource.MONITORING
     if monitoring:
