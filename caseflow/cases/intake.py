@@ -189,7 +189,7 @@ def check_person(values: PersonInput, who: str, today: date, problems: Problems,
     def f(name: str) -> str:
         return f"{who}_{name}"
 
-    sex = Sex(values.sex) if values.sex in Sex._value2member_map_ else None
+    sex = Sex(values.sex) if values.sex is not None and values.sex in Sex._value2member_map_ else None
     if typed:
         name = _parse(problems, f("name"), clean_name, values.name)
         if sex is None:
@@ -226,14 +226,17 @@ def check_person(values: PersonInput, who: str, today: date, problems: Problems,
     return person
 
 
-def _check_category_and_text(category: str | None, description: str | None, problems: Problems) -> None:
-    if category not in Category._value2member_map_:
+def _check_category_and_text(category: str | None, description: str | None, problems: Problems) -> Category | None:
+    """The category chosen (None when it is not one), and the description's length."""
+    chosen = Category(category) if category is not None and category in Category._value2member_map_ else None
+    if chosen is None:
         problems.add("category", "请选择投诉类别")
     text = (description or "").strip()
     if len(text) < DESCRIPTION_MIN:
         problems.add("description", f"请具体说明投诉的问题，至少{DESCRIPTION_MIN}个字")
     elif len(text) > DESCRIPTION_MAX:
         problems.add("description", f"投诉内容不能超过{DESCRIPTION_MAX}字（现为{len(text)}字），可将材料作为附件上传")
+    return chosen
 
 
 def _check_schools(texts: Sequence[str | None], problems: Problems) -> tuple[list[Resolution], list[str]]:
@@ -273,13 +276,13 @@ def check_complaint(values: ComplaintInput, *, sources: Sequence[CaseSource] = W
     else:
         complainant = check_person(values.complainant or PersonInput(), "complainant", today, problems)
     student = check_person(values.student, "student", today, problems, typed=not monitoring)
-    _check_category_and_text(values.category, values.description, problems)
+    category = _check_category_and_text(values.category, values.description, problems)
     resolutions, codes = _check_schools(values.schools, problems)
     if source is None:
         problems.add("source", "请选择投诉来源")
     complaint = None
-    if not problems:
-        complaint = ComplaintData(complainant=complainant, student=student, category=Category(values.category),
+    if not problems and category is not None:
+        complaint = ComplaintData(complainant=complainant, student=student, category=category,
                                   description=(values.description or "").strip(), school_codes=codes)
     return IntakeResult(complaint=complaint, problems=list(problems), source=source, schools=resolutions)
 
