@@ -22,6 +22,12 @@ from caseflow.models import Role, User
 users_cli = AppGroup("users", help="Official accounts.")
 
 
+def _user(username: str) -> User:
+    """The account named USERNAME, or a usage error."""
+    user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    return user
 
 
 def _changed(n: int) -> str:
@@ -82,15 +88,23 @@ def users_create(username: str, role: str, unit: str, name: str, phone: str | No
     click.echo(f"created {user.username}: {user.role.label} at {user.unit.code} {user.unit.name}")
 
 
+@users_cli.command("reset-password")
+@click.argument("username")
+@click.password_option("--password", help="Prompted (twice) when not given.")
+def users_reset_password(username: str, password: str) -> None:
+    """Set a new password for USERNAME (the same policy as everywhere); their sessions end."""
+    user = _user(username)
+    _run(lambda: admin_ops.reset_password(None, user, password))
+    click.echo(f"{user.username}: password reset; their sessions ended")
+
+
 @users_cli.command("reset-totp")
 @click.argument("username")
 def users_reset_totp(username: str) -> None:
     """Turn off a user's TOTP second factor (a lost phone); their sessions end."""
     from caseflow.security import totp
 
-    user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
-    if user is None:
-        raise click.ClickException(f"no user {username}")
+    user = _user(username)
     if not totp.enabled(user):
         click.echo(f"{user.username}: two-step verification is not on")
         return

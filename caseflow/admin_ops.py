@@ -31,7 +31,8 @@ from caseflow.models import (
     UnitKind,
     User,
 )
-from caseflow.security.passwords import hash_password
+from caseflow.security.accounts import set_password
+from caseflow.security.passwords import hash_new_password
 from caseflow.timeutil import format_date_cn, local_today
 from caseflow.workdays import package_years
 
@@ -349,7 +350,6 @@ def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, ho
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
 
 def search_users(query: str | None, role: Role | None = None) -> sa.Select:
@@ -364,15 +364,6 @@ def search_users(query: str | None, role: Role | None = None) -> sa.Select:
     if role is not None:
         stmt = stmt.where(User.role == role)
     return stmt
-
-
-def check_password(password: str | None, field: str = "password") -> str:
-    password = password or ""
-    if len(password) < PASSWORD_MIN:
-        raise InvalidInput(f"密码至少{PASSWORD_MIN}个字符", field=field)
-    if len(password) > PASSWORD_MAX:
-        raise InvalidInput(f"密码不能超过{PASSWORD_MAX}个字符", field=field)
-    return password
 
 
 @dataclass
@@ -407,7 +398,7 @@ def create_user(actor: User | None, data: UserData) -> User:
     if email and (len(email) > 120 or not _EMAIL.match(email)):
         raise InvalidInput("电子邮箱格式不正确", field="email")
     user = User(username=username, name=name, role=data.role, unit=unit,
-                password_hash=hash_password(check_password(data.password)),
+                password_hash=hash_new_password(data.password),
                 phone=_optional_phone(data.phone, "phone"), email=email)
     db.session.add(user)
     record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{unit.code}")
@@ -427,8 +418,7 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
 
 
 def reset_password(actor: User | None, user: User, password: str) -> None:
-    """Set a new password; existing sessions of that user end."""
-    user.password_hash = hash_password(check_password(password))
-    user.session_version += 1
+    """Set a new password (the same policy as the user's own change); existing sessions of that user end."""
+    set_password(user, password, field="password")
     record_access(actor, "user_reset_password", "user", user.username)
     db.session.flush()

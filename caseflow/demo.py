@@ -22,7 +22,7 @@ from caseflow.deadlines.status import on_time
 from caseflow.extensions import db
 from caseflow.identity import check_char
 from caseflow.models import Case, CaseSource, Category, Rating, Role, Sex, Unit, UnitKind, User, Verdict
-from caseflow.security.passwords import hash_password
+from caseflow.security.passwords import hash_new_password
 from caseflow.timeutil import local_date
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def _load_users(units: dict[str, Unit]) -> dict[str, User]:
             user = User(username=username, name=name, role=role, unit=units[code])
             db.session.add(user)
             users[username] = user
-        user.password_hash = hash_password(demo_password(username))
+        user.password_hash = hash_new_password(demo_password(username))
         user.phone = f"1380371{i:04d}"
         user.email = f"{username}@demo.caseflow.invalid"
         user.active = True

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caseflow.cases import permissions
-from caseflow.cases.operations import ComplaintData, PersonData, submit_complaint
+from caseflow.cases.intake import ComplaintInput, PersonInput, validate_complaint
+from caseflow.cases.operations import submit_complaint
 from caseflow.errors import IllegalTransition, InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import (
@@ -15,7 +16,6 @@ from caseflow.models import (
     ProblemKind,
     RegistryProblem,
     RegistryRecord,
-    Sex,
     Unit,
     UnitKind,
     User,
@@ -39,8 +39,8 @@ def visible_problems(user: User) -> sa.Select:
             .where(Unit.path.startswith(user.unit.path, autoescape=True)))
 
 
-def _student(problem: RegistryProblem) -> PersonData:
-    """The student as the current snapshot has them (ID number decrypted for the case's encrypted columns)."""
+def _student(problem: RegistryProblem) -> PersonInput:
+    """The student as the current snapshot records them (ID number decrypted for the case's encrypted columns)."""
     ids = [imp.id for imp in latest_imports().values()]
     record = None
     if problem.registry_key is not None and ids:
@@ -48,10 +48,10 @@ def _student(problem: RegistryProblem) -> PersonData:
             RegistryRecord.registry_key == problem.registry_key,
             RegistryRecord.import_id.in_(ids))).first()
     if record is None:
-        return PersonData(name=problem.name or "（未知）")
+        return PersonInput(name=problem.name or "（未知）")
     id_number, registry_no, _ = unseal_pii(record.pii)
-    return PersonData(name=record.name, sex=Sex(record.sex), ethnicity=record.ethnicity,
-                      id_number=id_number or None, registry_no=registry_no, birth_date=record.birth_date)
+    return PersonInput(name=record.name, sex=record.sex, ethnicity=record.ethnicity,
+                       id_number=id_number or None, registry_no=registry_no, birth_date=record.birth_date)
 
 
 def open_case(user: User, problem_id: int) -> Case:
@@ -64,14 +64,15 @@ def open_case(user: User, problem_id: int) -> Case:
     if problem.case_id is not None:
         raise IllegalTransition("该问题已经立案。")
     schools = [problem.school.code] + ([problem.other_school.code] if problem.other_school else [])
-    data = ComplaintData(
-        complainant=PersonData(name=f"数据监测（{user.unit.name}）"),
+    data = validate_complaint(ComplaintInput(
+        reporter=f"数据监测（{user.unit.name}）",
         student=_student(problem),
-        category=CATEGORY[problem.kind],
+        category=CATEGORY[problem.kind].value,
         description=f"学籍数据监测发现：{problem.kind.label}。{problem.detail}。"
                     f"学生：{problem.name or ''}（学籍号{problem.registry_no_masked or '无'}）。",
-        school_codes=schools,
-    )
+        schools=schools,
+        source=CaseSource.MONITORING.value,
+    ), sources=(CaseSource.MONITORING,))
     case, _ = submit_complaint(data, source=CaseSource.MONITORING, actor=user)
     problem.case_id = case.id
     db.session.flush()

@@ -1,4 +1,4 @@
-"""Officials' credentials: log-in with throttling, the password policy, password changes."""
+"""Officials' credentials: log-in with throttling, password changes (the policy is in ``passwords``)."""
 from __future__ import annotations
 
 import functools
@@ -9,14 +9,13 @@ from caseflow import throttle
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import User
-from caseflow.security.passwords import hash_password, verify_password
+from caseflow.security.passwords import hash_new_password, hash_password, verify_password
 from caseflow.timeutil import utcnow
 
 # The sixth failure within a minute, for the account or for the address, waits.
 LOGIN_LIMIT = throttle.Limit("login", 5, 60, "登录失败次数过多，请{minutes}分钟后再试。")
 # Re-entering one's own password while logged in (password change, two-step verification settings).
 REAUTH_LIMIT = throttle.Limit("reauth", 5, 60, "密码错误次数过多，请{minutes}分钟后再试。")
-PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
 
 @functools.cache
@@ -24,16 +23,6 @@ def _dummy_hash() -> str:
     """A hash to verify against when the user does not exist (equal timing); made on first use, not at import
     (every CLI command and worker imports this module; a hash costs ~0.1 s)."""
     return hash_password("caseflow-timing-equaliser")
-
-
-def check_password_policy(password: str, field: str = "password") -> None:
-    """12 to 128 characters, not all of one kind."""
-    if len(password or "") < PASSWORD_MIN:
-        raise InvalidInput(f"密码至少{PASSWORD_MIN}个字符", field=field)
-    if len(password) > PASSWORD_MAX:
-        raise InvalidInput(f"密码不能超过{PASSWORD_MAX}个字符", field=field)
-    if len(set(password)) < 4:
-        raise InvalidInput("密码过于简单，请混合使用字母、数字和符号", field=field)
 
 
 def authenticate(username: str, password: str, address: str | None) -> User | None:
@@ -63,10 +52,9 @@ def check_current_password(user: User, password: str | None, field: str) -> None
         raise InvalidInput("当前密码不正确", field=field)
 
 
-def set_password(user: User, new_password: str) -> None:
-    """Store a new password and end every existing session of the user."""
-    check_password_policy(new_password, field="new_password")
-    user.password_hash = hash_password(new_password)
+def set_password(user: User, new_password: str, field: str = "new_password") -> None:
+    """Store a new password (the policy decides) and end every existing session of the user."""
+    user.password_hash = hash_new_password(new_password, field)
     user.session_version += 1
 
 

@@ -28,6 +28,7 @@ from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
 from caseflow.web.auth import permission_required
+from caseflow.web.password_field import new_password_field
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -92,9 +93,7 @@ class UnitEditForm(FlaskForm):
 
 def _password_fields(label: str):
     return (
-        PasswordField(label, validators=[DataRequired("请填写密码"),
-                                         Length(min=admin_ops.PASSWORD_MIN, max=admin_ops.PASSWORD_MAX,
-                                                message="密码长度应为12到128个字符")]),
+        new_password_field(label),
         PasswordField("再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致")]),
     )
 

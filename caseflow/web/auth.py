@@ -21,6 +21,7 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, login_manager, unit_of_work
 from caseflow.models import Role, User
 from caseflow.security import accounts, totp
+from caseflow.web.password_field import new_password_field
 from caseflow.web.security import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -53,7 +54,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
-    new_password = PasswordField("新密码（12至128个字符）", validators=[DataRequired("请填写新密码")])
+    new_password = new_password_field("新密码", "请填写新密码")
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码")])
 
 

@@ -17,7 +17,7 @@ def new():
     if not form.is_submitted():
         prepare(form)
         return render_template("intake/new.html", form=form)
-    result = submit_form(form, source=form.chosen_source, actor=current_user)
+    result = submit_form(form, actor=current_user)
     if result is None:
         return render_template("intake/new.html", form=form)
     case, code = result

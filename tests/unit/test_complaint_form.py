@@ -1,13 +1,11 @@
-"""The pure checks behind the complaint form."""
+"""The pure checks behind the complaint form (they live in the intake module)."""
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from caseflow.identity import parse_id_number
-from caseflow.models import Sex
-from caseflow.web.complaint_form import (
+from caseflow.cases.intake import (
     ETHNIC_GROUPS,
     age_conflict,
     clean_age,
@@ -15,6 +13,8 @@ from caseflow.web.complaint_form import (
     registry_conflict,
     sex_conflict,
 )
+from caseflow.identity import parse_id_number
+from caseflow.models import Sex
 from tests.factories import make_id_number
 
 MALE_1988 = parse_id_number(make_id_number("410105", date(1988, 5, 4), 311))
