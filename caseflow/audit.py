@@ -51,7 +51,7 @@ def who_looked(*, id_number: str | None = None, case_number: str | None = None,
 
     from caseflow.models import Case, Order
 
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if id_number:
         conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(id_number)))
     if case_number:
