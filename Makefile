@@ -23,10 +23,10 @@ demo: setup
 	$(FLASK) registry import --source provincial --as-of 2026-09-30 $(DEMO_REGISTRY)/provincial.csv | tail -n 1
 	$(FLASK) registry check | tail -n 1
 
-## Every test, against the real PostgreSQL and Redis (and an RQ worker); fails if they are unreachable.
+## The lint, then every test against the real PostgreSQL and Redis (and an RQ worker); fails if they are unreachable.
 ## The browser tests need Chromium and axe-core: the setup installs them for this target.
 test: export WITH_BROWSER = 1
-test: setup services
+test: setup lint services
 	CASEFLOW_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## The quick loop: SQLite only, no services.
@@ -37,8 +37,11 @@ test-fast: setup
 services:
 	@scripts/services.sh
 
+## Style (ruff), the architecture's import contracts (import-linter) and the domain's types (mypy).
 lint: setup
 	.venv/bin/ruff check caseflow tests bench
+	.venv/bin/lint-imports --no-logo
+	.venv/bin/mypy
 
 clean:
 	rm -rf instance/ artifacts/ .pytest_cache

@@ -1,7 +1,7 @@
 """Administration from the command line: the holiday calendar and accounts.
 
-The calendar commands join the existing ``calendar`` group of ``caseflow.cli``;
-``users`` is a group of its own.  Same operations as the admin pages, so the
+Two groups, ``calendar`` (working days, the holiday schedule) and ``users``,
+registered by ``caseflow.cli``.  Same operations as the admin pages, so the
 same validation and the same deadline recomputation.
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from caseflow import admin_ops
-from caseflow.cli import _parse_date as _date
-from caseflow.cli import calendar_cli
-from caseflow.cli import run_or_exit as _run
+from caseflow.cli_support import parse_date as _date
+from caseflow.cli_support import run_or_exit as _run
 from caseflow.extensions import db
 from caseflow.models import Role, User
 
+calendar_cli = AppGroup("calendar", help="Working days.")
 users_cli = AppGroup("users", help="Official accounts.")
 
 
@@ -28,6 +28,20 @@ def _user(username: str) -> User:
     if user is None:
         raise click.ClickException(f"no user {username}")
     return user
+
+
+@calendar_cli.command("due")
+@click.argument("start")
+@click.argument("n", type=int)
+def calendar_due(start: str, n: int) -> None:
+    """Print the date N working days after START (ISO dates)."""
+    from caseflow.deadlines.settings import load_calendar
+
+    due = load_calendar().add(_date(start), n)
+    line = due.on.isoformat()
+    if due.provisional:
+        line += " (provisional: the holiday calendar of that year is not known; weekends only)"
+    click.echo(line)
 
 
 def _changed(n: int) -> str:

@@ -1,11 +1,17 @@
 """The audit log: every look at personal data, every print, every registry lookup."""
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import current_app, has_app_context
 
 from caseflow.extensions import db
 from caseflow.models import AuditEntry, User
 from caseflow.security import crypto
+
+
+def _client_address() -> str | None:
+    """The client's address when the change comes from a web request (the web layer says which)."""
+    source = current_app.extensions.get("caseflow.client_address") if has_app_context() else None
+    return source() if source is not None else None
 
 
 def record_access(
@@ -25,7 +31,7 @@ def record_access(
         target_ref=target_ref,
         subject_hash=crypto.lookup_hash(subject_id_number),
         detail=detail,
-        ip=request.remote_addr if has_request_context() else None,
+        ip=_client_address(),
     )
     db.session.add(entry)
     return entry
@@ -45,7 +51,7 @@ def who_looked(*, id_number: str | None = None, case_number: str | None = None,
 
     from caseflow.models import Case, Order
 
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if id_number:
         conditions.append(AuditEntry.subject_hash.in_(crypto.lookup_hashes(id_number)))
     if case_number:

@@ -4,39 +4,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
+from caseflow.cli_support import parse_date
 from caseflow.extensions import db
 
 units_cli = AppGroup("units", help="The unit hierarchy.")
-calendar_cli = AppGroup("calendar", help="Working days.")
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="Background work waiting to be delivered.")
-
-
-def run_or_exit(operation):
-    """Run one domain operation and commit; on a refusal roll back, print its Chinese message, exit 1."""
-    from caseflow.errors import DomainError
-    from caseflow.extensions import unit_of_work
-
-    try:
-        with unit_of_work():
-            return operation()
-    except DomainError as exc:
-        click.echo(exc.message, err=True)
-        sys.exit(1)
-
-
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @units_cli.command("responsible")
@@ -60,20 +39,6 @@ def units_responsible(codes: tuple[str, ...]) -> None:
         return
     click.echo(f"{unit.code} {unit.name}")
     click.echo(reason)
-
-
-@calendar_cli.command("due")
-@click.argument("start")
-@click.argument("n", type=int)
-def calendar_due(start: str, n: int) -> None:
-    """Print the date N working days after START (ISO dates)."""
-    from caseflow.deadlines.settings import load_calendar
-
-    due = load_calendar().add(_parse_date(start), n)
-    line = due.on.isoformat()
-    if due.provisional:
-        line += " (provisional: the holiday calendar of that year is not known; weekends only)"
-    click.echo(line)
 
 
 @demo_cli.command("load")
@@ -146,7 +111,7 @@ def deadlines_scan(today: str | None) -> None:
     from caseflow.extensions import unit_of_work
 
     with unit_of_work():
-        counts = run_scan(_parse_date(today) if today else None)
+        counts = run_scan(parse_date(today) if today else None)
     click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
 
 
@@ -180,7 +145,7 @@ def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    from caseflow.admin_cli import users_cli  # also adds the administration commands to ``calendar``
+    from caseflow.admin_cli import calendar_cli, users_cli
     from caseflow.documents.cli import doctor, forms_cli
     from caseflow.registry.cli import registry_cli
     from caseflow.security.rotation import security_cli

@@ -36,7 +36,7 @@ def gateway():
 
 def deliver_sms(item: OutboxItem) -> None:
     """Send one SMS for an outbox item; the unique outbox id makes it at-most-once."""
-    case = db.session.get(Case, item.payload["case_id"])
+    case = db.session.get_one(Case, item.payload["case_id"])
     phone = case.complainant.phone
     body = SMS_TEMPLATES[item.payload["template"]].format(number=case.number)
     db.session.add(SmsMessage(outbox_id=item.id, case_id=case.id, phone_hash=crypto.lookup_hash(phone), body=body))

@@ -1,14 +1,20 @@
 """Who is responsible for a complaint (责任主体, DOMAIN §3). Pure: works on unit paths."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 
 class UnitLike(Protocol):
-    code: str
-    path: str
-    kind: object
+    """What routing reads of a unit (a model or a plain record): read-only."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,7 @@ def _chain(unit: UnitLike) -> list[str]:
     return [c for c in unit.path.split("/") if c]
 
 
-def responsible_code(schools: list[UnitLike], deployment_root: str | None = None) -> Routing:
+def responsible_code(schools: Sequence[UnitLike], deployment_root: str | None = None) -> Routing:
     """The lowest competent department common to all schools named.
 
     One school: its parent bureau.  Two schools: the lowest common ancestor of

@@ -65,8 +65,12 @@ def public_timeline(case: Case) -> list[PublicEvent]:
         sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
         .order_by(CaseEvent.created_at, CaseEvent.id)
     )
-    return [PublicEvent(e.created_at, CASE_MOVES[e.action].public)
-            for e in events if e.action in CASE_MOVES and CASE_MOVES[e.action].public]
+    timeline = []
+    for e in events:
+        move = CASE_MOVES.get(e.action)
+        if move is not None and move.public:
+            timeline.append(PublicEvent(e.created_at, move.public))
+    return timeline
 
 
 def next_deadline(case: Case) -> date | None:

@@ -6,28 +6,32 @@ move does (deadlines, events, notifications) in ``caseflow.cases.operations``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from caseflow.errors import IllegalTransition
 from caseflow.models.enums import CaseState as C
 from caseflow.models.enums import OrderState as O
 
+S = TypeVar("S", C, O)
+
 
 @dataclass(frozen=True)
-class Move:
-    sources: frozenset
-    target: object
+class Move(Generic[S]):
+    sources: frozenset[S]
+    target: S
     label: str  # Chinese, for the timeline and error messages
     public: str | None = None  # what the complainant's tracking page says, if anything
 
 
-def _m(sources, target, label, public=None) -> Move:
+def _m(sources: Iterable[S], target: S, label: str, public: str | None = None) -> Move[S]:
     return Move(frozenset(sources), target, label, public)
 
 
 OPEN_CASE = (C.SUBMITTED, C.REGISTERED)
 
-CASE_MOVES: dict[str, Move] = {
+CASE_MOVES: dict[str, Move[C]] = {
     "submit":             _m((), C.SUBMITTED, "提交投诉", "投诉已提交，等待受理"),
     "register":           _m((), C.REGISTERED, "登记受理", "投诉已登记受理"),
     "accept":             _m((C.SUBMITTED,), C.REGISTERED, "受理", "投诉已受理"),
@@ -44,7 +48,7 @@ CASE_MOVES: dict[str, Move] = {
     "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
 }
 
-ORDER_MOVES: dict[str, Move] = {
+ORDER_MOVES: dict[str, Move[O]] = {
     "issue":          _m((), O.SENT, "下发"),
     "sign":           _m((O.SENT,), O.SIGNED, "签收"),
     "return":         _m((O.SENT, O.SIGNED), O.RETURNED, "退回（非本单位）"),
@@ -57,20 +61,21 @@ ORDER_MOVES: dict[str, Move] = {
 }
 
 
-def _check(moves: dict[str, Move], action: str, state, what: str) -> Move:
+def _check(moves: dict[str, Move[S]], action: str, state: S | None, what: str) -> Move[S]:
     move = moves.get(action)
     if move is None:
         raise IllegalTransition(f"未知操作：{action}")
     if move.sources and state not in move.sources:
-        raise IllegalTransition(f"{what}当前状态为“{state.label}”，不能执行“{move.label}”。")
+        now = f"当前状态为“{state.label}”，" if state is not None else ""
+        raise IllegalTransition(f"{what}{now}不能执行“{move.label}”。")
     return move
 
 
-def case_move(action: str, state: C | None) -> Move:
+def case_move(action: str, state: C | None) -> Move[C]:
     """The move for ``action`` from ``state``, or ``IllegalTransition``."""
     return _check(CASE_MOVES, action, state, "投诉")
 
 
-def order_move(action: str, state: O) -> Move:
+def order_move(action: str, state: O | None) -> Move[O]:
     """The move for ``action`` from ``state``, or ``IllegalTransition``."""
     return _check(ORDER_MOVES, action, state, "该单")

@@ -48,6 +48,10 @@ def deliver_email_notifications(item: OutboxItem) -> None:
             note.email_state = "sending"
         db.session.commit()
         for note in batch:
+            if not note.user.email:  # the address was removed after the notification was written
+                note.email_state, note.email_error = "failed", "no email address"
+                db.session.commit()
+                continue
             try:
                 send_email(note.user.email, note.title, note.body)
             except (OSError, smtplib.SMTPException) as exc:

@@ -1,6 +1,8 @@
 """What the supervision pages list: escalations to a unit, a user's notifications, failed deliveries."""
 from __future__ import annotations
 
+from typing import Any, cast
+
 import sqlalchemy as sa
 
 from caseflow.deadlines import status
@@ -51,7 +53,9 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
     stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    return db.session.execute(stmt.values(read_at=utcnow())).rowcount
+    # An UPDATE gives a CursorResult; Session.execute is typed for the general Result.
+    result = cast("sa.CursorResult[Any]", db.session.execute(stmt.values(read_at=utcnow())))
+    return result.rowcount
 
 
 def failed_deliveries() -> tuple[list[OutboxItem], list[Notification]]:

@@ -62,6 +62,9 @@ _ORDERS = sa.table("orders", sa.column("state", sa.String), sa.column("kind", sa
                    sa.column("sign_due_on", sa.Date)).c
 _CASES = sa.table("cases", sa.column("state", sa.String), sa.column("action_due_on", sa.Date)).c
 # Placeholders bound when a pass runs: today, the last day still "due soon", the escalation cutoff.
+_TODAY: sa.ColumnClause[date]
+_SOON: sa.ColumnClause[date]
+_CUTOFF: sa.ColumnClause[date]
 _TODAY, _SOON, _CUTOFF = (sa.literal_column(f":{name}") for name in ("today", "soon", "cutoff"))
 
 
@@ -212,8 +215,8 @@ def _run_pass_portable(p: Pass, params: dict, now) -> tuple[int, int]:
     template, target = REASONS[(p.subject, p.step)], TARGET[(p.subject, p.step)]
     conn = db.session.connection()
     created = []
-    for row in rows:
-        row = SimpleNamespace(**row._asdict())  # noqa: PLW2901
+    for result_row in rows:
+        row = SimpleNamespace(**result_row._asdict())
         if not isinstance(row.due_on, date):  # SQLite returns dates as text from plain SQL
             row.due_on = date.fromisoformat(row.due_on)
         due_on = row.due_on
@@ -222,10 +225,12 @@ def _run_pass_portable(p: Pass, params: dict, now) -> tuple[int, int]:
                     order_id=row.order_id, target_unit_id=getattr(row, target), reason=reason, created_at=now)
         inserted = conn.execute(_sqlite_insert(ChaseStep.__table__).on_conflict_do_nothing(), step)
         if inserted.rowcount:
-            created.append(dict(step, id=inserted.inserted_primary_key[0]))
+            key = inserted.inserted_primary_key
+            assert key is not None  # a row was inserted
+            created.append(dict(step, id=key[0]))
     if not created:
         return 0, 0
-    conn.execute(CaseEvent.__table__.insert(), [
+    conn.execute(sa.insert(CaseEvent), [
         dict(case_id=c["case_id"], order_id=c["order_id"], action=params["action"], note=c["reason"],
              public=False, created_at=now) for c in created])
     users = db.session.execute(sa.select(User.id, User.unit_id, User.email).where(

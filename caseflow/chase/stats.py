@@ -226,7 +226,9 @@ def overdue_by_unit(scope: Unit, today: date) -> list[tuple[Unit | None, str, in
             sa.select(recv.path).select_from(Order).join(recv, recv.id == Order.receiving_unit_id)
             .where(recv.path.startswith(scope.path, autoescape=True), status.completion_running(Order),
                    status.is_past(Order.due_on, today))):
-        counts[grouper.key(path)] += 1
+        code = grouper.key(path)
+        if code is not None:  # always: the query keeps to the scope's subtree
+            counts[code] += 1
     result = []
     for code, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         unit = grouper.children.get(code)
@@ -249,7 +251,7 @@ def trend(scope: Unit, today: date, months: int = 12) -> list[dict]:
                 sa.select(Order.completed_on_time).join(recv, recv.id == Order.receiving_unit_id)
                 .where(recv.path.startswith(scope.path, autoescape=True), Order.completed_on_time.is_not(None),
                        _in_period(Order.reported_at, start, end))):
-            completed.add(on_time)
+            completed.add(bool(on_time))  # never None: filtered above
         out.append({"month": month, "received": total.received, "closed": total.closed,
                     "completion": completed.value, "satisfaction": total.satisfaction.value})
     return out

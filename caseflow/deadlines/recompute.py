@@ -76,7 +76,7 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
         return provisional or any(start < d <= due for d in days)
 
     changed = 0
-    order_filter = Order.due_provisional.is_(True)
+    order_filter: sa.ColumnElement[bool] = Order.due_provisional.is_(True)
     if days:
         order_filter = sa.or_(order_filter, Order.due_on >= days[0])
     orders = db.session.scalars(
@@ -93,19 +93,19 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
             changed += 1
             _deadline_event(order.case, actor, order, "签收时限", old_sign, order.sign_due_on,
                             order.due_provisional)
-    case_filter = Case.action_due_provisional.is_(True)
+    case_filter: sa.ColumnElement[bool] = Case.action_due_provisional.is_(True)
     if days:
         case_filter = sa.or_(case_filter, Case.action_due_on >= days[0])
     cases = db.session.scalars(
         sa.select(Case).where(Case.action_due_on.is_not(None), case_filter).order_by(Case.id)
     ).all()
     for case in cases:
-        if not affected(case.action_due_provisional, local_date(case.received_at), case.action_due_on):
-            continue
+        old = case.action_due_on
+        if old is None or not affected(case.action_due_provisional, local_date(case.received_at), old):
+            continue  # (never None: the query keeps cases with a deadline)
         due = action_due_from_history(rules, case)
         if due is None:
             continue
-        old = case.action_due_on
         case.action_due_on, case.action_due_provisional = due.on, due.provisional
         if old != due.on:
             changed += 1

@@ -102,8 +102,8 @@ def _install_subset_cache() -> None:
             while len(_SUBSETS) > _SUBSETS_MAX:
                 _SUBSETS.popitem(last=False)
 
-    subset._caseflow_cached = True
-    subset.__wrapped__ = original
+    subset._caseflow_cached = True  # type: ignore[attr-defined]  # mypy has no function attributes
+    subset.__wrapped__ = original  # type: ignore[attr-defined]
     fonts.Font.subset = subset
 
 

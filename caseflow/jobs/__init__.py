@@ -16,12 +16,17 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
+from werkzeug.utils import import_string
 
 from caseflow.extensions import db
 from caseflow.models import OutboxItem
 from caseflow.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+# The job that delivers one item, named as RQ names it; in-process mode resolves the same name.  By name,
+# not by import: the outbox sits below the domain, and the tasks (which call the domain) sit above it.
+DELIVER_OUTBOX = "caseflow.jobs.tasks.deliver_outbox"
 
 
 _NEW = "outbox_new"  # the session.info key of the items written in the current transaction
@@ -95,15 +100,13 @@ def dispatch(item_ids: list[int]) -> None:
     """Hand committed outbox items to RQ; if Redis is unreachable they wait for the sweeper."""
     q = queue()
     if q is None:
-        from caseflow.jobs.tasks import deliver_outbox
-
+        deliver = import_string(DELIVER_OUTBOX)
         for item_id in item_ids:
-            deliver_outbox(item_id)
+            deliver(item_id)
         return
     try:
         for item_id in item_ids:
-            q.enqueue("caseflow.jobs.tasks.deliver_outbox", item_id, job_id=job_id(item_id),
-                      retry=None, failure_ttl=7 * 86400)
+            q.enqueue(DELIVER_OUTBOX, item_id, job_id=job_id(item_id), retry=None, failure_ttl=7 * 86400)
     except Exception as exc:  # Redis down: nothing lost, the sweeper retries
         log.warning("outbox dispatch deferred: %s", type(exc).__name__)
 

@@ -55,7 +55,7 @@ def deliver_outbox(item_id: int) -> str:
             return "done"
         except Exception as exc:
             with unit_of_work():
-                item = db.session.get(OutboxItem, item_id)
+                item = db.session.get_one(OutboxItem, item_id)
                 item.attempts += 1
                 item.last_error = redact(f"{type(exc).__name__}: {exc}")[:2000]
                 if item.attempts >= MAX_ATTEMPTS:

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.types import UTCDateTime, now_utc
 
+if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
+    from caseflow.models.cases import Case
 
-class Attachment(db.Model):
+
+class Attachment(Model):
     """An uploaded proof. ``public_id`` names it in URLs; ``stored_name`` on disk."""
 
     __tablename__ = "attachments"
@@ -27,4 +31,4 @@ class Attachment(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
-    case: Mapped[Case] = relationship(back_populates="attachments")  # noqa: F821
+    case: Mapped[Case] = relationship(back_populates="attachments")

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model, db
 from caseflow.models.enums import CaseSource, CaseState, Category, Rating, Sex
 from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
+
+if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
+    from caseflow.models.attachments import Attachment
+    from caseflow.models.events import CaseEvent
+    from caseflow.models.orders import Order
 
 case_schools = sa.Table(
     "case_schools",
@@ -19,7 +25,7 @@ case_schools = sa.Table(
 )
 
 
-class Person(db.Model):
+class Person(Model):
     """A complainant or a student as written on the forms. ID number, phone and registry number are encrypted."""
 
     __tablename__ = "persons"
@@ -39,7 +45,7 @@ class Person(db.Model):
     registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
 
-class Case(db.Model):
+class Case(Model):
     """One complaint, from submission to the complainant's rating."""
 
     __tablename__ = "cases"
@@ -80,13 +86,13 @@ class Case(db.Model):
     student: Mapped[Person] = relationship(foreign_keys=[student_id])
     responsible_unit: Mapped[Unit] = relationship()
     schools: Mapped[list[Unit]] = relationship(secondary=case_schools, order_by=Unit.code)
-    orders: Mapped[list[Order]] = relationship(  # noqa: F821
+    orders: Mapped[list[Order]] = relationship(
         back_populates="case", order_by="Order.id"
     )
-    events: Mapped[list[CaseEvent]] = relationship(  # noqa: F821
+    events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id"
     )
-    attachments: Mapped[list[Attachment]] = relationship(  # noqa: F821
+    attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", order_by="Attachment.id"
     )
 
@@ -101,7 +107,7 @@ class Case(db.Model):
         return f"<Case {self.number} {self.state}>"
 
 
-class Counter(db.Model):
+class Counter(Model):
     """Sequential numbers per name and year (case numbers, order numbers)."""
 
     __tablename__ = "counters"

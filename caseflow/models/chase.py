@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.types import UTCDateTime, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
+if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
+    from caseflow.models.cases import Case
+    from caseflow.models.orders import Order
 
-class ChaseStep(db.Model):
+
+class ChaseStep(Model):
     """One step of 催办 → 逾期 → 督办 on one deadline; unique, so a step happens once per deadline.
 
     ``subject`` is ``order:<id>`` or ``case:<id>``; ``deadline`` says which date was chased
@@ -35,8 +40,8 @@ class ChaseStep(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     target_unit: Mapped[Unit] = relationship()
-    case: Mapped[Case] = relationship()  # noqa: F821
-    order: Mapped[Order | None] = relationship()  # noqa: F821
+    case: Mapped[Case] = relationship()
+    order: Mapped[Order | None] = relationship()
 
     __table_args__ = (
         sa.UniqueConstraint("subject", "step", "deadline", "due_on", name="uq_chase_steps_once"),
@@ -45,7 +50,7 @@ class ChaseStep(db.Model):
     )
 
 
-class Notification(db.Model):
+class Notification(Model):
     """A message in an official's in-app inbox (and, if they have an address, by email)."""
 
     __tablename__ = "notifications"
@@ -65,7 +70,7 @@ class Notification(db.Model):
     email_error: Mapped[str | None] = mapped_column(sa.Text)
 
     user: Mapped[User] = relationship()
-    case: Mapped[Case | None] = relationship()  # noqa: F821
+    case: Mapped[Case | None] = relationship()
 
     __table_args__ = (
         sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
@@ -73,7 +78,7 @@ class Notification(db.Model):
     )
 
 
-class EmailMessage(db.Model):
+class EmailMessage(Model):
     """An email handed to the SMTP server: the record that makes delivery at-most-once."""
 
     __tablename__ = "email_messages"
@@ -85,7 +90,7 @@ class EmailMessage(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class MonthlyReport(db.Model):
+class MonthlyReport(Model):
     """The monthly report (通报) of one unit, frozen when generated: later edits never change it."""
 
     __tablename__ = "monthly_reports"

@@ -6,11 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.types import UTCDateTime, now_utc
 
 
-class RenderedDocument(db.Model):
+class RenderedDocument(Model):
     """The stored masked PDF of one order.
 
     ``data_hash`` is the SHA-256 of the form data and the template; the file is

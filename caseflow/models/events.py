@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.types import UTCDateTime, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
+if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
+    from caseflow.models.cases import Case
+    from caseflow.models.orders import Order
 
-class CaseEvent(db.Model):
+
+class CaseEvent(Model):
     """One move on a case: who, when, what, from which state to which, and a note."""
 
     __tablename__ = "case_events"
@@ -32,13 +37,13 @@ class CaseEvent(db.Model):
     public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
 
-    case: Mapped[Case] = relationship(back_populates="events")  # noqa: F821
-    order: Mapped[Order | None] = relationship()  # noqa: F821
+    case: Mapped[Case] = relationship(back_populates="events")
+    order: Mapped[Order | None] = relationship()
     actor: Mapped[User | None] = relationship()
     actor_unit: Mapped[Unit | None] = relationship()
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who saw personal data or printed it: every reveal, print and lookup."""
 
     __tablename__ = "audit_log"

@@ -2,22 +2,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.labels import sql_values
 from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
 from caseflow.models.types import UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
+if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
+    from caseflow.models.cases import Case
+
 # The chase's partial indexes cover the orders whose receiver still has to act.
 _CHASED = f"state IN ({sql_values(OrderState.WORKING)})"
 
 
-class Order(db.Model):
+class Order(Model):
     """One hop of an order: from the issuing unit to the receiving unit.
 
     An order relayed down a level gets a child order (``parent_id``); the result
@@ -68,7 +72,7 @@ class Order(db.Model):
     sign_chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     version_id: Mapped[int] = mapped_column(default=1)
 
-    case: Mapped[Case] = relationship(back_populates="orders")  # noqa: F821
+    case: Mapped[Case] = relationship(back_populates="orders")
     parent: Mapped[Order | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Order]] = relationship(back_populates="parent", order_by="Order.id")
     issuing_unit: Mapped[Unit] = relationship(foreign_keys=[issuing_unit_id])
@@ -118,7 +122,7 @@ class Order(db.Model):
         return f"<Order {self.number} {self.state}>"
 
 
-class ExtensionRequest(db.Model):
+class ExtensionRequest(Model):
     """A request to move an order's deadline, decided by the issuing unit."""
 
     __tablename__ = "extension_requests"

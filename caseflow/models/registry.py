@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.enums import Labelled
 from caseflow.models.types import UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
@@ -47,7 +47,7 @@ class ProblemKind(Labelled):
     HEADCOUNT = "headcount", "人籍分离、空挂学籍（现场核查差额超标）"
 
 
-class RegistryImport(db.Model):
+class RegistryImport(Model):
     """One import of one extract: the snapshot of (source, as_of) once active, and its progress row.
 
     At most one import per (source, as_of) is active; a re-import becomes active
@@ -81,7 +81,7 @@ class RegistryImport(db.Model):
     )
 
 
-class RegistryRecord(db.Model):
+class RegistryRecord(Model):
     """One row of an imported extract; ``line_no`` is its line in the file.
 
     On PostgreSQL the table is partitioned by import: each import loads and
@@ -130,7 +130,7 @@ class RegistryRecord(db.Model):
     )
 
 
-class RegistryProblem(db.Model):
+class RegistryProblem(Model):
     """A problem found by a check run; a supervisor may turn it into a case."""
 
     __tablename__ = "registry_problems"
@@ -156,7 +156,7 @@ class RegistryProblem(db.Model):
         primaryjoin="foreign(RegistryProblem.other_school_id) == Unit.id")
 
 
-class Headcount(db.Model):
+class Headcount(Model):
     """Seed 004's on-site count: pupils counted in one grade of one school on a day."""
 
     __tablename__ = "registry_headcounts"
@@ -177,7 +177,7 @@ class Headcount(db.Model):
     )
 
 
-class CaseRegistryLink(db.Model):
+class CaseRegistryLink(Model):
     """A registry record linked to a case, frozen as it was at linking time (the evidence)."""
 
     __tablename__ = "case_registry_links"

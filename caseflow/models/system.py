@@ -6,11 +6,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.types import UTCDateTime, now_utc
 
 
-class CalendarDay(db.Model):
+class CalendarDay(Model):
     """An administrator's word on one day: a holiday, or a make-up working day (调休)."""
 
     __tablename__ = "calendar_days"
@@ -20,7 +20,7 @@ class CalendarDay(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(100))
 
 
-class CalendarYear(db.Model):
+class CalendarYear(Model):
     """A year whose holidays an administrator has entered completely: no longer provisional."""
 
     __tablename__ = "calendar_years"
@@ -30,7 +30,7 @@ class CalendarYear(db.Model):
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class Setting(db.Model):
+class Setting(Model):
     """A business setting an administrator may change (deadline days and the like)."""
 
     __tablename__ = "settings"
@@ -39,7 +39,7 @@ class Setting(db.Model):
     value: Mapped[str] = mapped_column(sa.String(255))
 
 
-class OutboxItem(db.Model):
+class OutboxItem(Model):
     """Work to do after a commit (a notification, a render), written in the same transaction.
 
     A sweeper re-enqueues items whose job never ran (Redis down, worker killed),
@@ -63,7 +63,7 @@ class OutboxItem(db.Model):
     )
 
 
-class SmsMessage(db.Model):
+class SmsMessage(Model):
     """A text message sent (or logged) to a complainant; the record of delivery."""
 
     __tablename__ = "sms_messages"
@@ -76,7 +76,7 @@ class SmsMessage(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class Attempt(db.Model):
+class Attempt(Model):
     """A failed attempt (wrong access code, wrong password), for slowing down guessing."""
 
     __tablename__ = "attempts"

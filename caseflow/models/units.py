@@ -4,12 +4,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.enums import UnitKind
 from caseflow.models.types import enum_column
 
 
-class Unit(db.Model):
+class Unit(Model):
     """An education unit; ``path`` is the chain of codes from the root, for subtree queries."""
 
     __tablename__ = "units"

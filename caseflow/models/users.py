@@ -7,13 +7,13 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caseflow.extensions import db
+from caseflow.extensions import Model
 from caseflow.models.enums import Role
 from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """An official: a role at one unit."""
 
     __tablename__ = "users"

@@ -1,13 +1,14 @@
 """The web layer: thin views over the domain, one blueprint per audience."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
     from caseflow.web import auth, errors, filters, limits, outage, security, supervision
 
+    app.extensions["caseflow.client_address"] = _client_address  # read by the audit log
     security.init_security(app)
     supervision.init_supervision(app)
     auth.init_login(app)
@@ -27,3 +28,8 @@ def register_web(app: Flask) -> None:
                registry_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above
+
+
+def _client_address() -> str | None:
+    """The address of the request being served, if any: the domain's audit rows record it."""
+    return request.remote_addr if has_request_context() else None

@@ -90,3 +90,12 @@ def test_audit_page_refuses_bad_input_and_non_admins(app, db, world):
         b = Browser(app, world.user(role, code))
         assert b.get("/admin/audit").status_code == 403
         assert b.post("/admin/audit", data={"case_number": "XJ2026-000001"}).status_code == 403
+
+
+def test_audit_rows_keep_the_client_address_of_a_web_request_only(app, db, world):
+    """The web layer tells the audit log the client's address; work outside a request records none."""
+    case, _ = _looked_at(app, db, world)
+    admin = Browser(app, world.user("admin", "410000"))
+    admin.post("/admin/audit", data={"case_number": case.number, "show": "查询"})
+    rows = db.session.execute(sa.select(AuditEntry.action, AuditEntry.ip).order_by(AuditEntry.id)).all()
+    assert [tuple(r) for r in rows] == [("reveal", None), ("reveal", None), ("audit_search", "127.0.0.1")]
