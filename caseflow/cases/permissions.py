@@ -61,7 +61,10 @@ def reviews(user: User, order: Order) -> bool:
 
 
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
-    return lambda user, _obj=None: user.role in roles
+    def allowed(user: User, _obj: Any = None) -> bool:
+        return user.role in roles
+
+    return allowed
 
 
 # --- the states ----------------------------------------------------------------------------------
