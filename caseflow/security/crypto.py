@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # NumPy and Polars only for the bulk functions, not in every 
     from flask import Flask
 
 SUITES = ("aes", "sm4")
+_BYTES_HEADER = re.compile(rb"[as]:[0-9a-f]{8}:")
 _MARKS = {"aes": "a", "sm4": "s"}  # the token's first character
 _SUITE_OF_MARK = {mark: suite for suite, mark in _MARKS.items()}
 NONCE = 12
@@ -179,9 +181,16 @@ class Keyring:
                 pass
         raise Undecryptable("personal data cannot be decrypted with the configured keys")
 
-    def is_current(self, token: str) -> bool:
+    def is_current(self, token: str | bytes) -> bool:
         """The token is sealed under the newest key and the configured suite (rotation can skip it)."""
+        if isinstance(token, bytes):
+            return token.startswith(self.current.aad)
         return token.startswith(self.current.header)
+
+    @staticmethod
+    def is_token(data: bytes) -> bool:
+        """``data`` starts like :meth:`encrypt_bytes` output (a file stored before encryption does not)."""
+        return _BYTES_HEADER.match(data) is not None
 
     def rotate(self, token: str) -> str:
         """The same value sealed under the newest key and the configured suite."""

@@ -82,6 +82,11 @@ security_cli = AppGroup("security", help="Personal-data keys: re-encryption afte
 @security_cli.command("rotate-key")
 @click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
 def rotate_key_command(batch_size: int) -> None:
-    """Re-encrypt every ID number, phone and registry number under the first key of CASEFLOW_DATA_KEY."""
+    """Re-encrypt every ID number, phone, registry number, TOTP secret and attachment file under the first key
+    of CASEFLOW_DATA_KEY and the configured suite."""
+    from caseflow.attachments import reseal_files
+
     for count in rotate_all(batch_size):
         click.echo(f"{count.table}: {count.rows_rotated} of {count.rows_seen} row(s) re-encrypted")
+    seen, resealed = reseal_files()
+    click.echo(f"attachment files: {resealed} of {seen} re-encrypted")

@@ -101,3 +101,30 @@ def test_a_suite_change_reseals_everything_and_old_searches_still_work(app, db, 
     assert person.id_number == student_id and keyring.lookup_hash(student_id) != default_hash
     assert [e.action for e in who_looked(id_number=student_id)] == ["reveal"]
     assert access_code_matches(case.number, code, case.access_code_hash)
+
+
+def test_attachment_files_are_encrypted_and_rotate_key_reseals_them(keys, app, db, world, client, login):
+    """Files on disk hold tokens, not the upload; a file stored before encryption still reads and is sealed by
+    the next rotate-key; after a rotation the old key can go."""
+    from caseflow import attachments
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    case, _ = submit(db)
+    sealed, legacy = attachments.store(case, pdf, "证明.pdf"), attachments.store(case, pdf, "旧.pdf")
+    jobs.commit()
+    on_disk = attachments.path_of(sealed).read_bytes()
+    assert b"%PDF" not in on_disk and crypto.keyring().is_token(on_disk)
+    attachments.path_of(legacy).write_bytes(pdf)  # as stored by earlier versions
+    assert attachments.read(sealed) == pdf == attachments.read(legacy)
+    login(world.user("supervisor", "410105"))
+    assert client.get(f"/attachments/{sealed.public_id}").data == pdf  # the download is the upload
+
+    old = app.config["DATA_KEY"]
+    keys("brand-new-key," + old)
+    result = app.test_cli_runner().invoke(args=["security", "rotate-key"])
+    assert "attachment files: 2 of 2 re-encrypted" in result.output, result.output
+    assert "attachment files: 0 of 2 re-encrypted" in app.test_cli_runner().invoke(
+        args=["security", "rotate-key"]).output
+    keys("brand-new-key")
+    assert attachments.read(sealed) == pdf == attachments.read(legacy)
+    assert crypto.keyring().is_token(attachments.path_of(legacy).read_bytes())
