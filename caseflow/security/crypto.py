@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # NumPy and Polars only for the bulk functions, not in every 
 SUITES = ("aes", "sm4")
 _BYTES_HEADER = re.compile(rb"[as]:[0-9a-f]{8}:")
 _MARKS = {"aes": "a", "sm4": "s"}  # the token's first character
-_SUITE_OF_MARK = {mark: suite for suite, mark in _MARKS.items()}
 NONCE = 12
 TAG = 16
 
@@ -121,7 +120,7 @@ class Keyring:
         self.settings = CryptoSettings(data_key, suite)
         self.suite = suite
         # Every secret under both suites opens; the first secret under the configured suite seals and hashes.
-        self._keys = {(s, suite_, ): _SuiteKey(s, suite_) for s in secrets_ for suite_ in SUITES}
+        self._keys = {(s, suite_): _SuiteKey(s, suite_) for s in secrets_ for suite_ in SUITES}
         self._openers = {(k.mark, k.kid): k for k in self._keys.values()}
         self.current = self._keys[(secrets_[0], suite)]
         # Lookups of rows that are never rewritten (the audit log): every key, the configured suite first.
