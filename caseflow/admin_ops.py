@@ -1,36 +1,29 @@
 """Administration: the holiday calendar, deadline settings, units and users.
 
 Like ``caseflow.cases.operations``: validate, change, record, flush. The caller
-commits once (``jobs.commit``).  Calendar edits recompute every open deadline
-that was computed provisionally (or whose window contains an edited day), so a
-deadline that rested on a weekends-only guess becomes the real one as soon as
-the real calendar is known.
+commits once (``jobs.commit``).  Calendar edits recompute open deadlines through
+``caseflow.deadlines.recompute``.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter as Tally
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
 
 from caseflow.audit import record_access
-from caseflow.deadlines import DEFAULT_DAYS, due_after, forget_calendar, setting_days
+from caseflow.deadlines.recompute import recompute_deadlines
+from caseflow.deadlines.settings import DEFAULT_DAYS, setting_days
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.identity import InvalidNumber, parse_phone
 from caseflow.models import (
-    OPEN_ORDER_STATES,
     CalendarDay,
     CalendarYear,
     Case,
-    CaseEvent,
-    CaseState,
-    ExtensionState,
     Order,
-    OrderKind,
     OrderState,
     Role,
     Setting,
@@ -39,140 +32,13 @@ from caseflow.models import (
     User,
 )
 from caseflow.security.passwords import hash_password
-from caseflow.timeutil import format_date_cn, local_date, local_today
-from caseflow.workdays import Due, package_years
-
-# --- deadlines: where each one starts and which setting applies ---------------------------------
-
-
-def _last_event_on(case: Case, action: str, order: Order | None = None) -> date | None:
-    """The Shanghai date of the latest ``action`` event on the case (or on one of its orders)."""
-    times = [e.created_at for e in case.events
-             if e.action == action and (order is None or e.order_id == order.id)]
-    return local_date(max(times)) if times else None
-
-
-def order_deadlines(order: Order) -> tuple[Due, Due]:
-    """(sign-by, complete-by) of an order, recomputed from the day it was sent.
-
-    Mirrors ``operations``: a relayed verification order never ends after its
-    parent; an order sent back for rework gets at least a fresh period from that
-    day; an approved extension is an explicit date and is kept.
-    """
-    sent_on = local_date(order.sent_at)
-    key = "verification_days" if order.kind is OrderKind.VERIFICATION else "supervision_days"
-    sign = due_after(sent_on, "sign_days")
-    if any(e.state is ExtensionState.APPROVED for e in order.extensions):
-        return sign, Due(order.due_on, False)
-    due = due_after(sent_on, key)
-    if order.parent is not None and order.kind is OrderKind.VERIFICATION and order.parent.due_on < due.on:
-        due = Due(order.parent.due_on, order.parent.due_provisional)
-    sent_back_on = _last_event_on(order.case, "order_send_back", order)
-    if sent_back_on is not None:
-        again = due_after(sent_back_on, key)
-        if again.on > due.on:
-            due = again
-    return sign, due
-
-
-def case_action_deadline(case: Case) -> Due | None:
-    """When the responsible unit must act next, or None when nothing is due from it.
-
-    Registered (or reopened) cases must get their verification orders within
-    ``issue_verification_days``; once all findings are in, the decision is due
-    within ``decision_days`` (see ``operations.submit_complaint``, ``_advance_case``, ``rate_case``).
-    """
-    if case.state in (CaseState.SUBMITTED, CaseState.REGISTERED):
-        start = _last_event_on(case, "reopen") or local_date(case.received_at)
-        return due_after(start, "issue_verification_days")
-    if case.state is CaseState.DECIDING:
-        start = _last_event_on(case, "findings_complete")
-        return due_after(start, "decision_days") if start else None
-    return None
-
-
-def apply_order_deadlines(order: Order) -> tuple[date, date]:
-    """Set an order's deadlines from ``order_deadlines``; returns the old (sign-by, due) dates."""
-    before = (order.sign_due_on, order.due_on)
-    sign, due = order_deadlines(order)
-    order.due_on = due.on
-    provisional = due.provisional
-    if order.state is OrderState.SENT:  # once signed for, the sign-by date is history
-        order.sign_due_on = min(sign.on, due.on)
-        provisional |= sign.provisional
-    else:
-        order.sign_due_on = min(order.sign_due_on, due.on)
-    order.due_provisional = provisional
-    return before
-
-
-def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -> int:
-    """Recompute open deadlines after a calendar edit; one event per change; returns the count.
-
-    Every provisional deadline is recomputed (it rested on a weekends-only guess),
-    and so is any other whose working-day window contains one of ``changed_days``
-    (an administrator correcting a year already entered).
-    """
-    forget_calendar()
-    db.session.flush()
-    days = sorted(set(changed_days))
-
-    def affected(provisional: bool, start: date, due: date) -> bool:
-        return provisional or any(start < d <= due for d in days)
-
-    changed = 0
-    order_filter = Order.due_provisional.is_(True)
-    if days:
-        order_filter = sa.or_(order_filter, Order.due_on >= days[0])
-    orders = db.session.scalars(
-        sa.select(Order).where(Order.state.in_(OPEN_ORDER_STATES), order_filter).order_by(Order.id)
-    ).all()
-    for order in orders:
-        if not affected(order.due_provisional, local_date(order.sent_at), order.due_on):
-            continue
-        old_sign, old_due = apply_order_deadlines(order)
-        if old_due != order.due_on:
-            changed += 1
-            _deadline_event(order.case, actor, order, "完成时限", old_due, order.due_on, order.due_provisional)
-        elif old_sign != order.sign_due_on:
-            changed += 1
-            _deadline_event(order.case, actor, order, "签收时限", old_sign, order.sign_due_on,
-                            order.due_provisional)
-    case_filter = Case.action_due_provisional.is_(True)
-    if days:
-        case_filter = sa.or_(case_filter, Case.action_due_on >= days[0])
-    cases = db.session.scalars(
-        sa.select(Case).where(Case.action_due_on.is_not(None), case_filter).order_by(Case.id)
-    ).all()
-    for case in cases:
-        if not affected(case.action_due_provisional, local_date(case.received_at), case.action_due_on):
-            continue
-        due = case_action_deadline(case)
-        if due is None:
-            continue
-        old = case.action_due_on
-        case.action_due_on, case.action_due_provisional = due.on, due.provisional
-        if old != due.on:
-            changed += 1
-            _deadline_event(case, actor, None, "完成时限", old, due.on, due.provisional)
-    db.session.flush()
-    return changed
-
-
-def _deadline_event(case: Case, actor: User | None, order: Order | None, which: str, old: date, new: date,
-                    provisional: bool) -> None:
-    """Record on the case's timeline that a calendar edit moved one of its deadlines."""
-    what = order.kind.label + order.number if order else "本投诉待办事项"
-    note = f"节假日安排更新：{what}的{which}由{format_date_cn(old)}调整为{format_date_cn(new)}"
-    if provisional:
-        note += "（该年节假日尚未确认，仍为暂定）"
-    db.session.add(CaseEvent(case=case, order=order, actor=actor, actor_unit_id=actor.unit_id if actor else None,
-                             action="deadline_recomputed", note=note))
+from caseflow.timeutil import format_date_cn, local_today
+from caseflow.workdays import package_years
 
 
 def overview() -> dict[str, int]:
     """Counts for the admin index: units, active accounts, and open deadlines still provisional."""
-    orders = sa.select(sa.func.count(Order.id)).where(Order.state.in_(OPEN_ORDER_STATES),
+    orders = sa.select(sa.func.count(Order.id)).where(Order.state.in_(OrderState.OPEN),
                                                       Order.due_provisional.is_(True))
     cases = sa.select(sa.func.count(Case.id)).where(Case.action_due_provisional.is_(True),
                                                     Case.action_due_on.is_not(None))

@@ -69,7 +69,7 @@ def units_responsible(codes: tuple[str, ...]) -> None:
 @click.argument("n", type=int)
 def calendar_due(start: str, n: int) -> None:
     """Print the date N working days after START (ISO dates)."""
-    from caseflow.deadlines import load_calendar
+    from caseflow.deadlines.settings import load_calendar
 
     due = load_calendar().add(_parse_date(start), n)
     line = due.on.isoformat()

@@ -15,10 +15,11 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from caseflow import jobs
-from caseflow.admin_ops import case_action_deadline, order_deadlines
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
-from caseflow.deadlines import forget_calendar, load_calendar
+from caseflow.deadlines.recompute import action_due_from_history, order_due_from_history
+from caseflow.deadlines.settings import current_rules, forget_calendar, load_calendar
+from caseflow.deadlines.status import on_time
 from caseflow.extensions import db
 from caseflow.identity import check_char
 from caseflow.models import Case, CaseSource, Category, Rating, Role, Sex, Unit, UnitKind, User, Verdict
@@ -229,16 +230,17 @@ def _settle(case: Case) -> None:
     """Recompute deadlines and on-time flags from the moved dates (parents before relayed children)."""
     db.session.flush()
     forget_calendar()
+    rules = current_rules()
     for order in sorted(case.orders, key=lambda o: o.id):
-        sign, due = order_deadlines(order)
-        order.due_on, order.sign_due_on = due.on, min(sign.on, due.on)
-        order.due_provisional = due.provisional or sign.provisional
+        deadlines = order_due_from_history(rules, order)
+        order.due_on, order.sign_due_on = deadlines.due.on, deadlines.sign_due_on
+        order.due_provisional = deadlines.provisional
         if order.signed_at is not None:
-            order.signed_on_time = local_date(order.signed_at) <= order.sign_due_on
+            order.signed_on_time = on_time(order.sign_due_on, local_date(order.signed_at))
         if order.reported_at is not None:
-            order.completed_on_time = local_date(order.reported_at) <= order.due_on
+            order.completed_on_time = on_time(order.due_on, local_date(order.reported_at))
     if case.action_due_on is not None:
-        due = case_action_deadline(case)
+        due = action_due_from_history(rules, case)
         if due is not None:
             case.action_due_on, case.action_due_provisional = due.on, due.provisional
     db.session.flush()

@@ -18,3 +18,8 @@ class Labelled(enum.StrEnum):
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(m.value, m.label) for m in cls]
+
+
+def sql_values(members: tuple[Labelled, ...]) -> str:
+    """Members as a SQL value list (``'a', 'b'``), for the few statements written as text."""
+    return ", ".join("'" + m.value.replace("'", "''") + "'" for m in members)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from caseflow.errors import NotInJurisdiction
 from caseflow.extensions import db
-from caseflow.models import Case, Order, OrderState, Role, Unit, User
+from caseflow.models import Case, Order, Role, Unit, User
 
 CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
@@ -121,6 +121,3 @@ def can_look_up_registry(user: User) -> bool:
     """Officers and supervisors look students up for a case (each lookup audited)."""
     return user.role in REGISTRY_LOOKUP_ROLES
 
-
-def inbox_states() -> tuple[OrderState, ...]:
-    return (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)

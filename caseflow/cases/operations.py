@@ -17,7 +17,9 @@ from caseflow.cases import access
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
-from caseflow.deadlines import due_after, load_calendar
+from caseflow.deadlines import policy, status
+from caseflow.deadlines.settings import current_rules, load_calendar
+from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotAllowed
 from caseflow.extensions import db
 from caseflow.jobs import add_outbox
@@ -43,6 +45,7 @@ from caseflow.models import (
 )
 from caseflow.security import crypto
 from caseflow.timeutil import local_date, local_today, utcnow
+from caseflow.workdays import Due
 
 # --- input records ------------------------------------------------------------
 
@@ -195,7 +198,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     now = utcnow()
     number = next_number("case", local_date(now).year)
     code = new_access_code()
-    due = due_after(local_date(now), "issue_verification_days")
+    due = policy.registered_action_due(current_rules(), local_date(now))
     case = Case(
         number=number, access_code_hash=hash_access_code(number, code), submission_token=token,
         source=source, category=data.category, description=data.description,
@@ -275,20 +278,20 @@ def _new_order(case: Case, kind: OrderKind, issuer: Unit, receiver: Unit, actor:
     today = local_today()
     if receiver.parent_id != issuer.id:
         raise InvalidInput(f"单据须逐级下发：{receiver.name}不是{issuer.name}的直属下级单位。", field="unit")
-    days_key = "verification_days" if kind is OrderKind.VERIFICATION else "supervision_days"
-    due = due_after(today, days_key)
-    sign = due_after(today, "sign_days")
-    due_date, provisional = due.on, due.provisional
-    if due_on is not None:
-        due_date = due_on
-    if due_date < today:
+    rules = current_rules()
+    sign = policy.sign_by(rules, today)
+    parent_due = Due(parent.due_on, parent.due_provisional) if parent is not None else None
+    due = Due(due_on, False) if due_on is not None else policy.complete_by(rules, kind, today, parent_due)
+    deadlines = policy.OrderDeadlines(sign, due)
+    due_date = due.on
+    if status.is_past(due_date, today):
         raise InvalidInput("完成时限不能早于今天", field="due_on")
     order = Order(
         number=next_number(kind.value, today.year), kind=kind, case=case, round=case.round, parent=parent,
         issuing_unit=issuer, receiving_unit=receiver, issued_by=actor, state=order_move("issue", None).target,
         content=content, handling_opinion=opinion, responsible_person=actor.name,
         responsible_phone=actor.phone or issuer.phone, sent_at=utcnow(),
-        sign_due_on=min(sign.on, due_date), due_on=due_date, due_provisional=provisional or sign.provisional,
+        sign_due_on=deadlines.sign_due_on, due_on=due_date, due_provisional=deadlines.provisional,
     )
     db.session.add(order)
     _event(case, "order_issue", actor, order=order, to_state=order.state,
@@ -334,7 +337,7 @@ def sign_order(actor: User, order: Order, acting_person: str | None = None,
     _move_order(order, "sign", actor, signed_at=now, signed_by_id=actor.id)
     order.acting_person = (acting_person or actor.name).strip()[:60]
     order.acting_phone = (acting_phone or actor.phone or order.receiving_unit.phone or "").strip()[:40] or None
-    order.signed_on_time = local_date(now) <= order.sign_due_on
+    order.signed_on_time = on_time(order.sign_due_on, local_date(now))
     flush()
     _render_later([order])
 
@@ -358,8 +361,6 @@ def relay_order(actor: User, order: Order, receiver: Unit, note: str | None = No
     _move_order(order, "relay", actor, note=f"转至{receiver.name}")
     if due_on is not None and due_on > order.due_on:
         raise InvalidInput("下级的完成时限不能晚于本单的完成时限", field="due_on")
-    if due_on is None and order.kind is OrderKind.VERIFICATION:
-        due_on = min(order.due_on, due_after(local_today(), "verification_days").on)
     content = order.content if not note else f"{order.content}\n\n【{order.receiving_unit.name}转办说明】{note}"
     child = _new_order(order.case, order.kind, order.receiving_unit, receiver, actor, content,
                        parent=order, opinion=order.handling_opinion, due_on=due_on)
@@ -388,7 +389,7 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
     _move_order(order, "report", actor, note=(verdict.label if verdict else None), reported_at=now,
                 reported_by_id=actor.id)
     if order.completed_on_time is None:
-        order.completed_on_time = local_date(now) <= order.due_on
+        order.completed_on_time = on_time(order.due_on, local_date(now))
     if child is not None:
         _accept(actor, child)
     flush()
@@ -413,9 +414,9 @@ def send_back(actor: User, order: Order, reason: str) -> None:
     _require(access.can_review(actor, order), "只有下发单位可以退回重办。")
     reason = _text(reason, "退回重办的理由", limit=2000)
     _move_order(order, "send_back", actor, note=reason, sent_back_reason=reason)
-    days_key = "verification_days" if order.kind is OrderKind.VERIFICATION else "supervision_days"
-    due = due_after(local_today(), days_key)
-    order.due_on, order.due_provisional = max(order.due_on, due.on), due.provisional
+    due = policy.after_send_back(current_rules(), order.kind, Due(order.due_on, order.due_provisional),
+                                 local_today())
+    order.due_on, order.due_provisional = due.on, due.provisional
     order.completed_on_time = None
     flush()
 
@@ -430,7 +431,7 @@ def _advance_case(actor: User, case: Case) -> None:
     if live and all(o.state is OrderState.ACCEPTED for o in live):
         if kind is OrderKind.VERIFICATION:
             _move_case(case, "findings_complete", actor)
-            due = due_after(local_today(), "decision_days")
+            due = policy.decision_due(current_rules(), local_today())
             case.action_due_on, case.action_due_provisional = due.on, due.provisional
         else:
             _move_case(case, "results_complete", actor)
@@ -496,7 +497,7 @@ def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
     _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""),
                value=rating.value, rating=rating, rating_comment=comment, rated_at=utcnow())
     if rating is Rating.UNSATISFIED:
-        due = due_after(local_today(), "issue_verification_days")
+        due = policy.registered_action_due(current_rules(), local_today())
         _move_case(case, "reopen", None, note=comment, round=case.round + 1, closed_at=None, rating=None,
                    rated_at=None, action_due_on=due.on, action_due_provisional=due.provisional)
     flush()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from caseflow.cases import access
 from caseflow.cases.workflow import case_allows, order_allows
+from caseflow.deadlines import status
 from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import (
@@ -32,7 +33,6 @@ from caseflow.timeutil import local_today
 
 PER_PAGE = 20
 UNIT_SEARCH_LIMIT = 20
-WORKING_STATES = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 
 
 # --- inbox -------------------------------------------------------------------------
@@ -59,30 +59,22 @@ def _reviewer(user: User, column_issuer, column_parent) -> sa.ColumnElement[bool
     return sa.false()
 
 
-def _order_overdue(today) -> sa.ColumnElement[bool]:
-    """An order whose receiver is late: not done by its due date, or not signed by its sign-by date."""
-    return sa.or_(
-        sa.and_(Order.state.in_(WORKING_STATES), Order.due_on < today),
-        sa.and_(Order.state == OrderState.SENT, Order.sign_due_on < today),
-    )
-
-
 def inbox_query(user: User, filters: InboxFilters) -> sa.Select:
     """Orders waiting for ``user``'s unit: to sign, to work, to review, extensions to decide."""
     today = local_today()
     pending_ext = sa.exists().where(ExtensionRequest.order_id == Order.id,
                                     ExtensionRequest.state == ExtensionState.PENDING)
     mine = sa.or_(
-        sa.and_(Order.receiving_unit_id == user.unit_id, Order.state.in_(WORKING_STATES)),
+        sa.and_(Order.receiving_unit_id == user.unit_id, status.completion_running(Order)),
         sa.and_(_reviewer(user, Order.issuing_unit_id, Order.parent_id),
-                sa.or_(Order.state == OrderState.REPORTED, sa.and_(Order.state.in_(WORKING_STATES), pending_ext))),
+                sa.or_(Order.state == OrderState.REPORTED, sa.and_(status.completion_running(Order), pending_ext))),
     )
     query = access.visible_orders(user).where(mine)
     if filters.kind:
         query = query.where(Order.kind == filters.kind)
     if filters.state:
         query = query.where(Order.state == filters.state)
-    overdue = _order_overdue(today)
+    overdue = status.order_overdue(Order, today)
     if filters.overdue:
         query = query.where(overdue)
     if filters.sort == "sent":
@@ -94,7 +86,7 @@ def inbox_query(user: User, filters: InboxFilters) -> sa.Select:
 
 def inbox_task(user: User, order: Order) -> str:
     """What the user's unit has to do about this inbox row, in words."""
-    if order.receiving_unit_id == user.unit_id and order.state in WORKING_STATES:
+    if order.receiving_unit_id == user.unit_id and status.completion_running(order):
         child = order.active_child
         if order.state is OrderState.RELAYED and child is not None and child.state is OrderState.REPORTED:
             return "下级已报送，待审核后上报"
@@ -103,12 +95,6 @@ def inbox_task(user: User, order: Order) -> str:
     if order.state is OrderState.REPORTED:
         return "待审核" if order.parent_id is None else "待审核（在上一级单中报送即通过）"
     return "待审批延期申请"
-
-
-def is_order_overdue(order: Order) -> bool:
-    today = local_today()
-    return (order.state in WORKING_STATES and order.due_on < today) or (
-        order.state is OrderState.SENT and order.sign_due_on < today)
 
 
 # --- case list -------------------------------------------------------------------------
@@ -132,9 +118,9 @@ def _case_overdue(today) -> sa.ColumnElement[bool]:
     """The responsible unit is late, or an open order of the current round is."""
     o = aliased(Order)
     return sa.or_(
-        Case.action_due_on < today,
-        sa.exists().where(o.case_id == Case.id, o.round == Case.round, o.state.in_(WORKING_STATES),
-                          o.due_on < today),
+        status.action_overdue(Case, today),
+        sa.exists().where(o.case_id == Case.id, o.round == Case.round, status.completion_running(o),
+                          status.is_past(o.due_on, today)),
     )
 
 
@@ -244,7 +230,7 @@ def order_actions(user: User, order: Order) -> set[str]:
         if order.state is OrderState.SIGNED or (
                 order.state is OrderState.RELAYED and child is not None and child.state is OrderState.REPORTED):
             actions.add("report")
-        if order.state in WORKING_STATES and not pending_extension(order):
+        if status.completion_running(order) and not pending_extension(order):
             actions.add("extend")
         if order.is_open:
             actions.add("attach")

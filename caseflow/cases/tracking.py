@@ -10,7 +10,8 @@ from flask import current_app
 from caseflow import throttle
 from caseflow.cases.numbering import access_code_matches
 from caseflow.cases.workflow import CASE_MOVES
-from caseflow.deadlines import setting_days
+from caseflow.deadlines import status
+from caseflow.deadlines.settings import setting_days
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState
@@ -70,11 +71,12 @@ def public_timeline(case: Case) -> list[PublicEvent]:
 
 def next_deadline(case: Case) -> date | None:
     """When the current step is due: the unit's own action, or the open orders of this round."""
-    if case.state in (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED):
+    if case.state in CaseState.FINISHED:
         return None
     if case.action_due_on:
         return case.action_due_on
-    due = [o.due_on for o in case.orders if o.parent_id is None and o.round == case.round and o.is_open]
+    due = [o.due_on for o in case.orders if o.parent_id is None and o.round == case.round
+           and status.completion_running(o)]
     return max(due) if due else None
 
 

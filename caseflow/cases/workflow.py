@@ -44,8 +44,6 @@ CASE_MOVES: dict[str, Move] = {
     "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
 }
 
-OPEN_ORDER = (O.SENT, O.SIGNED, O.RELAYED, O.REPORTED)
-
 ORDER_MOVES: dict[str, Move] = {
     "issue":          _m((), O.SENT, "下发"),
     "sign":           _m((O.SENT,), O.SIGNED, "签收"),
@@ -55,7 +53,7 @@ ORDER_MOVES: dict[str, Move] = {
     "report":         _m((O.SIGNED, O.RELAYED), O.REPORTED, "报送"),
     "accept":         _m((O.REPORTED,), O.ACCEPTED, "审核通过"),
     "send_back":      _m((O.REPORTED,), O.SIGNED, "退回重办"),
-    "cancel":         _m(OPEN_ORDER, O.CANCELLED, "撤销"),
+    "cancel":         _m(O.OPEN, O.CANCELLED, "撤销"),
 }
 
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from caseflow.deadlines import status
 from caseflow.extensions import db
-from caseflow.models import ChaseStep, Notification, OrderState, OutboxItem, Unit, User
+from caseflow.models import ChaseStep, Notification, OutboxItem, Unit, User
 from caseflow.timeutil import utcnow
-
-OPEN = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 
 
 def escalations_to(unit: Unit) -> list[ChaseStep]:
@@ -32,7 +31,7 @@ def history_of(steps: list[ChaseStep]) -> dict[int, list[ChaseStep]]:
 def still_open(step: ChaseStep) -> bool:
     """Whether what was escalated is still waiting (the order open, or the case deadline unchanged)."""
     if step.order is not None:
-        return step.order.state in OPEN and step.order.due_on == step.due_on
+        return status.completion_running(step.order) and step.order.due_on == step.due_on
     return step.case.action_due_on == step.due_on
 
 

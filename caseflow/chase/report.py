@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import render_template
 
 from caseflow.chase.stats import monthly_rows, previous_month, totals
-from caseflow.deadlines import load_calendar
+from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import MonthlyReport, Unit, UnitKind

@@ -14,7 +14,6 @@ once, below, and rendered by either path.
 """
 from __future__ import annotations
 
-import re
 import string
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from caseflow.deadlines import load_calendar, setting_days
+from caseflow.deadlines import policy, status
+from caseflow.deadlines.settings import load_calendar, setting_days
 from caseflow.extensions import db
 from caseflow.models import CaseEvent, ChaseStep, Notification, OrderKind, Role, User
 from caseflow.timeutil import format_date_cn, local_today, utcnow
@@ -56,8 +56,17 @@ AUDIENCE = {
     "escalate": (Role.SUPERVISOR,),
 }
 
-OPEN_ORDER = "state IN ('sent', 'signed', 'relayed')"
-WAITING_CASE = "state IN ('submitted', 'registered', 'deciding') AND action_due_on IS NOT NULL"
+# The tables as the passes' SQL text names them; each condition is built by the deadline rules.
+_ORDERS = sa.table("orders", sa.column("state", sa.String), sa.column("kind", sa.String),
+                   sa.column("parent_id", sa.Integer), sa.column("due_on", sa.Date),
+                   sa.column("sign_due_on", sa.Date)).c
+_CASES = sa.table("cases", sa.column("state", sa.String), sa.column("action_due_on", sa.Date)).c
+# Placeholders bound when a pass runs: today, the last day still "due soon", the escalation cutoff.
+_TODAY, _SOON, _CUTOFF = (sa.literal_column(f":{name}") for name in ("today", "soon", "cutoff"))
+
+
+def _sql(condition: sa.ColumnElement[bool]) -> str:
+    return str(condition.compile(compile_kwargs={"literal_binds": True}))
 
 
 @dataclass(frozen=True)
@@ -70,44 +79,41 @@ class Pass:
     level: int
     level_col: str
     due_col: str
-    condition: str  # SQL on the subject's table, with :today, :soon, :cutoff, :kind
+    condition: str  # SQL on the subject's table, with :today, :soon, :cutoff
+    kind: OrderKind | None = None  # escalation waits per order kind
 
     @property
     def table(self) -> str:
         return "orders" if self.subject == "order" else "cases"
 
 
+_o, _c = _ORDERS, _CASES
 PASSES = [
     Pass("order", "remind", "sign", 1, "sign_chase_level", "sign_due_on",
-         "state = 'sent' AND sign_due_on BETWEEN :today AND :soon"),
+         _sql(status.sign_running(_o) & status.is_due_soon(_o.sign_due_on, _TODAY, _SOON))),
     Pass("order", "overdue", "sign", 2, "sign_chase_level", "sign_due_on",
-         "state = 'sent' AND sign_due_on < :today"),
+         _sql(status.sign_running(_o) & status.is_past(_o.sign_due_on, _TODAY))),
     Pass("order", "remind", "complete", 1, "chase_level", "due_on",
-         f"{OPEN_ORDER} AND due_on BETWEEN :today AND :soon"),
-    Pass("order", "overdue", "complete", 2, "chase_level", "due_on", f"{OPEN_ORDER} AND due_on < :today"),
+         _sql(status.completion_running(_o) & status.is_due_soon(_o.due_on, _TODAY, _SOON))),
+    Pass("order", "overdue", "complete", 2, "chase_level", "due_on",
+         _sql(status.completion_running(_o) & status.is_past(_o.due_on, _TODAY))),
     # Escalation concerns the case: only the root hop of a chain is escalated; one pass per order kind.
     *[Pass("order", "escalate", "complete", 3, "chase_level", "due_on",
-           f"{OPEN_ORDER} AND kind = '{kind.value}' AND parent_id IS NULL AND due_on <= :cutoff AND due_on < :today")
+           _sql(status.completion_running(_o) & (_o.kind == kind.value) & _o.parent_id.is_(None)
+                & status.is_late_by(_o.due_on, _TODAY, _CUTOFF)), kind)
       for kind in OrderKind],
     Pass("case", "remind", "action", 1, "action_chase_level", "action_due_on",
-         f"{WAITING_CASE} AND action_due_on BETWEEN :today AND :soon"),
+         _sql(status.action_running(_c) & status.is_due_soon(_c.action_due_on, _TODAY, _SOON))),
     Pass("case", "overdue", "action", 2, "action_chase_level", "action_due_on",
-         f"{WAITING_CASE} AND action_due_on < :today"),
+         _sql(status.action_overdue(_c, _TODAY))),
     Pass("case", "escalate", "action", 3, "action_chase_level", "action_due_on",
-         f"{WAITING_CASE} AND action_due_on <= :cutoff AND action_due_on < :today"),
+         _sql(status.action_running(_c) & status.is_late_by(_c.action_due_on, _TODAY, _CUTOFF))),
 ]
-
-_KIND_FROM_CONDITION = re.compile(r"kind = '(\w+)'")
 
 
 def escalate_after(kind: OrderKind | None) -> int:
     """Working days overdue before escalation, per order kind (default 2)."""
-    return setting_days(f"escalate_after_days_{kind.value}" if kind else "escalate_after_days")
-
-
-def _pass_kind(p: Pass) -> OrderKind | None:
-    match = _KIND_FROM_CONDITION.search(p.condition)
-    return OrderKind(match.group(1)) if match else None
+    return setting_days(policy.escalate_key(kind))
 
 
 def _update_sql(p: Pass) -> str:
@@ -158,7 +164,7 @@ def _py_text(template: str, row, what: str, late: int) -> str:
 
 
 def _params(p: Pass, today: date, soon: date, cutoffs: dict, late_days: dict) -> dict:
-    kind = _pass_kind(p)
+    kind = p.kind
     return {"level": p.level, "today": today, "soon": soon, "cutoff": cutoffs[kind], "step": p.step,
             "deadline": p.deadline, "action": f"chase_{p.step}", "what": "签收" if p.deadline == "sign" else "办结",
             "late": late_days[kind], "title": f"【{STEP_LABEL[p.step]}】",
@@ -244,10 +250,10 @@ def run_scan(today: date | None = None) -> dict[str, int]:
     """One scan over every open order and waiting case. Flushes; the caller commits."""
     cal = load_calendar()
     today = today or local_today()
-    soon = cal.add(today, 1).on
+    soon = status.soon_after(cal, today)
     now = utcnow()
     late_days = {kind: escalate_after(kind) for kind in (*OrderKind, None)}
-    cutoffs = {kind: cal.back(today, n) for kind, n in late_days.items()}
+    cutoffs = {kind: status.late_cutoff(cal, today, n) for kind, n in late_days.items()}
     run_pass = _run_pass_postgres if db.engine.dialect.name == "postgresql" else _run_pass_portable
     db.session.flush()
     counts: Counter[str] = Counter()

@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from caseflow.deadlines import load_calendar
+from caseflow.deadlines import status
+from caseflow.deadlines.settings import load_calendar
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Unit
 from caseflow.timeutil import SHANGHAI, local_date, local_today
 
 SATISFIED = ("satisfied", "basically")
-OPEN_STATES = ("sent", "signed", "relayed")
 
 
 @dataclass
@@ -224,8 +224,8 @@ def overdue_by_unit(scope: Unit, today: date) -> list[tuple[Unit | None, str, in
     counts: dict[str, int] = defaultdict(int)
     for (path,) in db.session.execute(
             sa.select(recv.path).select_from(Order).join(recv, recv.id == Order.receiving_unit_id)
-            .where(recv.path.startswith(scope.path, autoescape=True), Order.state.in_(OPEN_STATES),
-                   Order.due_on < today)):
+            .where(recv.path.startswith(scope.path, autoescape=True), status.completion_running(Order),
+                   status.is_past(Order.due_on, today))):
         counts[grouper.key(path)] += 1
     result = []
     for code, n in sorted(counts.items(), key=lambda kv: -kv[1]):

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from caseflow.deadlines import setting_days
+from caseflow.deadlines.settings import setting_days
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Order, OrderKind, Person
 

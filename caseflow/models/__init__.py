@@ -17,7 +17,7 @@ from caseflow.models.enums import (
     Verdict,
 )
 from caseflow.models.events import AuditEntry, CaseEvent
-from caseflow.models.orders import OPEN_ORDER_STATES, ExtensionRequest, Order
+from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
     CaseRegistryLink,
@@ -35,7 +35,7 @@ from caseflow.models.units import Unit
 from caseflow.models.users import User
 
 __all__ = [
-    "OPEN_ORDER_STATES", "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
+    "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",

@@ -1,6 +1,8 @@
 """Enumerations of the domain, each with its Chinese label for the UI."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from caseflow.labels import Labelled  # noqa: F401 - re-exported: every enumeration below builds on it
 
 
@@ -49,6 +51,11 @@ class CaseState(Labelled):
     REJECTED = "rejected", "不予受理"
     REFERRED = "referred", "已上报上级"
 
+    # The state sets, defined once below the class (members must exist first). Tuples in
+    # declaration order, so SQL rendered from them is stable.
+    AWAITING_RESPONSIBLE: ClassVar[tuple[CaseState, ...]]  # the responsible unit owes the next step
+    FINISHED: ClassVar[tuple[CaseState, ...]]  # nothing more happens unless the complainant reopens
+
 
 class OrderKind(Labelled):
     VERIFICATION = "verification", "核查单"
@@ -63,6 +70,9 @@ class OrderState(Labelled):
     ACCEPTED = "accepted", "已审核通过"
     RETURNED = "returned", "已退回"
     CANCELLED = "cancelled", "已撤销"
+
+    OPEN: ClassVar[tuple[OrderState, ...]]  # not ended: may still be cancelled
+    WORKING: ClassVar[tuple[OrderState, ...]]  # the receiving unit must act: its deadlines run and are chased
 
 
 class Verdict(Labelled):
@@ -89,3 +99,9 @@ class Sex(Labelled):
     FEMALE = "female", "女"
 
 
+
+
+CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
+CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED)
+OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
+OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED)

@@ -7,12 +7,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import db
+from caseflow.labels import sql_values
 from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
 from caseflow.models.types import UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
-OPEN_ORDER_STATES = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED, OrderState.REPORTED)
+# The chase's partial indexes cover the orders whose receiver still has to act.
+_CHASED = f"state IN ({sql_values(OrderState.WORKING)})"
 
 
 class Order(db.Model):
@@ -86,8 +88,8 @@ class Order(db.Model):
                            name="signed_has_time"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
         sa.Index("ix_orders_chase_open", "due_on",
-                 postgresql_where=sa.text("state IN ('sent', 'signed', 'relayed') AND chase_level < 3"),
-                 sqlite_where=sa.text("state IN ('sent', 'signed', 'relayed') AND chase_level < 3")),
+                 postgresql_where=sa.text(f"{_CHASED} AND chase_level < 3"),
+                 sqlite_where=sa.text(f"{_CHASED} AND chase_level < 3")),
         sa.Index("ix_orders_sign_chase_open", "sign_due_on",
                  postgresql_where=sa.text("state = 'sent' AND sign_chase_level < 2"),
                  sqlite_where=sa.text("state = 'sent' AND sign_chase_level < 2")),
@@ -95,7 +97,7 @@ class Order(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.state in OPEN_ORDER_STATES
+        return self.state in OrderState.OPEN
 
     @property
     def active_child(self) -> Order | None:

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from caseflow import admin_ops, jobs
-from caseflow.deadlines import DEFAULT_DAYS, SETTING_LABELS
+from caseflow.deadlines.settings import DEFAULT_DAYS, SETTING_LABELS
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Role, Unit, User

@@ -5,28 +5,27 @@ from datetime import date
 
 from flask import Flask
 
+from caseflow.deadlines import status
+from caseflow.deadlines.settings import load_calendar
+from caseflow.deadlines.status import DeadlineLabel
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
+from caseflow.models import Order
 from caseflow.timeutil import format_date_cn, format_datetime_cn, local_today
 
 
-def deadline_info(due_on: date | None, done: bool = False) -> dict | None:
-    """Working days left and a CSS class: ok / soon (≤1 day) / overdue."""
+def deadline_label(due_on: date | None, done: bool = False) -> DeadlineLabel | None:
+    """A deadline's words and CSS class today, by the one rule (``caseflow.deadlines.status``)."""
     if due_on is None:
         return None
-    from caseflow.deadlines import load_calendar
+    return status.describe(load_calendar(), due_on, local_today(), done=done)
 
-    left = load_calendar().days_left(local_today(), due_on)
-    if done:
-        css, text = "done", ""
-    elif left < 0:
-        css, text = "overdue", f"已逾期{-left}个工作日"
-    elif left == 0:
-        css, text = "soon", "今天到期"
-    elif left <= 1:
-        css, text = "soon", f"剩{left}个工作日"
-    else:
-        css, text = "ok", f"剩{left}个工作日"
-    return {"left": left, "css": css, "text": text, "date": format_date_cn(due_on)}
+
+def order_due_label(order: Order) -> DeadlineLabel | None:
+    return deadline_label(order.due_on, done=not status.completion_running(order))
+
+
+def order_sign_label(order: Order) -> DeadlineLabel | None:
+    return deadline_label(order.sign_due_on, done=not status.sign_running(order))
 
 
 def init_filters(app: Flask) -> None:
@@ -39,5 +38,6 @@ def init_filters(app: Flask) -> None:
     )
     from caseflow.cases.access import can_look_up_registry, can_reveal
 
-    app.jinja_env.globals.update(deadline_info=deadline_info, can_reveal=can_reveal,
+    app.jinja_env.globals.update(deadline_label=deadline_label, order_due_label=order_due_label,
+                                 order_sign_label=order_sign_label, can_reveal=can_reveal,
                                  can_look_up_registry=can_look_up_registry)

@@ -26,8 +26,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseflow import attachments, jobs
 from caseflow.cases import access, operations, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
+from caseflow.deadlines import status
 from caseflow.errors import ConcurrentUpdate, DomainError, InvalidInput, NotAllowed, NotInJurisdiction
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import roles_required
 
@@ -147,7 +149,8 @@ def inbox():
                                    overdue=bool(form.overdue.data),
                                    sort=form.sort.data if form.sort.data in queries.INBOX_SORTS else "due")
     page = queries.paginate(queries.inbox_query(current_user, filters), request.args.get("page", 1, type=int))
-    rows = [(o, queries.inbox_task(current_user, o), queries.is_order_overdue(o)) for o in page.items]
+    today = local_today()
+    rows = [(o, queries.inbox_task(current_user, o), status.order_overdue(o, today)) for o in page.items]
     return render_template("staff/inbox.html", form=form, page=page, rows=rows)
 
 

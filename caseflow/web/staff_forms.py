@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseflow.models import OPEN_ORDER_STATES, CaseState, Category, OrderKind, Verdict
+from caseflow.models import CaseState, Category, OrderKind, OrderState, Verdict
 
 
 class CnDateField(DateField):
@@ -189,7 +189,7 @@ class InboxFilterForm(FlaskForm):
 
     kind = SelectField("单据类型", choices=_choices(OrderKind), validate_choice=False)
     state = SelectField("状态", choices=select_choices(
-        [("", "全部"), *[(s.value, s.label) for s in OPEN_ORDER_STATES]]), validate_choice=False)
+        [("", "全部"), *[(s.value, s.label) for s in OrderState.OPEN]]), validate_choice=False)
     overdue = BooleanField("只看逾期")
     sort = SelectField("排序", choices=[], validate_choice=False)
 

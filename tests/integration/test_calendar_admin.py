@@ -8,7 +8,7 @@ import time_machine
 
 from caseflow import admin_ops, jobs
 from caseflow.cases import operations as ops
-from caseflow.deadlines import load_calendar
+from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.models import CalendarDay, CalendarYear, CaseEvent
 from tests.factories import submit

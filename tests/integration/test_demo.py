@@ -2,9 +2,10 @@
 import sqlalchemy as sa
 
 from caseflow.cases.numbering import access_code_matches
+from caseflow.deadlines import status
 from caseflow.demo import DEMO_ACCESS_CODE, SEED_000_UNITS, load_demo
 from caseflow.identity import parse_id_number
-from caseflow.models import OPEN_ORDER_STATES, Case, CaseEvent, CaseState, Order, Unit, UnitKind, User
+from caseflow.models import Case, CaseEvent, CaseState, Order, Unit, UnitKind, User
 from caseflow.timeutil import local_today
 
 
@@ -25,9 +26,9 @@ def test_demo_load_covers_every_state_and_logs_in(app, db, client):
 
     today = local_today()
     overdue_orders = db.session.scalars(
-        sa.select(Order).where(Order.state.in_(OPEN_ORDER_STATES), Order.due_on < today)).all()
+        sa.select(Order).where(status.order_overdue(Order, today))).all()
     assert len(overdue_orders) >= 2
-    overdue_cases = db.session.scalars(sa.select(Case).where(Case.action_due_on < today)).all()
+    overdue_cases = db.session.scalars(sa.select(Case).where(status.action_overdue(Case, today))).all()
     assert overdue_cases
     # Timelines were moved back consistently: nothing happened before the complaint arrived.
     for event in db.session.scalars(sa.select(CaseEvent)):

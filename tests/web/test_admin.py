@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from caseflow.deadlines import setting_days
+from caseflow.deadlines.settings import setting_days
 from caseflow.models import CalendarDay, CalendarYear, Role, Setting, Unit, UnitKind, User
 from caseflow.security.passwords import verify_password
 from tests.conftest import TEST_PASSWORD

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from caseflow.cases import operations
-from caseflow.deadlines import due_after
+from caseflow.deadlines.settings import current_rules
 from caseflow.models import (
     Case,
     CaseEvent,
@@ -29,7 +29,7 @@ TWO_SCHOOLS = ("4141000001", "4141000003")
 
 
 def _due(key: str):
-    return due_after(local_today(), key).on
+    return current_rules().after(local_today(), key).on
 
 
 def _orders(db, case, **where) -> list[Order]:
@@ -199,7 +199,7 @@ def _extension_requested(app, db, world, new_due=None):
     county = Browser(app, world.user("officer", "410105"))
     county.act(f"/orders/{root.number}/sign", "sign", root.version_id, acting_person="王老师")
     county.act(f"/orders/{root.number}/extension", "extend", fresh(db, root).version_id,
-               new_due_on=due_after(root.due_on, "verification_days").on.isoformat(), reason="需到校实地核查。")
+               new_due_on=current_rules().after(root.due_on, "verification_days").on.isoformat(), reason="需到校实地核查。")
     return city, county, fresh(db, root)
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from caseflow import jobs
 from caseflow.cases import operations
-from caseflow.deadlines import due_after
+from caseflow.deadlines.settings import current_rules
 from caseflow.models import Case, CaseState, Category, Order, OrderState
 from caseflow.timeutil import local_today
 from tests.factories import submit
@@ -87,7 +87,7 @@ def test_inbox_shows_reports_and_extensions_to_the_issuer(app, db, world):
     for order in (first, second):
         operations.sign_order(school, order)
     operations.report_order(school, first, text="已核实。", verdict=operations.Verdict.TRUE)
-    operations.request_extension(school, second, due_after(second.due_on, "sign_days").on, "需要时间。")
+    operations.request_extension(school, second, current_rules().after(second.due_on, "sign_days").on, "需要时间。")
     jobs.commit()
     html = Browser(app, world.user("supervisor", "410105")).page("/inbox")
     assert first.number in html and "待审核" in html

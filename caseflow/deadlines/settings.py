@@ -1,25 +1,12 @@
-"""Deadlines from the database: calendar overrides, confirmed years and deadline settings."""
+"""The deadline rules in force, from the database: calendar overrides, confirmed years, day settings."""
 from __future__ import annotations
-
-from datetime import date
 
 from flask import g, has_app_context
 
+from caseflow.deadlines.policy import DEFAULT_DAYS, DeadlineRules
 from caseflow.extensions import db
 from caseflow.models import CalendarDay, CalendarYear, Setting
-from caseflow.workdays import Due, WorkCalendar
-
-# Working days allowed for each step (DOMAIN §4); an administrator may change them.
-DEFAULT_DAYS = {
-    "issue_verification_days": 3,  # registration -> verification orders sent
-    "verification_days": 5,        # order sent -> findings back
-    "decision_days": 5,            # findings back -> supervision order sent
-    "supervision_days": 5,         # supervision order received -> result back
-    "sign_days": 1,                # order sent -> signed for
-    "escalate_after_days": 2,      # a case's own deadline overdue this long -> escalated
-    "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
-    "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
-}
+from caseflow.workdays import WorkCalendar
 
 SETTING_LABELS = {
     "issue_verification_days": "受理后下发核查单（工作日）",
@@ -58,6 +45,8 @@ def forget_calendar() -> None:
         g.pop("work_calendar", None)
 
 
-def due_after(start: date, key: str) -> Due:
-    """The deadline ``setting_days(key)`` working days after ``start``."""
-    return load_calendar().add(start, setting_days(key))
+def current_rules() -> DeadlineRules:
+    """The calendar and every day setting in force (one query for the settings)."""
+    stored = {row.key: int(row.value) for row in
+              db.session.scalars(db.select(Setting).where(Setting.key.in_(DEFAULT_DAYS)))}
+    return DeadlineRules(load_calendar(), {**DEFAULT_DAYS, **stored})

@@ -1,0 +1,114 @@
+"""The deadline policy (DOMAIN §4): when each step of a case is due. Pure: no Flask, no database.
+
+Every deadline caseflow sets is computed here — by the operations when a step
+happens, by the calendar recompute when an administrator edits the holidays,
+and by the demo loader — from the facts that start it (the day an order was
+sent, its parent, the day it was sent back, an approved extension).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from caseflow.models.enums import CaseState, OrderKind
+from caseflow.workdays import Due, WorkCalendar
+
+# Working days allowed for each step (DOMAIN §4); an administrator may change them.
+DEFAULT_DAYS = {
+    "issue_verification_days": 3,  # registration -> verification orders sent
+    "verification_days": 5,        # order sent -> findings back
+    "decision_days": 5,            # findings back -> supervision order sent
+    "supervision_days": 5,         # supervision order received -> result back
+    "sign_days": 1,                # order sent -> signed for
+    "escalate_after_days": 2,      # a case's own deadline overdue this long -> escalated
+    "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
+    "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
+}
+
+# The period an order of each kind has, from the day it is sent (or sent back).
+ORDER_DAYS = {OrderKind.VERIFICATION: "verification_days", OrderKind.SUPERVISION: "supervision_days"}
+
+
+def escalate_key(kind: OrderKind | None) -> str:
+    """The setting for how long an order of ``kind`` (or a case's own step, None) may be overdue."""
+    return f"escalate_after_days_{kind.value}" if kind else "escalate_after_days"
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    """The working calendar and the day counts in force."""
+
+    calendar: WorkCalendar
+    days: Mapping[str, int]
+
+    def after(self, start: date, key: str) -> Due:
+        """The deadline ``days[key]`` working days after ``start`` (``start`` itself not counted)."""
+        return self.calendar.add(start, self.days[key])
+
+
+@dataclass(frozen=True)
+class OrderDeadlines:
+    """An order's sign-by and complete-by dates."""
+
+    sign: Due
+    due: Due
+
+    @property
+    def sign_due_on(self) -> date:
+        """Signing is never due after completion."""
+        return min(self.sign.on, self.due.on)
+
+    @property
+    def provisional(self) -> bool:
+        return self.sign.provisional or self.due.provisional
+
+
+def sign_by(rules: DeadlineRules, sent_on: date) -> Due:
+    return rules.after(sent_on, "sign_days")
+
+
+def complete_by(rules: DeadlineRules, kind: OrderKind, sent_on: date, parent_due: Due | None = None) -> Due:
+    """A fresh period; a relayed verification order never ends after the hop above it."""
+    due = rules.after(sent_on, ORDER_DAYS[kind])
+    if parent_due is not None and kind is OrderKind.VERIFICATION and parent_due.on < due.on:
+        return parent_due
+    return due
+
+
+def after_send_back(rules: DeadlineRules, kind: OrderKind, due: Due, sent_back_on: date) -> Due:
+    """An order sent back for rework gets at least a fresh period from that day."""
+    again = rules.after(sent_back_on, ORDER_DAYS[kind])
+    return again if again.on > due.on else due
+
+
+def order_due_dates(rules: DeadlineRules, kind: OrderKind, sent_on: date, *, parent_due: Due | None = None,
+                    sent_back_on: date | None = None, extended_to: date | None = None) -> OrderDeadlines:
+    """Both deadlines of an order from its history; an approved extension is an explicit date and is kept."""
+    sign = sign_by(rules, sent_on)
+    if extended_to is not None:
+        return OrderDeadlines(sign, Due(extended_to, False))
+    due = complete_by(rules, kind, sent_on, parent_due)
+    if sent_back_on is not None:
+        due = after_send_back(rules, kind, due, sent_back_on)
+    return OrderDeadlines(sign, due)
+
+
+def registered_action_due(rules: DeadlineRules, start_on: date) -> Due:
+    """A registered (or reopened) case must get its verification orders within this."""
+    return rules.after(start_on, "issue_verification_days")
+
+
+def decision_due(rules: DeadlineRules, findings_on: date) -> Due:
+    """Once all findings are in, the supervision order (or the close) is due within this."""
+    return rules.after(findings_on, "decision_days")
+
+
+def next_action_due(rules: DeadlineRules, state: CaseState, *, received_on: date,
+                         reopened_on: date | None = None, findings_on: date | None = None) -> Due | None:
+    """When the responsible unit must act next, or None when nothing is due from it."""
+    if state in (CaseState.SUBMITTED, CaseState.REGISTERED):
+        return registered_action_due(rules, reopened_on or received_on)
+    if state is CaseState.DECIDING and findings_on is not None:
+        return decision_due(rules, findings_on)
+    return None

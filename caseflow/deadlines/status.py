@@ -1,0 +1,115 @@
+"""Where a deadline stands today: passed, due soon, days left, and its words. The one definition.
+
+A deadline has passed once its calendar day is over — a deadline of Friday is
+overdue on Saturday, Sunday and Monday alike.  Working days only measure how far
+off or how late it is.  ``is_past`` and ``is_due_soon`` take plain dates or SQL
+columns alike, so the lists, the dashboard and the chase scan ask the same
+comparison the labels do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from caseflow.models.enums import CaseState, OrderState
+from caseflow.workdays import WorkCalendar
+
+
+def is_past(due_on: Any, today: Any) -> Any:
+    """The deadline's day is over (a bool for dates, a SQL condition for columns)."""
+    return due_on < today
+
+
+def on_time(due_on: date, done_on: date) -> bool:
+    """A step done on or before its deadline's day."""
+    return not is_past(due_on, done_on)
+
+
+def is_due_soon(due_on: Any, today: Any, soon: Any) -> Any:
+    """Due today or by ``soon`` (the next working day): when the chase reminds."""
+    return (due_on >= today) & (due_on <= soon)
+
+
+def _in(state: Any, states: tuple) -> Any:
+    """``state in states`` for a loaded value, ``state IN (...)`` for a column."""
+    return state.in_(states) if hasattr(state, "in_") else state in states
+
+
+# Which deadlines are running. ``o`` is an order (``c`` a case), or its class/table for SQL.
+
+def sign_running(o: Any) -> Any:
+    """The receiving unit has yet to sign for the order."""
+    return o.state == OrderState.SENT
+
+
+def completion_running(o: Any) -> Any:
+    """The receiving unit has yet to report: its completion deadline runs and is chased."""
+    return _in(o.state, OrderState.WORKING)
+
+
+def order_overdue(o: Any, today: Any) -> Any:
+    """The receiver is late: not done by its due date, or not signed by its sign-by date."""
+    return (completion_running(o) & is_past(o.due_on, today)) | (sign_running(o) & is_past(o.sign_due_on, today))
+
+
+def action_running(c: Any) -> Any:
+    """The responsible unit itself owes the case's next step (its action deadline runs)."""
+    return _in(c.state, CaseState.AWAITING_RESPONSIBLE) & (c.action_due_on != None)  # noqa: E711 - SQL too
+
+
+def action_overdue(c: Any, today: Any) -> Any:
+    return action_running(c) & is_past(c.action_due_on, today)
+
+
+def soon_after(calendar: WorkCalendar, today: date) -> date:
+    """The last day that still counts as due soon: the next working day."""
+    return calendar.add(today, 1).on
+
+
+def days_late(calendar: WorkCalendar, due_on: date, today: date) -> int:
+    """Working days a passed deadline is late, at least 1 (late on the weekend after it, too)."""
+    return max(1, calendar.count(due_on, today))
+
+
+def late_cutoff(calendar: WorkCalendar, today: date, n: int) -> date:
+    """The latest deadline that is at least ``n`` working days late today (see ``days_late``)."""
+    return today - timedelta(days=1) if n <= 1 else calendar.back(today, n)
+
+
+def is_late_by(due_on: Any, today: Any, cutoff: Any) -> Any:
+    """Passed, and at least as late as ``late_cutoff`` says: when the chase escalates."""
+    return is_past(due_on, today) & (due_on <= cutoff)
+
+
+def days_left(calendar: WorkCalendar, due_on: date, today: date) -> int:
+    """Working days from today until a deadline that has not passed (0 on the day)."""
+    return calendar.count(today, due_on)
+
+
+@dataclass(frozen=True)
+class DeadlineLabel:
+    """A deadline as shown: its date, words and a CSS class (done / ok / soon / overdue)."""
+
+    due_on: date
+    css: str
+    text: str
+    days: int  # working days left, or late when css == "overdue"
+
+    @property
+    def overdue(self) -> bool:
+        return self.css == "overdue"
+
+
+def describe(calendar: WorkCalendar, due_on: date, today: date, *, done: bool = False) -> DeadlineLabel:
+    """剩n个工作日 / 今天到期 (on the day itself, a working day) / 已逾期n个工作日, or nothing once done."""
+    if done:
+        return DeadlineLabel(due_on, "done", "", 0)
+    if is_past(due_on, today):
+        late = days_late(calendar, due_on, today)
+        return DeadlineLabel(due_on, "overdue", f"已逾期{late}个工作日", late)
+    left = days_left(calendar, due_on, today)
+    if due_on == today and calendar.is_workday(today):
+        return DeadlineLabel(due_on, "soon", "今天到期", 0)
+    css = "soon" if is_due_soon(due_on, today, soon_after(calendar, today)) else "ok"
+    return DeadlineLabel(due_on, css, f"剩{left}个工作日", left)
