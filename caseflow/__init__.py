@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow.security import crypto
     from caseflow.security.redact import install_log_redaction
 
-    crypto.configure(app.config["DATA_KEY"])
+    crypto.init_app(app)
     install_log_redaction()
 
     from caseflow import models  # noqa: F401 - register the tables with the metadata

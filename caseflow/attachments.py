@@ -1,4 +1,4 @@
-"""Attachments: type checked by content, size-limited, stored outside the web root."""
+"""Attachments: type checked by content, size-limited, stored encrypted outside the web root."""
 from __future__ import annotations
 
 import hashlib
@@ -7,11 +7,13 @@ import uuid
 from pathlib import Path
 
 import filetype
+import sqlalchemy as sa
 from flask import current_app
 
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Attachment, Case, Order, User
+from caseflow.security import crypto
 
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
@@ -46,7 +48,7 @@ def store(case: Case, data: bytes, filename: str, *, order: Order | None = None,
     mime = check_upload(data, filename)
     stored = f"{uuid.uuid4().hex}.{ALLOWED[mime]}"
     path = storage_dir() / stored
-    path.write_bytes(data)
+    path.write_bytes(crypto.keyring().encrypt_bytes(data))
     path.chmod(0o600)
     att = Attachment(public_id=str(uuid.uuid4()), case=case, order_id=order.id if order else None,
                      uploaded_by_id=user.id if user else None, original_name=_clean_name(filename),
@@ -58,3 +60,29 @@ def store(case: Case, data: bytes, filename: str, *, order: Order | None = None,
 
 def path_of(att: Attachment) -> Path:
     return storage_dir() / att.stored_name
+
+
+def read(att: Attachment) -> bytes:
+    """The attachment's content, decrypted; a file stored before attachments were encrypted as it is."""
+    data = path_of(att).read_bytes()
+    keyring = crypto.keyring()
+    return keyring.decrypt_bytes(data) if keyring.is_token(data) else data
+
+
+def reseal_files() -> tuple[int, int]:
+    """Re-encrypt every attachment file not under the newest key and suite; (files seen, files re-sealed)."""
+    keyring, seen, resealed = crypto.keyring(), 0, 0
+    for att in db.session.scalars(sa.select(Attachment).order_by(Attachment.id)):
+        path = path_of(att)
+        if not path.exists():
+            continue
+        seen += 1
+        data = path.read_bytes()
+        if keyring.is_token(data) and keyring.is_current(data):
+            continue
+        fresh = path.with_suffix(".new")
+        fresh.write_bytes(keyring.encrypt_bytes(read(att)))
+        fresh.chmod(0o600)
+        fresh.replace(path)  # atomic: a reader sees the old file or the new one
+        resealed += 1
+    return seen, resealed

@@ -56,6 +56,8 @@ def load_config() -> dict:
         "SECRET_KEY": secret_key or _persistent_secret("secret_key"),
         # Key for application-level encryption and keyed hashes of ID numbers and phones.
         "DATA_KEY": data_key or _persistent_secret("data_key"),
+        # The algorithms: "aes" (AES-256-GCM, HMAC-SHA-256) or "sm4" (SM4-GCM, HMAC-SM3); security/crypto.py.
+        "CRYPTO_SUITE": os.environ.get("CASEFLOW_CRYPTO_SUITE", "aes"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

@@ -44,17 +44,6 @@ PY
   touch "$stamp"
 fi
 
-# The registry import's compiled fast path, built into this checkout (caseflow/registry/_codec.c; setup.py).
-# Rebuilt when its source changes.  Without a C compiler caseflow does the same work in Python, slower.
-codec_so=$(ls caseflow/registry/_codec.*.so 2>/dev/null | head -n 1 || true)
-if [ -z "$codec_so" ] || [ caseflow/registry/_codec.c -nt "$codec_so" ]; then
-  echo "==> building caseflow/registry/_codec.c"
-  .venv/bin/python -c "import setuptools" 2>/dev/null || .venv/bin/pip install -q setuptools
-  PYTHONWARNINGS=ignore .venv/bin/python setup.py -q build_ext --inplace --build-temp .venv/build-codec >/dev/null || true
-  ls caseflow/registry/_codec.*.so >/dev/null 2>&1 \
-    || echo "warning: caseflow/registry/_codec.c was not built; registry imports use the Python path" >&2
-fi
-
 # axe-core for the accessibility checks, pinned by package-lock.json; Playwright's own browser
 # download is never used (the tests launch /usr/bin/chromium).
 if [ "${WITH_BROWSER:-0}" = "1" ] && [ ! -f node_modules/axe-core/axe.min.js ]; then

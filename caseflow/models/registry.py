@@ -1,8 +1,8 @@
 """The student registry (学籍): imported snapshots of the two systems, problems, case links.
 
 Personal data: the ID number, the full registry number (a G number embeds the ID
-number) and the guardian's phone are kept only inside ``pii`` (AES-EAX, see
-``crypto.seal_column``; older rows AES-GCM); lookups go through 64-bit keyed hashes (AES-CMAC, ``crypto.registry_keys``);
+number) and the guardian's phone are kept only inside ``pii`` (sealed by the app's keyring,
+``security/crypto.py``); lookups go through 64-bit keyed hashes (HMAC, ``Keyring.registry_keys``);
 the masked forms are stored for display so that lists never need to decrypt.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ class RegistryRecord(Model):
     id_type: Mapped[str] = mapped_column(sa.String(20))
     id_key: Mapped[int | None] = mapped_column(sa.BigInteger)
     id_masked: Mapped[str | None] = mapped_column(sa.String(40))
-    # AES-EAX of "id_number|registry_no|guardian_phone" (crypto.seal_column; AES-GCM in older rows).
+    # "id_number|registry_no|guardian_phone" sealed by the keyring (AES-256-GCM or SM4-GCM).
     pii: Mapped[str] = mapped_column(sa.Text)
     name: Mapped[str] = mapped_column(_binary(60))
     sex: Mapped[str] = mapped_column(sa.String(6))

@@ -5,13 +5,9 @@
 dates, known codes, plain cells.  Every other row, and every chunk with quoted
 fields, goes through ``validate_row``, which also words the reason for a
 rejection; ``tests/registry/test_batch.py`` holds the two to the same answers.
-The lookup keys and the sealed personal data are computed a column at a time too
-(``crypto.registry_keys``, ``crypto.seal_column``).
-
-On PostgreSQL a plain chunk goes first through the compiled codec (``_codec.c``),
-which accepts exactly the rows the column-wise pass would and writes them as
-``COPY`` text in one pass; the lines it does not accept come back here.
-``tests/registry/test_codec.py`` holds it to the Polars path.
+The lookup keys and the sealed personal data come from the import's keyring
+(``Keyring.registry_keys``, ``Keyring.encrypt_column``): one HMAC a key and one
+AEAD call a row.
 """
 from __future__ import annotations
 
@@ -36,12 +32,7 @@ from caseflow.registry.validation import (
     column_layout,
     validate_row,
 )
-from caseflow.security import crypto
-
-try:
-    from caseflow.registry import _codec
-except ImportError:  # not built (no compiler): the Polars path does all the work
-    _codec = None
+from caseflow.security.crypto import Keyring
 
 # Columns of registry_records in the order of the COPY text (import_id first).
 COLUMNS = (
@@ -61,39 +52,20 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 @dataclass
 class Context:
-    """What every chunk of one import needs: the file's columns, the known schools, the day, the import.
-
-    ``native``: plain chunks go through the compiled codec, which yields ``COPY`` text only (PostgreSQL),
-    where it is built and the CPU runs it.
-    """
+    """What every chunk of one import needs: the file's columns, the known schools, the day, the import,
+    and the keyring that keys and seals the rows."""
 
     columns: dict[str, int]
     schools: dict[str, int]
     today: date
     import_id: int
-    native: bool = False
+    keys: Keyring = field(repr=False)
     layout: tuple[int, ...] = field(init=False)
     plan: tuple[list[pl.Expr], ...] = field(init=False, repr=False)
-    codec: object | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.layout = column_layout(self.columns)
         self.plan = _plan(self)
-        self.codec = _make_codec(self) if self.native and native_available() else None
-
-
-def native_available() -> bool:
-    """The compiled codec is built and this CPU runs it (AES instructions)."""
-    return _codec is not None and _codec.available()
-
-
-def _make_codec(ctx: Context):
-    registry_key, seal_key = crypto.bulk_keys()
-    return _codec.Codec(
-        layout=ctx.layout, limits=[LIMITS.get(name, -1) for name in FIELDS],
-        today=ctx.today.year * 10000 + ctx.today.month * 100 + ctx.today.day, import_id=ctx.import_id,
-        schools=ctx.schools, sexes=SEX_ALIASES, statuses={k: v.value for k, v in STATUS_ALIASES.items()},
-        citizen=CITIZEN_ID_ALIASES, citizen_id=CITIZEN_ID, registry_key=registry_key, seal_key=seal_key)
 
 
 @dataclass
@@ -101,20 +73,18 @@ class Encoded:
     """One chunk done: the rows to store (COLUMNS), the rejects (report lines) and the records read.
 
     ``plain``: the chunk's text held no backslash and no tab, so no cell needs escaping for ``COPY``.
-    ``text``: rows the compiled codec wrote as ``COPY`` text already (not in ``frame``).
     """
 
     frame: pl.DataFrame
     rejects: list[list]
     rows: int
     plain: bool = False
-    text: bytes = b""
 
     def copy_text(self) -> bytes:
         """The rows in ``COPY``'s text format (tab-separated, ``\\N`` for NULL; cheaper for PostgreSQL to
         parse than CSV).  Backslash, tab and line breaks inside a cell are escaped the way COPY reads them."""
         if not self.frame.height:
-            return self.text
+            return b""
         frame = self.frame
         texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
         # An empty cell is stored as NULL (as CSV's unquoted empty field was).
@@ -126,7 +96,6 @@ class Encoded:
                 escaped = escaped.str.replace_all(char, code, literal=True)
             frame = frame.with_columns(escaped)
         out = io.BytesIO()
-        out.write(self.text)
         frame.write_csv(out, include_header=False, separator="\t", null_value="\\N", quote_style="never")
         return out.getvalue()
 
@@ -161,8 +130,6 @@ def encode_text(first_line: int, text: str | bytes, ctx: Context, *, checked: bo
     record; such a chunk may be UTF-8 bytes (checked here, :class:`NotUtf8`), which Polars takes as they
     are, where a Python ``str`` costs a decode and an encode back (~0.7 µs a row together).
     """
-    if checked and ctx.codec is not None:
-        return _native(first_line, text if isinstance(text, bytes) else text.encode(), ctx)
     if not checked:
         text = text.decode() if isinstance(text, bytes) else text
         if '"' in text or text.count("\r") != text.count("\r\n"):
@@ -182,18 +149,6 @@ def encode_text(first_line: int, text: str | bytes, ctx: Context, *, checked: bo
     # Cells come from comma-split lines of this text: with no backslash or tab here, none needs escaping.
     return _combine(accepted, [(line_no, line.removesuffix("\r").split(",")) for line_no, line in slow], ctx,
                     plain=backslash not in text and tab not in text)
-
-
-def _native(first_line: int, data: bytes, ctx: Context) -> Encoded:
-    """A plain UTF-8 chunk through the compiled codec; the lines it leaves go through ``validate_row``."""
-    try:
-        text, slow, accepted = ctx.codec.encode(data, first_line)
-    except UnicodeError:
-        raise NotUtf8 from None
-    encoded = _combine(_frame([]), [(line_no, line.split(",")) for line_no, line in slow], ctx,
-                       plain=b"\\" not in data and b"\t" not in data)
-    encoded.text, encoded.rows = text, encoded.rows + accepted
-    return encoded
 
 
 def encode_records(records: Iterable[tuple[int, list[str]]], ctx: Context) -> Encoded:
@@ -402,32 +357,31 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"], mask_phone)
     return clean.select(
         pl.lit(ctx.import_id, dtype=pl.Int64).alias("import_id"), "line_no",
-        _keys(clean["registry_no"]).alias("registry_key"), derived["reg"].alias("registry_no_masked"), "id_type",
-        _keys(clean["id_number"]).alias("id_key"), id_masks.alias("id_masked"), _sealed(derived["plain"]), "name",
+        _keys(clean["registry_no"], ctx.keys).alias("registry_key"), derived["reg"].alias("registry_no_masked"),
+        "id_type", _keys(clean["id_number"], ctx.keys).alias("id_key"), id_masks.alias("id_masked"),
+        _sealed(derived["plain"], ctx.keys), "name",
         "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
         "guardian_name", phone_masks.alias("guardian_phone_masked"),
     )
 
 
-def _keys(values: pl.Series) -> pl.Series:
-    """The registry keys (crypto.registry_keys) of a column; null where the value is null or empty."""
+def _keys(values: pl.Series, keys: Keyring) -> pl.Series:
+    """The registry keys of a column (``Keyring.registry_keys``); null where the value is null or empty."""
     present = (values.is_not_null() & (values != "")).fill_null(False)
     given = values.filter(present)
-    keys = crypto.registry_keys(given.str.join("").item().encode() if len(given) else b"",
-                                given.str.len_bytes().to_numpy())
-    if len(keys) == len(values):
-        return pl.Series(keys)
+    computed = pl.Series(keys.registry_keys(given.cast(pl.Binary).to_list()))
+    if len(computed) == len(values):
+        return computed
     spread = np.zeros(len(values), dtype=np.int64)
-    spread[present.to_numpy()] = keys
+    spread[present.to_numpy()] = computed.to_numpy()
     return pl.select(pl.when(present).then(pl.Series(spread))).to_series()
 
 
-def _sealed(plain: pl.Series) -> pl.Series:
-    """``crypto.seal`` of each value, a column at a time (``crypto.seal_column``)."""
+def _sealed(plain: pl.Series, keys: Keyring) -> pl.Series:
+    """Each row's personal data sealed (``Keyring.encrypt_column``)."""
     if plain.null_count():
         raise ValueError("a row without its personal-data value")
-    tokens = crypto.seal_column(plain.str.join("").item().encode(), plain.str.len_bytes().to_numpy())
-    return pl.Series("pii", tokens).cast(pl.String)
+    return keys.encrypt_column(plain.cast(pl.Binary).to_list()).alias("pii")
 
 
 def _mask_rest(masked: pl.Series, values: pl.Series, mask) -> pl.Series:

@@ -31,6 +31,7 @@ from flask import current_app
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
 from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
+from caseflow.security import crypto
 from caseflow.timeutil import utcnow
 
 if TYPE_CHECKING:  # Polars is imported by the import itself, not by every process that loads the app
@@ -115,7 +116,7 @@ def _workers(imp: RegistryImport, schools: dict[str, int], today: date) -> paral
         return None  # open_extract refuses it
     if count < 2 or not big:
         return None
-    return parallel.Workers(count, config["DATA_KEY"], schools, today, imp.id)
+    return parallel.Workers(count, crypto.keyring().settings, schools, today, imp.id)
 
 
 def _encoded(path: Path, extract: Extract, ctx: batch.Context, workers: parallel.Workers | None, *,
@@ -267,7 +268,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
         raise
     from caseflow.registry import batch
 
-    ctx = batch.Context(extract.columns, schools, today, imp.id, native=postgres)  # the codec writes COPY text
+    ctx = batch.Context(extract.columns, schools, today, imp.id, crypto.keyring())
     path = Path(imp.file_path)
     report_path = reject_dir() / f"import-{imp.id}-rejects.csv"
     counts = {"rows": 0, "rejected": 0}

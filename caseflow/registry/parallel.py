@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from caseflow.registry import batch
-from caseflow.security import crypto
+from caseflow.security.crypto import CryptoSettings, Keyring
 
 _context: dict[str, object] = {}
 
@@ -55,20 +55,18 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _init(data_key: str, schools: dict[str, int], today: date, import_id: int) -> None:
+def _init(settings: CryptoSettings, schools: dict[str, int], today: date, import_id: int) -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    crypto.configure(data_key)
-    _context.update(schools=schools, today=today, import_id=import_id)
+    _context.update(keys=Keyring(settings.data_key, settings.suite), schools=schools, today=today,
+                    import_id=import_id)
 
 
 def _ctx(columns: dict[str, int]) -> batch.Context:
-    """The worker's context for a file with these columns (built once: it plans the Polars checks).
-
-    Workers send back COPY text (they run on PostgreSQL only), so the compiled codec may write it."""
+    """The worker's context for a file with these columns (built once: it plans the Polars checks)."""
     key = tuple(columns.items())
     if _context.get("key") != key:
         _context.update(key=key, ctx=batch.Context(columns, _context["schools"], _context["today"],
-                                                   _context["import_id"], native=True))
+                                                   _context["import_id"], _context["keys"]))
     return _context["ctx"]
 
 
@@ -178,7 +176,8 @@ class Workers:
     columns and encoding, which are known only once it is opened.
     """
 
-    def __init__(self, count: int, data_key: str, schools: dict[str, int], today: date, import_id: int) -> None:
+    def __init__(self, count: int, settings: CryptoSettings, schools: dict[str, int], today: date,
+                 import_id: int) -> None:
         context = multiprocessing.get_context("spawn")
         # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
         # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
@@ -186,7 +185,7 @@ class Workers:
         os.environ["POLARS_MAX_THREADS"] = "1"
         try:
             self.pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init,
-                                            initargs=(data_key, schools, today, import_id))
+                                            initargs=(settings, schools, today, import_id))
             # Each submit while no worker is idle starts one more process, with this environment.
             for _ in range(count):
                 self.pool.submit(os.getpid)

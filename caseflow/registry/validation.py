@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from caseflow.identity import (
     InvalidNumber,
@@ -16,6 +17,9 @@ from caseflow.identity import (
     parse_registry_number,
 )
 from caseflow.registry.status import RegistryStatus
+
+if TYPE_CHECKING:
+    from caseflow.security.crypto import Keyring
 
 # The accepted column headers (after stripping spaces); the first of each list is the canonical one.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -227,13 +231,14 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
     )
 
 
-def unseal_pii(token: str) -> tuple[str, str, str]:
+def unseal_pii(token: str, keyring: Keyring | None = None) -> tuple[str, str, str]:
     """(ID number, registry number, guardian phone) of a record's sealed ``pii`` ('' where absent).
 
     The sealed text is "id_number|registry_no|guardian_phone"; a G registry number equal to "G" + the
     ID number (most rows) is stored empty, 19 bytes less to encrypt, load and keep a row.
+    ``keyring``: default, the current app's.
     """
     from caseflow.security import crypto
 
-    id_number, registry_no, phone = crypto.unseal(token).split("|")
+    id_number, registry_no, phone = (keyring or crypto.keyring()).decrypt(token).split("|")
     return id_number, registry_no or "G" + id_number, phone

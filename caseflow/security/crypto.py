@@ -1,239 +1,288 @@
-"""Application-level encryption and keyed hashes for personal data.
+"""Application-level encryption and keyed hashes of personal data: one API, keys held by the app.
 
-The data key comes from ``CASEFLOW_DATA_KEY`` (comma-separated: the first key
-encrypts, every key decrypts, which is how rotation works).  Exact-match lookups
-use an HMAC of the normalised value, so the database never needs the plaintext.
+Every value caseflow keeps encrypted (ID numbers, phones and registry numbers of
+people, registry rows, TOTP secrets, attachments) is sealed by :class:`Keyring`
+with an AEAD, and found by a keyed hash of its normalised value, so the database
+never needs the plaintext.  Only maintained primitives from ``cryptography``:
+
+======================  =========================  =====================
+``CASEFLOW_CRYPTO_SUITE``  AEAD                     keyed hash
+======================  =========================  =====================
+``aes`` (default)       AES-256-GCM                HMAC-SHA-256
+``sm4``                 SM4-GCM (GB/T 32907)       HMAC-SM3 (GB/T 32905)
+======================  =========================  =====================
+
+``CASEFLOW_DATA_KEY`` is a comma-separated list of secrets: the first seals and
+hashes, every one opens (rotation: ``flask security rotate-key``).  A token is
+``<suite>:<key id>:<base64(12-byte nonce + ciphertext + 16-byte tag)>``, its
+header the associated data, so it names the suite and the key that open it and
+either suite opens under either setting.  The app factory builds the keyring
+(``app.extensions["crypto"]``); processes without an app (the registry import's
+workers) build their own from the same two settings.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+import binascii
 import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-if TYPE_CHECKING:  # NumPy is loaded by the bulk functions only, not by every process that imports this module
+if TYPE_CHECKING:  # NumPy and Polars only for the bulk functions, not in every process that imports this
     import numpy as np
+    import polars as pl
+    from flask import Flask
 
-_fernet: MultiFernet | None = None
-_newest: Fernet | None = None
-_hmac_key: bytes | None = None
-_hmac_keys: list[bytes] = []
-_aead_keys: list[AESGCM] = []
-_eax_keys: list[bytes] = []
-_registry_key: bytes | None = None
-
-
-def _derive(secret: str, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"caseflow", info=purpose).derive(
-        secret.encode()
-    )
+SUITES = ("aes", "sm4")
+_BYTES_HEADER = re.compile(rb"[as]:[0-9a-f]{8}:")
+_MARKS = {"aes": "a", "sm4": "s"}  # the token's first character
+NONCE = 12
+TAG = 16
 
 
-def configure(data_key: str) -> None:
-    """Install the keys; called by the app factory (and by jobs through it)."""
-    global _fernet, _newest, _hmac_key, _hmac_keys, _aead_keys, _eax_keys, _registry_key
-    secrets_ = [k.strip() for k in data_key.split(",") if k.strip()]
-    if not secrets_:
-        raise ValueError("empty data key")
-    fernets = [Fernet(base64.urlsafe_b64encode(_derive(s, b"encrypt"))) for s in secrets_]
-    _fernet, _newest = MultiFernet(fernets), fernets[0]
-    # The lookup hash uses the newest key; `flask security rotate-key` recomputes it.
-    _hmac_keys = [_derive(s, b"lookup-hmac") for s in secrets_]
-    _hmac_key = _hmac_keys[0]
-    _aead_keys = [AESGCM(_derive(s, b"bulk-aead")) for s in secrets_]  # opens tokens sealed before EAX
-    _eax_keys = [_derive(s, b"bulk-eax") for s in secrets_]
-    _registry_key = _derive(secrets_[0], b"registry-key")
+class Undecryptable(RuntimeError):
+    """A token that none of the configured keys opens (a retired key, or tampering)."""
 
 
-def _require() -> MultiFernet:
-    if _fernet is None:
-        raise RuntimeError("crypto not configured: create the app first")
-    return _fernet
+def _derive(secret: str, info: bytes, length: int, hash_: hashes.HashAlgorithm) -> bytes:
+    return HKDF(algorithm=hash_, length=length, salt=b"caseflow", info=info).derive(secret.encode())
+
+
+class _SuiteKey:
+    """One secret's keys under one suite: the AEAD and the two HMAC keys."""
+
+    def __init__(self, secret: str, suite: str) -> None:
+        self.suite, self.mark = suite, _MARKS[suite]
+        self.kid = _derive(secret, b"key-id", 4, hashes.SHA256()).hex()
+        self.header = f"{self.mark}:{self.kid}:"
+        self.aad = self.header.encode()
+        if suite == "aes":
+            # The lookup key is the one caseflow has always used: stored HMAC-SHA-256 hashes stay valid.
+            self.lookup = hmac.HMAC(_derive(secret, b"lookup-hmac", 32, hashes.SHA256()), hashes.SHA256())
+            self.registry = hmac.HMAC(_derive(secret, b"registry-hmac-sha256", 32, hashes.SHA256()), hashes.SHA256())
+            self._aead = AESGCM(_derive(secret, b"aead-aes-256-gcm", 32, hashes.SHA256()))
+        else:
+            self.lookup = hmac.HMAC(_derive(secret, b"lookup-hmac-sm3", 32, hashes.SM3()), hashes.SM3())
+            self.registry = hmac.HMAC(_derive(secret, b"registry-hmac-sm3", 32, hashes.SM3()), hashes.SM3())
+            self._sm4 = algorithms.SM4(_derive(secret, b"aead-sm4-gcm", 16, hashes.SM3()))
+
+    def seal(self, nonce: bytes, plain: bytes) -> bytes:
+        """nonce + ciphertext + tag."""
+        if self.suite == "aes":
+            return nonce + self._aead.encrypt(nonce, plain, self.aad)
+        encryptor = Cipher(self._sm4, modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(self.aad)
+        return nonce + encryptor.update(plain) + encryptor.finalize() + encryptor.tag
+
+    def open(self, raw: bytes) -> bytes:
+        """The plaintext of nonce + ciphertext + tag; ``InvalidTag`` if it was not sealed by this key."""
+        if len(raw) < NONCE + TAG:
+            raise InvalidTag
+        nonce, body = raw[:NONCE], raw[NONCE:]
+        if self.suite == "aes":
+            return self._aead.decrypt(nonce, body, self.aad)
+        decryptor = Cipher(self._sm4, modes.GCM(nonce, body[-TAG:])).decryptor()
+        decryptor.authenticate_additional_data(self.aad)
+        return decryptor.update(body[:-TAG]) + decryptor.finalize()
+
+    def mac(self, base: hmac.HMAC, data: bytes) -> bytes:
+        h = base.copy()  # the keyed state is set up once; a copy costs less than a new HMAC
+        h.update(data)
+        return h.finalize()
+
+
+@dataclass(frozen=True)
+class CryptoSettings:
+    """What a process needs to build the same keyring: the data key list and the suite."""
+
+    data_key: str
+    suite: str = "aes"
+
+
+class Keyring:
+    """The data keys of a deployment under its suite: seals, opens and hashes personal data."""
+
+    def __init__(self, data_key: str, suite: str = "aes") -> None:
+        suite = (suite or "aes").strip().lower()
+        if suite not in SUITES:
+            raise ValueError(f"CASEFLOW_CRYPTO_SUITE must be one of {', '.join(SUITES)}, not {suite!r}")
+        secrets_ = [k.strip() for k in data_key.split(",") if k.strip()]
+        if not secrets_:
+            raise ValueError("empty data key")
+        self.settings = CryptoSettings(data_key, suite)
+        self.suite = suite
+        # Every secret under both suites opens; the first secret under the configured suite seals and hashes.
+        self._keys = {(s, suite_): _SuiteKey(s, suite_) for s in secrets_ for suite_ in SUITES}
+        self._openers = {(k.mark, k.kid): k for k in self._keys.values()}
+        self.current = self._keys[(secrets_[0], suite)]
+        # Lookups of rows that are never rewritten (the audit log): every key, the configured suite first.
+        self._lookup_order = [self._keys[(s, suite)] for s in secrets_] + [
+            self._keys[(s, other)] for other in SUITES if other != suite for s in secrets_]
+
+    # -- sealing ------------------------------------------------------------------------------------
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Seal bytes (an attachment, say): the token's header, then nonce + ciphertext + tag."""
+        return self.current.aad + self.current.seal(os.urandom(NONCE), data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Open :meth:`encrypt_bytes` output with whichever configured key sealed it."""
+        mark, kid, raw = _split(token)
+        return self._open(mark.decode("ascii", "replace"), kid.decode("ascii", "replace"), raw)
+
+    def encrypt(self, value: str) -> str:
+        """Seal a string; the token is ASCII text for a TEXT column."""
+        key = self.current
+        return key.header + binascii.b2a_base64(key.seal(os.urandom(NONCE), value.encode()), newline=False).decode()
+
+    def encrypt_column(self, values: Sequence[bytes]) -> pl.Series:
+        """:meth:`encrypt` of many UTF-8 values (a registry import's rows), as a Polars String column.
+
+        One AEAD call a value; the random nonces come from one system call and the base64 is done
+        column-wise (Polars), which leaves the AEAD call as the only per-value work.
+        """
+        import polars as pl
+
+        key = self.current
+        nonces = os.urandom(NONCE * len(values))
+        starts = range(0, len(nonces), NONCE)
+        if key.suite == "aes":
+            encrypt, aad = key._aead.encrypt, key.aad
+            raw = [(nonce := nonces[i:i + NONCE]) + encrypt(nonce, value, aad)
+                   for i, value in zip(starts, values, strict=True)]
+        else:
+            raw = [key.seal(nonces[i:i + NONCE], value) for i, value in zip(starts, values, strict=True)]
+        return pl.select(pl.lit(key.header) + pl.Series(raw, dtype=pl.Binary).bin.encode("base64")).to_series()
+
+    def decrypt(self, token: str) -> str:
+        """Open a token sealed under any configured key and either suite."""
+        mark, kid, body = _split(token)
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise Undecryptable("not a caseflow token") from None
+        return self._open(mark, kid, raw).decode()
+
+    def _open(self, mark: str, kid: str, raw: bytes) -> bytes:
+        key = self._openers.get((mark, kid))
+        if key is not None:
+            try:
+                return key.open(raw)
+            except InvalidTag:
+                pass
+        raise Undecryptable("personal data cannot be decrypted with the configured keys")
+
+    def is_current(self, token: str | bytes) -> bool:
+        """The token is sealed under the newest key and the configured suite (rotation can skip it)."""
+        if isinstance(token, bytes):
+            return token.startswith(self.current.aad)
+        return token.startswith(self.current.header)
+
+    @staticmethod
+    def is_token(data: bytes) -> bool:
+        """``data`` starts like :meth:`encrypt_bytes` output (a file stored before encryption does not)."""
+        return _BYTES_HEADER.match(data) is not None
+
+    def rotate(self, token: str) -> str:
+        """The same value sealed under the newest key and the configured suite."""
+        return token if self.is_current(token) else self.encrypt(self.decrypt(token))
+
+    # -- keyed hashes -------------------------------------------------------------------------------
+
+    def lookup_hash(self, value: str | None) -> str | None:
+        """Keyed hash (hex) of a normalised value for exact-match lookups; None for an empty value."""
+        if not value:
+            return None
+        return self.current.mac(self.current.lookup, value.encode()).hex()
+
+    def lookup_hashes(self, value: str | None) -> list[str]:
+        """The keyed hash of ``value`` under every configured key and both suites, the current one first.
+
+        For rows that are never rewritten (the append-only audit log, access codes), so a search still
+        finds them after a key or suite change while the old key is configured.
+        """
+        if not value:
+            return []
+        data = value.encode()
+        return [key.mac(key.lookup, data).hex() for key in self._lookup_order]
+
+    def registry_key(self, value: str | None) -> int | None:
+        """The 64-bit registry key of one value (a BIGINT column); None for an empty value."""
+        if not value:
+            return None
+        return _as_bigint(self.current.mac(self.current.registry, value.encode()))
+
+    def registry_keys(self, values: Iterable[bytes]) -> np.ndarray:
+        """:meth:`registry_key` of many UTF-8 values (none empty), as an int64 array: one HMAC a value.
+
+        The first 8 bytes of the HMAC as a signed integer: a small index key that builds and joins fast.
+        A collision among 17 million values has odds of about 1 in 100,000; lookups compare the masked
+        number too.
+        """
+        import numpy as np
+
+        copy = self.current.registry.copy  # the keyed state is set up once; a copy costs less than a new HMAC
+        digests = b"".join([(h := copy(), h.update(value), h.finalize())[2] for value in values])
+        return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :8].copy().view(">i8").astype(np.int64).ravel()
+
+
+def _as_bigint(digest: bytes) -> int:
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _split(token):
+    """(mark, key id, rest) of a token (str or bytes)."""
+    sep = ":" if isinstance(token, str) else b":"
+    parts = token.split(sep, 2)
+    if len(parts) != 3 or len(parts[0]) != 1:
+        raise Undecryptable("not a caseflow token")
+    return parts[0], parts[1], parts[2]
+
+
+# -- the app's keyring ----------------------------------------------------------------------------------
+
+def init_app(app: Flask) -> Keyring:
+    """Build the app's keyring from ``DATA_KEY`` and ``CRYPTO_SUITE`` and keep it in ``app.extensions``."""
+    keyring = Keyring(app.config["DATA_KEY"], app.config.get("CRYPTO_SUITE", "aes"))
+    app.extensions["crypto"] = keyring
+    return keyring
+
+
+def keyring() -> Keyring:
+    """The current app's keyring."""
+    from flask import current_app
+
+    return current_app.extensions["crypto"]
 
 
 def encrypt(value: str) -> str:
-    """Encrypt a string; the result is ASCII text safe for a TEXT column."""
-    return _require().encrypt(value.encode()).decode()
+    """:meth:`Keyring.encrypt` with the current app's keys."""
+    return keyring().encrypt(value)
 
 
 def decrypt(token: str) -> str:
-    """Decrypt with any configured key."""
-    try:
-        return _require().decrypt(token.encode()).decode()
-    except InvalidToken as exc:  # pragma: no cover - key misconfiguration
-        raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
-
-
-def rotate(token: str) -> str:
-    """Re-encrypt a token under the newest key."""
-    return _require().rotate(token.encode()).decode()
-
-
-def is_current(token: str) -> bool:
-    """The token is already encrypted under the newest key (rotation can skip it)."""
-    _require()
-    try:
-        _newest.decrypt(token.encode())
-    except InvalidToken:
-        return False
-    return True
-
-
-def lookup_hashes(value: str | None) -> list[str]:
-    """The keyed hash of ``value`` under every configured key, newest first.
-
-    For rows that are never rewritten (the append-only audit log), so a search
-    still finds entries hashed under a retired key while that key is configured.
-    """
-    if not value:
-        return []
-    return [hmac.new(k, value.encode(), hashlib.sha256).hexdigest() for k in _hmac_keys]
+    """:meth:`Keyring.decrypt` with the current app's keys."""
+    return keyring().decrypt(token)
 
 
 def lookup_hash(value: str | None) -> str | None:
-    """Keyed hash of a normalised value for exact-match lookups."""
-    if not value:
-        return None
-    if _hmac_key is None:
-        raise RuntimeError("crypto not configured: create the app first")
-    return hmac.new(_hmac_key, value.encode(), hashlib.sha256).hexdigest()
+    """:meth:`Keyring.lookup_hash` with the current app's keys."""
+    return keyring().lookup_hash(value)
 
 
-def seal(value: str) -> str:
-    """Authenticated encryption of one value of bulk personal data (registry rows); see :func:`seal_column`."""
-    data = value.encode()
-    return seal_column(data, [len(data)])[0].decode()
-
-
-def seal_column(data: bytes, lengths) -> np.ndarray:
-    """Seal many values at once: ``data`` is their UTF-8 bytes end to end, ``lengths`` their byte lengths.
-
-    Returns one ASCII token a value (a NumPy ``S`` array), ``"~"`` + base64(12-byte random nonce +
-    AES-256-EAX ciphertext + 16-byte tag) under the newest key.  EAX is CTR encryption plus CMAC
-    authentication, both plain AES block operations, so a whole column is sealed with a few AES-ECB calls
-    per distinct length (``caseflow.security.blockwise``) instead of one AES-GCM call a value: ~0.2 µs
-    instead of ~1 µs a value.  :func:`unseal` opens these and the older AES-GCM tokens.
-    """
-    import numpy as np
-
-    from caseflow.security import blockwise
-
-    lengths = np.asarray(lengths, dtype=np.int64)
-    nonces = np.frombuffer(os.urandom(blockwise.NONCE * len(lengths)), dtype=np.uint8).reshape(-1, blockwise.NONCE)
-    eax = blockwise.Eax(_seal_key())
-    groups = []
-    for rows, plain in blockwise.by_length(data, lengths):
-        text = blockwise.base64_rows(eax.seal_rows(nonces[rows], plain))
-        groups.append((rows, np.concatenate([np.full((len(rows), 1), ord(EAX_MARK), dtype=np.uint8), text],
-                                            axis=1)))
-    width = max((text.shape[1] for _, text in groups), default=1)
-    tokens = np.zeros(len(lengths), dtype=f"S{width}")
-    for rows, text in groups:  # shorter tokens are NUL-padded by the S type and read back without the NULs
-        tokens[rows] = np.ascontiguousarray(text).view(f"S{text.shape[1]}").ravel()
-    return tokens
-
-
-EAX_MARK = "~"  # not a base64 character: tells EAX tokens from the AES-GCM ones sealed before
-
-
-def unseal(token: str) -> str:
-    """Open a :func:`seal` / :func:`seal_column` token (or an older AES-GCM one) with any configured key."""
-    if token.startswith(EAX_MARK):
-        raw = base64.b64decode(token[1:])
-        for key in _eax_keys:
-            plain = _eax_open(key, raw)
-            if plain is not None:
-                return plain.decode()
-    else:
-        raw = base64.b64decode(token)
-        for aead in _aead_keys:
-            try:
-                return aead.decrypt(raw[:12], raw[12:], None).decode()
-            except InvalidTag:
-                continue
-    raise RuntimeError("personal data cannot be decrypted with the configured keys")
-
-
-def _eax_open(key: bytes, raw: bytes) -> bytes | None:
-    """EAX decryption of one token's bytes with ``cryptography``'s CMAC and AES-CTR; None if the tag fails."""
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    from cryptography.hazmat.primitives.cmac import CMAC
-
-    from caseflow.security import blockwise
-
-    def omac(tweak: int, message: bytes) -> bytes:
-        mac = CMAC(algorithms.AES(key))
-        mac.update(tweak.to_bytes(16, "big") + message)
-        return mac.finalize()
-
-    if len(raw) < blockwise.NONCE + blockwise.TAG:
-        return None
-    nonce, cipher, tag = raw[:blockwise.NONCE], raw[blockwise.NONCE:-blockwise.TAG], raw[-blockwise.TAG:]
-    start = omac(0, nonce)
-    expected = bytes(a ^ b ^ c for a, b, c in zip(start, omac(1, b""), omac(2, cipher), strict=True))
-    if not hmac.compare_digest(expected, tag):
-        return None
-    # OpenSSL's CTR counts with the whole 16-byte block, as EAX does.
-    decryptor = Cipher(algorithms.AES(key), modes.CTR(start)).decryptor()
-    return decryptor.update(cipher) + decryptor.finalize()
-
-
-def registry_keys(data: bytes, lengths) -> np.ndarray:
-    """The registry keys of many values at once: ``data`` is their UTF-8 bytes end to end, ``lengths``
-    (a NumPy integer array) their byte lengths; returns an int64 array, one key per value.
-
-    A key is the first 8 bytes of the AES-CMAC (RFC 4493, NIST SP 800-38B) of the value, as a signed
-    integer for a BIGINT column: a small index key that builds and joins fast.  A collision among 17
-    million values has odds of about 1 in 100,000, and a lookup compares the masked number too.
-    A whole column is computed a block position at a time (``caseflow.security.blockwise``); the tests
-    hold it to ``cryptography``'s own CMAC.  Snapshots are re-imported, not re-keyed, after a key change.
-    """
-    import numpy as np
-
-    from caseflow.security import blockwise
-
-    encrypt = blockwise.ecb(_registry_secret())
-    keys = blockwise.subkeys(encrypt)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    tags = np.empty((len(lengths), 16), dtype=np.uint8)
-    for rows, values in blockwise.by_length(data, lengths):
-        tags[rows] = blockwise.cmac_rows(encrypt, keys, values)
-    return tags[:, :8].copy().view(">i8").astype(np.int64).ravel()
-
-
-def bulk_keys() -> tuple[bytes, bytes]:
-    """(registry key secret, newest EAX key): what the compiled import path (``registry._codec``) computes
-    :func:`registry_keys` and :func:`seal_column` with."""
-    return _registry_secret(), _seal_key()
-
-
-def _seal_key() -> bytes:
-    """The newest EAX key, which seals; every configured one opens."""
-    if not _eax_keys:
-        raise RuntimeError("crypto not configured: create the app first")
-    return _eax_keys[0]
-
-
-def _registry_secret() -> bytes:
-    if _registry_key is None:
-        raise RuntimeError("crypto not configured: create the app first")
-    return _registry_key
+def lookup_hashes(value: str | None) -> list[str]:
+    """:meth:`Keyring.lookup_hashes` with the current app's keys."""
+    return keyring().lookup_hashes(value)
 
 
 def registry_key(value: str | None) -> int | None:
-    """The registry key of one value (lookups), as :func:`registry_keys` stores it; None for an empty value."""
-    if not value:
-        return None
-    from cryptography.hazmat.primitives.ciphers import algorithms
-    from cryptography.hazmat.primitives.cmac import CMAC
-
-    mac = CMAC(algorithms.AES(_registry_secret()))
-    mac.update(value.encode())
-    return int.from_bytes(mac.finalize()[:8], "big", signed=True)
+    """:meth:`Keyring.registry_key` with the current app's keys."""
+    return keyring().registry_key(value)

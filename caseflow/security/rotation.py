@@ -1,8 +1,8 @@
-"""Re-encryption of personal data under the newest data key (``flask security rotate-key``).
+"""Re-encryption of personal data under the newest data key and the configured suite (``flask security rotate-key``).
 
 Every column of type :class:`Encrypted` in the models is found through the
 metadata, so new tables are covered without changes here. A column ``<name>_hash``
-next to it is recomputed with the newest HMAC key in the same row update.
+next to it is recomputed with the newest HMAC key (and the suite's hash) in the same row update.
 
 The audit log's ``subject_hash`` is deliberately not rewritten: the log is
 append-only (a trigger refuses updates), and its searches use every configured
@@ -42,6 +42,7 @@ def encrypted_columns() -> dict[sa.Table, list[str]]:
 def _rotate_table(table: sa.Table, names: list[str], batch_size: int) -> RotationCount:
     """Walk the table by primary key in batches, one transaction per batch."""
     count = RotationCount(table.name)
+    keys = crypto.keyring()
     (pk,) = table.primary_key.columns
     raw = [sa.type_coerce(table.c[n], sa.Text).label(n) for n in names]  # ciphertext, not decrypted
     last = None
@@ -57,12 +58,12 @@ def _rotate_table(table: sa.Table, names: list[str], batch_size: int) -> Rotatio
             values = {}
             for name in names:
                 token = getattr(row, name)
-                if token is None or crypto.is_current(token):
+                if token is None or keys.is_current(token):
                     continue
-                plain = crypto.decrypt(token)
-                values[name] = plain  # the column type encrypts it again, under the newest key
+                plain = keys.decrypt(token)
+                values[name] = plain  # the column type encrypts it again, under the newest key and suite
                 if f"{name}_hash" in table.c:
-                    values[f"{name}_hash"] = crypto.lookup_hash(plain)
+                    values[f"{name}_hash"] = keys.lookup_hash(plain)
             if values:
                 db.session.execute(sa.update(table).where(pk == row[0]).values(values))
                 count.rows_rotated += 1
@@ -81,6 +82,11 @@ security_cli = AppGroup("security", help="Personal-data keys: re-encryption afte
 @security_cli.command("rotate-key")
 @click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
 def rotate_key_command(batch_size: int) -> None:
-    """Re-encrypt every ID number, phone and registry number under the first key of CASEFLOW_DATA_KEY."""
+    """Re-encrypt every ID number, phone, registry number, TOTP secret and attachment file under the first key
+    of CASEFLOW_DATA_KEY and the configured suite."""
+    from caseflow.attachments import reseal_files
+
     for count in rotate_all(batch_size):
         click.echo(f"{count.table}: {count.rows_rotated} of {count.rows_seen} row(s) re-encrypted")
+    seen, resealed = reseal_files()
+    click.echo(f"attachment files: {resealed} of {seen} re-encrypted")

@@ -6,6 +6,7 @@ action re-shows the page with the user's text kept and the reason by the field.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from flask import (
@@ -394,7 +395,7 @@ def case_attach(number: str):
 def attachment(public_id: str):
     """Download an attachment of a case the user may see; never rendered inline."""
     att = queries.get_attachment(current_user, public_id)
-    resp = send_file(attachments.path_of(att), mimetype=att.content_type, as_attachment=True,
+    resp = send_file(io.BytesIO(attachments.read(att)), mimetype=att.content_type, as_attachment=True,
                      download_name=att.original_name, max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-store"

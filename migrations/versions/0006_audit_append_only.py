@@ -7,11 +7,18 @@ Create Date: 2026-11-23 01:40:00
 On PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE on ``audit_log``.
 A G-number is "G" + the citizen ID number, so ``persons.registry_no`` is now
 encrypted like the ID number, with a keyed hash for exact-match lookups; the
-existing plaintext values are encrypted here (the app factory has configured the
-data key before migrations run).
+existing plaintext values are encrypted here with the data key of the app's config.
+The Fernet encryption and HMAC of this revision are copied here, not imported
+from ``caseflow``: this revision must do the same whatever the app's code becomes.
 """
+import base64
+
 from alembic import op
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 
 # revision identifiers, used by Alembic.
@@ -35,18 +42,30 @@ TRIGGERS = (
 )
 
 
+def _derive(secret: str, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"caseflow", info=info).derive(secret.encode())
+
+
 def _recode_registry_numbers(encrypting: bool) -> None:
-    from caseflow.security import crypto
+    """Fernet under the data key (the first encrypts, all decrypt), HMAC-SHA-256 lookup hash."""
+    secrets_ = [k.strip() for k in current_app.config["DATA_KEY"].split(",") if k.strip()]
+    fernet = MultiFernet([Fernet(base64.urlsafe_b64encode(_derive(s, b"encrypt"))) for s in secrets_])
+    lookup_key = _derive(secrets_[0], b"lookup-hmac")
+
+    def lookup_hash(value: str) -> str:
+        h = hmac.HMAC(lookup_key, hashes.SHA256())
+        h.update(value.encode())
+        return h.finalize().hex()
 
     conn = op.get_bind()
     rows = conn.execute(sa.text("SELECT id, registry_no FROM persons WHERE registry_no IS NOT NULL")).all()
     for person_id, value in rows:
         if encrypting:
-            params = {"v": crypto.encrypt(value), "h": crypto.lookup_hash(value), "id": person_id}
+            params = {"v": fernet.encrypt(value.encode()).decode(), "h": lookup_hash(value), "id": person_id}
             conn.execute(sa.text("UPDATE persons SET registry_no = :v, registry_no_hash = :h WHERE id = :id"), params)
         else:
             conn.execute(sa.text("UPDATE persons SET registry_no = :v WHERE id = :id"),
-                         {"v": crypto.decrypt(value), "id": person_id})
+                         {"v": fernet.decrypt(value.encode()).decode(), "id": person_id})
 
 
 def upgrade():

@@ -6,17 +6,28 @@ Create Date: 2026-12-03 17:00:00
 
 Registry records were found by the 64-character hex HMAC of the registry number
 and of the ID number.  They are now found by a keyed 64-bit hash stored as
-BIGINT (``crypto.registry_keys``): a quarter of the bytes to load, and indexes
+BIGINT (the first 8 bytes of an AES-CMAC): a quarter of the bytes to load, and indexes
 that build and join several times faster.  The non-unique indexes lose
 ``import_id``: each partition holds one import.  Existing records get their keys from
-their own sealed personal data (decrypted here: the app factory has configured
-the data key before migrations run); problems and case links take the key of the
+their own sealed personal data (decrypted here with the data key of the app's
+config; the cryptography of this revision is copied here, not imported from
+``caseflow``, so that it stays the same whatever the app's code becomes); problems and case links take the key of the
 record they pointed at.  A link whose record is no longer stored keeps its
 frozen copy and gets no key.  Rows are converted one by one, in key order: for a
 province-size table this runs for a while, once.
 """
+import base64
+import functools
+
 from alembic import op
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.cmac import CMAC
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 
 # revision identifiers, used by Alembic.
@@ -26,6 +37,62 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5000
+
+
+@functools.cache  # the same few keys for every row
+def _derive(secret: str, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"caseflow", info=info).derive(secret.encode())
+
+
+def _secrets() -> list[str]:
+    return [k.strip() for k in current_app.config["DATA_KEY"].split(",") if k.strip()]
+
+
+def _unseal_pii(token: str) -> tuple[str, str]:
+    """(ID number, registry number) of a record's "id|registry_no|phone" sealed with AES-EAX ("~" + base64;
+    PyCryptodome's EAX opens it) or, by earlier imports, AES-GCM; the registry number "" means "G" + ID."""
+    from Crypto.Cipher import AES
+
+    plain = None
+    if token.startswith("~"):
+        raw = base64.b64decode(token[1:])
+        for secret in _secrets():
+            try:
+                plain = AES.new(_derive(secret, b"bulk-eax"), AES.MODE_EAX, nonce=raw[:12], mac_len=16)\
+                    .decrypt_and_verify(raw[12:-16], raw[-16:])
+                break
+            except ValueError:
+                continue
+    else:
+        raw = base64.b64decode(token)
+        for secret in _secrets():
+            try:
+                plain = AESGCM(_derive(secret, b"bulk-aead")).decrypt(raw[:12], raw[12:], None)
+                break
+            except InvalidTag:
+                continue
+    if plain is None:
+        raise RuntimeError("a registry record cannot be decrypted with the configured keys")
+    id_number, registry_no, _ = plain.decode().split("|")
+    return id_number, registry_no or "G" + id_number
+
+
+def _cmac_key(value: str | None) -> int | None:
+    """The 64-bit key of this revision: the first 8 bytes of AES-CMAC, as a signed integer."""
+    if not value:
+        return None
+    mac = CMAC(algorithms.AES(_derive(_secrets()[0], b"registry-key")))
+    mac.update(value.encode())
+    return int.from_bytes(mac.finalize()[:8], "big", signed=True)
+
+
+def _hmac_hash(value: str | None) -> str | None:
+    """The hex HMAC-SHA-256 lookup hash of the revisions before."""
+    if not value:
+        return None
+    h = hmac.HMAC(_derive(_secrets()[0], b"lookup-hmac"), hashes.SHA256())
+    h.update(value.encode())
+    return h.finalize().hex()
 
 
 def _each_record(conn, columns: str):
@@ -44,13 +111,11 @@ def _each_record(conn, columns: str):
 
 def _rekey(conn, registry_column: str, id_column: str, key_of) -> None:
     """Set the two key columns of every record from its own sealed ID and registry numbers."""
-    from caseflow.registry.validation import unseal_pii
-
     op.create_index('ix_registry_records_convert', 'registry_records', ['import_id', 'line_no'])
     for rows in _each_record(conn, "pii"):
         params = []
         for import_id, line_no, pii in rows:
-            id_number, registry_no, _ = unseal_pii(pii)  # also rows sealed by later imports (downgrade)
+            id_number, registry_no = _unseal_pii(pii)  # also rows sealed by later imports (downgrade)
             params.append({"r": key_of(registry_no), "k": key_of(id_number), "i": import_id, "l": line_no})
         conn.execute(sa.text(f"UPDATE registry_records SET {registry_column} = :r, {id_column} = :k "
                              "WHERE import_id = :i AND line_no = :l"), params)
@@ -65,13 +130,11 @@ def _follow(conn, table: str, old: str, new: str) -> None:
 
 
 def upgrade():
-    from caseflow.security import crypto
-
     conn = op.get_bind()
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registry_key', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('id_key', sa.BigInteger(), nullable=True))
-    _rekey(conn, 'registry_key', 'id_key', crypto.registry_key)
+    _rekey(conn, 'registry_key', 'id_key', _cmac_key)
     for table in ('registry_problems', 'case_registry_links'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('registry_key', sa.BigInteger(), nullable=True))
@@ -96,14 +159,12 @@ def upgrade():
 
 
 def downgrade():
-    from caseflow.security import crypto
-
     conn = op.get_bind()
     hex_type = sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql')
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registry_no_hash', hex_type, nullable=True))
         batch_op.add_column(sa.Column('id_hash', hex_type, nullable=True))
-    _rekey(conn, 'registry_no_hash', 'id_hash', crypto.lookup_hash)
+    _rekey(conn, 'registry_no_hash', 'id_hash', _hmac_hash)
     for table in ('registry_problems', 'case_registry_links'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('registry_no_hash', sa.String(length=64), nullable=True))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from caseflow.identity import check_char, mask_id_number, mask_phone, mask_registry_number
 from caseflow.registry import batch
 from caseflow.registry.validation import RowRejected, map_headers, unseal_pii, validate_row
-from caseflow.security import crypto
+from caseflow.security.crypto import Keyring
 from tests.factories import make_id_number
 from tests.registry.helpers import HEADER
 
@@ -56,15 +56,13 @@ ROWS = st.lists(st.fixed_dictionaries({h: st.sampled_from(v) for h, v in CELLS.i
                 max_size=25)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def keys():
-    crypto.configure("test-key-one,test-key-two")
+KEYS = Keyring("test-key-one,test-key-two")
 
 
 def _context(header=HEADER) -> batch.Context:
     columns, missing = map_headers(header)
     assert not missing
-    return batch.Context(columns, SCHOOLS, TODAY, 7)
+    return batch.Context(columns, SCHOOLS, TODAY, 7, KEYS)
 
 
 def _expected(lines: list[tuple[int, list[str]]], ctx: batch.Context):
@@ -94,12 +92,12 @@ def _check(encoded: batch.Encoded, accepted: dict, rejected: dict) -> None:
             clean.id_type, clean.name, clean.sex, clean.birth_date, clean.ethnicity, clean.school_code,
             clean.school_id, clean.grade, clean.class_name, clean.status.value, clean.guardian_name)
         assert row["registry_no_masked"] == mask_registry_number(reg)
-        assert row["registry_key"] == crypto.registry_key(reg)
-        assert row["id_key"] == crypto.registry_key(id_number)
+        assert row["registry_key"] == KEYS.registry_key(reg)
+        assert row["id_key"] == KEYS.registry_key(id_number)
         assert row["id_masked"] == (mask_id_number(id_number) if id_number else None)
         assert row["guardian_phone_masked"] == (mask_phone(phone) if phone else None)
-        assert unseal_pii(row["pii"]) == (id_number or "", reg, phone or "")
-        stored_reg = crypto.unseal(row["pii"]).split("|")[1]  # a G number that repeats the ID number: left out
+        assert unseal_pii(row["pii"], KEYS) == (id_number or "", reg, phone or "")
+        stored_reg = KEYS.decrypt(row["pii"]).split("|")[1]  # a G number that repeats the ID number: left out
         assert stored_reg == ("" if reg == f"G{id_number}" else reg)
 
 

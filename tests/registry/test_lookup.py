@@ -136,3 +136,23 @@ def test_case_registry_page_is_404_outside_jurisdiction(two_sources, db, client)
     case, _ = submit(db)
     login_as(client, two_sources.user("officer", "410303"))
     assert client.get(f"/cases/{case.number}/registry").status_code == 404
+
+
+def test_an_sm4_deployment_imports_looks_up_and_opens_records(app, db, world, tmp_path):
+    """CASEFLOW_CRYPTO_SUITE=sm4: rows are sealed with SM4-GCM and keyed with HMAC-SM3, in the import's
+    worker processes too, and a lookup by ID number or registry number finds the pupil in both sources."""
+    from caseflow.models import RegistryRecord
+    from caseflow.registry.validation import unseal_pii
+
+    app.config.update(CRYPTO_SUITE="sm4", REGISTRY_PARALLEL_MIN_BYTES=0, REGISTRY_CHUNK_BYTES=300,
+                      REGISTRY_IMPORT_WORKERS=2)
+    keyring = crypto.init_app(app)
+    do_import(write_csv(tmp_path / "n.csv", [student(), student("李梅", seq=124)] * 3), "national")
+    do_import(write_csv(tmp_path / "p.csv", [student(grade="五年级")]), "provincial")
+    result = lookup(world.user("officer", "410105"), parse_query(id_number=ID), reason="核实")
+    assert [r.source.value for r in result.records] == ["national", "provincial"] and result.flags == []
+    assert lookup(None, parse_query(registry_no="G" + ID), reason="x").records[0].id_number.endswith(ID[-4:])
+    records = db.session.scalars(sa.select(RegistryRecord).where(RegistryRecord.id_key == keyring.registry_key(ID))).all()
+    assert len(records) == 2 and all(r.pii.startswith("s:") for r in records)
+    assert unseal_pii(records[0].pii) == (ID, "G" + ID, "13812345678")
+    assert records[0].registry_key == keyring.registry_key("G" + ID) != crypto.Keyring(app.config["DATA_KEY"]).registry_key("G" + ID)
