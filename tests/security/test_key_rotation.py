@@ -87,7 +87,7 @@ def test_a_suite_change_reseals_everything_and_old_searches_still_work(app, db, 
 
     case, code = submit(db)
     operations.reveal(world.user("supervisor", "410105"), case, "student", "id_number")
-    jobs.commit()
+    db.session.commit()
     student_id = case.student.id_number
     default_hash = crypto.lookup_hash(student_id)
     app.config["CRYPTO_SUITE"] = "sm4"
@@ -110,7 +110,7 @@ def test_attachment_files_are_encrypted_and_rotate_key_reseals_them(keys, app, d
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     case, _ = submit(db)
     sealed, legacy = attachments.store(case, pdf, "证明.pdf"), attachments.store(case, pdf, "旧.pdf")
-    jobs.commit()
+    db.session.commit()
     on_disk = attachments.path_of(sealed).read_bytes()
     assert b"%PDF" not in on_disk and crypto.keyring().is_token(on_disk)
     attachments.path_of(legacy).write_bytes(pdf)  # as stored by earlier versions
