@@ -13,7 +13,6 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.audit import record_access
 from caseflow.cases import permissions
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
@@ -44,6 +43,7 @@ from caseflow.models import (
     Verdict,
 )
 from caseflow.security import crypto
+from caseflow.security.audit import record_access
 from caseflow.timeutil import local_date, local_today, utcnow
 from caseflow.workdays import Due
 

@@ -7,7 +7,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from caseflow import throttle
 from caseflow.cases.numbering import access_code_matches
 from caseflow.cases.workflow import CASE_MOVES
 from caseflow.deadlines import status
@@ -15,6 +14,7 @@ from caseflow.deadlines.settings import setting_days
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState
+from caseflow.security import throttle
 
 NEUTRAL_FAILURE = "投诉编号或查询码不正确，请核对后重新输入。"
 

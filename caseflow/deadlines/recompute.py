@@ -123,3 +123,12 @@ def _deadline_event(case: Case, actor: User | None, order: Order | None, which: 
         note += "（该年节假日尚未确认，仍为暂定）"
     db.session.add(CaseEvent(case=case, order=order, actor=actor, actor_unit_id=actor.unit_id if actor else None,
                              action="deadline_recomputed", note=note))
+
+
+def provisional_count() -> int:
+    """Open deadlines still resting on a weekends-only guess (the admin index asks the administrator to act)."""
+    orders = sa.select(sa.func.count(Order.id)).where(Order.state.in_(OrderState.OPEN),
+                                                      Order.due_provisional.is_(True))
+    cases = sa.select(sa.func.count(Case.id)).where(Case.action_due_provisional.is_(True),
+                                                    Case.action_due_on.is_not(None))
+    return (db.session.scalar(orders) or 0) + (db.session.scalar(cases) or 0)

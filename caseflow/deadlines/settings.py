@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask import g, has_app_context
 
 from caseflow.deadlines.policy import DEFAULT_DAYS, DeadlineRules
+from caseflow.errors import InvalidInput
 from caseflow.extensions import db
-from caseflow.models import CalendarDay, CalendarYear, Setting
+from caseflow.models import CalendarDay, CalendarYear, Setting, User
+from caseflow.security.audit import record_access
 from caseflow.workdays import WorkCalendar
 
 SETTING_LABELS = {
@@ -50,3 +52,25 @@ def current_rules() -> DeadlineRules:
     stored = {row.key: int(row.value) for row in
               db.session.scalars(db.select(Setting).where(Setting.key.in_(DEFAULT_DAYS)))}
     return DeadlineRules(load_calendar(), {**DEFAULT_DAYS, **stored})
+
+
+def current_settings() -> dict[str, int]:
+    return {key: setting_days(key) for key in DEFAULT_DAYS}
+
+
+def save_settings(actor: User | None, values: dict[str, int]) -> None:
+    """Store the deadline days (1..30 each). They apply to deadlines computed from now on."""
+    for key, value in values.items():
+        if key not in DEFAULT_DAYS:
+            raise InvalidInput(f"未知设置：{key}", field=key)
+        if not isinstance(value, int) or not 1 <= value <= 30:
+            raise InvalidInput("请填写1到30之间的整数", field=key)
+    for key, value in values.items():
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=str(value)))
+        else:
+            row.value = str(value)
+    record_access(actor, "settings_save", "settings", "deadlines",
+                  detail=", ".join(f"{k}={v}" for k, v in sorted(values.items())))
+    db.session.flush()

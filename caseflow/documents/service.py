@@ -6,7 +6,6 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from caseflow.audit import record_access
 from caseflow.cases import access, permissions
 from caseflow.documents.context import order_form, receipt
 from caseflow.documents.render import Pdf, render_orders, render_receipt
@@ -14,6 +13,7 @@ from caseflow.documents.store import order_pdf
 from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import Case, Order, Unit, User
+from caseflow.security.audit import record_access
 from caseflow.timeutil import SHANGHAI
 
 MAX_BATCH_DAYS = 366

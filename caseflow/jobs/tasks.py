@@ -30,9 +30,9 @@ def app_context():
 
 
 def _handlers():
+    from caseflow.cases.sms import deliver_sms
     from caseflow.chase.notify import deliver_email_notifications
     from caseflow.documents.jobs import render_order_pdf
-    from caseflow.notifications import deliver_sms
 
     return {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
             "render_order_pdf": render_order_pdf}

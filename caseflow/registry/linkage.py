@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from caseflow.audit import record_access
 from caseflow.cases import permissions
 from caseflow.cases.operations import _event, flush
 from caseflow.errors import InvalidInput, NotAllowed
@@ -12,6 +11,7 @@ from caseflow.models import Case, CaseRegistryLink, RegistryRecord, User
 from caseflow.registry.importer import latest_imports
 from caseflow.registry.lookup import _found_rows, _select
 from caseflow.registry.validation import unseal_pii
+from caseflow.security.audit import record_access
 
 
 def link_record(user: User, case: Case, import_id: int, registry_key: int) -> CaseRegistryLink:

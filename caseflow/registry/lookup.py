@@ -12,7 +12,6 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from caseflow.audit import record_access
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.identity import (
@@ -25,6 +24,7 @@ from caseflow.identity import (
 from caseflow.models import ACTIVE_STATUSES, Case, RegistryImport, RegistryRecord, RegistrySource, Unit, User
 from caseflow.registry.importer import latest_imports
 from caseflow.security import crypto
+from caseflow.security.audit import record_access
 
 # Fields whose difference between the two systems is a mismatch (注册信息不一致).
 KEY_FIELDS = ("name", "sex", "birth_date", "id_key", "school_code", "status")

@@ -5,10 +5,10 @@ import functools
 
 import sqlalchemy as sa
 
-from caseflow import throttle
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import User
+from caseflow.security import throttle
 from caseflow.security.passwords import hash_new_password, hash_password, verify_password
 from caseflow.timeutil import utcnow
 

@@ -18,13 +18,12 @@ import pyotp
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from caseflow import throttle
-from caseflow.audit import record_access
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Role, User
-from caseflow.security import crypto
+from caseflow.security import crypto, throttle
 from caseflow.security.accounts import check_current_password
+from caseflow.security.audit import record_access
 
 ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ISSUER = "学籍投诉处理系统"

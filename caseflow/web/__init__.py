@@ -15,13 +15,13 @@ def register_web(app: Flask) -> None:
     filters.init_filters(app)
     errors.init_errors(app)
     outage.init_outage(app)
-    from caseflow.documents.views import bp as documents_bp
-    from caseflow.registry.views import bp as registry_bp
     from caseflow.web.admin import bp as admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
+    from caseflow.web.documents import bp as documents_bp
     from caseflow.web.intake import bp as intake_bp
     from caseflow.web.public import bp as public_bp
+    from caseflow.web.registry import bp as registry_bp
     from caseflow.web.staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp,

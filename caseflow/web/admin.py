@@ -21,7 +21,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from caseflow import admin_ops
+from caseflow.cases import staff as staff_admin
+from caseflow.cases import units as unit_admin
+from caseflow.deadlines import calendar as holidays
+from caseflow.deadlines import settings as deadline_settings
+from caseflow.deadlines.recompute import provisional_count
 from caseflow.deadlines.settings import DEFAULT_DAYS, SETTING_LABELS
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
@@ -150,17 +154,22 @@ def _run(form: FlaskForm, operation, done):
     return redirect(target)
 
 
+def _overview() -> dict[str, int]:
+    """Counts for the admin index: units, active accounts, and open deadlines still provisional."""
+    return {"units": unit_admin.count(), "users": staff_admin.count_active(), "provisional": provisional_count()}
+
+
 # --- index --------------------------------------------------------------------------------------------
 
 @bp.route("")
 def index():
-    return render_template("admin/index.html", counts=admin_ops.overview())
+    return render_template("admin/index.html", counts=_overview())
 
 
 # --- calendar -----------------------------------------------------------------------------------------
 
 def _calendar_page(day_form=None, schedule_form=None, status=200):
-    return render_template("admin/calendar.html", years=admin_ops.calendar_years(),
+    return render_template("admin/calendar.html", years=holidays.calendar_years(),
                            day_form=day_form or DayForm(formdata=None),
                            schedule_form=schedule_form or ScheduleForm(formdata=None),
                            confirm_form=FlaskForm()), status
@@ -181,7 +190,7 @@ def calendar_add_day():
     form = DayForm()
     if form.validate_on_submit():
         word = "调休上班" if form.kind.data == "work" else "放假"
-        done = _run(form, lambda: admin_ops.set_day(current_user, form.day.data, form.kind.data == "work",
+        done = _run(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
                                                     form.note.data),
                     lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
                                      url_for(".calendar")))
@@ -199,7 +208,7 @@ def calendar_remove_day(day: str):
     except ValueError:
         abort(404)
     with unit_of_work():
-        changed = admin_ops.remove_day(current_user, the_day)
+        changed = holidays.remove_day(current_user, the_day)
     flash(f"已删除{the_day.isoformat()}的设置。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
@@ -208,14 +217,14 @@ def calendar_remove_day(day: str):
 def calendar_import():
     form = ScheduleForm()
     if form.validate_on_submit():
-        done = _run(form, lambda: admin_ops.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
+        done = _run(form, lambda: holidays.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
                     lambda result: (_imported(result), url_for(".calendar")))
         if done:
             return done
     return _calendar_page(schedule_form=form, status=400)
 
 
-def _imported(result: admin_ops.ImportResult) -> str:
+def _imported(result: holidays.ImportResult) -> str:
     confirmed = f"已确认{result.confirmed_year}年日历。" if result.confirmed_year else ""
     return f"已导入{result.stored}天的节假日安排。{confirmed}{_recomputed(result.deadlines_changed)}"
 
@@ -225,7 +234,7 @@ def calendar_confirm(year: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     with unit_of_work():
-        changed = admin_ops.confirm_year(current_user, year)
+        changed = holidays.confirm_year(current_user, year)
     flash(f"已确认{year}年日历。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
@@ -236,14 +245,14 @@ def calendar_confirm(year: int):
 def units():
     form = UnitForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        data = admin_ops.UnitData(**{f: form[f].data for f in (
+        data = unit_admin.UnitData(**{f: form[f].data for f in (
             "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
-        done = _run(form, lambda: admin_ops.create_unit(current_user, data),
+        done = _run(form, lambda: unit_admin.create_unit(current_user, data),
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
             return done
     query = request.args.get("q", "")
-    page = db.paginate(admin_ops.search_units(query), per_page=50, error_out=False)
+    page = db.paginate(unit_admin.search_units(query), per_page=50, error_out=False)
     return render_template("admin/units.html", form=form, page=page, q=query), (
         400 if form.errors else 200)
 
@@ -253,7 +262,7 @@ def unit_edit(code: str):
     unit = db.first_or_404(sa.select(Unit).where(Unit.code == code))
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
-        done = _run(form, lambda: admin_ops.update_unit(current_user, unit, form.name.data, form.phone.data,
+        done = _run(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
                                                         form.hotline.data),
                     lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
         if done:
@@ -267,17 +276,17 @@ def unit_edit(code: str):
 def users():
     form = UserForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        data = admin_ops.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
+        data = staff_admin.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
                                   unit=form.unit.data, password=form.password.data, phone=form.phone.data,
                                   email=form.email.data)
-        done = _run(form, lambda: admin_ops.create_user(current_user, data),
+        done = _run(form, lambda: staff_admin.create_user(current_user, data),
                     lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
                                   url_for(".user_detail", user_id=user.id)))
         if done:
             return done
     query = request.args.get("q", "")
     role = request.args.get("role", "")
-    page = db.paginate(admin_ops.search_users(query, _role_or_none(role)),
+    page = db.paginate(staff_admin.search_users(query, _role_or_none(role)),
                        per_page=50, error_out=False)
     return render_template("admin/users.html", form=form, page=page, q=query, role=role,
                            roles=Role), (400 if form.errors else 200)
@@ -300,7 +309,7 @@ def user_active(user_id: int):
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
-    return _on_user(user, lambda: admin_ops.set_user_active(current_user, user, form.active.data == "1"),
+    return _on_user(user, lambda: staff_admin.set_user_active(current_user, user, form.active.data == "1"),
                     lambda: f"已{'启用' if user.active else '停用'}账号{user.username}。")
 
 
@@ -334,7 +343,7 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        done = _run(form, lambda: admin_ops.reset_password(current_user, user, form.password.data),
+        done = _run(form, lambda: staff_admin.reset_password(current_user, user, form.password.data),
                     lambda _: (f"已重置{user.username}的密码，该用户已登录的会话全部失效。",
                                url_for(".user_detail", user_id=user.id)))
         if done:
@@ -347,9 +356,9 @@ def user_password(user_id: int):
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
-    form = SettingsForm(data=admin_ops.current_settings())
+    form = SettingsForm(data=deadline_settings.current_settings())
     if form.validate_on_submit():
-        done = _run(form, lambda: admin_ops.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
+        done = _run(form, lambda: deadline_settings.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
                     lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
         if done:
             return done

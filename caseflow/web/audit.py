@@ -14,9 +14,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
-from caseflow.audit import ACTION_LABELS, record_access, who_looked
 from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
+from caseflow.security.audit import ACTION_LABELS, record_access, who_looked
 from caseflow.timeutil import local
 from caseflow.web.auth import permission_required
 

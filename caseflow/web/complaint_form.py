@@ -22,7 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from caseflow.attachments import check_upload, store
+from caseflow.cases.attachments import check_upload, store
 from caseflow.cases.intake import (
     CLERK_SOURCES,
     ETHNIC_GROUPS,

@@ -22,8 +22,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from caseflow import attachments
-from caseflow.cases import access, operations, permissions, queries
+from caseflow.cases import access, attachments, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.deadlines import status
 from caseflow.errors import (

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from caseflow import admin_ops
 from caseflow.cases import operations as ops
+from caseflow.deadlines import calendar as holidays
 from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.models import CalendarDay, CalendarYear, CaseEvent
@@ -37,7 +37,7 @@ def test_2027_deadline_is_provisional_until_its_holidays_are_entered(world, db):
         assert (order.due_on, order.due_provisional) == (date(2027, 1, 5), True)
         assert (waiting.action_due_on, waiting.action_due_provisional) == (date(2027, 1, 1), True)
 
-        result = admin_ops.import_schedule(admin, SCHEDULE_2027)
+        result = holidays.import_schedule(admin, SCHEDULE_2027)
         db.session.commit()
 
     assert result.stored == 4 and result.confirmed_year == 2027 and result.deadlines_changed == 2
@@ -56,13 +56,13 @@ def test_holidays_without_confirming_keep_other_days_provisional(world, db):
     admin = world.user("admin", "410000")
     with time_machine.travel(LATE_2026, tick=False):
         case, _ = submit(db)
-        changed = admin_ops.set_day(admin, date(2027, 1, 1), False, "元旦")
+        changed = holidays.set_day(admin, date(2027, 1, 1), False, "元旦")
         db.session.commit()
         assert changed == 1
         db.session.refresh(case)
         # 1 January is known to be off; 4 January rests on the weekends-only guess still.
         assert (case.action_due_on, case.action_due_provisional) == (date(2027, 1, 4), True)
-        assert admin_ops.confirm_year(admin, 2027) == 0  # same date, now certain
+        assert holidays.confirm_year(admin, 2027) == 0  # same date, now certain
         db.session.commit()
         db.session.refresh(case)
         assert case.action_due_provisional is False
@@ -70,8 +70,8 @@ def test_holidays_without_confirming_keep_other_days_provisional(world, db):
 
 def test_make_up_day_counts_and_holiday_is_skipped(world, db):
     admin = world.user("admin", "410000")
-    admin_ops.set_day(admin, date(2027, 2, 7), True, "春节调休")   # a Sunday worked
-    admin_ops.set_day(admin, date(2027, 2, 8), False, "春节")       # a Monday off
+    holidays.set_day(admin, date(2027, 2, 7), True, "春节调休")   # a Sunday worked
+    holidays.set_day(admin, date(2027, 2, 8), False, "春节")       # a Monday off
     db.session.commit()
     cal = load_calendar()
     assert cal.is_workday(date(2027, 2, 7)) and not cal.is_workday(date(2027, 2, 8))
@@ -79,7 +79,7 @@ def test_make_up_day_counts_and_holiday_is_skipped(world, db):
     assert cal.add(date(2027, 2, 5), 1).on == date(2027, 2, 7)
     assert cal.add(date(2027, 2, 5), 2).on == date(2027, 2, 9)
 
-    admin_ops.remove_day(admin, date(2027, 2, 8))
+    holidays.remove_day(admin, date(2027, 2, 8))
     db.session.commit()
     assert load_calendar().is_workday(date(2027, 2, 8))
     assert db.session.get(CalendarDay, date(2027, 2, 8)) is None
@@ -89,7 +89,7 @@ def test_schedule_with_a_bad_line_stores_nothing(world, db):
     admin = world.user("admin", "410000")
     text = "2027-01-01 休 元旦\n2027-02-30 休 春节\n2027-02-06 上班\n\n2027-01-01 班 重复"
     with pytest.raises(InvalidInput) as err:
-        admin_ops.import_schedule(admin, text)
+        holidays.import_schedule(admin, text)
     db.session.rollback()
     message = err.value.message
     assert "第2行" in message and "第3行" in message and "第5行" in message and "第1行" in message
@@ -98,24 +98,24 @@ def test_schedule_with_a_bad_line_stores_nothing(world, db):
 
 
 def test_schedule_accepts_common_date_spellings_and_caps_the_error_list():
-    lines = admin_ops.parse_schedule("2027/1/1 休 元旦\n2027年2月7日　班　春节调休\n# 注释\n")
+    lines = holidays.parse_schedule("2027/1/1 休 元旦\n2027年2月7日　班　春节调休\n# 注释\n")
     assert [(x.day, x.is_workday, x.note) for x in lines] == [
         (date(2027, 1, 1), False, "元旦"), (date(2027, 2, 7), True, "春节调休")]
     with pytest.raises(InvalidInput) as err:
-        admin_ops.parse_schedule("\n".join(f"2027-01-{d:02d} 假" for d in range(1, 21)))
+        holidays.parse_schedule("\n".join(f"2027-01-{d:02d} 假" for d in range(1, 21)))
     assert "第10行" in err.value.message and "第11行" not in err.value.message
     assert "共20行有误" in err.value.message
 
 
 def test_schedule_year_is_the_year_most_dates_fall_in():
-    lines = admin_ops.parse_schedule("2026-12-31 休 元旦\n2027-01-01 休 元旦\n2027-01-02 休 元旦")
-    assert admin_ops.schedule_year(lines) == 2027
+    lines = holidays.parse_schedule("2026-12-31 休 元旦\n2027-01-01 休 元旦\n2027-01-02 休 元旦")
+    assert holidays.schedule_year(lines) == 2027
 
 
 def test_calendar_years_report_their_source(world, db):
-    admin_ops.confirm_year(world.user("admin", "410000"), 2028)
+    holidays.confirm_year(world.user("admin", "410000"), 2028)
     db.session.commit()
-    years = {y.year: y.source for y in admin_ops.calendar_years(today=date(2026, 11, 23))}
+    years = {y.year: y.source for y in holidays.calendar_years(today=date(2026, 11, 23))}
     assert years[2024] == "package" and years[2026] == "package"
     assert years[2027] == "provisional" and years[2028] == "admin"
 
@@ -149,15 +149,15 @@ def test_correcting_an_entered_year_moves_deadlines_it_affects(world, db):
     admin = world.user("admin", "410000")
     sup = world.user("supervisor", "410105")
     with time_machine.travel(LATE_2026, tick=False):
-        admin_ops.import_schedule(admin, SCHEDULE_2027)
+        holidays.import_schedule(admin, SCHEDULE_2027)
         case, _ = submit(db)
         ops.accept_case(sup, case)
         (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")])
         db.session.commit()
         assert (order.due_on, order.due_provisional) == (date(2027, 1, 6), False)
         # An extra day off inside the window moves the due date; one after it changes nothing.
-        assert admin_ops.set_day(admin, date(2027, 1, 20), False, "误录") == 0
-        assert admin_ops.set_day(admin, date(2027, 1, 4), False, "补录") == 1
+        assert holidays.set_day(admin, date(2027, 1, 20), False, "误录") == 0
+        assert holidays.set_day(admin, date(2027, 1, 4), False, "补录") == 1
         db.session.commit()
     db.session.refresh(order)
     assert (order.due_on, order.due_provisional) == (date(2027, 1, 7), False)

@@ -25,8 +25,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from caseflow import attachments
-from caseflow.cases import operations
+from caseflow.cases import attachments, operations
 from caseflow.models import Case
 from caseflow.timeutil import local_today
 from tests.conftest import TEST_PASSWORD

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from caseflow.audit import record_access
 from caseflow.cases import operations
 from caseflow.models import AuditEntry
 from caseflow.security import crypto
+from caseflow.security.audit import record_access
 from tests.factories import submit
 from tests.web.staff_support import Browser
 

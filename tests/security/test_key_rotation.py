@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from caseflow.audit import who_looked
 from caseflow.cases import operations
 from caseflow.models import Person
 from caseflow.security import crypto
+from caseflow.security.audit import who_looked
 from tests.factories import submit
 
 RAW = [sa.type_coerce(getattr(Person, c), sa.Text).label(c) for c in ("id_number", "phone", "registry_no")]

@@ -2,7 +2,7 @@
 import pytest
 import sqlalchemy as sa
 
-from caseflow import admin_ops
+from caseflow.cases import staff as staff_admin
 from caseflow.demo import ACCOUNTS, demo_password
 from caseflow.errors import InvalidInput
 from caseflow.models import Role, User
@@ -48,13 +48,13 @@ def test_admin_page_refuses_a_weak_reset(world, login, client, db, weak, message
 @pytest.mark.parametrize(("weak", "message"), WEAK)
 def test_admin_operations_refuse_without_any_form(world, db, weak, message):
     admin, user = world.user("admin", "410000"), world.user("officer", "410105")
-    data = admin_ops.UserData(username="li.ming", name="李明", role=Role.OFFICER, unit="410105", password=weak)
+    data = staff_admin.UserData(username="li.ming", name="李明", role=Role.OFFICER, unit="410105", password=weak)
     with pytest.raises(InvalidInput, match=message) as refused:
-        admin_ops.create_user(admin, data)
+        staff_admin.create_user(admin, data)
     assert refused.value.field == "password"
     db.session.rollback()
     with pytest.raises(InvalidInput, match=message):
-        admin_ops.reset_password(admin, user, weak)
+        staff_admin.reset_password(admin, user, weak)
     db.session.rollback()
     assert verify_password(db.session.get(User, user.id).password_hash, TEST_PASSWORD)
 

@@ -84,7 +84,7 @@ security_cli = AppGroup("security", help="Personal-data keys: re-encryption afte
 def rotate_key_command(batch_size: int) -> None:
     """Re-encrypt every ID number, phone, registry number, TOTP secret and attachment file under the first key
     of CASEFLOW_DATA_KEY and the configured suite."""
-    from caseflow.attachments import reseal_files
+    from caseflow.cases.attachments import reseal_files
 
     for count in rotate_all(batch_size):
         click.echo(f"{count.table}: {count.rows_rotated} of {count.rows_seen} row(s) re-encrypted")

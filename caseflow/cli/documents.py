@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from caseflow.cli_support import run_or_exit
+from caseflow.cli.support import run_or_exit
 
 forms_cli = AppGroup("forms", help="The official forms as PDF (核查单, 督办单).")
 

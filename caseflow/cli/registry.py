@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from caseflow.cli_support import parse_date as _date
+from caseflow.cli.support import parse_date as _date
 from caseflow.extensions import unit_of_work
 
 registry_cli = AppGroup("registry", help="The student registry (学籍): import, lookup, checks, reports.")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
-from caseflow.cli_support import parse_date
+from caseflow.cli.support import parse_date
 from caseflow.extensions import db
 
 units_cli = AppGroup("units", help="The unit hierarchy.")
@@ -145,10 +145,10 @@ def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    from caseflow.admin_cli import calendar_cli, users_cli
-    from caseflow.documents.cli import doctor, forms_cli
-    from caseflow.registry.cli import registry_cli
-    from caseflow.security.rotation import security_cli
+    from caseflow.cli.admin import calendar_cli, users_cli
+    from caseflow.cli.documents import doctor, forms_cli
+    from caseflow.cli.registry import registry_cli
+    from caseflow.cli.security import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
                   forms_cli, doctor, security_cli, registry_cli):
