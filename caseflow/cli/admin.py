@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from caseflow.cases import staff as staff_admin
 from caseflow.cli.support import parse_date as _date
-from caseflow.cli.support import run_or_exit as _run
+from caseflow.cli.support import transact_or_exit
 from caseflow.deadlines import calendar as holidays
 from caseflow.extensions import db
 from caseflow.models import Role, User
@@ -55,7 +55,7 @@ def _changed(n: int) -> str:
 @click.argument("note", required=False)
 def calendar_set_day(day: str, kind: str, note: str | None) -> None:
     """Mark DAY as a holiday (off) or a make-up working day (work)."""
-    changed = _run(lambda: holidays.set_day(None, _date(day), kind == "work", note))
+    changed = transact_or_exit(lambda: holidays.set_day(None, _date(day), kind == "work", note))
     click.echo(f"{day}: {kind}; {_changed(changed)}")
 
 
@@ -63,7 +63,7 @@ def calendar_set_day(day: str, kind: str, note: str | None) -> None:
 @click.argument("day")
 def calendar_remove_day(day: str) -> None:
     """Drop the administrator's setting for DAY."""
-    changed = _run(lambda: holidays.remove_day(None, _date(day)))
+    changed = transact_or_exit(lambda: holidays.remove_day(None, _date(day)))
     click.echo(f"{day}: removed; {_changed(changed)}")
 
 
@@ -71,7 +71,7 @@ def calendar_remove_day(day: str) -> None:
 @click.argument("year", type=int)
 def calendar_confirm_year(year: int) -> None:
     """Mark YEAR's holidays as completely entered: its deadlines are no longer provisional."""
-    changed = _run(lambda: holidays.confirm_year(None, year))
+    changed = transact_or_exit(lambda: holidays.confirm_year(None, year))
     click.echo(f"{year}: confirmed; {_changed(changed)}")
 
 
@@ -81,7 +81,7 @@ def calendar_confirm_year(year: int) -> None:
 def calendar_import(file: Path, confirm: bool) -> None:
     """Import an official schedule, one line per day: ``2027-01-01 休 元旦`` (all lines or none)."""
     text = file.read_text(encoding="utf-8-sig")
-    result = _run(lambda: holidays.import_schedule(None, text, confirm=confirm))
+    result = transact_or_exit(lambda: holidays.import_schedule(None, text, confirm=confirm))
     confirmed = f"; {result.confirmed_year} confirmed" if result.confirmed_year else ""
     click.echo(f"{result.stored} day(s) stored{confirmed}; {_changed(result.deadlines_changed)}")
 
@@ -99,7 +99,7 @@ def users_create(username: str, role: str, unit: str, name: str, phone: str | No
     """Create an official's account."""
     data = staff_admin.UserData(username=username, name=name, role=Role(role), unit=unit, password=password,
                               phone=phone, email=email)
-    user = _run(lambda: staff_admin.create_user(None, data))
+    user = transact_or_exit(lambda: staff_admin.create_user(None, data))
     click.echo(f"created {user.username}: {user.role.label} at {user.unit.code} {user.unit.name}")
 
 
@@ -109,7 +109,7 @@ def users_create(username: str, role: str, unit: str, name: str, phone: str | No
 def users_reset_password(username: str, password: str) -> None:
     """Set a new password for USERNAME (the same policy as everywhere); their sessions end."""
     user = _user(username)
-    _run(lambda: staff_admin.reset_password(None, user, password))
+    transact_or_exit(lambda: staff_admin.reset_password(None, user, password))
     click.echo(f"{user.username}: password reset; their sessions ended")
 
 
@@ -123,5 +123,5 @@ def users_reset_totp(username: str) -> None:
     if not totp.enabled(user):
         click.echo(f"{user.username}: two-step verification is not on")
         return
-    _run(lambda: totp.reset(None, user))
+    transact_or_exit(lambda: totp.reset(None, user))
     click.echo(f"{user.username}: two-step verification turned off; their sessions ended")

@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from caseflow.cli.support import run_or_exit
+from caseflow.cli.support import transact_or_exit
 
 forms_cli = AppGroup("forms", help="The official forms as PDF (核查单, 督办单).")
 
 
 def _print_to(output: str, make) -> None:
     """Run one print (``make()`` returns ``Printed``), commit its audit rows, write the file."""
-    printed = run_or_exit(make)
+    printed = transact_or_exit(make)
     Path(output).write_bytes(printed.data)
     click.echo(f"{output}: {printed.count} order(s), {printed.pages} page(s), {len(printed.data)} bytes")
 

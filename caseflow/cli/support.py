@@ -14,8 +14,8 @@ import click
 T = TypeVar("T")
 
 
-def run_or_exit(operation: Callable[[], T]) -> T:
-    """Run one domain operation and commit; on a refusal roll back, print its Chinese message, exit 1."""
+def transact_or_exit(operation: Callable[[], T]) -> T:
+    """Run one domain operation in a unit of work; a refusal prints its Chinese message and exits 1."""
     from caseflow.errors import DomainError
     from caseflow.extensions import unit_of_work
 

@@ -138,8 +138,8 @@ def _show_error(form: FlaskForm, exc: InvalidInput) -> None:
         form.form_errors.append(exc.message)
 
 
-def _run(form: FlaskForm, operation, done):
-    """Run one operation and commit; on ``InvalidInput`` roll back, show it by its field, return None.
+def _form_operation(form: FlaskForm, operation, done):
+    """Run one operation in a unit of work; on ``InvalidInput`` show it by its field and return None.
 
     ``done(result)`` gives the success message and where to go next.
     """
@@ -190,7 +190,7 @@ def calendar_add_day():
     form = DayForm()
     if form.validate_on_submit():
         word = "调休上班" if form.kind.data == "work" else "放假"
-        done = _run(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
+        done = _form_operation(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
                                                     form.note.data),
                     lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
                                      url_for(".calendar")))
@@ -217,7 +217,7 @@ def calendar_remove_day(day: str):
 def calendar_import():
     form = ScheduleForm()
     if form.validate_on_submit():
-        done = _run(form, lambda: holidays.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
+        done = _form_operation(form, lambda: holidays.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
                     lambda result: (_imported(result), url_for(".calendar")))
         if done:
             return done
@@ -247,7 +247,7 @@ def units():
     if request.method == "POST" and form.validate():
         data = unit_admin.UnitData(**{f: form[f].data for f in (
             "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
-        done = _run(form, lambda: unit_admin.create_unit(current_user, data),
+        done = _form_operation(form, lambda: unit_admin.create_unit(current_user, data),
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
             return done
@@ -262,7 +262,7 @@ def unit_edit(code: str):
     unit = db.first_or_404(sa.select(Unit).where(Unit.code == code))
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
-        done = _run(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
+        done = _form_operation(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
                                                         form.hotline.data),
                     lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
         if done:
@@ -279,7 +279,7 @@ def users():
         data = staff_admin.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
                                   unit=form.unit.data, password=form.password.data, phone=form.phone.data,
                                   email=form.email.data)
-        done = _run(form, lambda: staff_admin.create_user(current_user, data),
+        done = _form_operation(form, lambda: staff_admin.create_user(current_user, data),
                     lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
                                   url_for(".user_detail", user_id=user.id)))
         if done:
@@ -343,7 +343,7 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        done = _run(form, lambda: staff_admin.reset_password(current_user, user, form.password.data),
+        done = _form_operation(form, lambda: staff_admin.reset_password(current_user, user, form.password.data),
                     lambda _: (f"已重置{user.username}的密码，该用户已登录的会话全部失效。",
                                url_for(".user_detail", user_id=user.id)))
         if done:
@@ -358,7 +358,7 @@ def user_password(user_id: int):
 def settings():
     form = SettingsForm(data=deadline_settings.current_settings())
     if form.validate_on_submit():
-        done = _run(form, lambda: deadline_settings.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
+        done = _form_operation(form, lambda: deadline_settings.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
                     lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
         if done:
             return done

@@ -55,9 +55,9 @@ def _enum(enum_cls, value: str | None):
         return None
 
 
-def _act(form: forms.ActionForm, target: Case | Order, run: Callable[[], object], done: str,
-         page: Callable[[forms.ActionForm], str], next_url: str):
-    """Validate, check the form was made from the current record, run one operation, commit.
+def _action_form(form: forms.ActionForm, target: Case | Order, run: Callable[[], object], done: str,
+                 page: Callable[[forms.ActionForm], str], next_url: str):
+    """Validate, check the form was made from the current record, run one operation in a unit of work.
 
     A refusal rolls back and re-shows ``page`` with ``form`` as typed and the reason by its field.
     """
@@ -298,7 +298,7 @@ def _case_action(number: str, action: str, run: Callable[[Case, forms.ActionForm
         # No longer possible: say so on the current page, the typed text kept.
         form.form_errors.append(f"投诉当前状态为“{case.state.label}”，不能执行该操作（可能已由他人办理）。")
         return _case_page(case, form, action), 409
-    return _act(form, case, lambda: run(case, form), done, lambda f: _case_page(case, f, action),
+    return _action_form(form, case, lambda: run(case, form), done, lambda f: _case_page(case, f, action),
                 f"/cases/{case.number}")
 
 
@@ -449,7 +449,7 @@ def _order_action(number: str, action: str, run: Callable[[Order, forms.ActionFo
     if _refused_now(current_user, action, order):
         form.form_errors.append(f"该单当前状态为“{order.state.label}”，不能执行该操作（可能已由他人办理）。")
         return _order_page(order, form, action), 409
-    return _act(form, order, lambda: run(order, form), done, lambda f: _order_page(order, f, action),
+    return _action_form(form, order, lambda: run(order, form), done, lambda f: _order_page(order, f, action),
                 f"/orders/{order.number}")
 
 
