@@ -105,7 +105,7 @@ def test_a_suite_change_reseals_everything_and_old_searches_still_work(app, db, 
 def test_attachment_files_are_encrypted_and_rotate_key_reseals_them(keys, app, db, world, client, login):
     """Files on disk hold tokens, not the upload; a file stored before encryption still reads and is sealed by
     the next rotate-key; after a rotation the old key can go."""
-    from caseflow import attachments
+    from caseflow.cases import attachments
 
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     case, _ = submit(db)
