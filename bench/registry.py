@@ -25,8 +25,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from caseflow.extensions import db
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ADMIN = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -138,6 +136,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def lookups(picks: list[list]) -> dict:
     """10,000 lookups of each kind through the real operation (audit row and commit included)."""
+    from caseflow.extensions import db
     from caseflow.registry.lookup import lookup, parse_query
 
     kinds = {
@@ -208,6 +207,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from caseflow import create_app
+    from caseflow.extensions import db
 
     app = create_app()
     figures: dict = {"students": args.students}
