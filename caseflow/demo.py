@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from caseflow import jobs
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
-from caseflow.deadlines.recompute import case_action_deadline, order_deadlines
+from caseflow.deadlines.recompute import action_due_from_history, order_due_from_history
 from caseflow.deadlines.settings import current_rules, forget_calendar, load_calendar
 from caseflow.deadlines.status import on_time
 from caseflow.extensions import db
@@ -232,7 +232,7 @@ def _settle(case: Case) -> None:
     forget_calendar()
     rules = current_rules()
     for order in sorted(case.orders, key=lambda o: o.id):
-        deadlines = order_deadlines(rules, order)
+        deadlines = order_due_from_history(rules, order)
         order.due_on, order.sign_due_on = deadlines.due.on, deadlines.sign_due_on
         order.due_provisional = deadlines.provisional
         if order.signed_at is not None:
@@ -240,7 +240,7 @@ def _settle(case: Case) -> None:
         if order.reported_at is not None:
             order.completed_on_time = on_time(order.due_on, local_date(order.reported_at))
     if case.action_due_on is not None:
-        due = case_action_deadline(rules, case)
+        due = action_due_from_history(rules, case)
         if due is not None:
             case.action_due_on, case.action_due_provisional = due.on, due.provisional
     db.session.flush()

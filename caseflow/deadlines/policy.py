@@ -82,7 +82,7 @@ def after_send_back(rules: DeadlineRules, kind: OrderKind, due: Due, sent_back_o
     return again if again.on > due.on else due
 
 
-def order_deadlines(rules: DeadlineRules, kind: OrderKind, sent_on: date, *, parent_due: Due | None = None,
+def order_due_dates(rules: DeadlineRules, kind: OrderKind, sent_on: date, *, parent_due: Due | None = None,
                     sent_back_on: date | None = None, extended_to: date | None = None) -> OrderDeadlines:
     """Both deadlines of an order from its history; an approved extension is an explicit date and is kept."""
     sign = sign_by(rules, sent_on)
@@ -104,7 +104,7 @@ def decision_due(rules: DeadlineRules, findings_on: date) -> Due:
     return rules.after(findings_on, "decision_days")
 
 
-def case_action_deadline(rules: DeadlineRules, state: CaseState, *, received_on: date,
+def next_action_due(rules: DeadlineRules, state: CaseState, *, received_on: date,
                          reopened_on: date | None = None, findings_on: date | None = None) -> Due | None:
     """When the responsible unit must act next, or None when nothing is due from it."""
     if state in (CaseState.SUBMITTED, CaseState.REGISTERED):

@@ -28,28 +28,28 @@ def _last_event_on(case: Case, action: str, order: Order | None = None) -> date 
     return local_date(max(times)) if times else None
 
 
-def order_deadlines(rules: DeadlineRules, order: Order) -> policy.OrderDeadlines:
+def order_due_from_history(rules: DeadlineRules, order: Order) -> policy.OrderDeadlines:
     """An order's deadlines from its history, by the policy."""
     extended = [e.requested_due_on for e in order.extensions if e.state is ExtensionState.APPROVED]
     parent = order.parent
-    return policy.order_deadlines(
+    return policy.order_due_dates(
         rules, order.kind, local_date(order.sent_at),
         parent_due=Due(parent.due_on, parent.due_provisional) if parent is not None else None,
         sent_back_on=_last_event_on(order.case, "order_send_back", order),
         extended_to=order.due_on if extended else None)
 
 
-def case_action_deadline(rules: DeadlineRules, case: Case) -> Due | None:
+def action_due_from_history(rules: DeadlineRules, case: Case) -> Due | None:
     """The responsible unit's next deadline from the case's history, by the policy."""
-    return policy.case_action_deadline(
+    return policy.next_action_due(
         rules, case.state, received_on=local_date(case.received_at),
         reopened_on=_last_event_on(case, "reopen"), findings_on=_last_event_on(case, "findings_complete"))
 
 
-def apply_order_deadlines(rules: DeadlineRules, order: Order) -> tuple[date, date]:
+def apply_order_due(rules: DeadlineRules, order: Order) -> tuple[date, date]:
     """Set an order's deadlines by the policy; returns the old (sign-by, due) dates."""
     before = (order.sign_due_on, order.due_on)
-    new = order_deadlines(rules, order)
+    new = order_due_from_history(rules, order)
     order.due_on = new.due.on
     if order.state is OrderState.SENT:  # once signed for, the sign-by date is history
         order.sign_due_on = new.sign_due_on
@@ -85,7 +85,7 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
     for order in orders:
         if not affected(order.due_provisional, local_date(order.sent_at), order.due_on):
             continue
-        old_sign, old_due = apply_order_deadlines(rules, order)
+        old_sign, old_due = apply_order_due(rules, order)
         if old_due != order.due_on:
             changed += 1
             _deadline_event(order.case, actor, order, "完成时限", old_due, order.due_on, order.due_provisional)
@@ -103,7 +103,7 @@ def recompute_deadlines(actor: User | None, changed_days: Iterable[date] = ()) -
         old = case.action_due_on
         if old is None or not affected(case.action_due_provisional, local_date(case.received_at), old):
             continue  # (never None: the query keeps cases with a deadline)
-        due = case_action_deadline(rules, case)
+        due = action_due_from_history(rules, case)
         if due is None:
             continue
         case.action_due_on, case.action_due_provisional = due.on, due.provisional

@@ -105,25 +105,25 @@ RULES = policy.DeadlineRules(cal, policy.DEFAULT_DAYS)
 
 def test_policy_relayed_verification_never_ends_after_its_parent():
     parent = Due(date(2026, 12, 7), False)
-    got = policy.order_deadlines(RULES, OrderKind.VERIFICATION, date(2026, 12, 3), parent_due=parent)
+    got = policy.order_due_dates(RULES, OrderKind.VERIFICATION, date(2026, 12, 3), parent_due=parent)
     assert got.due == parent and got.sign_due_on == date(2026, 12, 4)
-    own = policy.order_deadlines(RULES, OrderKind.SUPERVISION, date(2026, 12, 3), parent_due=parent)
+    own = policy.order_due_dates(RULES, OrderKind.SUPERVISION, date(2026, 12, 3), parent_due=parent)
     assert own.due.on == date(2026, 12, 10)  # supervision relays get their own period
 
 
 def test_policy_send_back_and_extension():
     sent = date(2026, 11, 23)
-    base = policy.order_deadlines(RULES, OrderKind.VERIFICATION, sent)
+    base = policy.order_due_dates(RULES, OrderKind.VERIFICATION, sent)
     assert base.due.on == date(2026, 11, 30)
-    again = policy.order_deadlines(RULES, OrderKind.VERIFICATION, sent, sent_back_on=date(2026, 11, 27))
+    again = policy.order_due_dates(RULES, OrderKind.VERIFICATION, sent, sent_back_on=date(2026, 11, 27))
     assert again.due.on == date(2026, 12, 4)
-    kept = policy.order_deadlines(RULES, OrderKind.VERIFICATION, sent, extended_to=date(2026, 12, 18))
+    kept = policy.order_due_dates(RULES, OrderKind.VERIFICATION, sent, extended_to=date(2026, 12, 18))
     assert kept.due == Due(date(2026, 12, 18), False)
 
 
-def test_policy_case_action_deadline():
+def test_policy_next_action_due():
     received = date(2026, 12, 4)
-    assert policy.case_action_deadline(RULES, CaseState.REGISTERED, received_on=received).on == date(2026, 12, 9)
-    assert policy.case_action_deadline(RULES, CaseState.DECIDING, received_on=received,
+    assert policy.next_action_due(RULES, CaseState.REGISTERED, received_on=received).on == date(2026, 12, 9)
+    assert policy.next_action_due(RULES, CaseState.DECIDING, received_on=received,
                                        findings_on=date(2026, 12, 7)).on == date(2026, 12, 14)
-    assert policy.case_action_deadline(RULES, CaseState.VERIFYING, received_on=received) is None
+    assert policy.next_action_due(RULES, CaseState.VERIFYING, received_on=received) is None
