@@ -53,11 +53,17 @@ def receives(user: User, order: Order) -> bool:
     return user.role in WORKER_ROLES and user.unit_id == order.receiving_unit_id
 
 
-def reviews(user: User, order: Order) -> bool:
-    """The issuing unit reviews a report: its supervisor, or for a relay hop its officers too."""
-    if user.unit_id != order.issuing_unit_id:
-        return False
-    return user.role is Role.SUPERVISOR or (order.parent_id is not None and user.role is Role.OFFICER)
+def reviews(user: User, order: Any) -> Any:
+    """The issuing unit reviews a report: its supervisor, or for a relay hop its officers too.
+
+    ``order`` is an order (a bool comes back) or the ``Order`` class (a SQL condition, for the inbox).
+    """
+    issued_here = order.issuing_unit_id == user.unit_id
+    if user.role is Role.SUPERVISOR:
+        return issued_here
+    if user.role is Role.OFFICER:
+        return issued_here & (order.parent_id != None)  # noqa: E711 - SQL too
+    return False
 
 
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from caseflow.cases import access
+from caseflow.cases import access, permissions
 from caseflow.deadlines import status
 from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
@@ -23,7 +23,6 @@ from caseflow.models import (
     Order,
     OrderKind,
     OrderState,
-    Role,
     Unit,
     UnitKind,
     User,
@@ -49,15 +48,6 @@ class InboxFilters:
 INBOX_SORTS = {"due": "按完成时限", "sent": "按交办时间", "number": "按编号"}
 
 
-def _reviewer(user: User, column_issuer, column_parent) -> sa.ColumnElement[bool]:
-    """SQL form of ``permissions.reviews``: the issuing unit's supervisor, or its officers for relay hops."""
-    if user.role is Role.SUPERVISOR:
-        return column_issuer == user.unit_id
-    if user.role is Role.OFFICER:
-        return sa.and_(column_issuer == user.unit_id, column_parent.is_not(None))
-    return sa.false()
-
-
 def inbox_query(user: User, filters: InboxFilters) -> sa.Select:
     """Orders waiting for ``user``'s unit: to sign, to work, to review, extensions to decide."""
     today = local_today()
@@ -65,7 +55,7 @@ def inbox_query(user: User, filters: InboxFilters) -> sa.Select:
                                     ExtensionRequest.state == ExtensionState.PENDING)
     mine = sa.or_(
         sa.and_(Order.receiving_unit_id == user.unit_id, status.completion_running(Order)),
-        sa.and_(_reviewer(user, Order.issuing_unit_id, Order.parent_id),
+        sa.and_(permissions.reviews(user, Order),
                 sa.or_(Order.state == OrderState.REPORTED, sa.and_(status.completion_running(Order), pending_ext))),
     )
     query = access.visible_orders(user).where(mine)
