@@ -10,7 +10,7 @@ from flask import current_app
 from caseflow.cases.numbering import access_code_matches
 from caseflow.cases.workflow import CASE_MOVES
 from caseflow.deadlines import status
-from caseflow.deadlines.settings import setting_days
+from caseflow.deadlines.settings import current_rules
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState
@@ -90,5 +90,6 @@ def can_rate(case: Case) -> bool:
 
 def process_days() -> dict[str, int]:
     """The working-day limits of each step, as currently set (DOMAIN §4)."""
-    return {key: setting_days(key) for key in
+    days = current_rules().days
+    return {key: days[key] for key in
             ("issue_verification_days", "verification_days", "decision_days", "supervision_days")}

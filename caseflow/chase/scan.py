@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from caseflow.deadlines import policy, status
-from caseflow.deadlines.settings import load_calendar, setting_days
+from caseflow.deadlines.settings import current_rules
 from caseflow.extensions import db
 from caseflow.models import CaseEvent, ChaseStep, Notification, OrderKind, Role, User
 from caseflow.timeutil import format_date_cn, local_today, utcnow
@@ -112,11 +112,6 @@ PASSES = [
     Pass("case", "escalate", "action", 3, "action_chase_level", "action_due_on",
          _sql(status.action_running(_c) & status.is_late_by(_c.action_due_on, _TODAY, _CUTOFF))),
 ]
-
-
-def escalate_after(kind: OrderKind | None) -> int:
-    """Working days overdue before escalation, per order kind (default 2)."""
-    return setting_days(policy.escalate_key(kind))
 
 
 def _update_sql(p: Pass) -> str:
@@ -253,11 +248,12 @@ def _sqlite_insert(table):
 
 def run_scan(today: date | None = None) -> dict[str, int]:
     """One scan over every open order and waiting case. Flushes; the caller commits."""
-    cal = load_calendar()
+    rules = current_rules()  # the calendar and every day setting, read once
+    cal = rules.calendar
     today = today or local_today()
     soon = status.soon_after(cal, today)
     now = utcnow()
-    late_days = {kind: escalate_after(kind) for kind in (*OrderKind, None)}
+    late_days = {kind: rules.days[policy.escalate_key(kind)] for kind in (*OrderKind, None)}
     cutoffs = {kind: status.late_cutoff(cal, today, n) for kind, n in late_days.items()}
     run_pass = _run_pass_postgres if db.engine.dialect.name == "postgresql" else _run_pass_portable
     db.session.flush()

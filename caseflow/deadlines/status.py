@@ -108,8 +108,8 @@ def describe(calendar: WorkCalendar, due_on: date, today: date, *, done: bool = 
     if is_past(due_on, today):
         late = days_late(calendar, due_on, today)
         return DeadlineLabel(due_on, "overdue", f"已逾期{late}个工作日", late)
-    left = days_left(calendar, due_on, today)
     if due_on == today and calendar.is_workday(today):
         return DeadlineLabel(due_on, "soon", "今天到期", 0)
+    left = days_left(calendar, due_on, today)
     css = "soon" if is_due_soon(due_on, today, soon_after(calendar, today)) else "ok"
     return DeadlineLabel(due_on, css, f"剩{left}个工作日", left)
