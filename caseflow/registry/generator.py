@@ -22,6 +22,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 ETHNICITIES = ["汉族"] * 40 + ["回族", "满族", "蒙古族", "壮族"]
 GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级", "高一", "高二", "高三"]
 DAYS = 4383  # twelve years of birth dates: index -> (birth date, sequence) is one-to-one below 4.38M
+SPREAD = 1009  # coprime to DAYS: consecutive students get birth dates spread over all twelve years
 
 
 @dataclass
@@ -29,6 +30,24 @@ class School:
     code: str
     name: str
     division: str  # 6-digit division code of its area
+
+    @property
+    def grades(self) -> range:
+        """The grade indexes (into GRADES) the school teaches, read from its name."""
+        if "小学" in self.name:
+            return range(0, 6)
+        if "初级中学" in self.name or "初中" in self.name:
+            return range(6, 9)
+        if "高级中学" in self.name or "高中" in self.name:
+            return range(9, 12)
+        if "中学" in self.name:
+            return range(6, 12)
+        return range(0, 12)  # 九年一贯制, 十二年一贯制 and names that say nothing
+
+
+def _by_grade(schools: list[School]) -> list[list[School]]:
+    """For each grade, the schools that teach it (all schools where none does)."""
+    return [[s for s in schools if g in s.grades] or schools for g in range(len(GRADES))]
 
 
 def _counts(n: int) -> dict[str, int]:
@@ -70,14 +89,19 @@ def generate(schools: list[School], students: int, seed: int, out: Path, *,
             writers[source].writerow(row)
             rows[source] += 1
 
+        by_grade = _by_grade(schools)
         for i in range(students):
-            school = schools[i % len(schools)]
-            born = first_day + timedelta(days=i % DAYS)
+            born = first_day + timedelta(days=i * SPREAD % DAYS)
             seq = (i // DAYS) % 1000
+            kind = group.get(i)
+            age = as_of.year - born.year - (1 if (as_of.month, as_of.day) < (born.month, born.day) else 0)
+            level = 5 if kind == "graduate_pool" else min(max(age - 6, 0), 11)
+            grade, status = GRADES[level], "毕业" if kind == "graduate_pool" else "在籍"
+            fit = by_grade[level]  # a student is at a school that teaches their grade
+            school = fit[i % len(fit)]
             body = f"{school.division}{born:%Y%m%d}{seq:03d}"
             id_number = body + check_char(body)
             roll = rng.random()
-            kind = group.get(i)
             if kind in ("duplicate_active", "graduate_pool") or roll < 0.95:
                 reg, id_type, id_col = "G" + id_number, "居民身份证", id_number
             elif roll < 0.98:
@@ -85,11 +109,6 @@ def generate(schools: list[School], students: int, seed: int, out: Path, *,
             else:
                 reg, id_type, id_col = f"L{school.division}{born:%Y%m%d}{seq % 10:01d}{i % 1000:03d}", "", ""
             kinds[reg[0]] += 1
-            age = as_of.year - born.year - (1 if (as_of.month, as_of.day) < (born.month, born.day) else 0)
-            grade = GRADES[min(max(age - 6, 0), 11)]
-            status = "在籍"
-            if kind == "graduate_pool":
-                grade, status = "六年级", "毕业"
             name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
             sex = "男" if seq % 2 else "女"
             phone = f"13{rng.randrange(10)}{rng.randrange(10 ** 8):08d}"
@@ -104,7 +123,7 @@ def generate(schools: list[School], students: int, seed: int, out: Path, *,
                 emit("provincial", row)
             if kind == "duplicate_active":
                 # A second, temporary registry at another school, in both systems.
-                other = schools[(i + 1) % len(schools)] if len(schools) > 1 else school
+                other = fit[(i + 1) % len(fit)]
                 dup = row.copy()
                 dup[0] = name
                 dup[4:9] = ["居民身份证", id_number, f"L{other.division}{born:%Y%m%d}9{i % 1000:03d}",

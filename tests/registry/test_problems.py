@@ -39,6 +39,26 @@ def test_generator_is_deterministic_and_cli_prints_the_manifest(db, world, tmp_p
     assert json.loads(result.output)["problems"] == a["problems"]
 
 
+def test_generated_students_are_in_schools_that_teach_their_grade(db, world, tmp_path):
+    """A 高一 student is never at a 小学, a 一年级 pupil never at a 初级中学 (issue 20, item 19)."""
+    import csv
+
+    stage = {"小学": {"一年级", "二年级", "三年级", "四年级", "五年级", "六年级"},
+             "初级中学": {"七年级", "八年级", "九年级"}}
+    schools = demo_schools()
+    manifest = generate(schools, 600, seed=5, out=tmp_path)
+    seen = set()
+    with open(manifest["files"]["national"], encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            kind = next((k for k in stage if k in row["学校名称"]), None)
+            if kind and row["姓名"] not in {"错号", "错校", "错态"}:
+                assert row["年级"] in stage[kind], (row["学校名称"], row["年级"])
+                seen.add(kind)
+            if row["年级"].startswith("高"):
+                assert "小学" not in row["学校名称"] and "初级中学" not in row["学校名称"]
+    assert seen == {k for k in stage if any(k in s.name for s in schools)} and "小学" in seen
+
+
 @pytest.fixture
 def hand_made(db, world, tmp_path):
     """Jinshui (two schools), Erqi (one school), Gongyi (a directly administered county), Luoyang."""
