@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow import jobs
 
     jobs.init_app(app)  # the outbox goes out after every commit
+    from caseflow.jobs import local
+
+    local.init_app(app)  # without Redis, the served app runs the periodic jobs itself
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True,
                      render_as_batch=True)
     csrf.init_app(app)

@@ -30,6 +30,11 @@ def _persistent_secret(name: str, nbytes: int = 32) -> str:
     return path.read_text().strip()
 
 
+def _flag(value: str | None) -> bool | None:
+    """An on/off environment setting: None when unset."""
+    return None if value in (None, "") else value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def normalise_database_url(url: str) -> str:
     """Make plain ``postgresql://`` URLs use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -93,6 +98,9 @@ def load_config() -> dict:
         # Seconds between overdue scans and outbox sweeps run by `flask worker`.
         "SCAN_INTERVAL": int(os.environ.get("CASEFLOW_SCAN_INTERVAL", 600)),
         "SWEEP_INTERVAL": int(os.environ.get("CASEFLOW_SWEEP_INTERVAL", 60)),
+        # Without Redis the web process runs those periodic jobs itself (one process per machine, by a lock):
+        # unset = on for SQLite, off otherwise; "1"/"0" forces it.
+        "LOCAL_SCHEDULE": _flag(os.environ.get("CASEFLOW_LOCAL_SCHEDULE")),
         # Registry imports: worker processes for big CSV files (0: one per core, at most 2) and chunk size.
         "REGISTRY_IMPORT_WORKERS": int(os.environ.get("CASEFLOW_IMPORT_WORKERS", 0)),
         "REGISTRY_CHUNK_BYTES": int(os.environ.get("CASEFLOW_IMPORT_CHUNK_BYTES", 2 << 20)),

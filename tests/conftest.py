@@ -40,6 +40,7 @@ os.environ.update({
     "SECRET_KEY": "test-secret-" + RUN_ID,
     "CASEFLOW_DATA_KEY": "test-data-key-" + RUN_ID,
     "CASEFLOW_RQ_QUEUE": "caseflow-test-" + RUN_ID,
+    "CASEFLOW_LOCAL_SCHEDULE": "0",  # servers started by tests never chase on their own (one test turns it on)
 })
 os.environ.pop("REDIS_URL", None)
 

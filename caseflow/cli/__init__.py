@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 import click
@@ -87,7 +88,8 @@ def worker(burst: bool, no_schedule: bool) -> None:
 
     q = queue()
     if q is None:
-        raise click.UsageError("REDIS_URL is not set: jobs run in-process, no worker is needed")
+        _local_worker(burst)
+        return
     # Jobs run in forked work horses: they must not share the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
     stop = threading.Event()
@@ -98,6 +100,31 @@ def worker(burst: bool, no_schedule: bool) -> None:
     finally:
         stop.set()
     current_app.logger.info("worker stopped")
+
+
+def _local_worker(burst: bool) -> None:
+    """Without Redis, jobs run in-process: the worker runs the periodic jobs (all once with --burst)."""
+    from flask import current_app
+
+    from caseflow.jobs.local import LocalSchedule
+
+    schedule = LocalSchedule(current_app._get_current_object())
+    if burst:
+        for job in schedule.jobs():
+            schedule.run(job)
+        click.echo(json.dumps({"ran": schedule.runs}))
+        return
+    if not schedule.start():
+        raise click.ClickException(f"another process already runs the periodic jobs (lock {schedule.lock_path})")
+    click.echo("REDIS_URL is not set: running the periodic jobs in this process (Ctrl-C stops)")
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: schedule.stop.set())
+        while not schedule.stop.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        schedule.close()
 
 
 deadlines_cli = AppGroup("deadlines", help="The deadline chase: reminders, overdue marks, escalations.")

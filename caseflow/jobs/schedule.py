@@ -1,4 +1,5 @@
-"""The periodic work, on RQ's own cron support, run by ``flask --app caseflow worker``.
+"""The periodic work: one list of jobs, run by RQ's cron support in ``flask --app caseflow worker``,
+or in-process (caseflow.jobs.local) when there is no Redis.
 
 RQ's ``CronScheduler.start()`` wants the main thread (signal handlers) which
 the worker needs, so the same loop — enqueue what is due, save, heartbeat,
@@ -11,6 +12,8 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask
 from rq.cron import CronScheduler
@@ -20,15 +23,31 @@ from caseflow.jobs import tasks
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """One periodic job: every ``interval`` seconds, or at the times of a ``cron`` line (UTC)."""
+
+    func: Callable[[], object]
+    timeout: int
+    interval: int | None = None
+    cron: str | None = None
+
+
+def periodic_jobs(app: Flask) -> list[Periodic]:
+    """caseflow's periodic jobs, wherever they run (each is idempotent)."""
+    return [
+        Periodic(tasks.scheduled_scan, 600, interval=app.config["SCAN_INTERVAL"]),
+        Periodic(tasks.scheduled_sweep, 300, interval=app.config["SWEEP_INTERVAL"]),
+        Periodic(tasks.scheduled_monthly_report, 1800, cron="30 1 * * *"),
+    ]
+
+
 def build_scheduler(app: Flask, connection) -> CronScheduler:
     """Register caseflow's periodic jobs on an RQ cron scheduler."""
     queue_name = app.config["RQ_QUEUE"]
     cron = CronScheduler(connection=connection, name=f"caseflow-{queue_name}-{time.time_ns()}")
-    cron.register(tasks.scheduled_scan, queue_name, interval=app.config["SCAN_INTERVAL"], job_timeout=600)
-    cron.register(tasks.scheduled_sweep, queue_name, interval=app.config["SWEEP_INTERVAL"], job_timeout=300)
-    monthly = getattr(tasks, "scheduled_monthly_report", None)
-    if monthly is not None:
-        cron.register(monthly, queue_name, cron="30 1 * * *", job_timeout=1800)
+    for job in periodic_jobs(app):
+        cron.register(job.func, queue_name, interval=job.interval, cron=job.cron, job_timeout=job.timeout)
     return cron
 
 
