@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libharfbuzz-subset0 fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fontconfig)
+APT_PACKAGES=(libharfbuzz-subset0 fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fontconfig nginx-light)
 # The browser tests (tests/browser) need Debian's Chromium and npm for axe-core; `make test` sets WITH_BROWSER=1.
 if [ "${WITH_BROWSER:-0}" = "1" ]; then
   APT_PACKAGES+=(chromium)

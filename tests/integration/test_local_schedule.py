@@ -1,38 +1,14 @@
 """Without Redis the served app runs the periodic jobs itself, in one process (issue 20, item 28)."""
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
+from bench.services import ROOT, LiveServer, flask_env, wait_for
 from caseflow.jobs.local import LocalSchedule, wanted
 from caseflow.models import ChaseStep
 from tests.integration.test_chase import signed_order  # noqa: F401 - the fixture
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(condition, seconds: float, what: str, proc: subprocess.Popen | None = None):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: the process ended ({proc.returncode})")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds} s")
-        time.sleep(0.2)
 
 
 def _get(url: str) -> int | None:
@@ -83,35 +59,32 @@ def test_a_served_app_without_redis_chases_its_deadlines_in_exactly_one_process(
         world, db, signed_order, database_url, tmp_path):  # noqa: F811 - the imported fixture
     """gunicorn with two workers and no Redis: the overdue order is reminded, marked and escalated once."""
     assert not db.session.scalars(db.select(ChaseStep)).all()
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, CASEFLOW_LOCAL_SCHEDULE="1", CASEFLOW_SCAN_INTERVAL="1",
-               CASEFLOW_SWEEP_INTERVAL="1", CASEFLOW_INSTANCE_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    env = flask_env(DATABASE_URL=database_url, CASEFLOW_LOCAL_SCHEDULE="1", CASEFLOW_SCAN_INTERVAL="1",
+                    CASEFLOW_SWEEP_INTERVAL="1", CASEFLOW_INSTANCE_DIR=str(tmp_path))
     env.pop("REDIS_URL", None)
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(env, workers=2, log=tmp_path / "server.log").start()
+    url = f"http://127.0.0.1:{server.port}/"
     try:
-        for _ in range(6):  # requests reach both workers: each tries to start the schedule
-            _wait(lambda: _get(f"http://127.0.0.1:{port}/") == 200, 60, "the server answers", server)
+        for _ in range(8):  # requests reach both workers: each tries to start the schedule
+            wait_for(lambda: _get(url) == 200, 60, "the server to answer")
 
         def steps():
             db.session.rollback()
             return {(s.deadline, s.step) for s in db.session.scalars(db.select(ChaseStep))}
 
         try:
-            _wait(lambda: {("complete", "overdue"), ("complete", "escalate")} <= steps(),
-                  90, "the in-process scan chased the overdue order", server)
+            wait_for(lambda: {("complete", "overdue"), ("complete", "escalate")} <= steps(), 90,
+                     "the in-process scan to chase the overdue order")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; steps {steps()}; server log:\n"
-                                 + (tmp_path / "server.log").read_text(errors="replace")[-3000:]) from None
+                                 + server.log.read_text(errors="replace")[-3000:]) from None
+        assert server.log.read_text().count("periodic jobs run in this process") == 1
         # A worker started beside it finds the schedule taken and says so.
         other = subprocess.run([sys.executable, "-m", "flask", "--app", "caseflow", "worker"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
         assert other.returncode != 0 and "another process already runs the periodic jobs" in other.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        server.stop()
     rows = db.session.scalars(db.select(ChaseStep)).all()
     assert len(rows) == len({(r.order_id, r.deadline, r.step) for r in rows})  # each step exactly once
 
