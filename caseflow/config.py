@@ -72,6 +72,8 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("CASEFLOW_MAX_REQUEST_BYTES", 25 * 1024 * 1024)),
         "MAX_ATTACHMENT_BYTES": int(os.environ.get("CASEFLOW_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
         "MAX_ATTACHMENTS": 5,
+        # Finished cases are anonymised this many years after their last event (unless under legal hold).
+        "RETENTION_YEARS": int(os.environ.get("CASEFLOW_RETENTION_YEARS", 3)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -109,6 +109,11 @@ def _case_attach_state(case: Case) -> None:
         raise IllegalTransition("该投诉已办结，不能再上传附件。")
 
 
+def _hold_state(case: Case) -> None:
+    if case.anonymised_at is not None:
+        raise IllegalTransition("该投诉已按保存期限匿名化，无法再设置法律保留。")
+
+
 def _relay_state(order: Order) -> None:
     if order.active_child is not None:
         raise IllegalTransition("该单已转下级办理，不能重复转办。")
@@ -161,6 +166,7 @@ CASE_RULES: dict[str, Rule] = {
     "issue_supervision":  Rule(manages, _MANAGER_ONLY, _case_move("issue_supervision")),
     "close":              Rule(manages, _MANAGER_ONLY, _case_move("close")),
     "attach":             Rule(_roles(*CASE_ROLES), "您的角色不能上传附件。", _case_attach_state),
+    "legal_hold":         Rule(manages, _MANAGER_ONLY, _hold_state),
 }
 
 ORDER_RULES: dict[str, Rule] = {

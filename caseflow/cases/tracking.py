@@ -93,3 +93,27 @@ def process_days() -> dict[str, int]:
     days = current_rules().days
     return {key: days[key] for key in
             ("issue_verification_days", "verification_days", "decision_days", "supervision_days")}
+
+
+def personal_data(case: Case) -> dict:
+    """What caseflow holds about the complainant and the student of ``case`` (a PIPL access request).
+
+    Everything they gave or that was decided for them, in full: they proved the access code. Names of
+    officials and internal notes are not theirs and stay out, as on the tracking page.
+    """
+    def person(p) -> dict:
+        return {"姓名": p.name, "性别": p.sex.label if p.sex else None, "年龄": p.age, "民族": p.ethnicity,
+                "出生日期": p.birth_date.isoformat() if p.birth_date else None, "证件号码": p.id_number,
+                "联系电话": p.phone, "学籍号": p.registry_no}
+
+    return {
+        "投诉编号": case.number, "提交时间": case.received_at.isoformat(), "类别": case.category.label,
+        "状态": case.state.label, "负责单位": case.responsible_unit.name,
+        "所涉学校": [s.name for s in case.schools], "投诉内容": case.description,
+        "投诉人": person(case.complainant), "学生": person(case.student),
+        "答复": case.reply, "评价": case.rating.label if case.rating else None, "评价意见": case.rating_comment,
+        "附件": [{"文件名": a.original_name, "大小（字节）": a.size, "上传时间": a.created_at.isoformat()}
+               for a in case.attachments if a.uploaded_by_id is None],  # the complainant's own
+        "办理过程": [{"时间": e.at.isoformat(), "事项": e.text} for e in public_timeline(case)],
+        "说明": "本文件包含本投诉中您提交的及与您和学生有关的个人信息。办结后按保存期限保存，期满自动匿名化。",
+    }

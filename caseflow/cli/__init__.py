@@ -170,6 +170,23 @@ def report_monthly(unit_code: str, month: str, fmt: str, output: str) -> None:
     click.echo(f"{output}: {unit.name} {month} ({fmt})")
 
 
+retention_cli = AppGroup("retention", help="Retention: anonymise finished cases past the retention period.")
+
+
+@retention_cli.command("run")
+@click.option("--today", help="Run as if it were this date (ISO); never a future date.")
+@click.option("--dry-run", is_flag=True, help="Count what would be anonymised; change nothing.")
+def retention_run(today: str | None, dry_run: bool) -> None:
+    """Anonymise every finished case whose last event is older than RETENTION_YEARS (not those on hold)."""
+    from caseflow import retention
+    from caseflow.timeutil import local_today
+
+    day = parse_date(today) if today else None
+    if day is not None and day > local_today():
+        raise click.BadParameter("a future date would anonymise cases early", param_hint="--today")
+    click.echo(json.dumps(retention.run(day, dry_run=dry_run).as_dict(), sort_keys=True))
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.cli.admin import calendar_cli, users_cli
@@ -178,7 +195,7 @@ def register_cli(app: Flask) -> None:
     from caseflow.cli.security import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
-                  forms_cli, doctor, security_cli, registry_cli):
+                  forms_cli, doctor, security_cli, registry_cli, retention_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -91,3 +91,11 @@ def scheduled_monthly_report() -> int:
 
     with app_context(), unit_of_work():
         return generate_due_reports(local_today())
+
+
+def scheduled_retention() -> dict:
+    """Daily: anonymise the finished cases past the retention period (not those under legal hold)."""
+    from caseflow import retention
+
+    with app_context():
+        return retention.run().as_dict()

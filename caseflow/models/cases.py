@@ -81,6 +81,9 @@ class Case(Model):
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version_id: Mapped[int] = mapped_column(default=1)
+    # Retention: a case under legal hold is never anonymised; anonymised_at says when it was.
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     complainant: Mapped[Person] = relationship(foreign_keys=[complainant_id])
     student: Mapped[Person] = relationship(foreign_keys=[student_id])

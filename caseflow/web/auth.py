@@ -31,7 +31,7 @@ bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = frozenset({
     "static",
     "public.index", "public.school_search", "public.new_complaint", "public.receipt", "public.track",
-    "public.case", "public.rate", "documents.receipt",
+    "public.case", "public.rate", "public.my_data", "documents.receipt",
     "auth.login",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
 })

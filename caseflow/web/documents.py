@@ -1,8 +1,6 @@
 """Downloads: an order's PDF, a batch print, the citizen's receipt. Thin: load, check, call, respond."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, Response, render_template, request, session
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,6 +10,7 @@ from wtforms.validators import InputRequired, Length
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
 from caseflow.web.auth import permission_required
+from caseflow.web.http import content_disposition
 from caseflow.web.public import receipt_code
 
 bp = Blueprint("documents", __name__)
@@ -20,7 +19,7 @@ bp = Blueprint("documents", __name__)
 def _pdf_response(printed) -> Response:
     """Inline PDF with a Chinese file name, never cached by shared caches."""
     resp = Response(printed.data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(printed.filename)}"
+    resp.headers["Content-Disposition"] = content_disposition(printed.filename, inline=True)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -5,7 +5,20 @@ they submitted in this browser or opened with the right access code.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired
@@ -16,8 +29,10 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
+from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, format_datetime_cn
 from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
+from caseflow.web.http import content_disposition
 
 bp = Blueprint("public", __name__)
 
@@ -152,6 +167,20 @@ def _show(case: Case, rating_form: RatingForm | None = None):
 @bp.route("/track/<number>")
 def case(number: str):
     return _show(_granted_case(number))
+
+
+@bp.route("/track/<number>/my-data")
+def my_data(number: str):
+    """Download what caseflow holds about the complainant and the student (PIPL access request), audited."""
+    case = _granted_case(number)
+    with unit_of_work():
+        record_access(None, "data_request", "case", case.number, detail="投诉人下载个人信息")
+    body = json.dumps(tracking.personal_data(case), ensure_ascii=False, indent=2)
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "application/json; charset=utf-8"
+    resp.headers["Content-Disposition"] = content_disposition(f"投诉{case.number}-个人信息.json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/track/<number>/rate", methods=["POST"])

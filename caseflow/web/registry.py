@@ -21,6 +21,7 @@ from caseflow.registry.lookup import lookup, parse_query
 from caseflow.registry.problems import headcount_report, reconcile, run_check
 from caseflow.registry.reports import to_csv, to_xlsx
 from caseflow.web.auth import permission_required
+from caseflow.web.http import content_disposition
 
 bp = Blueprint("registry", __name__)
 
@@ -227,14 +228,8 @@ def _respond(report, template: str, name: str, **context):
     fmt = request.args.get("format", "html")
     if fmt == "csv":
         return Response("\ufeff" + to_csv(report), mimetype="text/csv",
-                        headers={"Content-Disposition": _attachment(f"{name}.csv")})
+                        headers={"Content-Disposition": content_disposition(f"{name}.csv")})
     if fmt == "xlsx":
-        return Response(to_xlsx(report), headers={"Content-Disposition": _attachment(f"{name}.xlsx")},
+        return Response(to_xlsx(report), headers={"Content-Disposition": content_disposition(f"{name}.xlsx")},
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return render_template(template, report=report, **context)
-
-
-def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename*=UTF-8''{quote(filename)}"

@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from caseflow import retention
 from caseflow.cases import access, attachments, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.deadlines import status
@@ -105,7 +106,7 @@ EVENT_LABELS = {
     "order_issue": "下发", "extension_request": "申请延期", "extension_approved": "同意延期",
     "extension_refused": "不同意延期", "informed": "告知投诉人", "routing_referral": "跨省投诉提示",
     "chase_remind": "催办", "chase_overdue": "逾期", "chase_escalate": "督办（提请上级）",
-    "deadline_recomputed": "时限重新计算",
+    "deadline_recomputed": "时限重新计算", "legal_hold": "设置法律保留", "legal_release": "解除法律保留",
 }
 
 
@@ -191,6 +192,7 @@ CASE_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "issue_supervision": (forms.IssueSupervisionForm, "supervise"),
     "close": (forms.CaseCloseForm, "close"),
     "attach": (forms.AttachmentForm, "attach"),
+    "legal_hold": (forms.LegalHoldForm, "hold"),
 }
 ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "sign": (forms.SignForm, "sign"),
@@ -220,7 +222,8 @@ def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     summary = case.complaint_summary or case.description
     prefill = {"issue_verification": {"content": summary, "units": [u.code for u in queries.units_to_verify(case)]}
                if "issue_verification" in actions else {},
-               "issue_supervision": {"content": summary}}
+               "issue_supervision": {"content": summary},
+               "legal_hold": {"hold": "0" if case.legal_hold else "1"}}
     return _blank_forms(CASE_FORMS, actions, case.version_id, prefill)
 
 
@@ -252,7 +255,7 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
         attachments=queries.visible_attachments(current_user, case),
-        describe=describe_event,
+        describe=describe_event, retention_ends=retention.retention_ends(case),
     )
 
 
@@ -363,6 +366,16 @@ def case_close(number: str):
     return _case_action(number, "close",
                         lambda case, f: operations.close_case(current_user, case, f.reply.data),
                         "已办结，并答复投诉人。")
+
+
+@bp.post("/cases/<number>/hold")
+@case_roles
+def case_hold(number: str):
+    """Put the case under legal hold (法律保留: never anonymised) or release it."""
+    def run(case, f):
+        retention.set_hold(case, f.hold.data == "1", current_user, f.reason.data)
+
+    return _case_action(number, "legal_hold", run, "已更新法律保留状态。")
 
 
 def _upload(case: Case, order: Order | None, page: Callable, next_url: str):

@@ -109,6 +109,12 @@ class CaseCloseForm(ActionForm):
     error_fields = {"答复投诉人的办理结果": "reply"}
 
 
+class LegalHoldForm(ActionForm):
+    hold = HiddenField()  # "1": put under legal hold, "0": release
+    reason = TextAreaField("理由", validators=[_required("理由"), _max(500)])
+    error_fields = {"理由": "reason"}
+
+
 class AttachmentForm(FlaskForm):
     file = FileField("附件（PDF、JPG或PNG）", validators=[FileRequired("请选择要上传的文件")])
     error_fields: dict[str, str] = {"attachments": "file"}
