@@ -20,6 +20,7 @@ from caseflow.deadlines.recompute import action_due_from_history, order_due_from
 from caseflow.deadlines.settings import current_rules, forget_calendar, load_calendar
 from caseflow.deadlines.status import on_time
 from caseflow.extensions import db
+from caseflow.guidance import faq, rules
 from caseflow.identity import check_char
 from caseflow.models import Case, CaseSource, Category, Rating, Role, Sex, Unit, UnitKind, User, Verdict
 from caseflow.security.passwords import hash_new_password
@@ -139,6 +140,14 @@ def _unit_rows() -> list[tuple[str, str, UnitKind, str | None, bool]]:
     return rows
 
 
+def _channel(code: str, name: str, kind: UnitKind) -> dict:
+    """The published complaint channel of a Henan bureau (Hebei's are left for the administrator's list)."""
+    if kind in (UnitKind.SCHOOL, UnitKind.MINISTRY) or not code.startswith("41"):
+        return {}
+    return {"email": f"xueji{code}@jyj.example.cn", "address": f"{name}办公楼一楼群众来访接待室",
+            "office_hours": "工作日 8:30-12:00，14:30-17:30"}
+
+
 def _load_units() -> dict[str, Unit]:
     units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
     for code, name, kind, parent_code, direct in _unit_rows():
@@ -148,7 +157,7 @@ def _load_units() -> dict[str, Unit]:
         unit = Unit(code=code, name=name, kind=kind, parent=parent, path=Unit.make_path(parent, code),
                     phone=_phone(code, parent_code if kind is UnitKind.SCHOOL else code, 10),
                     hotline=None if kind is UnitKind.SCHOOL else _phone(code, code, 12),
-                    directly_administered=direct)
+                    directly_administered=direct, **_channel(code, name, kind))
         db.session.add(unit)
         units[code] = unit
     db.session.flush()
@@ -503,6 +512,8 @@ def load_demo(reset: bool = True) -> list[tuple[str, str, str, str]]:
     forget_calendar()
     units = _load_units()
     users = _load_users(units)
+    rules.load()
+    faq.seed()
     if db.session.scalar(sa.select(sa.func.count(Case.id))) == 0:
         stories = _Stories(units, users)
         for story in _stories(stories):

@@ -187,6 +187,27 @@ def retention_run(today: str | None, dry_run: bool) -> None:
     click.echo(json.dumps(retention.run(day, dry_run=dry_run).as_dict(), sort_keys=True))
 
 
+rules_cli = AppGroup("rules", help="The rules (政策依据) the FAQ and the orders cite, as versioned data.")
+
+
+@rules_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+def rules_load(path: str | None) -> None:
+    """Load the articles of a rules file (default: the repository's); a changed article becomes a new version."""
+    from pathlib import Path
+
+    from caseflow.errors import InvalidInput
+    from caseflow.extensions import unit_of_work
+    from caseflow.guidance import rules
+
+    try:
+        with unit_of_work():
+            result = rules.load(Path(path) if path else rules.DEFAULT_FILE)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(result.as_dict(), sort_keys=True))
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.cli.admin import calendar_cli, users_cli
@@ -195,7 +216,7 @@ def register_cli(app: Flask) -> None:
     from caseflow.cli.security import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
-                  forms_cli, doctor, security_cli, registry_cli, retention_cli):
+                  forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -22,7 +22,11 @@ class Unit(Model):
     # "000000/410000/410100/" – every ancestor's code then this unit's; LIKE 'prefix%' finds a subtree.
     path: Mapped[str] = mapped_column(sa.String(255), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40))
-    hotline: Mapped[str | None] = mapped_column(sa.String(40))
+    hotline: Mapped[str | None] = mapped_column(sa.String(40))  # the published complaint phone (投诉电话)
+    # The rest of the published complaint channel (投诉渠道公开, /directory).
+    email: Mapped[str | None] = mapped_column(sa.String(120))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    office_hours: Mapped[str | None] = mapped_column(sa.String(100))
     directly_administered: Mapped[bool] = mapped_column(default=False)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 from caseflow.deadlines import status
 from caseflow.deadlines.settings import load_calendar
@@ -28,6 +29,21 @@ def order_sign_label(order: Order) -> DeadlineLabel | None:
     return deadline_label(order.sign_due_on, done=not status.sign_running(order))
 
 
+def plain_text(text: str | None) -> Markup:
+    """Plain text with simple formatting, never raw HTML: blank lines part paragraphs, "- " lines are a list."""
+    blocks = []
+    for block in (text or "").replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in block.strip().split("\n") if line.strip()]
+        if not lines:
+            continue
+        if all(line.startswith("- ") for line in lines):
+            items = "".join(f"<li>{escape(line[2:])}</li>" for line in lines)
+            blocks.append(f"<ul>{items}</ul>")
+        else:
+            blocks.append(f"<p>{Markup('<br>').join(escape(line) for line in lines)}</p>")
+    return Markup("".join(blocks))
+
+
 def init_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         cn_date=format_date_cn,
@@ -35,6 +51,7 @@ def init_filters(app: Flask) -> None:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,
+        plain_text=plain_text,
     )
     app.jinja_env.globals.update(deadline_label=deadline_label, order_due_label=order_due_label,
                                  order_sign_label=order_sign_label)

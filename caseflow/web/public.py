@@ -31,6 +31,7 @@ from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
 from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, format_datetime_cn
+from caseflow.web import guidance
 from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
 from caseflow.web.http import content_disposition
 
@@ -102,7 +103,10 @@ def new_complaint():
     form = ComplaintForm()
     if not form.is_submitted():
         prepare(form)
-        return render_template("public/new.html", form=form)
+        category, answers = guidance.faq_for_form(request.args.get("category"))
+        if category is not None:
+            form.category.data = category.value
+        return render_template("public/new.html", form=form, answers=answers, category=category)
     if form.is_bot():
         return render_template("public/thanks.html")
     kept = session.get("receipt")
@@ -112,6 +116,8 @@ def new_complaint():
     if result is None:
         return render_template("public/new.html", form=form)
     case, code = result
+    with unit_of_work():
+        guidance.count_if_read_first(case.category)
     grant(case.number)
     if code is not None:
         session["receipt"] = _receipt(case, code, form.token.data)
