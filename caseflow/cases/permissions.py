@@ -180,6 +180,8 @@ ORDER_RULES: dict[str, Rule] = {
     "accept":            Rule(reviews, "只有下发单位可以审核。", _accept_state),
     "send_back":         Rule(reviews, "只有下发单位可以退回重办。", _order_move("send_back")),
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
+    "cite_rule":         Rule(lambda user, order: receives(user, order) or bool(reviews(user, order)),
+                              "只有接收单位或下发单位可以引用政策依据。", _order_attach_state),
 }
 
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and

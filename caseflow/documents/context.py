@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from caseflow.deadlines.settings import setting_days
+from caseflow.extensions import db
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Order, OrderKind, Person
+from caseflow.models.guidance import cited_rules
 
 TITLES = {
     OrderKind.VERIFICATION: "群众投诉中小学生学籍管理问题核查单",
@@ -55,6 +57,7 @@ class OrderForm:
     findings: str = ""
     handling_opinion: str = ""
     handling_result: str = ""
+    rules: tuple[str, ...] = ()  # 政策依据: the cited article versions, "《source》article title"
     unmasked: bool = False
 
     @property
@@ -108,6 +111,7 @@ def order_form(order: Order, *, unmasked: bool = False) -> OrderForm:
         due_on=date_parts(order.due_on),
         findings=_s(order.findings), handling_opinion=_s(order.handling_opinion),
         handling_result=_s(order.handling_result), unmasked=unmasked,
+        rules=tuple(f"{r.citation} {r.title}" for r in db.session.scalars(cited_rules(order.id))),
     )
 
 

@@ -17,7 +17,7 @@ from caseflow.models.enums import (
     Verdict,
 )
 from caseflow.models.events import AuditEntry, CaseEvent
-from caseflow.models.guidance import FaqCount, FaqEntry, PolicyRule
+from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
 from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
@@ -40,7 +40,7 @@ __all__ = [
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
-    "UnitKind", "User", "Verdict", "case_schools", "FaqCount", "FaqEntry", "PolicyRule",
+    "UnitKind", "User", "Verdict", "case_schools", "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

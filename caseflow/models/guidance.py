@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import Model
 from caseflow.models.enums import Category
@@ -62,3 +62,25 @@ class FaqCount(Model):
     category: Mapped[Category] = mapped_column(enum_column(Category), primary_key=True)
     opened: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class OrderCitation(Model):
+    """An article cited on an order (printed as 政策依据): the exact version that was cited."""
+
+    __tablename__ = "order_citations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("policy_rules.id"))
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    rule: Mapped[PolicyRule] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("order_id", "rule_id", name="uq_order_citations_rule"),)
+
+
+def cited_rules(order_id: int) -> sa.Select:
+    """The article versions an order cites, in the order they were cited (for its page and its PDF)."""
+    return (sa.select(PolicyRule).join(OrderCitation, OrderCitation.rule_id == PolicyRule.id)
+            .where(OrderCitation.order_id == order_id).order_by(OrderCitation.id))

@@ -15,6 +15,9 @@ def register_web(app: Flask) -> None:
     filters.init_filters(app)
     errors.init_errors(app)
     outage.init_outage(app)
+    from caseflow.web import guidance
+
+    guidance.init_guidance(app)
     from caseflow.web.admin import bp as admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp

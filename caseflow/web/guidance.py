@@ -3,15 +3,16 @@ and, for administrators and supervisors, keeping them (/admin/faq, /admin/direct
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caseflow.errors import NotAllowed
+from caseflow.cases import access, permissions
+from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db, unit_of_work
-from caseflow.guidance import directory, faq
+from caseflow.guidance import checklist, directory, faq
 from caseflow.models import Category, FaqEntry, Unit
 from caseflow.web.admin import _form_operation as form_operation
 from caseflow.web.auth import permission_required
@@ -166,3 +167,63 @@ def faq_edit(entry_id: int | None = None):
         if done:
             return done
     return render_template("guidance/faq_edit.html", form=form, entry=entry), (400 if form.errors else 200)
+
+
+# --- 政策依据 on an order ---------------------------------------------------------------------------
+
+def order_checklist(order) -> checklist.Checklist | None:
+    return checklist.for_category(order.case.category)
+
+
+def init_guidance(app) -> None:
+    """Template globals the order page asks (its 政策依据 block)."""
+    app.jinja_env.globals.update(order_citations=checklist.citations, order_checklist=order_checklist)
+
+
+@bp.get("/orders/<number>/rules")
+@permission_required("work_cases")
+def order_rules(number: str):
+    """The checklist of the facts the rules turn on, the articles that apply, and citing them on the order."""
+    order = access.get_order(current_user, number)
+    found = order_checklist(order)
+    if found is None:
+        abort(404)
+    answers = {q.key: request.args.get(q.key, "") for q in found.questions}
+    cited = checklist.citations(order)
+    return render_template(
+        "guidance/order_rules.html", order=order, checklist=found, answers=answers,
+        findings=checklist.evaluate(found, answers), answered=any(answers.values()),
+        answer_labels=checklist.ANSWERS, cited=cited, cited_ids={r.id for r in cited},
+        can_cite=permissions.can(current_user, "cite_rule", order))
+
+
+def _rule_id() -> int:
+    try:
+        return int(request.form.get("rule", ""))
+    except ValueError:
+        abort(400)
+
+
+@bp.post("/orders/<number>/rules/cite")
+@permission_required("work_cases")
+def order_cite(number: str):
+    order = access.get_order(current_user, number)
+    try:
+        with unit_of_work():
+            rule = checklist.cite(current_user, order, _rule_id())
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"已引用{rule.citation}，将打印在{order.kind.label}的“政策依据”栏。", "success")
+    back = request.form.get("back", "")[:2000]
+    return redirect(f"/orders/{order.number}/rules" + (f"?{back}" if back else ""))
+
+
+@bp.post("/orders/<number>/rules/uncite")
+@permission_required("work_cases")
+def order_uncite(number: str):
+    order = access.get_order(current_user, number)
+    with unit_of_work():
+        checklist.uncite(current_user, order, _rule_id())
+    flash("已取消引用。", "success")
+    return redirect(f"/orders/{order.number}/rules")

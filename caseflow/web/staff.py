@@ -210,7 +210,7 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
 def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str, dict]) -> dict[str, forms.FlaskForm]:
     """Fresh forms (nothing posted) for the allowed ``actions``, with the record's version and any prefill."""
     out: dict[str, forms.FlaskForm] = {}
-    for action in actions:
+    for action in actions & table.keys():  # actions taken on pages of their own have no form here
         form_cls, prefix = table[action]
         extra = {} if form_cls is forms.AttachmentForm else {"version": str(version)}
         out[action] = form_cls(prefix=prefix, formdata=None, **extra, **prefill.get(action, {}))

@@ -5,6 +5,7 @@ Revises: 0017
 Create Date: 2026-12-05 23:30:00
 
 units: e-mail, address and office hours beside the complaint phone (hotline), published at /directory.
+order_citations: the article versions an order cites (政策依据 on its PDF).
 faq_entries / faq_counts: the FAQ per complaint category and, per month, how many visitors opened an
 answer and how many of them submitted anyway. policy_rules: the articles of the rule documents, one
 row per version (an amendment adds a version; what cited the earlier one keeps it).
@@ -48,6 +49,20 @@ def upgrade():
         sa.UniqueConstraint('source', 'article', 'version', name='uq_policy_rules_version'),
     )
     op.create_table(
+        'order_citations',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('order_id', sa.Integer(), nullable=False),
+        sa.Column('rule_id', sa.Integer(), nullable=False),
+        sa.Column('added_by_id', sa.Integer(), nullable=True),
+        sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_citations_order_id_orders')),
+        sa.ForeignKeyConstraint(['rule_id'], ['policy_rules.id'], name=op.f('fk_order_citations_rule_id_policy_rules')),
+        sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_order_citations_added_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_order_citations')),
+        sa.UniqueConstraint('order_id', 'rule_id', name='uq_order_citations_rule'),
+    )
+    op.create_index(op.f('ix_order_citations_order_id'), 'order_citations', ['order_id'], unique=False)
+    op.create_table(
         'faq_entries',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('category', _category(), nullable=False),
@@ -74,6 +89,8 @@ def downgrade():
     op.drop_table('faq_counts')
     op.drop_index(op.f('ix_faq_entries_category'), table_name='faq_entries')
     op.drop_table('faq_entries')
+    op.drop_index(op.f('ix_order_citations_order_id'), table_name='order_citations')
+    op.drop_table('order_citations')
     op.drop_table('policy_rules')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_column('office_hours')
