@@ -27,6 +27,7 @@ from caseflow.cases import schools, tracking
 from caseflow.cases.operations import rate_case
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
+from caseflow.guidance import faq
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Rating
 from caseflow.security.audit import record_access
@@ -106,7 +107,8 @@ def new_complaint():
         category, answers = guidance.faq_for_form(request.args.get("category"))
         if category is not None:
             form.category.data = category.value
-        return render_template("public/new.html", form=form, answers=answers, category=category)
+        return render_template("public/new.html", form=form, answers=answers, category=category,
+                               rules=faq.cited(answers))
     if form.is_bot():
         return render_template("public/thanks.html")
     kept = session.get("receipt")

@@ -113,6 +113,7 @@ def test_picking_transfer_on_the_category_step_shows_its_answers_then_the_form(c
     html = client.get(go.headers["Location"]).get_data(as_text=True)
     transfer = faq.entries(Category.TRANSFER)
     assert all(e.question in html for e in transfer)
+    assert "依据：《周口市中小学生学籍管理实施细则（试行）》第十一条（一）" in html  # the same article as the FAQ
     assert re.search(r'<option (selected value="transfer"|value="transfer" selected)', html)  # preselected
     answer = client.get(f"/faq/{transfer[0].id}").get_data(as_text=True)
     assert "政策依据" in answer and "周口市中小学生学籍管理实施细则" in answer
