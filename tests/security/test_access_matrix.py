@@ -38,10 +38,11 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # Reachable without logging in. Citizen case pages are further gated by session["track_grants"].
 PUBLIC = {
     "static", "auth.login", "public.index", "public.new_complaint", "public.receipt", "public.school_search",
-    "public.track", "public.case", "public.rate", "documents.receipt",
+    "public.track", "public.case", "public.rate", "public.my_data", "documents.receipt",
+    "guidance.directory_page", "guidance.faq_page", "guidance.faq_answer", "guidance.complaint_start",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
 }
-CITIZEN_CASE = {"public.case", "public.rate", "documents.receipt"}
+CITIZEN_CASE = {"public.case", "public.rate", "public.my_data", "documents.receipt"}
 
 ROLES = ("intake", "officer", "supervisor", "admin")
 CASE_ROLES = ("intake", "officer", "supervisor")
@@ -52,7 +53,7 @@ WITHIN_RESPONSIBLE = {"own", "parent"}  # at or above 410105 in the tree
 
 # Endpoints whose URL takes an internal integer id: administrators' and notification pages, and
 # registry imports and detected problems (data-monitoring objects, not case references).
-INT_ID_ALLOWED = re.compile(r"^/(admin|notifications|registry/imports|registry/problems)(/|$)")
+INT_ID_ALLOWED = re.compile(r"^/(admin|notifications|registry/imports|registry/problems|faq)(/|$)")
 
 # Query-scoped pages of supervisors (drill-down): ?unit= must lie in the user's part of the tree.
 SCOPED = ("/dashboard?unit={code}", "/reports/monthly?unit={code}", "/reports/monthly?unit={code}&format=xlsx")
@@ -183,6 +184,8 @@ def _classify(rule) -> str:
         return "order"
     if args == {"public_id"} and rule.rule.startswith("/attachments/"):
         return "attachment"
+    if args == {"code"} and rule.rule.startswith("/directory/"):
+        return "none"  # a unit's complaint channel: its admin/own-supervisor rule is tested in test_guidance
     raise AssertionError(f"classify {rule.endpoint} {rule.rule} in the access matrix")
 
 
