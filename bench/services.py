@@ -129,9 +129,9 @@ def flask_env(**extra: str) -> dict:
 class LiveServer:
     """caseflow under gunicorn on a free loopback port, as in production."""
 
-    def __init__(self, env: dict, workers: int = 2, threads: int = 4, log: Path | None = None):
+    def __init__(self, env: dict, workers: int = 2, threads: int = 4, log: Path | None = None, timeout: int = 60):
         self.port = free_port()
-        self.env, self.workers, self.threads = env, workers, threads
+        self.env, self.workers, self.threads, self.timeout = env, workers, threads, timeout
         self.proc: subprocess.Popen | None = None
         self.log = log or Path(tempfile.mkstemp(prefix="caseflow-gunicorn-", suffix=".log")[1])
 
@@ -141,7 +141,7 @@ class LiveServer:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
-                 "-b", f"127.0.0.1:{self.port}", "--timeout", "60",
+                 "-b", f"127.0.0.1:{self.port}", "--timeout", str(self.timeout),
                  # Its own control socket: the default path is shared by every gunicorn of the user.
                  "--control-socket", str(self.log.with_suffix(".ctl")), "caseflow:create_app()"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
