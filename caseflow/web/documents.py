@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, render_template, request, session
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
 from caseflow.web.auth import permission_required
-from caseflow.web.public import receipt_code
+from caseflow.web.public import grants, receipt_code
 
 bp = Blueprint("documents", __name__)
 
@@ -72,5 +72,5 @@ def receipt(number: str):
     """The citizen's 受理回执, for a case this session was granted (submitted or code entered)."""
     from caseflow.documents.service import print_receipt
 
-    printed = print_receipt(number, list(session.get("track_grants", [])), receipt_code(number))
+    printed = print_receipt(number, grants(), receipt_code(number))
     return _pdf_response(printed)
