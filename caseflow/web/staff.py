@@ -35,6 +35,7 @@ from caseflow.errors import (
 )
 from caseflow.extensions import unit_of_work
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.security import redact
 from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import permission_required
@@ -208,7 +209,7 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
 def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str, dict]) -> dict[str, forms.FlaskForm]:
     """Fresh forms (nothing posted) for the allowed ``actions``, with the record's version and any prefill."""
     out: dict[str, forms.FlaskForm] = {}
-    for action in actions:
+    for action in actions & table.keys():  # reveal_* are rights, not forms
         form_cls, prefix = table[action]
         extra = {} if form_cls is forms.AttachmentForm else {"version": str(version)}
         out[action] = form_cls(prefix=prefix, formdata=None, **extra, **prefill.get(action, {}))
@@ -217,7 +218,8 @@ def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str
 
 def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     """Fresh forms for the actions the user may take on the case now."""
-    summary = case.complaint_summary or case.description
+    # The order goes to the units concerned: numbers the complainant typed are not passed on unless retyped.
+    summary = redact.redact(case.complaint_summary or case.description)
     prefill = {"issue_verification": {"content": summary, "units": [u.code for u in queries.units_to_verify(case)]}
                if "issue_verification" in actions else {},
                "issue_supervision": {"content": summary}}
@@ -248,12 +250,20 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
     if override is not None and name:
         out[name] = override
     _fill_unit_choices(case, out)
+    events = queries.visible_events(current_user, case)
     return render_template(
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
-        chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
+        chains=queries.order_chains(current_user, case), events=events,
         attachments=queries.visible_attachments(current_user, case),
-        describe=describe_event,
+        describe=describe_event, texts_masked=_texts_masked(case, events),
     )
+
+
+def _texts_masked(case: Case, events) -> bool:
+    """Whether any free text of the case page holds a number the page masks."""
+    texts = (case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
+             case.rating_comment, *(e.note for e in events))
+    return any(redact.contains(t) for t in texts)
 
 
 @bp.get("/cases/<number>")

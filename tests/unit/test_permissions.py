@@ -139,6 +139,26 @@ def test_unknown_actions_are_a_programming_error():
 
 
 def test_every_rule_name_is_a_move_or_a_known_extra():
-    extras = {"attach", "request_extension", "decide_extension"}
+    extras = {"attach", "request_extension", "decide_extension", "reveal_complainant", "reveal_student"}
     assert set(CASE_RULES) - extras <= set(CASE_MOVES)
     assert set(ORDER_RULES) - extras <= set(ORDER_MOVES)
+
+
+def test_reveal_belongs_to_the_responsible_bureau_not_the_school_nor_a_unit_that_returned():
+    """Issue 20 item 4."""
+    case = _case(CaseState.VERIFYING)
+    case.schools = [Unit(id=SCHOOL, kind=UnitKind.SCHOOL)]
+    order = Order(state=OrderState.SIGNED, receiving_unit_id=SCHOOL)
+    case.orders = [order]
+    for role in (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR):
+        assert can(_user(role, COUNTY), "reveal_complainant", case) and can(_user(role, COUNTY), "reveal_student", case)
+        assert not can(_user(role, SCHOOL), "reveal_complainant", case)
+        assert can(_user(role, SCHOOL), "reveal_student", case)
+        assert not can(_user(role, OTHER), "reveal_complainant", case)
+        assert not can(_user(role, OTHER), "reveal_student", case)
+    assert not can(_user(Role.ADMIN, COUNTY), "reveal_complainant", case)
+    order.state = OrderState.RETURNED
+    for role in (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR):
+        assert not can(_user(role, SCHOOL), "reveal_student", case)
+        with pytest.raises(NotAllowed):
+            check(_user(role, SCHOOL), "reveal_complainant", case)
