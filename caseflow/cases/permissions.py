@@ -199,6 +199,9 @@ ORDER_RULES: dict[str, Rule] = {
     "accept":            Rule(reviews, "只有下发单位可以审核。", _accept_state),
     "send_back":         Rule(reviews, "只有下发单位可以退回重办。", _order_move("send_back")),
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
+    # The two ends of an order call each other: their officials' phones are shown to them in full.
+    "see_contacts":      Rule(lambda user, order: receives(user, order) or (
+        user.role in REVEAL_ROLES and order.issuing_unit_id == user.unit_id), "只有下发和接收单位可以查看联系电话。"),
 }
 
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and

@@ -439,7 +439,7 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
         failed=out.get(name),
         children=children, pending=permissions.pending_extension(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
-        verdicts=Verdict,
+        verdicts=Verdict, contacts="see_contacts" in actions,
     )
 
 
