@@ -10,10 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from caseflow.extensions import Model
 from caseflow.labels import sql_values
 from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
-from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, keyed_hash, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
-from caseflow.security import crypto
 
 if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
     from caseflow.models.cases import Case
@@ -124,7 +123,7 @@ class Order(Model):
 
     @validates("responsible_phone", "acting_phone")
     def _hash_phone(self, key: str, value: str | None) -> str | None:
-        setattr(self, f"{key}_hash", crypto.lookup_hash(value))
+        setattr(self, f"{key}_hash", keyed_hash(value))
         return value
 
     def __repr__(self) -> str:

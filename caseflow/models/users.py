@@ -9,9 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseflow.extensions import Model
 from caseflow.models.enums import Role
-from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, keyed_hash, now_utc
 from caseflow.models.units import Unit
-from caseflow.security import crypto
 
 
 class User(UserMixin, Model):
@@ -53,7 +52,7 @@ class User(UserMixin, Model):
 
     @validates("phone")
     def _hash_phone(self, _key: str, value: str | None) -> str | None:
-        self.phone_hash = crypto.lookup_hash(value)
+        self.phone_hash = keyed_hash(value)
         return value
 
     def __repr__(self) -> str:
