@@ -98,4 +98,8 @@ def load_config() -> dict:
         # Registry imports: worker processes for big CSV files (0: one per core, at most 2) and chunk size.
         "REGISTRY_IMPORT_WORKERS": int(os.environ.get("CASEFLOW_IMPORT_WORKERS", 0)),
         "REGISTRY_CHUNK_BYTES": int(os.environ.get("CASEFLOW_IMPORT_CHUNK_BYTES", 2 << 20)),
+        # Days a registry import's reject report (children's names, masked numbers) is kept, then deleted.
+        "REJECT_REPORT_DAYS": int(os.environ.get("CASEFLOW_REJECT_REPORT_DAYS", 30)),
+        # Seconds between runs of the cleanup (expired reject reports, leftover uploads, citizens' sessions).
+        "CLEANUP_INTERVAL": int(os.environ.get("CASEFLOW_CLEANUP_INTERVAL", 3600)),
     }

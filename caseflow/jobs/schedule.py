@@ -26,6 +26,7 @@ def build_scheduler(app: Flask, connection) -> CronScheduler:
     cron = CronScheduler(connection=connection, name=f"caseflow-{queue_name}-{time.time_ns()}")
     cron.register(tasks.scheduled_scan, queue_name, interval=app.config["SCAN_INTERVAL"], job_timeout=600)
     cron.register(tasks.scheduled_sweep, queue_name, interval=app.config["SWEEP_INTERVAL"], job_timeout=300)
+    cron.register(tasks.scheduled_cleanup, queue_name, interval=app.config["CLEANUP_INTERVAL"], job_timeout=600)
     monthly = getattr(tasks, "scheduled_monthly_report", None)
     if monthly is not None:
         cron.register(monthly, queue_name, cron="30 1 * * *", job_timeout=1800)
