@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Flask
 
+from caseflow.cases import attachments
 from caseflow.deadlines import status
 from caseflow.deadlines.settings import load_calendar
 from caseflow.deadlines.status import DeadlineLabel
@@ -39,4 +40,4 @@ def init_filters(app: Flask) -> None:
         mask_text=redact,  # free text: ID numbers, registry numbers and phones typed into it
     )
     app.jinja_env.globals.update(deadline_label=deadline_label, order_due_label=order_due_label,
-                                 order_sign_label=order_sign_label)
+                                 order_sign_label=order_sign_label, attachment_name=attachments.name_for)

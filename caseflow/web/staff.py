@@ -405,7 +405,7 @@ def attachment(public_id: str):
     """Download an attachment of a case the user may see; never rendered inline."""
     att = queries.get_attachment(current_user, public_id)
     resp = send_file(io.BytesIO(attachments.read(att)), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.original_name, max_age=0)
+                     download_name=attachments.name_for(att.original_name, att.content_type), max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
