@@ -44,6 +44,7 @@ from caseflow.models import (
 )
 from caseflow.security import crypto
 from caseflow.security.audit import record_access
+from caseflow.security.text import strip_bidi
 from caseflow.timeutil import local_date, local_today, utcnow
 from caseflow.workdays import Due
 
@@ -126,7 +127,7 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
 
 
 def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
-    value = (value or "").strip()
+    value = strip_bidi(value or "").strip()
     if not value:
         raise InvalidInput(f"请填写{what}", field=what)
     if len(value) > limit:
