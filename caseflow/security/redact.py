@@ -34,7 +34,8 @@ _CANDIDATES = re.compile(
     r"|(?P<id15>\d{15})"
     r"|(?P<mobile>(?:(?:\+|00)?86[ \-]?)?1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4})"
     r"|(?P<landline>(?:\(0[1-9]\d{1,2}\)|（0[1-9]\d{1,2}）|0[1-9]\d{1,2})" + _SEP + r"[2-9]\d{2,3}" + _SEP + r"\d{4})"
-    r")(?![0-9])"
+    r")(?![0-9])",
+    re.ASCII,  # \d is 0-9: full-width digits are made ASCII first (find)
 )
 
 
@@ -84,10 +85,17 @@ def _mask(match: re.Match[str]) -> str | None:
     return mask_phone(digits) if 10 <= len(digits) <= 12 else None
 
 
+# Full-width digits, Ｘ, ＋, －, （）and the ideographic space, one character for one: positions stay the same.
+_HALF_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x", "＋": "+",
+                             "－": "-", "\u3000": " "})
+
+
 def find(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, mask) of every personal number in ``text``."""
+    """(start, end, mask) of every personal number in ``text`` (typed in full-width digits too)."""
     if not text:
         return
+    if not text.isascii():
+        text = text.translate(_HALF_WIDTH)
     for match in _CANDIDATES.finditer(text):
         masked = _mask(match)
         if masked is not None:

@@ -37,6 +37,7 @@ REG = "G410105201603011249"  # a valid G-number (the issue's example)
     ("座机0371-65900000转", "座机0371****0000转"),
     ("（0371）6590 0000", "0371****0000"),
     ("410105880504041", "410105*****4041"),  # old 15-digit number
+    ("手机１３９１２３４５６７８", "手机139****5678"),  # full-width digits
 ])
 def test_masks_every_shape(text, masked):
     assert redact(text) == masked
