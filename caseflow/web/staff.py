@@ -255,14 +255,14 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=events,
         attachments=queries.visible_attachments(current_user, case),
-        describe=describe_event, texts_masked=_texts_masked(case, events),
+        describe=describe_event, texts_masked=_any_masked(
+            case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
+            case.rating_comment, *(e.note for e in events)),
     )
 
 
-def _texts_masked(case: Case, events) -> bool:
-    """Whether any free text of the case page holds a number the page masks."""
-    texts = (case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
-             case.rating_comment, *(e.note for e in events))
+def _any_masked(*texts: str | None) -> bool:
+    """Whether any of a page's free texts holds a number the page masks."""
     return any(redact.contains(t) for t in texts)
 
 
@@ -423,7 +423,8 @@ def _order_forms(order: Order, actions: set[str]) -> dict[str, forms.FlaskForm]:
     return _blank_forms(ORDER_FORMS, actions, order.version_id, prefill)
 
 
-def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None) -> str:
+def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None,
+                revealed_text: bool = False) -> str:
     actions = permissions.allowed_actions(current_user, order)
     out = _order_forms(order, actions)
     if override is not None and name:
@@ -439,8 +440,27 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
         failed=out.get(name),
         children=children, pending=permissions.pending_extension(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
-        verdicts=Verdict, contacts="see_contacts" in actions,
+        verdicts=Verdict, contacts="see_contacts" in actions, revealed_text=revealed_text,
+        texts_masked=_any_masked(order.content, order.handling_opinion, order.findings, order.handling_result,
+                                 order.return_reason, order.sent_back_reason, *(e.reason for e in order.extensions),
+                                 *(e.decision_note for e in order.extensions),
+                                 *(t for c in children for t in (c.findings, c.handling_result, c.return_reason))),
     )
+
+
+@bp.post("/orders/<number>/reveal")
+@case_roles
+def order_reveal(number: str):
+    """Show the order's free texts in full; the look is recorded in the audit log (as for the case page)."""
+    order = access.get_order(current_user, number)
+    form = forms.RevealForm()
+    if not form.validate_on_submit() or (form.person.data, form.field.data) != ("text", "all"):
+        abort(400)
+    with unit_of_work():
+        operations.reveal(current_user, order.case, "text", "all")
+    resp = make_response(_order_page(order, revealed_text=True))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/orders/<number>")

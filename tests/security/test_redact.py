@@ -100,3 +100,23 @@ def test_free_text_masked_on_pages_and_pdf_revealed_by_the_bureau(app, db, world
     assert [(e.user_id, e.detail) for e in entries] == [(sup.id, "text.all")]
     full_pdf = flat(pdf_text(print_order(sup, order.number, unmasked=True).data))
     assert ID in full_pdf
+
+
+def test_order_page_texts_revealed_by_the_bureau_only(app, db, world):
+    """The order page masks its texts too; the responsible bureau may show them in full (audited)."""
+    sup, officer = world.user("supervisor", "410105"), world.user("officer", "4141000001")
+    case, _ = submit(db)
+    ops.accept_case(sup, case)
+    (order,) = ops.issue_verification(sup, case, [world.unit("4141000001")], "请核实。")
+    ops.sign_order(officer, order)
+    ops.report_order(officer, order, text=f"经核实，家长证件号{ID}。", verdict=Verdict.TRUE)
+    db.session.commit()
+    school, county = Browser(app, officer), Browser(app, sup)
+    assert ID not in county.page(f"/orders/{order.number}") and "显示完整文字" in county.page(f"/orders/{order.number}")
+    assert "显示完整文字" not in school.page(f"/orders/{order.number}")
+    reveal = {"person": "text", "field": "all"}
+    assert school.post(f"/orders/{order.number}/reveal", data=reveal).status_code == 403
+    resp = county.post(f"/orders/{order.number}/reveal", data=reveal)
+    assert resp.status_code == 200 and ID in resp.get_data(as_text=True)
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "reveal")).all()
+    assert [(e.user_id, e.target_ref, e.detail) for e in entries] == [(sup.id, case.number, "text.all")]
