@@ -84,6 +84,8 @@ def load_config() -> dict:
         # Tracking-page protection: wrong access codes allowed per window before waiting.
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,
+        # How long a citizen's server-side session (track grants, the last receipt) outlives its last change.
+        "CITIZEN_SESSION_SECONDS": int(os.environ.get("CASEFLOW_CITIZEN_SESSION_SECONDS", 7 * 24 * 3600)),
         # Requests per client address (Flask-Limiter notation); CASEFLOW_RATE_LIMITS=0 turns them off.
         "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "10 per minute; 60 per hour"),
         "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "60 per minute; 600 per hour"),
@@ -106,4 +108,8 @@ def load_config() -> dict:
         # Registry imports: worker processes for big CSV files (0: one per core, at most 2) and chunk size.
         "REGISTRY_IMPORT_WORKERS": int(os.environ.get("CASEFLOW_IMPORT_WORKERS", 0)),
         "REGISTRY_CHUNK_BYTES": int(os.environ.get("CASEFLOW_IMPORT_CHUNK_BYTES", 2 << 20)),
+        # Days a registry import's reject report (children's names, masked numbers) is kept, then deleted.
+        "REJECT_REPORT_DAYS": int(os.environ.get("CASEFLOW_REJECT_REPORT_DAYS", 30)),
+        # Seconds between runs of the cleanup (expired reject reports, leftover uploads, citizens' sessions).
+        "CLEANUP_INTERVAL": int(os.environ.get("CASEFLOW_CLEANUP_INTERVAL", 3600)),
     }

@@ -16,6 +16,8 @@ from caseflow.models import Attachment, Case, Order, User
 from caseflow.security import crypto
 
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# Extensions a file of each type may keep as typed; any other is replaced by the type's own.
+_SUFFIXES = {"application/pdf": {".pdf"}, "image/jpeg": {".jpg", ".jpeg"}, "image/png": {".png"}}
 
 
 def storage_dir() -> Path:
@@ -27,6 +29,18 @@ def storage_dir() -> Path:
 def _clean_name(name: str) -> str:
     name = os.path.basename((name or "").replace("\\", "/")).strip() or "附件"
     return "".join(ch for ch in name if ch.isprintable())[:200]
+
+
+def name_for(filename: str, mime: str) -> str:
+    """The name a file is kept and served under: the uploaded stem with the extension of its detected type.
+
+    A PDF uploaded as ``evil.html`` is ``evil.pdf``: a browser or a desktop never treats it as a page.
+    """
+    name = _clean_name(filename)
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() in _SUFFIXES.get(mime, ()):
+        return name
+    return f"{stem or '附件'}.{ALLOWED.get(mime, 'bin')}"
 
 
 def check_upload(data: bytes, filename: str) -> str:
@@ -51,7 +65,7 @@ def store(case: Case, data: bytes, filename: str, *, order: Order | None = None,
     path.write_bytes(crypto.keyring().encrypt_bytes(data))
     path.chmod(0o600)
     att = Attachment(public_id=str(uuid.uuid4()), case=case, order_id=order.id if order else None,
-                     uploaded_by_id=user.id if user else None, original_name=_clean_name(filename),
+                     uploaded_by_id=user.id if user else None, original_name=name_for(filename, mime),
                      stored_name=stored, content_type=mime, size=len(data),
                      sha256=hashlib.sha256(data).hexdigest())
     db.session.add(att)

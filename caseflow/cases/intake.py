@@ -31,6 +31,7 @@ from caseflow.identity import (
     parse_registry_number,
 )
 from caseflow.models import CaseSource, Category, Sex
+from caseflow.security.text import strip_bidi
 from caseflow.timeutil import local_today
 
 # The 56 ethnic groups in the order of GB/T 3304, then "other".
@@ -66,7 +67,7 @@ class ComplaintRefused(InvalidInput):
 
 def clean_name(raw: str | None) -> str:
     """A person's name: NFKC, the various middle dots unified to "·" (维吾尔族 names)."""
-    name = _DOTS.sub("·", unicodedata.normalize("NFKC", raw or "")).strip()
+    name = _DOTS.sub("·", unicodedata.normalize("NFKC", strip_bidi(raw or ""))).strip()
     name = re.sub(r"\s*·\s*", "·", re.sub(r"\s+", " ", name))
     if not name:
         raise ValueError("请填写姓名")
@@ -231,7 +232,7 @@ def _check_category_and_text(category: str | None, description: str | None, prob
     chosen = Category(category) if category is not None and category in Category._value2member_map_ else None
     if chosen is None:
         problems.add("category", "请选择投诉类别")
-    text = (description or "").strip()
+    text = strip_bidi(description or "").strip()
     if len(text) < DESCRIPTION_MIN:
         problems.add("description", f"请具体说明投诉的问题，至少{DESCRIPTION_MIN}个字")
     elif len(text) > DESCRIPTION_MAX:

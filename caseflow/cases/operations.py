@@ -44,6 +44,7 @@ from caseflow.models import (
 )
 from caseflow.security import crypto
 from caseflow.security.audit import record_access
+from caseflow.security.text import strip_bidi
 from caseflow.timeutil import local_date, local_today, utcnow
 from caseflow.workdays import Due
 
@@ -126,7 +127,7 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
 
 
 def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
-    value = (value or "").strip()
+    value = strip_bidi(value or "").strip()
     if not value:
         raise InvalidInput(f"请填写{what}", field=what)
     if len(value) > limit:
@@ -488,16 +489,22 @@ def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
     flush()
 
 
+REVEALABLE = {("complainant", "id_number"), ("complainant", "phone"), ("student", "id_number"),
+              ("student", "phone"), ("text", "all")}
+
+
 def reveal(actor: User, case: Case, person: str, field_name: str) -> str:
-    """Show one full ID number or phone, recording who looked."""
-    permissions.check(actor, "reveal")
-    if person not in ("complainant", "student") or field_name not in ("id_number", "phone"):
+    """Show one full ID number or phone, or the case's free texts unmasked ("text", "all"), recording who looked."""
+    if (person, field_name) not in REVEALABLE:
         raise InvalidInput("未知字段")
-    target: Person = getattr(case, person)
-    value = getattr(target, field_name) or ""
+    # Free text is the complainant's words and may hold their numbers: it is theirs to guard.
+    permissions.check(actor, "reveal_student" if person == "student" else "reveal_complainant", case)
     record_access(actor, "reveal", "case", case.number, subject_id_number=case.student.id_number,
                   detail=f"{person}.{field_name}")
-    return value
+    if person == "text":
+        return ""
+    target: Person = getattr(case, person)
+    return getattr(target, field_name) or ""
 
 
 def _render_later(orders: list[Order]) -> None:

@@ -66,6 +66,29 @@ def reviews(user: User, order: Any) -> Any:
     return False
 
 
+def _returned(user: User, case: Case) -> bool:
+    """The user's unit sent an order of this case back as not theirs, and holds no other order of it."""
+    mine = [o for o in case.orders if o.receiving_unit_id == user.unit_id]
+    return bool(mine) and all(o.state is OrderState.RETURNED for o in mine)
+
+
+def reveals_complainant(user: User, case: Case) -> bool:
+    """The complainant's full data (and free text that may hold it) belongs to the responsible bureau.
+
+    Never to a unit the complaint is about (retaliation), nor to one that returned its order.
+    """
+    return (user.role in REVEAL_ROLES and user.unit_id == case.responsible_unit_id
+            and all(s.id != user.unit_id for s in case.schools) and not _returned(user, case))
+
+
+def reveals_student(user: User, case: Case) -> bool:
+    """The student's full data: the responsible bureau, and units working an order of the case."""
+    if user.role not in REVEAL_ROLES or _returned(user, case):
+        return False
+    return user.unit_id == case.responsible_unit_id or any(
+        o.receiving_unit_id == user.unit_id for o in case.orders)
+
+
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
     def allowed(user: User, _obj: Any = None) -> bool:
         return user.role in roles
@@ -167,6 +190,8 @@ CASE_RULES: dict[str, Rule] = {
     "close":              Rule(manages, _MANAGER_ONLY, _case_move("close")),
     "attach":             Rule(_roles(*CASE_ROLES), "您的角色不能上传附件。", _case_attach_state),
     "legal_hold":         Rule(manages, _MANAGER_ONLY, _hold_state),
+    "reveal_complainant": Rule(reveals_complainant, "只有处理责任单位可以查看投诉人的完整信息。"),
+    "reveal_student":     Rule(reveals_student, "您的单位不能查看该学生的完整信息。"),
 }
 
 ORDER_RULES: dict[str, Rule] = {
@@ -182,6 +207,9 @@ ORDER_RULES: dict[str, Rule] = {
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
     "cite_rule":         Rule(lambda user, order: receives(user, order) or bool(reviews(user, order)),
                               "只有接收单位或下发单位可以引用政策依据。", _order_attach_state),
+    # The two ends of an order call each other: their officials' phones are shown to them in full.
+    "see_contacts":      Rule(lambda user, order: receives(user, order) or (
+        user.role in REVEAL_ROLES and order.issuing_unit_id == user.unit_id), "只有下发和接收单位可以查看联系电话。"),
 }
 
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and
@@ -194,6 +222,7 @@ USER_RULES: dict[str, Rule] = {
     "use_registry":       Rule(_roles(*WORKER_ROLES, Role.ADMIN), "您的角色不能使用学籍数据。"),
     "check_registry_problems": Rule(_roles(Role.SUPERVISOR, Role.ADMIN), "只有责任人或系统管理员可以运行问题检查。"),
     "register_complaint": Rule(_roles(Role.INTAKE, Role.SUPERVISOR), "只有受理员或责任人可以登记投诉。"),
+    # A role that may ever reveal; whether it may on one case is ``reveal_complainant`` / ``reveal_student``.
     "reveal":             Rule(_roles(*REVEAL_ROLES), "您的角色不能查看完整的个人信息。"),
     "look_up_registry":   Rule(_roles(*WORKER_ROLES), "只有承办人或责任人可以为投诉查询学籍。"),
     "open_problem_case":  Rule(_roles(Role.SUPERVISOR), "只有责任人可以将监测发现的问题立案。"),

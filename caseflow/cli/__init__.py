@@ -73,6 +73,14 @@ def outbox_sweep() -> None:
     click.echo(json.dumps({"dispatched": sweep(older_than_seconds=0)}))
 
 
+@click.command("cleanup")
+def cleanup() -> None:
+    """Delete what is kept only for a while (expired reject reports, leftover uploads, citizens' sessions)."""
+    from caseflow.jobs.tasks import scheduled_cleanup
+
+    click.echo(json.dumps(scheduled_cleanup()))
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty (no schedule).")
 @click.option("--no-schedule", is_flag=True, help="Do not run the periodic jobs in this worker.")
@@ -215,8 +223,8 @@ def register_cli(app: Flask) -> None:
     from caseflow.cli.registry import registry_cli
     from caseflow.cli.security import security_cli
 
-    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, users_cli,
-                  forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli):
+    for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, cleanup,
+                  users_cli, forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

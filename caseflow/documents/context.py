@@ -15,6 +15,7 @@ from caseflow.extensions import db
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Case, Order, OrderKind, Person
 from caseflow.models.guidance import cited_rules
+from caseflow.security.redact import redact
 
 TITLES = {
     OrderKind.VERIFICATION: "群众投诉中小学生学籍管理问题核查单",
@@ -98,19 +99,24 @@ def order_form(order: Order, *, unmasked: bool = False) -> OrderForm:
     from caseflow.timeutil import local_date
 
     case = order.case
+
+    def text(value: str | None) -> str:
+        """Free text as printed: numbers typed into it masked unless the print is unmasked."""
+        return _s(value) if unmasked else redact(_s(value))
+
     return OrderForm(
         kind=order.kind.value, title=TITLES[order.kind], number=order.number,
         complainant=person_block(case.complainant, unmasked=unmasked),
         student=person_block(case.student, unmasked=unmasked),
-        content=_s(order.content),
+        content=text(order.content),
         issuing_unit=order.issuing_unit.name, responsible_person=_s(order.responsible_person),
         responsible_phone=_s(order.responsible_phone),
         acting_unit=order.receiving_unit.name, acting_person=_s(order.acting_person),
         acting_phone=_s(order.acting_phone),
         sent_on=date_parts(local_date(order.sent_at) if order.sent_at else None),
         due_on=date_parts(order.due_on),
-        findings=_s(order.findings), handling_opinion=_s(order.handling_opinion),
-        handling_result=_s(order.handling_result), unmasked=unmasked,
+        findings=text(order.findings), handling_opinion=text(order.handling_opinion),
+        handling_result=text(order.handling_result), unmasked=unmasked,
         rules=tuple(f"{r.citation} {r.title}" for r in db.session.scalars(cited_rules(order.id))),
     )
 

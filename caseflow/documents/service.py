@@ -1,6 +1,7 @@
 """What the edges call: print one order, a batch, a receipt; access and audit decided here."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -33,9 +34,15 @@ def _audit_print(user: User | None, order: Order, detail: str) -> None:
                   detail=detail)
 
 
-def _check_unmasked(user: User | None, unmasked: bool) -> None:
+_UNMASKED_DENIED = "您不能打印含完整个人信息的单据：只有处理责任单位可以。"
+
+
+def _check_unmasked(user: User | None, unmasked: bool, orders: Sequence[Order] = ()) -> None:
+    """An unmasked print shows the complainant in full: the right to reveal them, on each order's case."""
     if unmasked and user is not None:
         permissions.check(user, "reveal", denied="您的角色不能打印含完整个人信息的单据。")
+        for order in orders:
+            permissions.check(user, "reveal_complainant", order.case, denied=_UNMASKED_DENIED)
 
 
 def print_order(user: User | None, number: str, *, unmasked: bool = False) -> Printed:
@@ -51,6 +58,7 @@ def print_order(user: User | None, number: str, *, unmasked: bool = False) -> Pr
             raise NotInJurisdiction(f"没有编号为{number}的单据。")
     else:
         order = access.get_order(user, number)
+        _check_unmasked(user, unmasked, [order])
     pdf = order_pdf(order, unmasked=unmasked)
     if unmasked:
         _audit_print(user, order, "cli" if user is None else "unmasked")
@@ -94,11 +102,13 @@ def print_batch(user: User | None, unit_code: str, start: date, end: date, *,
         raise InvalidInput("该时间段内没有该单位下发或收到的单据", field="date_from")
     if len(orders) > MAX_BATCH_ORDERS:
         raise InvalidInput(f"单据超过{MAX_BATCH_ORDERS}份，请缩短时间段", field="date_to")
-    forms = [order_form(o, unmasked=unmasked) for o in orders]
+    # Unmasked only the orders whose complainant the user may reveal; the others print masked.
+    full = {o.id for o in orders if unmasked and (user is None or permissions.can(user, "reveal_complainant", o.case))}
+    forms = [order_form(o, unmasked=o.id in full) for o in orders]
     title = f"{unit.name} 核查单、督办单 {start.isoformat()}至{end.isoformat()}"
     pdf: Pdf = render_orders(forms, title=title, two_up_sheets=two_up)
-    if unmasked:
-        for order in orders:
+    for order in orders:
+        if order.id in full:
             _audit_print(user, order, "batch cli" if user is None else "batch unmasked")
     return Printed(pdf.data, pdf.pages, f"单据-{unit.code}-{start:%Y%m%d}-{end:%Y%m%d}.pdf", len(orders))
 

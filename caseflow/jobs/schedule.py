@@ -38,6 +38,7 @@ def periodic_jobs(app: Flask) -> list[Periodic]:
     return [
         Periodic(tasks.scheduled_scan, 600, interval=app.config["SCAN_INTERVAL"]),
         Periodic(tasks.scheduled_sweep, 300, interval=app.config["SWEEP_INTERVAL"]),
+        Periodic(tasks.scheduled_cleanup, 600, interval=app.config["CLEANUP_INTERVAL"]),
         Periodic(tasks.scheduled_monthly_report, 1800, cron="30 1 * * *"),
         Periodic(tasks.scheduled_retention, 3600, cron="0 19 * * *"),  # 03:00 in Shanghai
     ]

@@ -84,6 +84,16 @@ def scheduled_sweep() -> int:
         return jobs.sweep()
 
 
+def scheduled_cleanup() -> dict[str, int]:
+    """Periodic (and ``flask cleanup``): delete what caseflow keeps only for a while: expired reject reports,
+    uploads whose import ended, expired citizens' sessions."""
+    from caseflow.registry.importer import expire_files
+    from caseflow.security import citizen_sessions
+
+    with app_context(), unit_of_work():
+        return {**expire_files(), "citizen_sessions": citizen_sessions.sweep()}
+
+
 def scheduled_monthly_report() -> int:
     """Daily: on the first working day of a month, generate every bureau's report for the last month."""
     from caseflow.chase.report import generate_due_reports

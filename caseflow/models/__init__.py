@@ -31,12 +31,20 @@ from caseflow.models.registry import (
     RegistrySource,
     RegistryStatus,
 )
-from caseflow.models.system import Attempt, CalendarDay, CalendarYear, OutboxItem, Setting, SmsMessage
+from caseflow.models.system import (
+    Attempt,
+    CalendarDay,
+    CalendarYear,
+    CitizenSession,
+    OutboxItem,
+    Setting,
+    SmsMessage,
+)
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
 __all__ = [
-    "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
+    "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",

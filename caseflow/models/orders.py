@@ -5,12 +5,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseflow.extensions import Model
 from caseflow.labels import sql_values
 from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
-from caseflow.models.types import UTCDateTime, enum_column, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, keyed_hash, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
@@ -48,9 +48,12 @@ class Order(Model):
     handling_result: Mapped[str | None] = mapped_column(sa.Text)  # 办理情况 (supervision)
     # 责任人 of the issuing unit and 承办人 of the receiving unit, with phones, as printed.
     responsible_person: Mapped[str | None] = mapped_column(sa.String(60))
-    responsible_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # Officials' phones are personal data: sealed, found by their keyed hashes (kept in step by ``_hash_phone``).
+    responsible_phone: Mapped[str | None] = mapped_column(Encrypted)
+    responsible_phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     acting_person: Mapped[str | None] = mapped_column(sa.String(60))
-    acting_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    acting_phone: Mapped[str | None] = mapped_column(Encrypted)
+    acting_phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     sign_due_on: Mapped[date]
     due_on: Mapped[date]
@@ -117,6 +120,11 @@ class Order(Model):
         while order.parent is not None:
             order = order.parent
         return order
+
+    @validates("responsible_phone", "acting_phone")
+    def _hash_phone(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", keyed_hash(value))
+        return value
 
     def __repr__(self) -> str:
         return f"<Order {self.number} {self.state}>"

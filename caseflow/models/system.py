@@ -1,4 +1,4 @@
-"""Calendar overrides, business settings, the job outbox and throttling records."""
+"""Calendar overrides, business settings, the job outbox, throttling records and citizens' sessions."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseflow.extensions import Model
-from caseflow.models.types import UTCDateTime, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, now_utc
 
 
 class CalendarDay(Model):
@@ -87,3 +87,17 @@ class Attempt(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     __table_args__ = (sa.Index("ix_attempts_scope_key_created", "scope", "key", "created_at"),)
+
+
+class CitizenSession(Model):
+    """What a citizen's browser may see (its track grants, its last receipt), kept server-side.
+
+    The session cookie carries only a random id; this row is found by the id's hash, and its data
+    (which holds an access code) is sealed like other personal data.
+    """
+
+    __tablename__ = "citizen_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(Encrypted)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

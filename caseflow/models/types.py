@@ -45,6 +45,11 @@ class Encrypted(TypeDecorator):
         return None if value is None else crypto.decrypt(value)
 
 
+def keyed_hash(value: str | None) -> str | None:
+    """The keyed lookup hash stored beside an ``Encrypted`` column (``*_hash``), so it can be searched."""
+    return crypto.lookup_hash(value)
+
+
 def enum_column(enum_cls: type[enum.Enum], **kw) -> sa.Enum:
     """A string-backed enum column with a CHECK constraint listing the allowed values."""
     return sa.Enum(

@@ -5,11 +5,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseflow.extensions import Model
 from caseflow.models.enums import Role
-from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
+from caseflow.models.types import Encrypted, UTCDateTime, enum_column, keyed_hash, now_utc
 from caseflow.models.units import Unit
 
 
@@ -24,7 +24,9 @@ class User(UserMixin, Model):
     name: Mapped[str] = mapped_column(sa.String(60))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # A work phone is personal data too: sealed, found by its keyed hash (kept in step by ``_hash_phone``).
+    phone: Mapped[str | None] = mapped_column(Encrypted)
+    phone_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     email: Mapped[str | None] = mapped_column(sa.String(120))
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped at log-out and password change: every older session becomes invalid.
@@ -47,6 +49,11 @@ class User(UserMixin, Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @validates("phone")
+    def _hash_phone(self, _key: str, value: str | None) -> str | None:
+        self.phone_hash = keyed_hash(value)
+        return value
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,10 +85,59 @@ def create_import(source: RegistrySource, as_of: date, path: str | Path, *, file
     return imp
 
 
-def reject_dir() -> Path:
-    path = Path(current_app.instance_path) / "registry" / "rejects"
-    path.mkdir(parents=True, exist_ok=True)
+def _private_dir(name: str) -> Path:
+    """``instance/registry/<name>``, readable by this user only (0700): it holds children's data."""
+    path = Path(current_app.instance_path) / "registry" / name
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     return path
+
+
+def upload_dir() -> Path:
+    """Where uploaded extracts wait for their import; each is deleted when its import ends."""
+    return _private_dir("uploads")
+
+
+def reject_dir() -> Path:
+    """Where reject reports are kept (0600 each) until they expire (``REJECT_REPORT_DAYS``)."""
+    return _private_dir("rejects")
+
+
+def private_file(path: Path) -> int:
+    """A file descriptor of ``path`` opened for writing, created (or truncated) with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    return fd
+
+
+def discard_upload(imp: RegistryImport) -> bool:
+    """Delete the import's uploaded extract (never a file the command line named elsewhere)."""
+    if not imp.file_path:
+        return False
+    path = Path(imp.file_path)
+    if path.parent.resolve() != upload_dir().resolve() or not path.exists():
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
+def expire_files(now: datetime | None = None) -> dict[str, int]:
+    """Delete reject reports older than ``REJECT_REPORT_DAYS`` and any upload whose import has ended.
+
+    Run by the worker's schedule and ``flask registry cleanup``; the caller commits.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["REJECT_REPORT_DAYS"])
+    ended = sa.not_(RegistryImport.state.in_([ImportState.QUEUED, ImportState.LOADING]))
+    reports = db.session.scalars(sa.select(RegistryImport).where(
+        RegistryImport.reject_report.is_not(None), RegistryImport.finished_at < cutoff)).all()
+    for imp in reports:
+        Path(imp.reject_report or "").unlink(missing_ok=True)
+        imp.reject_report = None
+    uploads = sum(discard_upload(imp) for imp in db.session.scalars(sa.select(RegistryImport).where(
+        ended, RegistryImport.file_path.is_not(None))))
+    db.session.flush()
+    return {"reject_reports": len(reports), "uploads": uploads}
 
 
 def _schools() -> dict[str, int]:
@@ -255,6 +304,8 @@ def run_import(import_id: int, *, on_progress: Callable[[Progress], None] | None
     finally:
         if workers is not None:
             workers.close()
+        # Success, refusal or failure: the extract is not kept (its reject report holds what is needed).
+        discard_upload(db.session.get(RegistryImport, import_id) or imp)
 
 
 def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: parallel.Workers | None, *,
@@ -291,7 +342,8 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
             on_progress(progress_of(imp))
 
     try:
-        with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
+        with open(private_file(report_path), "w", newline="", encoding="utf-8-sig") as report, \
+                db.engine.connect() as conn:
             writer = csv.writer(report)
             writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
             phases = [time.monotonic()]
@@ -418,6 +470,7 @@ def reap_dead_imports() -> int:
             imp.error = "导入进程已中断，原有数据未改变，请重新导入。"
             # Its rows, if any were committed, sit in a table that was never attached.
             db.session.execute(_drop_partition(imp.id))
+            discard_upload(imp)
             dead += 1
     db.session.commit()
     return dead
@@ -440,10 +493,9 @@ def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> Re
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise RegistryImportRefused("只能导入CSV或XLSX文件。")
-    folder = Path(current_app.instance_path) / "registry" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    upload.save(path)
+    path = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
+    with open(private_file(path), "wb") as stored:
+        upload.save(stored)
     try:
         open_extract(path).close()
     except RegistryImportRefused:

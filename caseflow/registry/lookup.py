@@ -257,6 +257,21 @@ def flags_for(records: list[FoundRecord]) -> list[str]:
     return flags
 
 
+def _parent_code(path: str) -> str:
+    """The code of the unit above the last one of a unit path ("…/410303/4141000001/" → "410303")."""
+    codes = [c for c in path.split("/") if c]
+    return codes[-2] if len(codes) > 1 else ""
+
+
+def _bureaus(school_paths: list[str]) -> dict[str, str]:
+    """Names of the bureaus above these schools, by code: a record outside the user's tree names its county,
+    never its school."""
+    codes = {_parent_code(p) for p in school_paths} - {""}
+    if not codes:
+        return {}
+    return {code: name for code, name in db.session.execute(sa.select(Unit.code, Unit.name).where(Unit.code.in_(codes)))}
+
+
 def lookup(user: User | None, query: LookupQuery, *, case: Case | None = None,
            reason: str | None = None) -> LookupResult:
     """Look a person up for ``user`` (None: the command line, unscoped); always audited.
@@ -279,8 +294,9 @@ def lookup(user: User | None, query: LookupQuery, *, case: Case | None = None,
         mine, others = records, []
     elsewhere = []
     if query.kind == "id_number":
-        elsewhere = [{"source": f.source.value, "source_label": f.source.label, "unit": f.school_name}
-                     for f in others]
+        bureaus = _bureaus([f.school_path for f in others])
+        elsewhere = [{"source": f.source.value, "source_label": f.source.label,
+                      "unit": bureaus.get(_parent_code(f.school_path), "")} for f in others]
         flags = flags_for(records)
     else:
         flags = flags_for(mine)

@@ -17,6 +17,7 @@ from caseflow.identity import (
     parse_registry_number,
 )
 from caseflow.registry.status import RegistryStatus
+from caseflow.security.text import strip_bidi
 
 if TYPE_CHECKING:
     from caseflow.security.crypto import Keyring
@@ -40,6 +41,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("name", "sex", "birth_date", "id_number", "registry_no", "school_code", "status")
 FIELDS = tuple(HEADERS)
+# Fields people type (names, class): bidirectional controls are removed from them (security.text).
+TYPED_TEXT = frozenset({"name", "guardian_name", "class_name", "grade", "ethnicity"})
 
 STATUS_ALIASES: dict[str, RegistryStatus] = {
     "在籍": RegistryStatus.ENROLLED, "在读": RegistryStatus.ENROLLED, "在校": RegistryStatus.ENROLLED,
@@ -154,6 +157,8 @@ def validate_row(values: list[str], columns: dict[str, int], schools: dict[str, 
     cells.append("")
     (i_name, i_sex, i_birth, i_ethnicity, i_id_type, i_id, i_reg, i_school, _i_school_name, i_grade, i_class,
      i_status, i_guardian, i_phone) = layout
+    for i in (i_name, i_ethnicity, i_grade, i_class, i_guardian):  # TYPED_TEXT
+        cells[i] = strip_bidi(cells[i]).strip()
     name = cells[i_name]
     if not name:
         raise RowRejected("姓名为空")

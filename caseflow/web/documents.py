@@ -1,7 +1,7 @@
 """Downloads: an order's PDF, a batch print, the citizen's receipt. Thin: load, check, call, respond."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, session
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
@@ -11,7 +11,7 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
 from caseflow.web.auth import permission_required
 from caseflow.web.http import content_disposition
-from caseflow.web.public import receipt_code
+from caseflow.web.public import grants, receipt_code
 
 bp = Blueprint("documents", __name__)
 
@@ -71,5 +71,5 @@ def receipt(number: str):
     """The citizen's 受理回执, for a case this session was granted (submitted or code entered)."""
     from caseflow.documents.service import print_receipt
 
-    printed = print_receipt(number, list(session.get("track_grants", [])), receipt_code(number))
+    printed = print_receipt(number, grants(), receipt_code(number))
     return _pdf_response(printed)

@@ -1,4 +1,4 @@
-"""Template filters and globals: Chinese dates, masks, deadline badges."""
+"""Template filters and globals: Chinese dates, masks (of fields and of free text), deadline badges."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,11 +6,13 @@ from datetime import date
 from flask import Flask
 from markupsafe import Markup, escape
 
+from caseflow.cases import attachments
 from caseflow.deadlines import status
 from caseflow.deadlines.settings import load_calendar
 from caseflow.deadlines.status import DeadlineLabel
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Order
+from caseflow.security.redact import redact
 from caseflow.timeutil import format_date_cn, format_datetime_cn, local_today
 
 
@@ -52,6 +54,7 @@ def init_filters(app: Flask) -> None:
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,
         plain_text=plain_text,
+        mask_text=redact,  # free text: ID numbers, registry numbers and phones typed into it
     )
     app.jinja_env.globals.update(deadline_label=deadline_label, order_due_label=order_due_label,
-                                 order_sign_label=order_sign_label)
+                                 order_sign_label=order_sign_label, attachment_name=attachments.name_for)

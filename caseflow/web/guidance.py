@@ -3,7 +3,7 @@ and, for administrators and supervisors, keeping them (/admin/faq, /admin/direct
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
@@ -16,6 +16,7 @@ from caseflow.guidance import checklist, directory, faq
 from caseflow.models import Category, FaqEntry, Unit
 from caseflow.web.admin import _form_operation as form_operation
 from caseflow.web.auth import permission_required
+from caseflow.web.citizen import citizen, keep
 from caseflow.web.complaint_form import choice_list
 
 bp = Blueprint("guidance", __name__)
@@ -51,27 +52,37 @@ def faq_page():
                            categories=list(Category), rules=faq.cited(items))
 
 
+def _opened() -> list[str]:
+    """The categories whose answers this visitor opened (kept in the citizen's server-side session)."""
+    return list(citizen().get(OPENED_KEY, []))
+
+
+def _remember_opened(categories: list[str]) -> None:
+    keep(**{OPENED_KEY: categories})
+
+
 @bp.get("/faq/<int:entry_id>")
 def faq_answer(entry_id: int):
     """One answer; the first answer a visitor opens in a category is counted for that category."""
     entry = db.session.get(FaqEntry, entry_id)
     if entry is None or not entry.published:
         abort(404)
-    opened = list(session.get(OPENED_KEY, []))
+    opened = _opened()
     if entry.category.value not in opened:
         with unit_of_work():
             faq.count_open(entry.category)
-        session[OPENED_KEY] = [*opened, entry.category.value]
+        _remember_opened([*opened, entry.category.value])
     related = [e for e in faq.entries(entry.category) if e.id != entry.id]
     return render_template("guidance/answer.html", entry=entry, related=related, rules=faq.cited([entry]))
 
 
 def count_if_read_first(category: Category) -> None:
     """After a complaint is submitted: it counts as 'submitted anyway' if the visitor read an answer first."""
-    opened = list(session.get(OPENED_KEY, []))
+    opened = _opened()
     if category.value in opened:
-        faq.count_submitted_anyway(category)
-        session[OPENED_KEY] = [c for c in opened if c != category.value]
+        with unit_of_work():
+            faq.count_submitted_anyway(category)
+        _remember_opened([c for c in opened if c != category.value])
 
 
 class CategoryStepForm(FlaskForm):

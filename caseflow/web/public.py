@@ -1,7 +1,9 @@
 """The citizen side: no account, a complaint form, a receipt, and tracking by number + access code.
 
-A citizen reaches a case only through ``session["track_grants"]``: the numbers
-they submitted in this browser or opened with the right access code.
+A citizen reaches a case only through the track grants of their session: the
+numbers they submitted in this browser or opened with the right access code.
+The grants and the receipt are kept server-side (``security.citizen_sessions``);
+the cookie carries only the session's random id.
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_wtf import FlaskForm
@@ -33,6 +34,7 @@ from caseflow.models import Case, Rating
 from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, format_datetime_cn
 from caseflow.web import guidance
+from caseflow.web.citizen import citizen, keep
 from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
 from caseflow.web.http import content_disposition
 
@@ -52,19 +54,24 @@ class RatingForm(FlaskForm):
     comment = TextAreaField("意见（选择“不满意”时必填）")
 
 
-def grant(number: str) -> None:
+def grants() -> list[str]:
+    """The case numbers this browser may see."""
+    return list(citizen().get("track_grants", []))
+
+
+def grant(number: str, **changes) -> None:
     """Let this browser see the case (at most the last ``MAX_GRANTS`` cases)."""
-    grants = [n for n in session.get("track_grants", []) if n != number]
-    session["track_grants"] = [*grants, number][-MAX_GRANTS:]
+    kept = [n for n in grants() if n != number]
+    keep(track_grants=[*kept, number][-MAX_GRANTS:], **changes)
 
 
 def has_grant(number: str) -> bool:
-    return number in session.get("track_grants", [])
+    return number in grants()
 
 
 def receipt_code(number: str) -> str | None:
     """The access code of the receipt this browser was shown for ``number`` (only right after submitting)."""
-    receipt = session.get("receipt") or {}
+    receipt = citizen().get("receipt") or {}
     return receipt.get("code") if receipt.get("number") == number else None
 
 
@@ -111,26 +118,26 @@ def new_complaint():
                                rules=faq.cited(answers))
     if form.is_bot():
         return render_template("public/thanks.html")
-    kept = session.get("receipt")
+    kept = citizen().get("receipt")
     if kept and form.token.data and kept.get("token") == form.token.data:
         return redirect(url_for(".receipt"))
     result = submit_form(form)
     if result is None:
         return render_template("public/new.html", form=form)
     case, code = result
-    with unit_of_work():
-        guidance.count_if_read_first(case.category)
-    grant(case.number)
+    guidance.count_if_read_first(case.category)
     if code is not None:
-        session["receipt"] = _receipt(case, code, form.token.data)
+        grant(case.number, receipt=_receipt(case, code, form.token.data))
     elif not (kept and kept.get("number") == case.number):
-        session["receipt"] = _receipt(case, None, form.token.data)
+        grant(case.number, receipt=_receipt(case, None, form.token.data))
+    else:
+        grant(case.number)
     return redirect(url_for(".receipt"))
 
 
 @bp.route("/complaints/receipt")
 def receipt():
-    data = session.get("receipt")
+    data = citizen().get("receipt")
     if not data:
         flash("没有可显示的投诉回执。如已提交投诉，请凭投诉编号和查询码查询。", "info")
         return redirect(url_for(".track"))

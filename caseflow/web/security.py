@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask import Flask, Request, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
+from caseflow.security.text import strip_bidi
 from caseflow.timeutil import utcnow
 
 CSP = "; ".join([
@@ -20,6 +22,23 @@ CSP = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+
+class _TypedValues(ImmutableMultiDict):
+    """Form fields and query values as typed, minus bidirectional controls (``security.text``): every form
+    (citizen, clerk, staff, admin) reads them from here, so none can forget.  Passwords are left as typed."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(k, v if "password" in k or not isinstance(v, str) else strip_bidi(v))
+                       for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+class CleanRequest(Request):
+    """The app's request: its ``form`` and ``args`` hold :class:`_TypedValues`."""
+
+    parameter_storage_class = _TypedValues
 
 
 def safe_next(target: str | None) -> str | None:
@@ -37,6 +56,7 @@ def _has_nul(values) -> bool:
 
 def init_security(app: Flask) -> None:
     app.config.setdefault("IDLE_TIMEOUT_SECONDS", 30 * 60)
+    app.request_class = CleanRequest
 
     @app.before_request
     def _refuse_nul():

@@ -36,6 +36,7 @@ from caseflow.errors import (
 )
 from caseflow.extensions import unit_of_work
 from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.security import redact
 from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import permission_required
@@ -210,7 +211,7 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
 def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str, dict]) -> dict[str, forms.FlaskForm]:
     """Fresh forms (nothing posted) for the allowed ``actions``, with the record's version and any prefill."""
     out: dict[str, forms.FlaskForm] = {}
-    for action in actions & table.keys():  # actions taken on pages of their own have no form here
+    for action in actions & table.keys():  # reveal_* are rights, not forms
         form_cls, prefix = table[action]
         extra = {} if form_cls is forms.AttachmentForm else {"version": str(version)}
         out[action] = form_cls(prefix=prefix, formdata=None, **extra, **prefill.get(action, {}))
@@ -219,7 +220,8 @@ def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str
 
 def _case_forms(case: Case, actions: set[str]) -> dict[str, forms.FlaskForm]:
     """Fresh forms for the actions the user may take on the case now."""
-    summary = case.complaint_summary or case.description
+    # The order goes to the units concerned: numbers the complainant typed are not passed on unless retyped.
+    summary = redact.redact(case.complaint_summary or case.description)
     prefill = {"issue_verification": {"content": summary, "units": [u.code for u in queries.units_to_verify(case)]}
                if "issue_verification" in actions else {},
                "issue_supervision": {"content": summary},
@@ -251,12 +253,20 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
     if override is not None and name:
         out[name] = override
     _fill_unit_choices(case, out)
+    events = queries.visible_events(current_user, case)
     return render_template(
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
-        chains=queries.order_chains(current_user, case), events=queries.visible_events(current_user, case),
+        chains=queries.order_chains(current_user, case), events=events,
         attachments=queries.visible_attachments(current_user, case),
-        describe=describe_event, retention_ends=retention.retention_ends(case),
+        describe=describe_event, retention_ends=retention.retention_ends(case), texts_masked=_any_masked(
+            case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
+            case.rating_comment, *(e.note for e in events)),
     )
+
+
+def _any_masked(*texts: str | None) -> bool:
+    """Whether any of a page's free texts holds a number the page masks."""
+    return any(redact.contains(t) for t in texts)
 
 
 @bp.get("/cases/<number>")
@@ -408,7 +418,7 @@ def attachment(public_id: str):
     """Download an attachment of a case the user may see; never rendered inline."""
     att = queries.get_attachment(current_user, public_id)
     resp = send_file(io.BytesIO(attachments.read(att)), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.original_name, max_age=0)
+                     download_name=attachments.name_for(att.original_name, att.content_type), max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
@@ -426,7 +436,8 @@ def _order_forms(order: Order, actions: set[str]) -> dict[str, forms.FlaskForm]:
     return _blank_forms(ORDER_FORMS, actions, order.version_id, prefill)
 
 
-def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None) -> str:
+def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str | None = None,
+                revealed_text: bool = False) -> str:
     actions = permissions.allowed_actions(current_user, order)
     out = _order_forms(order, actions)
     if override is not None and name:
@@ -442,8 +453,27 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
         failed=out.get(name),
         children=children, pending=permissions.pending_extension(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
-        verdicts=Verdict,
+        verdicts=Verdict, contacts="see_contacts" in actions, revealed_text=revealed_text,
+        texts_masked=_any_masked(order.content, order.handling_opinion, order.findings, order.handling_result,
+                                 order.return_reason, order.sent_back_reason, *(e.reason for e in order.extensions),
+                                 *(e.decision_note for e in order.extensions),
+                                 *(t for c in children for t in (c.findings, c.handling_result, c.return_reason))),
     )
+
+
+@bp.post("/orders/<number>/reveal")
+@case_roles
+def order_reveal(number: str):
+    """Show the order's free texts in full; the look is recorded in the audit log (as for the case page)."""
+    order = access.get_order(current_user, number)
+    form = forms.RevealForm()
+    if not form.validate_on_submit() or (form.person.data, form.field.data) != ("text", "all"):
+        abort(400)
+    with unit_of_work():
+        operations.reveal(current_user, order.case, "text", "all")
+    resp = make_response(_order_page(order, revealed_text=True))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/orders/<number>")

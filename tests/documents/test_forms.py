@@ -8,6 +8,7 @@ import pytest
 from caseflow.cases import operations as ops
 from caseflow.documents.render import RefusedURL, html_to_pdf
 from caseflow.documents.service import print_order
+from caseflow.errors import NotAllowed
 from caseflow.extensions import db
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import AuditEntry
@@ -106,11 +107,15 @@ def test_masked_by_default_unmasked_is_audited(world, db, verification):
     assert mask_registry_number(case.student.registry_no) in masked
     assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.action == "print")) == 0
 
-    full = flat(pdf_text(print_order(officer, verification.number, unmasked=True).data))
+    # The school may not print the complainant in full (issue 20 item 4); the responsible bureau may.
+    with pytest.raises(NotAllowed):
+        print_order(officer, verification.number, unmasked=True)
+    county = world.user("supervisor", "410105")
+    full = flat(pdf_text(print_order(county, verification.number, unmasked=True).data))
     db.session.commit()
     assert case.complainant.id_number in full and case.student.registry_no in full
     entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "print")).one()
-    assert (entry.user_id, entry.target_type, entry.target_ref) == (officer.id, "order", verification.number)
+    assert (entry.user_id, entry.target_type, entry.target_ref) == (county.id, "order", verification.number)
     assert entry.subject_hash is not None
 
 

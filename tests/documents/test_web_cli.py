@@ -80,9 +80,17 @@ def test_batch_form_shows_errors_by_the_field_and_keeps_the_input(world, client,
 def test_receipt_only_for_a_granted_case(world, db, client):
     case, code = submit(db)
     assert client.get(f"/track/{case.number}/receipt.pdf").status_code == 404
+    from datetime import timedelta
+
+    from caseflow.security import citizen_sessions
+
+    # What the citizen receipt page keeps, server-side; the cookie names it.
+    token = citizen_sessions.save(None, {"track_grants": [case.number], "receipt": {"number": case.number,
+                                                                                      "code": code}},
+                                  timedelta(minutes=5))
+    db.session.commit()
     with client.session_transaction() as sess:
-        sess["track_grants"] = [case.number]
-        sess["receipt"] = {"number": case.number, "code": code}  # what the citizen receipt page keeps
+        sess["citizen"] = token
     resp = client.get(f"/track/{case.number}/receipt.pdf")
     assert resp.status_code == 200
     text = flat(pdf_text(resp.data))
@@ -150,8 +158,14 @@ def test_unmasked_batch_audits_every_order_printed(app, db, world, verification,
 
 
 def test_receipt_without_the_code_leaves_its_cell_empty(world, db, client):
+    from datetime import timedelta
+
+    from caseflow.security import citizen_sessions
+
     case, code = submit(db)
+    token = citizen_sessions.save(None, {"track_grants": [case.number]}, timedelta(minutes=5))
+    db.session.commit()
     with client.session_transaction() as sess:
-        sess["track_grants"] = [case.number]
+        sess["citizen"] = token
     text = pdf_text(client.get(f"/track/{case.number}/receipt.pdf").data)
     assert case.number in text and code not in text and "查询码" in text

@@ -234,3 +234,36 @@ def test_one_token_format_migration_reseals_and_rekeys_both_ways(empty_pg, suite
             assert conn.execute(sa.text("SELECT registry_key FROM registry_problems ORDER BY id")).scalars().all() \
                 == [legacy.registry_key("G" + ids[0]), None]
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_staff_phones_migration_seals_and_opens_both_ways(empty_pg, tmp_path, backend):
+    """Issue 20 item 2: revision 0014 seals officials' phones (with keyed hashes) and the downgrade opens them."""
+    from flask_migrate import downgrade, upgrade
+
+    from caseflow import create_app
+    from caseflow.extensions import db
+    from caseflow.security import crypto
+
+    url = empty_pg if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO units (id, code, name, kind, parent_id, path, directly_administered) "
+                                 "VALUES (9, '000000', '教育部', 'ministry', NULL, '000000/', false)"))
+            conn.execute(sa.text(
+                "INSERT INTO users (id, username, password_hash, name, role, unit_id, phone, active, "
+                "session_version, created_at) VALUES (1, 'u', 'x', '王', 'officer', 9, '13912345678', true, 1, "
+                "CURRENT_TIMESTAMP), (2, 'v', 'x', '李', 'officer', 9, NULL, true, 1, CURRENT_TIMESTAMP)"))
+        upgrade(revision="0014")
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT phone, phone_hash FROM users ORDER BY id")).all()
+        (token, digest), (empty, no_hash) = rows
+        assert token.startswith("a:") and "13912345678" not in token and empty is None and no_hash is None
+        assert crypto.decrypt(token) == "13912345678" and digest == crypto.lookup_hash("13912345678")
+        downgrade(revision="0011")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT phone FROM users ORDER BY id")).scalars().all() == [
+                "13912345678", None]
+        db.engine.dispose()

@@ -49,12 +49,13 @@ def test_lookup_by_registry_no_and_by_name_flag_mismatch(two_sources, db, tmp_pa
     assert {r.source.value for r in by_name.records} == {"national", "provincial"}
 
 
-def test_duplicate_registry_across_counties_shows_only_the_unit_name(two_sources, db):
+def test_duplicate_registry_across_counties_shows_only_the_county(two_sources, db):
     jinshui = two_sources.user("officer", "410105")
     result = lookup(jinshui, parse_query(id_number=make_id_number(seq=135)), reason="核实重复学籍")
     assert "duplicate_active" in result.flags
     assert {r.school_code for r in result.records} == {"4141000001"}
-    assert result.elsewhere == [{"source": "national", "source_label": "国网", "unit": "洛阳市西工区第一中学"}]
+    # Issue 20 item 4: that a record exists elsewhere, and the county's bureau, never the school.
+    assert result.elsewhere == [{"source": "national", "source_label": "国网", "unit": "西工区教育局"}]
     # By name, nothing outside the tree is revealed at all.
     by_name = lookup(jinshui, parse_query(name="王强", birth_date="2015-03-08"), reason="x")
     assert by_name.elsewhere == [] and "duplicate_active" not in by_name.flags

@@ -103,7 +103,7 @@ def test_review_of_a_root_order(state):
 def test_a_relay_hop_is_accepted_by_reporting_it_up():
     hop = _order(OrderState.REPORTED, relay_hop=True)
     officer = _user(Role.OFFICER, COUNTY)
-    assert allowed_actions(officer, hop) == {"send_back", "cite_rule"}  # and the reviewer may cite rules
+    assert allowed_actions(officer, hop) - {"see_contacts"} == {"send_back", "cite_rule"}  # the reviewer may cite rules
     with pytest.raises(IllegalTransition):
         check(officer, "accept", hop)
 
@@ -139,6 +139,27 @@ def test_unknown_actions_are_a_programming_error():
 
 
 def test_every_rule_name_is_a_move_or_a_known_extra():
-    extras = {"attach", "request_extension", "decide_extension", "legal_hold", "cite_rule"}
+    extras = {"attach", "request_extension", "decide_extension", "reveal_complainant", "reveal_student",
+              "see_contacts", "legal_hold", "cite_rule"}
     assert set(CASE_RULES) - extras <= set(CASE_MOVES)
     assert set(ORDER_RULES) - extras <= set(ORDER_MOVES)
+
+
+def test_reveal_belongs_to_the_responsible_bureau_not_the_school_nor_a_unit_that_returned():
+    """Issue 20 item 4."""
+    case = _case(CaseState.VERIFYING)
+    case.schools = [Unit(id=SCHOOL, kind=UnitKind.SCHOOL)]
+    order = Order(state=OrderState.SIGNED, receiving_unit_id=SCHOOL)
+    case.orders = [order]
+    for role in (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR):
+        assert can(_user(role, COUNTY), "reveal_complainant", case) and can(_user(role, COUNTY), "reveal_student", case)
+        assert not can(_user(role, SCHOOL), "reveal_complainant", case)
+        assert can(_user(role, SCHOOL), "reveal_student", case)
+        assert not can(_user(role, OTHER), "reveal_complainant", case)
+        assert not can(_user(role, OTHER), "reveal_student", case)
+    assert not can(_user(Role.ADMIN, COUNTY), "reveal_complainant", case)
+    order.state = OrderState.RETURNED
+    for role in (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR):
+        assert not can(_user(role, SCHOOL), "reveal_student", case)
+        with pytest.raises(NotAllowed):
+            check(_user(role, SCHOOL), "reveal_complainant", case)

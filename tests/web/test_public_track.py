@@ -163,8 +163,10 @@ def test_grants_keep_the_last_ten(client, world, db):
     cases = [submit(db) for _ in range(11)]
     for case, code in cases:
         _open(client, case, code)
+    from caseflow.security import citizen_sessions
+
     with client.session_transaction() as sess:
-        assert sess["track_grants"] == [c.number for c, _ in cases[1:]]
+        assert citizen_sessions.load(sess["citizen"])["track_grants"] == [c.number for c, _ in cases[1:]]
 
 
 def test_the_wait_ends_after_the_window(client, world, db):
