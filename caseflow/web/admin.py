@@ -9,9 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -31,7 +29,9 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
+from caseflow.timeutil import local_today
 from caseflow.web.auth import permission_required
+from caseflow.web.fields import CnDateField, CnIntegerField
 from caseflow.web.password_field import new_password_field
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -49,24 +49,6 @@ def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def _chinese_parse_error(base: type, message: str) -> type:
-    """A subclass of ``base`` whose "not a valid value" error is ``message``."""
-
-    class Field(base):
-        def process_formdata(self, valuelist):
-            try:
-                super().process_formdata(valuelist)
-            except ValueError:
-                raise ValueError(message) from None
-
-    Field.__name__ = f"Cn{base.__name__}"
-    return Field
-
-
-CnDateField = _chinese_parse_error(DateField, "日期格式应为2027-01-01")
-CnIntegerField = _chinese_parse_error(IntegerField, "请填写整数")
-
-
 class DayForm(FlaskForm):
     day = CnDateField("日期", validators=[InputRequired("请选择日期")])
     kind = RadioField("类型", choices=_choices([("off", "休（放假）"), ("work", "班（调休上班）")]),
@@ -76,7 +58,7 @@ class DayForm(FlaskForm):
 
 class ScheduleForm(FlaskForm):
     text = TextAreaField("节假日安排", validators=[DataRequired("请粘贴节假日安排")])
-    confirm = BooleanField("导入后确认该年日历已完整录入", default=True)
+    confirm = BooleanField("导入后确认该年日历已完整录入")  # not ticked: confirming is a decision
 
 
 class UnitForm(FlaskForm):
@@ -102,13 +84,25 @@ def _password_fields(label: str):
     )
 
 
-class UserForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
+class ProfileForm(FlaskForm):
+    """An account's profile, the same fields and checks on creation and on edit."""
+
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
-    role = SelectField("角色", choices=_choices(Role.choices()), validators=[DataRequired("请选择角色")])
+    # No role is preselected: the administrator chooses one.
+    role = SelectField("角色", choices=_choices([("", "请选择角色"), *Role.choices()]),
+                       validators=[DataRequired("请选择角色")])
     unit = StringField("所在单位（代码或全称）", validators=[DataRequired("请填写所在单位")])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
+
+    def profile(self) -> dict:
+        """The fields as ``staff_admin.Profile`` takes them."""
+        return {"name": self.name.data, "role": Role(self.role.data), "unit": self.unit.data,
+                "phone": self.phone.data, "email": self.email.data}
+
+
+class UserForm(ProfileForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
     password, password2 = _password_fields("初始密码")
 
 
@@ -169,7 +163,12 @@ def index():
 # --- calendar -----------------------------------------------------------------------------------------
 
 def _calendar_page(day_form=None, schedule_form=None, status=200):
-    return render_template("admin/calendar.html", years=holidays.calendar_years(),
+    years = holidays.calendar_years()
+    shown = request.args.get("year", type=int) or local_today().year
+    if shown not in {y.year for y in years}:
+        shown = local_today().year
+    return render_template("admin/calendar.html", years=years, shown=shown,
+                           months=holidays.month_grids(deadline_settings.load_calendar(), shown),
                            day_form=day_form or DayForm(formdata=None),
                            schedule_form=schedule_form or ScheduleForm(formdata=None),
                            confirm_form=FlaskForm()), status
@@ -276,9 +275,7 @@ def unit_edit(code: str):
 def users():
     form = UserForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        data = staff_admin.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
-                                  unit=form.unit.data, password=form.password.data, phone=form.phone.data,
-                                  email=form.email.data)
+        data = staff_admin.UserData(username=form.username.data, password=form.password.data, **form.profile())
         done = _form_operation(form, lambda: staff_admin.create_user(current_user, data),
                     lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
                                   url_for(".user_detail", user_id=user.id)))
@@ -296,11 +293,37 @@ def _role_or_none(value: str) -> Role | None:
     return next((r for r in Role if r.value == value), None)
 
 
+def _profile_form(user: User, formdata=None) -> ProfileForm:
+    """The edit form, filled from the account; the phone stays empty (kept unless a new one is typed)."""
+    return ProfileForm(formdata=formdata, data={"name": user.name, "role": user.role.value,
+                                                "unit": user.unit.code, "email": user.email or ""})
+
+
+def _user_page(user: User, profile_form=None, password_form=None, status=200):
+    return render_template("admin/user.html", user=user,
+                           profile_form=profile_form or _profile_form(user),
+                           password_form=password_form or PasswordForm(formdata=None),
+                           active_form=ActiveForm(formdata=None)), status
+
+
 @bp.route("/users/<int:user_id>")
 def user_detail(user_id: int):
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+def user_update(user_id: int):
+    """Edit the account's name, role, unit, phone and email with the creation's checks."""
     user = db.get_or_404(User, user_id)
-    return render_template("admin/user.html", user=user, password_form=PasswordForm(formdata=None),
-                           active_form=ActiveForm(formdata=None))
+    form = _profile_form(user, request.form)
+    if form.validate():
+        done = _form_operation(
+            form, lambda: staff_admin.update_user(current_user, user, staff_admin.Profile(**form.profile())),
+            lambda _: (f"已保存账号：{user.username}（{user.unit.name} {user.role.label}）",
+                       url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
+    return _user_page(user, profile_form=form, status=400)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -348,8 +371,7 @@ def user_password(user_id: int):
                                url_for(".user_detail", user_id=user.id)))
         if done:
             return done
-    return render_template("admin/user.html", user=user, password_form=form,
-                           active_form=ActiveForm(formdata=None)), 400
+    return _user_page(user, password_form=form, status=400)
 
 
 # --- settings -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from wtforms.validators import Length
 
 from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
-from caseflow.security.audit import ACTION_LABELS, record_access, who_looked
+from caseflow.security.audit import ACTION_LABELS, TARGET_LABELS, record_access, who_looked
 from caseflow.timeutil import local
 from caseflow.web.auth import permission_required
 
@@ -35,7 +35,7 @@ class AuditSearchForm(FlaskForm):
 def _rows(entries) -> list[list[str]]:
     return [[local(e.created_at).strftime("%Y-%m-%d %H:%M:%S"), e.user.username if e.user else "",
              e.user.name if e.user else "", e.user.unit.name if e.user else "",
-             ACTION_LABELS.get(e.action, e.action), e.target_type, e.target_ref, e.detail or "", e.ip or ""]
+             ACTION_LABELS.get(e.action, e.action), TARGET_LABELS.get(e.target_type, e.target_type), e.target_ref, e.detail or "", e.ip or ""]
             for e in entries]
 
 
