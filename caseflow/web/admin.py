@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -250,9 +250,16 @@ def units():
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
             return done
-    query = request.args.get("q", "")
-    page = db.paginate(unit_admin.search_units(query), per_page=50, error_out=False)
-    return render_template("admin/units.html", form=form, page=page, q=query), (
+    query = request.args.get("q", "").strip()
+    if query:  # a search lists the matches flat, each with a link to its place in the tree
+        page = db.paginate(unit_admin.search_units(query), per_page=50, error_out=False)
+        tree = None
+    else:
+        page = None
+        opened = request.args.get("open")  # "" is the top of the tree; none yet: this deployment's province
+        tree = unit_admin.tree_level(current_app.config["DEPLOYMENT_PROVINCE"] if opened is None else opened,
+                                     request.args.get("page", 1, type=int))
+    return render_template("admin/units.html", form=form, page=page, tree=tree, q=query), (
         400 if form.errors else 200)
 
 
