@@ -243,3 +243,14 @@ def test_static_urls_carry_a_hash_and_are_cached_long(client):
     with client.get(css) as resp:
         assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
         assert "immutable" in resp.headers["Cache-Control"]
+
+
+def test_import_progress_and_lookup_date_errors_are_chinese(app, world):
+    from caseflow.registry.importer import Progress
+
+    line = Progress(rows_done=1200, rows_total=5000, rate=800.0, eta_seconds=4.6).line()
+    assert line == "已处理 1200/约5000 行，每秒 800 行，约还需 5 秒"
+    officer = Browser(app, world.user("officer", "410105"))
+    resp = officer.post("/registry/lookup", data={"name": "张三", "birth_date": "2015-13-45"})
+    html = resp.get_data(as_text=True)
+    assert "日期格式不正确" in html and "Not a valid" not in html
