@@ -29,7 +29,7 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
-from caseflow.timeutil import local_today
+from caseflow.timeutil import format_date_cn, local_today
 from caseflow.web.auth import permission_required
 from caseflow.web.fields import CnDateField, CnIntegerField
 from caseflow.web.password_field import new_password_field
@@ -191,7 +191,7 @@ def calendar_add_day():
         word = "调休上班" if form.kind.data == "work" else "放假"
         done = _form_operation(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
                                                     form.note.data),
-                    lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
+                    lambda changed: (f"已将{format_date_cn(form.day.data)}设为{word}。{_recomputed(changed)}",
                                      url_for(".calendar")))
         if done:
             return done
@@ -208,7 +208,7 @@ def calendar_remove_day(day: str):
         abort(404)
     with unit_of_work():
         changed = holidays.remove_day(current_user, the_day)
-    flash(f"已删除{the_day.isoformat()}的设置。{_recomputed(changed)}", "success")
+    flash(f"已删除{format_date_cn(the_day)}的设置。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
 

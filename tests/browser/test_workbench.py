@@ -98,12 +98,19 @@ def test_supervisor_lands_on_the_dashboard_and_reads_notifications(journey, app,
     j.axe(page, "notifications")
 
 
-def test_admin_edits_a_user_and_walks_the_units_tree_and_calendar(journey, app, db, world):
+def test_admin_edits_a_user_and_walks_the_units_tree_and_calendar(journey, app, db, world, tmp_path):
+    do_import(write_csv(tmp_path / "n.csv", [student(seq=s, school=c) for s, c in
+                                             ((123, "4141000001"), (125, "4141000002"), (127, "4141000004"))]))
     j = journey("workbench-admin")
     page = j.page(WIDE)
     j.login(page, world.user("admin", "410000"))
     assert page.url.endswith("/admin")
     assert page.locator("nav a:has-text('学籍导入')").count() == 1
+    narrow = j.page({"width": 1024, "height": 768})  # the report's wide table scrolls: by keyboard too
+    j.login(narrow, world.user("admin", "410000"))
+    for level in ("city", "county", "school"):
+        narrow.goto(f"/registry/reports?level={level}")
+        j.axe(narrow, f"registry reports by {level}")
     user = world.user("officer", "4141000001")
     page.goto(f"/admin/users/{user.id}")
     page.fill("#name", "李四")

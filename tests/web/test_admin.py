@@ -80,7 +80,7 @@ def test_calendar_bulk_import_stores_confirms_and_reports(admin, client, db):
 def test_calendar_single_day_add_remove_and_confirm(admin, client, db):
     resp = client.post("/admin/calendar/days", data={"day": "2027-10-09", "kind": "work", "note": "国庆调休"},
                        follow_redirects=True)
-    assert "已将2027-10-09设为调休上班" in resp.get_data(as_text=True)
+    assert "已将2027年10月9日设为调休上班" in resp.get_data(as_text=True)
     assert db.session.get(CalendarDay, date(2027, 10, 9)).note == "国庆调休"
 
     resp = client.post("/admin/calendar/days", data={"day": "2027-10-40", "kind": "off", "note": "写错"})
