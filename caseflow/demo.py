@@ -148,6 +148,7 @@ def _load_units() -> dict[str, Unit]:
         unit = Unit(code=code, name=name, kind=kind, parent=parent, path=Unit.make_path(parent, code),
                     phone=_phone(code, parent_code if kind is UnitKind.SCHOOL else code, 10),
                     hotline=None if kind is UnitKind.SCHOOL else _phone(code, code, 12),
+                    address=None if kind is UnitKind.SCHOOL else f"{name}学籍管理科（示例地址）",
                     directly_administered=direct)
         db.session.add(unit)
         units[code] = unit

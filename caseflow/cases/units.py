@@ -111,6 +111,7 @@ class UnitData:
     name: str
     phone: str | None = None
     hotline: str | None = None
+    address: str | None = None
     is_school: bool = False
     directly_administered: bool = False
 
@@ -141,7 +142,7 @@ def create_unit(actor: User | None, data: UnitData) -> Unit:
         kind = UnitKind.COUNTY if data.directly_administered else _CHILD_KIND[parent.kind]
     unit = Unit(code=code, name=_unit_name(data.name), kind=kind, parent=parent,
                 path=Unit.make_path(parent, code), phone=optional_phone(data.phone, "phone"),
-                hotline=optional_phone(data.hotline, "hotline"),
+                hotline=optional_phone(data.hotline, "hotline"), address=_address(data.address),
                 directly_administered=data.directly_administered)
     db.session.add(unit)
     record_access(actor, "unit_create", "unit", code, detail=unit.name)
@@ -149,11 +150,20 @@ def create_unit(actor: User | None, data: UnitData) -> Unit:
     return unit
 
 
-def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, hotline: str | None) -> None:
-    """Change a unit's name and phones (its code and place in the tree are fixed)."""
+def _address(raw: str | None) -> str | None:
+    address = " ".join((raw or "").split())
+    if len(address) > 200:
+        raise InvalidInput("地址不能超过200字", field="address")
+    return address or None
+
+
+def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, hotline: str | None,
+                address: str | None = None) -> None:
+    """Change a unit's name, phones and address (its code and place in the tree are fixed)."""
     unit.name = _unit_name(name)
     unit.phone = optional_phone(phone, "phone")
     unit.hotline = optional_phone(hotline, "hotline")
+    unit.address = _address(address)
     record_access(actor, "unit_update", "unit", unit.code, detail=unit.name)
     db.session.flush()
 

@@ -23,6 +23,7 @@ class Unit(Model):
     path: Mapped[str] = mapped_column(sa.String(255), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     hotline: Mapped[str | None] = mapped_column(sa.String(40))
+    address: Mapped[str | None] = mapped_column(sa.String(200))  # where complaints are received
     directly_administered: Mapped[bool] = mapped_column(default=False)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")

@@ -68,6 +68,7 @@ class UnitForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+    address = StringField("投诉受理地址", validators=[Optional(), Length(max=200, message="地址不能超过200字")])
     directly_administered = BooleanField("省直管县（市）")
 
 
@@ -75,6 +76,7 @@ class UnitEditForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+    address = StringField("投诉受理地址", validators=[Optional(), Length(max=200, message="地址不能超过200字")])
 
 
 def _password_fields(label: str):
@@ -245,7 +247,7 @@ def units():
     form = UnitForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         data = unit_admin.UnitData(**{f: form[f].data for f in (
-            "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
+            "parent", "code", "name", "phone", "hotline", "address", "is_school", "directly_administered")})
         done = _form_operation(form, lambda: unit_admin.create_unit(current_user, data),
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
@@ -269,7 +271,7 @@ def unit_edit(code: str):
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
         done = _form_operation(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
-                                                        form.hotline.data),
+                                                        form.hotline.data, form.address.data),
                     lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
         if done:
             return done

@@ -13,6 +13,7 @@ from caseflow.cases.intake import PersonInput
 from caseflow.models import AuditEntry, CaseState, ChaseStep, Notification, RegistrySource, Role, User
 from caseflow.registry.lookup import FoundRecord, mismatched_fields
 from tests.factories import add_unit, make_id_number, submit
+from tests.web.formdata import valid_form
 from tests.web.staff_support import Browser
 
 # --- the order page ---------------------------------------------------------------------------------
@@ -182,6 +183,7 @@ def test_calendar_month_grids_and_confirm_not_ticked(admin, db):
 # --- citizens -------------------------------------------------------------------------------------------
 
 def test_stepper_says_the_step_whose_turn_and_the_deadline(client, world, db):
+    world.unit("410105").address = "郑州市金水区文化路1号"
     case, code = submit(db)
     assert client.post("/track", data={"number": case.number, "code": code}).status_code == 302
     html = client.get(f"/track/{case.number}").get_data(as_text=True)
@@ -190,7 +192,16 @@ def test_stepper_says_the_step_whose_turn_and_the_deadline(client, world, db):
     assert "现在：等待金水区教育局受理您的投诉" in html
     unit = world.unit("410105")
     assert unit.hotline or unit.phone
-    assert (unit.hotline or unit.phone) in html  # the responsible unit's complaint phone
+    assert (unit.hotline or unit.phone) in html  # the responsible unit's complaint phone and address
+    assert "受理地址" in html and "郑州市金水区文化路1号" in html
+
+
+def test_receipt_has_the_units_phone_and_address(client, world, db):
+    world.unit("410105").address = "郑州市金水区文化路1号"
+    db.session.commit()
+    client.post("/complaints/new", data=valid_form())
+    html = client.get("/complaints/receipt").get_data(as_text=True)
+    assert "投诉电话" in html and world.unit("410105").phone in html and "郑州市金水区文化路1号" in html
 
 
 @pytest.mark.parametrize(("state", "current", "turn"), [
