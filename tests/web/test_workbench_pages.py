@@ -265,3 +265,10 @@ def test_import_progress_and_lookup_date_errors_are_chinese(app, world):
     resp = officer.post("/registry/lookup", data={"name": "张三", "birth_date": "2015-13-45"})
     html = resp.get_data(as_text=True)
     assert "日期格式不正确" in html and "Not a valid" not in html
+
+
+def test_timeline_notes_name_dates_in_chinese(world, db):
+    case, order = _issued(world, db)
+    note = next(e.note for e in case.events if e.action == "order_issue")
+    assert f"完成时限{order.due_on.year}年{order.due_on.month}月{order.due_on.day}日" in note
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", note)
