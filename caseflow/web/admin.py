@@ -261,6 +261,8 @@ def units():
         opened = request.args.get("open")  # "" is the top of the tree; none yet: this deployment's province
         tree = unit_admin.tree_level(current_app.config["DEPLOYMENT_PROVINCE"] if opened is None else opened,
                                      request.args.get("page", 1, type=int))
+    if tree is not None and request.args.get("fragment"):  # units-tree.js opens a unit in place
+        return render_template("admin/_unit_children.html", tree=tree, fragment=True)
     return render_template("admin/units.html", form=form, page=page, tree=tree, q=query), (
         400 if form.errors else 200)
 

@@ -122,11 +122,17 @@ def test_admin_edits_a_user_and_walks_the_units_tree_and_calendar(journey, app, 
     page.goto("/admin/users")
     assert page.locator("#role").input_value() == ""
     page.goto("/admin/units")
-    page.click("a.tree-toggle[aria-label='展开郑州市教育局']")
-    page.wait_for_url("**/admin/units?open=410100")
-    assert page.locator("text=金水区教育局").first.is_visible()
-    j.axe(page, "units tree")
+    page.click("a.tree-toggle[aria-label='展开郑州市教育局']")  # opens in place (units-tree.js)
+    page.click("a.tree-toggle[aria-label='展开金水区教育局']")
+    page.wait_for_selector("text=郑州市金水区第一小学")
+    assert page.url.endswith("/admin/units")
+    assert page.get_attribute("a.tree-toggle[data-name='郑州市教育局']", "aria-expanded") == "true"
+    j.axe(page, "units tree, opened in place")
     _doc(j.shot(page, "units-tree"), "admin-units-tree")
+    page.click("a.tree-toggle[aria-label='收起郑州市教育局']")
+    assert not page.is_visible("text=郑州市金水区第一小学")
+    page.click("a:has-text('郑州市教育局')")  # the name is a link to the tree opened there
+    page.wait_for_url("**/admin/units?open=410100")
     page.goto("/admin/calendar?year=2026")
     assert page.locator("table.cal-month").count() == 12
     assert not page.is_checked("#confirm")

@@ -163,6 +163,8 @@ def test_units_tree_opens_one_level_a_page_at_a_time(admin, world, db):
     assert "第 1 / 2 页" in html and 'href="/admin/units?open=410100"' in html  # up (collapse) is a link
     html = admin.page("/admin/units?open=410105&page=2")
     assert "金水区测试学校129" in html
+    fragment = admin.page("/admin/units?open=410105&fragment=1")  # what units-tree.js puts in place
+    assert "<html" not in fragment and "金水区测试学校000" in fragment and "共132个下级单位，查看全部" in fragment
     html = admin.page("/admin/units?open=")
     assert "教育部" in html or "000000" in html
     html = admin.page("/admin/units?q=测试学校12")
