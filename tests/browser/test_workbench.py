@@ -142,6 +142,7 @@ def test_admin_edits_a_user_and_walks_the_units_tree_and_calendar(journey, app, 
 
 
 def test_citizen_stepper_and_form_errors_in_one_round(journey, app, db, world):
+    world.unit("410105").address = "郑州市金水区文化路1号金水区教育局学籍管理科"
     case, code = submit(db)
     ops.accept_case(world.user("supervisor", "410105"), case)
     _db.session.commit()
@@ -155,6 +156,7 @@ def test_citizen_stepper_and_form_errors_in_one_round(journey, app, db, world):
     current = page.locator(".stepper [aria-current=step]")
     assert "核查" in current.inner_text()
     assert "现在：等待金水区教育局" in page.inner_text("main")
+    assert "文化路1号" in page.inner_text("main")  # where to go or write, beside the complaint phone
     j.assert_fits(page)
     j.axe(page, "tracking page with the stepper")
     _doc(j.shot(page, "stepper"), "citizen-tracking-stepper-phone")
