@@ -81,6 +81,11 @@ def load_config() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "TIMEZONE": "Asia/Shanghai",
+        # Who runs the service, shown in every page's footer (README: "Deployment settings").
+        "SITE_SPONSOR": os.environ.get("CASEFLOW_SITE_SPONSOR", "河南省教育厅"),
+        "SITE_HOTLINE": os.environ.get("CASEFLOW_SITE_HOTLINE", "12345"),
+        "SITE_ID_CODE": os.environ.get("CASEFLOW_SITE_ID_CODE", ""),  # 网站标识码
+        "SITE_ICP": os.environ.get("CASEFLOW_SITE_ICP", ""),  # ICP filing number, e.g. 豫ICP备00000000号
         # Tracking-page protection: wrong access codes allowed per window before waiting.
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,

@@ -29,10 +29,12 @@ def local_today() -> date:
     return local_date(utcnow())
 
 
-def format_date_cn(d: date | datetime | None) -> str:
-    """2026年11月23日."""
-    if d is None:
+def format_date_cn(d: date | datetime | str | None) -> str:
+    """2026年11月23日; also for an ISO date kept as text (a JSON snapshot, a lookup's data dates)."""
+    if d is None or d == "":
         return ""
+    if isinstance(d, str):
+        d = date.fromisoformat(d[:10])
     if isinstance(d, datetime):
         d = local_date(d)
     return f"{d.year}年{d.month}月{d.day}日"

@@ -179,6 +179,14 @@ def _parse(problems: Problems, field_name: str, parse, raw):
         return None
 
 
+def _readable_id(raw: str, today: date) -> IdNumber | None:
+    """What an ID number with a wrong check character encodes, or None if more is wrong with it."""
+    try:
+        return parse_id_number(raw, today=today, checksum=False)
+    except InvalidNumber:
+        return None
+
+
 def check_person(values: PersonInput, who: str, today: date, problems: Problems, *,
                  typed: bool = True) -> PersonData:
     """One person's checks (``who`` is "complainant" or "student"); problems go to ``problems``.
@@ -206,9 +214,11 @@ def check_person(values: PersonInput, who: str, today: date, problems: Problems,
     id_number = None
     if raw_id or (typed and who == "complainant"):
         id_number = _parse(problems, f("id_number"), lambda raw: parse_id_number(raw, today=today), values.id_number)
-    if id_number is not None:
-        for field_name, message in ((f("sex"), sex_conflict(id_number, sex)),
-                                    (f("age"), age_conflict(id_number, age, today))):
+    # A wrong check character still tells the birth date and sex: their conflicts show in the same round.
+    encoded = id_number if id_number is not None or not raw_id else _readable_id(raw_id, today)
+    if encoded is not None:
+        for field_name, message in ((f("sex"), sex_conflict(encoded, sex)),
+                                    (f("age"), age_conflict(encoded, age, today))):
             if message and not problems.on(field_name):
                 problems.add(field_name, message)
     person = PersonData(name=name or "", sex=sex, age=age, ethnicity=values.ethnicity or None,

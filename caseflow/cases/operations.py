@@ -45,7 +45,7 @@ from caseflow.models import (
 from caseflow.security import crypto
 from caseflow.security.audit import record_access
 from caseflow.security.text import strip_bidi
-from caseflow.timeutil import local_date, local_today, utcnow
+from caseflow.timeutil import format_date_cn, local_date, local_today, utcnow
 from caseflow.workdays import Due
 
 # --- input records ------------------------------------------------------------
@@ -289,7 +289,7 @@ def _new_order(case: Case, kind: OrderKind, issuer: Unit, receiver: Unit, actor:
     )
     db.session.add(order)
     _event(case, "order_issue", actor, order=order, to_state=order.state,
-           note=f"{kind.label}下发至{receiver.name}，完成时限{due_date.isoformat()}")
+           note=f"{kind.label}下发至{receiver.name}，完成时限{format_date_cn(due_date)}")
     return order
 
 
@@ -440,7 +440,7 @@ def request_extension(actor: User, order: Order, new_due_on: date, reason: str) 
                            previous_due_on=order.due_on, state=ExtensionState.PENDING)
     db.session.add(ext)
     _event(order.case, "extension_request", actor, order=order,
-           note=f"申请延期至{new_due_on.isoformat()}：{reason}")
+           note=f"申请延期至{format_date_cn(new_due_on)}：{reason}")
     flush()
     return ext
 
@@ -456,7 +456,7 @@ def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: st
     if approve:
         order.due_on = ext.requested_due_on
     _event(order.case, "extension_approved" if approve else "extension_refused", actor, order=order,
-           note=f"{'同意' if approve else '不同意'}延期至{ext.requested_due_on.isoformat()}"
+           note=f"{'同意' if approve else '不同意'}延期至{format_date_cn(ext.requested_due_on)}"
                 + (f"：{ext.decision_note}" if ext.decision_note else ""))
     flush()
     if approve:

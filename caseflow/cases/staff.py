@@ -41,25 +41,26 @@ def search_users(query: str | None, role: Role | None = None) -> sa.Select:
 
 
 @dataclass
-class UserData:
-    """What the create-user form gives."""
+class Profile:
+    """What an administrator sets on an account, at creation and on every later edit."""
 
-    username: str
     name: str
     role: Role
     unit: str
-    password: str
     phone: str | None = None
     email: str | None = None
 
 
-def create_user(actor: User | None, data: UserData) -> User:
-    """Create an official's account at a unit, with an argon2id password hash."""
-    username = (data.username or "").strip()
-    if not _USERNAME.match(username):
-        raise InvalidInput("用户名为3到60位字母、数字或 . _ -，以字母或数字开头", field="username")
-    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
-        raise InvalidInput(f"用户名{username}已被使用", field="username")
+@dataclass
+class UserData(Profile):
+    """What the create-user form gives: the profile, the username and the first password."""
+
+    username: str = ""
+    password: str = ""
+
+
+def _checked_profile(data: Profile) -> dict:
+    """The one set of checks on name, role, unit, phone and email: the column values, or ``InvalidInput``."""
     name = (data.name or "").strip()
     if not name or len(name) > 60:
         raise InvalidInput("请填写姓名（不超过60字）", field="name")
@@ -71,13 +72,44 @@ def create_user(actor: User | None, data: UserData) -> User:
     email = (data.email or "").strip() or None
     if email and (len(email) > 120 or not _EMAIL.match(email)):
         raise InvalidInput("电子邮箱格式不正确", field="email")
-    user = User(username=username, name=name, role=data.role, unit=unit,
-                password_hash=hash_new_password(data.password),
-                phone=optional_phone(data.phone, "phone"), email=email)
+    return {"name": name, "role": data.role, "unit": unit, "phone": optional_phone(data.phone, "phone"),
+            "email": email}
+
+
+def create_user(actor: User | None, data: UserData) -> User:
+    """Create an official's account at a unit, with an argon2id password hash."""
+    username = (data.username or "").strip()
+    if not _USERNAME.match(username):
+        raise InvalidInput("用户名为3到60位字母、数字或 . _ -，以字母或数字开头", field="username")
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
+        raise InvalidInput(f"用户名{username}已被使用", field="username")
+    profile = _checked_profile(data)
+    user = User(username=username, password_hash=hash_new_password(data.password), **profile)
     db.session.add(user)
-    record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{unit.code}")
+    record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{profile['unit'].code}")
     db.session.flush()
     return user
+
+
+def update_user(actor: User, user: User, data: Profile) -> None:
+    """Change an account's name, role, unit, phone or email by the creation's checks.
+
+    A phone left empty keeps the stored one (the form never shows it unmasked).  A new role or unit
+    ends the user's sessions, so no page keeps the old rights; nobody changes their own role.
+    """
+    profile = _checked_profile(data)
+    if profile["phone"] is None:
+        profile["phone"] = user.phone
+    if user.id == actor.id and profile["role"] is not user.role:
+        raise InvalidInput("不能更改自己的角色", field="role")
+    if profile["role"] is not user.role or profile["unit"] is not user.unit:
+        user.session_version += 1
+    changed = sorted(k for k, v in profile.items() if getattr(user, k) != v)
+    for key, value in profile.items():
+        setattr(user, key, value)
+    record_access(actor, "user_update", "user", user.username,
+                  detail=f"{','.join(changed)}; {user.role.value}@{user.unit.code}")
+    db.session.flush()
 
 
 def set_user_active(actor: User, user: User, active: bool) -> None:

@@ -84,6 +84,46 @@ def next_deadline(case: Case) -> date | None:
     return max(due) if due else None
 
 
+# The citizen's progress stepper: the six steps, and per state the step under way (its index) and
+# whose turn it is ("{unit}" is the responsible unit's name).  A finished case has no current step.
+PUBLIC_STEPS = ("提交", "受理", "核查", "督办", "办结", "评价")
+_STEP_OF: dict[CaseState, tuple[int, str]] = {
+    CaseState.SUBMITTED: (1, "{unit}受理您的投诉"),
+    CaseState.REGISTERED: (2, "{unit}向有关学校或下级教育部门下发核查单"),
+    CaseState.VERIFYING: (2, "有关学校或下级教育部门核实情况"),
+    CaseState.DECIDING: (3, "{unit}研究处理意见并下发督办单"),
+    CaseState.HANDLING: (3, "承办单位按督办单办理"),
+    CaseState.CONCLUDING: (4, "{unit}审核办理结果并答复您"),
+    CaseState.CLOSED: (5, "您对办理结果进行评价"),
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a case stands for the citizen: each step's state ("done", "current", "todo", "stopped")."""
+
+    steps: list[tuple[str, str]]
+    turn: str | None
+    due_on: date | None
+    ended: str | None  # why the steps stop early: rejected or referred upward
+
+
+def progress(case: Case) -> Progress:
+    """The stepper for a case: done steps, the one under way with whose turn it is and its deadline."""
+    unit = case.responsible_unit.name
+    if case.state in (CaseState.REJECTED, CaseState.REFERRED):
+        steps = [(label, "done" if i == 0 else "stopped" if i == 1 else "todo")
+                 for i, label in enumerate(PUBLIC_STEPS)]
+        return Progress(steps, None, None, case.state.label)
+    current, turn_text = _STEP_OF[case.state]
+    turn: str | None = turn_text.format(unit=unit)
+    if case.state is CaseState.CLOSED and case.rating is not None:
+        current, turn = len(PUBLIC_STEPS), None
+    steps = [(label, "done" if i < current else "current" if i == current else "todo")
+             for i, label in enumerate(PUBLIC_STEPS)]
+    return Progress(steps, turn, next_deadline(case), None)
+
+
 def can_rate(case: Case) -> bool:
     return case.state is CaseState.CLOSED and case.rating is None
 

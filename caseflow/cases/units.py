@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
@@ -35,6 +36,37 @@ def search_units(query: str | None) -> sa.Select:
         stmt = stmt.where(sa.or_(Unit.name.contains(query, autoescape=True),
                                  Unit.code.startswith(query, autoescape=True)))
     return stmt
+
+
+@dataclass(frozen=True)
+class TreeLevel:
+    """One opened unit of the tree: its ancestors, and one page of its children with their child counts."""
+
+    unit: Unit | None  # None: the top of the tree
+    ancestors: list[Unit]
+    children: list[tuple[Unit, int]]
+    total: int
+    page: int
+    pages: int
+
+
+def tree_level(code: str | None, page: int = 1, per_page: int = 100) -> TreeLevel:
+    """The tree opened at ``code`` (the top when None or unknown): its children one page at a time, so a
+    county with a thousand schools costs one page, and each child's count of children, counted in SQL."""
+    unit = db.session.scalars(sa.select(Unit).where(Unit.code == code)).first() if code else None
+    ancestors = list(db.session.scalars(sa.select(Unit).where(Unit.code.in_(unit.ancestor_codes[:-1]))
+                                        .order_by(Unit.path))) if unit else []
+    below = Unit.parent_id == unit.id if unit else Unit.parent_id.is_(None)
+    total = db.session.scalar(sa.select(sa.func.count(Unit.id)).where(below)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    child = sa.orm.aliased(Unit)
+    grandchildren = (sa.select(sa.func.count(child.id)).where(child.parent_id == Unit.id)
+                     .correlate(Unit).scalar_subquery())
+    rows = db.session.execute(sa.select(Unit, grandchildren).where(below).order_by(Unit.kind != UnitKind.SCHOOL,
+                                                                                    Unit.code)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return TreeLevel(unit, ancestors, [(u, n) for u, n in rows], total, page, pages)
 
 
 def unit_by_code_or_name(value: str | None, field: str = "unit") -> Unit:
@@ -79,6 +111,7 @@ class UnitData:
     name: str
     phone: str | None = None
     hotline: str | None = None
+    address: str | None = None
     is_school: bool = False
     directly_administered: bool = False
 
@@ -109,7 +142,7 @@ def create_unit(actor: User | None, data: UnitData) -> Unit:
         kind = UnitKind.COUNTY if data.directly_administered else _CHILD_KIND[parent.kind]
     unit = Unit(code=code, name=_unit_name(data.name), kind=kind, parent=parent,
                 path=Unit.make_path(parent, code), phone=optional_phone(data.phone, "phone"),
-                hotline=optional_phone(data.hotline, "hotline"),
+                hotline=optional_phone(data.hotline, "hotline"), address=_address(data.address),
                 directly_administered=data.directly_administered)
     db.session.add(unit)
     record_access(actor, "unit_create", "unit", code, detail=unit.name)
@@ -117,11 +150,20 @@ def create_unit(actor: User | None, data: UnitData) -> Unit:
     return unit
 
 
-def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, hotline: str | None) -> None:
-    """Change a unit's name and phones (its code and place in the tree are fixed)."""
+def _address(raw: str | None) -> str | None:
+    address = " ".join((raw or "").split())
+    if len(address) > 200:
+        raise InvalidInput("地址不能超过200字", field="address")
+    return address or None
+
+
+def update_unit(actor: User | None, unit: Unit, name: str, phone: str | None, hotline: str | None,
+                address: str | None = None) -> None:
+    """Change a unit's name, phones and address (its code and place in the tree are fixed)."""
     unit.name = _unit_name(name)
     unit.phone = optional_phone(phone, "phone")
     unit.hotline = optional_phone(hotline, "hotline")
+    unit.address = _address(address)
     record_access(actor, "unit_update", "unit", unit.code, detail=unit.name)
     db.session.flush()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from caseflow.deadlines import status
 from caseflow.extensions import db
@@ -44,6 +45,8 @@ def unread_count(user: User) -> int:
 
 def notifications_for(user: User, page: int, per_page: int = 30):
     return db.paginate(sa.select(Notification).where(Notification.user_id == user.id)
+                       .options(selectinload(Notification.case),
+                                selectinload(Notification.chase_step).selectinload(ChaseStep.order))
                        .order_by(Notification.created_at.desc(), Notification.id.desc()),
                        page=page, per_page=per_page, error_out=False)
 

@@ -5,6 +5,7 @@ record, flush; the caller commits (``unit_of_work``).
 """
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import re
 from collections import Counter as Tally
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from caseflow.models import (
 )
 from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, local_today
-from caseflow.workdays import package_years
+from caseflow.workdays import WorkCalendar, package_years
 
 _DAY_WORDS = {"休": False, "班": True}
 _LINE = re.compile(r"^(\S+)\s+(\S+)(?:\s+(.*))?$")
@@ -180,8 +181,44 @@ def calendar_years(first: int = 2024, today: date | None = None) -> list[YearSta
         if year in confirmed:
             source, label = "admin", "管理员已确认"
         elif year in known:
-            source, label = "package", "chinesecalendar 内置"
+            source, label = "package", "系统内置国务院安排"
         else:
             source, label = "provisional", "暂定（仅按周末计算）"
         result.append(YearStatus(year, source, label, [d for d in days if d.day.year == year]))
     return result
+
+
+@dataclass(frozen=True)
+class DayCell:
+    """One day of a month grid: its date, and ``mark`` "off" (a weekday off: a holiday), "work" (a weekend
+    day worked: 调休上班), "weekend" or "" (an ordinary working day)."""
+
+    day: date
+    mark: str
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class MonthGrid:
+    month: int
+    weeks: list[list[DayCell | None]]  # Monday first; None outside the month
+
+
+def month_grids(calendar: WorkCalendar, year: int) -> list[MonthGrid]:
+    """The year's twelve months as week rows, each day marked by the working calendar in force."""
+    grids = []
+    for month in range(1, 13):
+        weeks = []
+        for week in stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            row: list[DayCell | None] = []
+            for d in week:
+                if d.month != month:
+                    row.append(None)
+                    continue
+                workday, provisional = calendar.day(d)
+                weekend = d.weekday() >= 5
+                mark = ("work" if weekend else "") if workday else ("weekend" if weekend else "off")
+                row.append(DayCell(d, mark, provisional))
+            weeks.append(row)
+        grids.append(MonthGrid(month, weeks))
+    return grids

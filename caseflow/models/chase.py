@@ -71,6 +71,7 @@ class Notification(Model):
 
     user: Mapped[User] = relationship()
     case: Mapped[Case | None] = relationship()
+    chase_step: Mapped[ChaseStep | None] = relationship()  # its order, when the chase was about one
 
     __table_args__ = (
         sa.Index("ix_notifications_user_unread", "user_id", "read_at"),

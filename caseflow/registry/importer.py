@@ -55,9 +55,10 @@ class Progress:
     eta_seconds: float | None
 
     def line(self) -> str:
-        total = f"/{self.rows_total}" if self.rows_total else ""
-        eta = f", ETA {self.eta_seconds:.0f} s" if self.eta_seconds is not None else ""
-        return f"{self.rows_done}{total} rows, {self.rate:,.0f} rows/s{eta}"
+        """One line for the import list and the command line: 已处理 1200/约5000 行，每秒 800 行，约还需 5 秒."""
+        total = f"/约{self.rows_total}" if self.rows_total else ""
+        eta = f"，约还需 {self.eta_seconds:.0f} 秒" if self.eta_seconds is not None else ""
+        return f"已处理 {self.rows_done}{total} 行，每秒 {self.rate:,.0f} 行{eta}"
 
 
 def progress_of(imp: RegistryImport) -> Progress:

@@ -146,6 +146,15 @@ class LookupResult:
     def flag_labels(self) -> list[str]:
         return [FLAG_LABELS[f] for f in self.flags]
 
+    @functools.cached_property
+    def mismatches(self) -> dict[int, set[str]]:
+        """The fields to highlight: per registry key, where 国网 and 省网 disagree."""
+        return mismatched_fields(self.records)
+
+    def differs(self, record: FoundRecord, *fields: str) -> bool:
+        """Whether ``record`` disagrees with the other system on any of ``fields``."""
+        return bool(self.mismatches.get(record.registry_key, set()) & set(fields))
+
 
 _SHOWN = ("import_id", "line_no", "registry_no_masked", "registry_key", "id_masked", "id_key", "name", "sex",
           "birth_date", "ethnicity", "school_code", "grade", "class_name", "status", "guardian_name",
@@ -232,6 +241,18 @@ def _find_statement(kind: str) -> sa.CompoundSelect:
     return by_number.union_all(by_id)
 
 
+def mismatched_fields(records: list[FoundRecord]) -> dict[int, set[str]]:
+    """Per registry held by both systems, the key fields (``KEY_FIELDS``) on which they differ."""
+    national = {r.registry_key: r for r in records if r.source is RegistrySource.NATIONAL}
+    provincial = {r.registry_key: r for r in records if r.source is RegistrySource.PROVINCIAL}
+    out = {}
+    for key in national.keys() & provincial.keys():
+        differ = {k for k in KEY_FIELDS if getattr(national[key], k) != getattr(provincial[key], k)}
+        if differ:
+            out[key] = differ
+    return out
+
+
 def flags_for(records: list[FoundRecord]) -> list[str]:
     """The flags of one person's records across both sources."""
     flags = []
@@ -248,8 +269,7 @@ def flags_for(records: list[FoundRecord]) -> list[str]:
         flags.append("only_national")
     if set(provincial) - set(national):
         flags.append("only_provincial")
-    if any(any(getattr(national[h], k) != getattr(provincial[h], k) for k in KEY_FIELDS)
-           for h in set(national) & set(provincial)):
+    if mismatched_fields(records):
         flags.append("mismatch")
     if any(f.status == "graduated" and f.grade in PRIMARY_FINAL_GRADES and not active[f.source]
            for f in records):

@@ -38,7 +38,16 @@ def record_access(
 
 
 ACTION_LABELS = {"reveal": "查看完整信息", "print": "打印", "lookup": "学籍查询", "audit_search": "查询审计日志",
-                 "audit_export": "导出审计日志"}
+                 "audit_export": "导出审计日志", "registry_lookup": "为投诉查询学籍", "registry_link": "关联学籍记录",
+                 "user_create": "创建账号", "user_update": "修改账号", "user_activate": "启用账号",
+                 "user_deactivate": "停用账号", "user_reset_password": "重置密码", "user_reset_totp": "关闭两步验证",
+                 "totp_enable": "启用两步验证", "totp_disable": "关闭两步验证", "totp_failure": "验证码错误",
+                 "unit_create": "添加单位", "unit_update": "修改单位", "settings_save": "保存期限设置",
+                 "calendar_set_day": "设置节假日", "calendar_remove_day": "删除节假日设置",
+                 "calendar_import": "导入节假日安排", "calendar_confirm_year": "确认全年日历"}
+# The kinds of record an audit row is about, as the audit table names them.
+TARGET_LABELS = {"case": "投诉", "order": "工作单", "person": "个人", "registry": "学籍", "user": "账号",
+                 "unit": "单位", "calendar": "日历", "settings": "期限设置", "deadlines": "期限设置"}
 
 
 def who_looked(*, id_number: str | None = None, case_number: str | None = None,

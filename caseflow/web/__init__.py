@@ -6,9 +6,10 @@ from flask import Flask, has_request_context, request
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import auth, errors, filters, limits, outage, security, supervision
+    from caseflow.web import assets, auth, errors, filters, limits, outage, security, supervision
 
     app.extensions["caseflow.client_address"] = _client_address  # read by the audit log
+    assets.init_assets(app)  # before security: its header hook runs after security's (reverse order)
     security.init_security(app)
     supervision.init_supervision(app)
     auth.init_login(app)

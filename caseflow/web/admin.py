@@ -4,14 +4,12 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -31,7 +29,9 @@ from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import Role, Unit, User
 from caseflow.security import totp
+from caseflow.timeutil import format_date_cn, local_today
 from caseflow.web.auth import permission_required
+from caseflow.web.fields import CnDateField, CnIntegerField
 from caseflow.web.password_field import new_password_field
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -49,24 +49,6 @@ def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def _chinese_parse_error(base: type, message: str) -> type:
-    """A subclass of ``base`` whose "not a valid value" error is ``message``."""
-
-    class Field(base):
-        def process_formdata(self, valuelist):
-            try:
-                super().process_formdata(valuelist)
-            except ValueError:
-                raise ValueError(message) from None
-
-    Field.__name__ = f"Cn{base.__name__}"
-    return Field
-
-
-CnDateField = _chinese_parse_error(DateField, "日期格式应为2027-01-01")
-CnIntegerField = _chinese_parse_error(IntegerField, "请填写整数")
-
-
 class DayForm(FlaskForm):
     day = CnDateField("日期", validators=[InputRequired("请选择日期")])
     kind = RadioField("类型", choices=_choices([("off", "休（放假）"), ("work", "班（调休上班）")]),
@@ -76,7 +58,7 @@ class DayForm(FlaskForm):
 
 class ScheduleForm(FlaskForm):
     text = TextAreaField("节假日安排", validators=[DataRequired("请粘贴节假日安排")])
-    confirm = BooleanField("导入后确认该年日历已完整录入", default=True)
+    confirm = BooleanField("导入后确认该年日历已完整录入")  # not ticked: confirming is a decision
 
 
 class UnitForm(FlaskForm):
@@ -86,6 +68,7 @@ class UnitForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+    address = StringField("投诉受理地址", validators=[Optional(), Length(max=200, message="地址不能超过200字")])
     directly_administered = BooleanField("省直管县（市）")
 
 
@@ -93,6 +76,7 @@ class UnitEditForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     hotline = StringField("投诉电话", validators=[Optional(), Length(max=40)])
+    address = StringField("投诉受理地址", validators=[Optional(), Length(max=200, message="地址不能超过200字")])
 
 
 def _password_fields(label: str):
@@ -102,13 +86,25 @@ def _password_fields(label: str):
     )
 
 
-class UserForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
+class ProfileForm(FlaskForm):
+    """An account's profile, the same fields and checks on creation and on edit."""
+
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
-    role = SelectField("角色", choices=_choices(Role.choices()), validators=[DataRequired("请选择角色")])
+    # No role is preselected: the administrator chooses one.
+    role = SelectField("角色", choices=_choices([("", "请选择角色"), *Role.choices()]),
+                       validators=[DataRequired("请选择角色")])
     unit = StringField("所在单位（代码或全称）", validators=[DataRequired("请填写所在单位")])
     phone = StringField("联系电话", validators=[Optional(), Length(max=40)])
     email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
+
+    def profile(self) -> dict:
+        """The fields as ``staff_admin.Profile`` takes them."""
+        return {"name": self.name.data, "role": Role(self.role.data), "unit": self.unit.data,
+                "phone": self.phone.data, "email": self.email.data}
+
+
+class UserForm(ProfileForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=60)])
     password, password2 = _password_fields("初始密码")
 
 
@@ -169,7 +165,12 @@ def index():
 # --- calendar -----------------------------------------------------------------------------------------
 
 def _calendar_page(day_form=None, schedule_form=None, status=200):
-    return render_template("admin/calendar.html", years=holidays.calendar_years(),
+    years = holidays.calendar_years()
+    shown = request.args.get("year", type=int) or local_today().year
+    if shown not in {y.year for y in years}:
+        shown = local_today().year
+    return render_template("admin/calendar.html", years=years, shown=shown,
+                           months=holidays.month_grids(deadline_settings.load_calendar(), shown),
                            day_form=day_form or DayForm(formdata=None),
                            schedule_form=schedule_form or ScheduleForm(formdata=None),
                            confirm_form=FlaskForm()), status
@@ -192,7 +193,7 @@ def calendar_add_day():
         word = "调休上班" if form.kind.data == "work" else "放假"
         done = _form_operation(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
                                                     form.note.data),
-                    lambda changed: (f"已将{form.day.data:%Y-%m-%d}设为{word}。{_recomputed(changed)}",
+                    lambda changed: (f"已将{format_date_cn(form.day.data)}设为{word}。{_recomputed(changed)}",
                                      url_for(".calendar")))
         if done:
             return done
@@ -209,7 +210,7 @@ def calendar_remove_day(day: str):
         abort(404)
     with unit_of_work():
         changed = holidays.remove_day(current_user, the_day)
-    flash(f"已删除{the_day.isoformat()}的设置。{_recomputed(changed)}", "success")
+    flash(f"已删除{format_date_cn(the_day)}的设置。{_recomputed(changed)}", "success")
     return redirect(url_for(".calendar"))
 
 
@@ -246,14 +247,23 @@ def units():
     form = UnitForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         data = unit_admin.UnitData(**{f: form[f].data for f in (
-            "parent", "code", "name", "phone", "hotline", "is_school", "directly_administered")})
+            "parent", "code", "name", "phone", "hotline", "address", "is_school", "directly_administered")})
         done = _form_operation(form, lambda: unit_admin.create_unit(current_user, data),
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
             return done
-    query = request.args.get("q", "")
-    page = db.paginate(unit_admin.search_units(query), per_page=50, error_out=False)
-    return render_template("admin/units.html", form=form, page=page, q=query), (
+    query = request.args.get("q", "").strip()
+    if query:  # a search lists the matches flat, each with a link to its place in the tree
+        page = db.paginate(unit_admin.search_units(query), per_page=50, error_out=False)
+        tree = None
+    else:
+        page = None
+        opened = request.args.get("open")  # "" is the top of the tree; none yet: this deployment's province
+        tree = unit_admin.tree_level(current_app.config["DEPLOYMENT_PROVINCE"] if opened is None else opened,
+                                     request.args.get("page", 1, type=int))
+    if tree is not None and request.args.get("fragment"):  # units-tree.js opens a unit in place
+        return render_template("admin/_unit_children.html", tree=tree, fragment=True)
+    return render_template("admin/units.html", form=form, page=page, tree=tree, q=query), (
         400 if form.errors else 200)
 
 
@@ -263,7 +273,7 @@ def unit_edit(code: str):
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
         done = _form_operation(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
-                                                        form.hotline.data),
+                                                        form.hotline.data, form.address.data),
                     lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
         if done:
             return done
@@ -276,9 +286,7 @@ def unit_edit(code: str):
 def users():
     form = UserForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        data = staff_admin.UserData(username=form.username.data, name=form.name.data, role=Role(form.role.data),
-                                  unit=form.unit.data, password=form.password.data, phone=form.phone.data,
-                                  email=form.email.data)
+        data = staff_admin.UserData(username=form.username.data, password=form.password.data, **form.profile())
         done = _form_operation(form, lambda: staff_admin.create_user(current_user, data),
                     lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
                                   url_for(".user_detail", user_id=user.id)))
@@ -296,11 +304,37 @@ def _role_or_none(value: str) -> Role | None:
     return next((r for r in Role if r.value == value), None)
 
 
+def _profile_form(user: User, formdata=None) -> ProfileForm:
+    """The edit form, filled from the account; the phone stays empty (kept unless a new one is typed)."""
+    return ProfileForm(formdata=formdata, data={"name": user.name, "role": user.role.value,
+                                                "unit": user.unit.code, "email": user.email or ""})
+
+
+def _user_page(user: User, profile_form=None, password_form=None, status=200):
+    return render_template("admin/user.html", user=user,
+                           profile_form=profile_form or _profile_form(user),
+                           password_form=password_form or PasswordForm(formdata=None),
+                           active_form=ActiveForm(formdata=None)), status
+
+
 @bp.route("/users/<int:user_id>")
 def user_detail(user_id: int):
+    return _user_page(db.get_or_404(User, user_id))
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+def user_update(user_id: int):
+    """Edit the account's name, role, unit, phone and email with the creation's checks."""
     user = db.get_or_404(User, user_id)
-    return render_template("admin/user.html", user=user, password_form=PasswordForm(formdata=None),
-                           active_form=ActiveForm(formdata=None))
+    form = _profile_form(user, request.form)
+    if form.validate():
+        done = _form_operation(
+            form, lambda: staff_admin.update_user(current_user, user, staff_admin.Profile(**form.profile())),
+            lambda _: (f"已保存账号：{user.username}（{user.unit.name} {user.role.label}）",
+                       url_for(".user_detail", user_id=user.id)))
+        if done:
+            return done
+    return _user_page(user, profile_form=form, status=400)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -348,8 +382,7 @@ def user_password(user_id: int):
                                url_for(".user_detail", user_id=user.id)))
         if done:
             return done
-    return render_template("admin/user.html", user=user, password_form=form,
-                           active_form=ActiveForm(formdata=None)), 400
+    return _user_page(user, password_form=form, status=400)
 
 
 # --- settings -------------------------------------------------------------------------------------------

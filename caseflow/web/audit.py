@@ -16,8 +16,8 @@ from wtforms.validators import Length
 
 from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
-from caseflow.security.audit import ACTION_LABELS, record_access, who_looked
-from caseflow.timeutil import local
+from caseflow.security.audit import ACTION_LABELS, TARGET_LABELS, record_access, who_looked
+from caseflow.timeutil import format_datetime_cn, local
 from caseflow.web.auth import permission_required
 
 bp = Blueprint("audit", __name__)
@@ -32,10 +32,15 @@ class AuditSearchForm(FlaskForm):
     export = SubmitField("导出CSV")
 
 
-def _rows(entries) -> list[list[str]]:
-    return [[local(e.created_at).strftime("%Y-%m-%d %H:%M:%S"), e.user.username if e.user else "",
+def _iso(at) -> str:
+    return local(at).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _rows(entries, when=_iso) -> list[list[str]]:
+    """The table's rows; ``when`` formats the time (ISO in the CSV, the Chinese date on the page)."""
+    return [[when(e.created_at), e.user.username if e.user else "",
              e.user.name if e.user else "", e.user.unit.name if e.user else "",
-             ACTION_LABELS.get(e.action, e.action), e.target_type, e.target_ref, e.detail or "", e.ip or ""]
+             ACTION_LABELS.get(e.action, e.action), TARGET_LABELS.get(e.target_type, e.target_type), e.target_ref, e.detail or "", e.ip or ""]
             for e in entries]
 
 
@@ -74,9 +79,9 @@ def search():
             with unit_of_work():
                 record_access(current_user, "audit_export" if export else "audit_search",
                               "case" if case_number else "person", case_number or mask_id_number(id_number),
-                              subject_id_number=id_number, detail=f"{len(entries)} rows")
+                              subject_id_number=id_number, detail=f"{len(entries)}条")
             if export:
                 return _csv(_rows(entries), "audit.csv")
-    return render_template("admin/audit.html", form=form, rows=_rows(entries) if entries else [],
+    return render_template("admin/audit.html", form=form, rows=_rows(entries, format_datetime_cn) if entries else [],
                            searched=entries is not None, subject=subject, header=CSV_HEADER), (
         400 if form.errors else 200)

@@ -109,9 +109,15 @@ def permission_required(action: str):
     return decorator
 
 
+# Where each role's work is: officers their inbox, supervisors the dashboard (its escalations one
+# link away), clerks the intake form, administrators their admin page.
+HOME_BY_ROLE = {Role.OFFICER: "/inbox", Role.SUPERVISOR: "/dashboard", Role.INTAKE: "/intake/new",
+                Role.ADMIN: "/admin"}
+
+
 def home_for(user: User) -> str:
-    """Where a user lands after log-in: administrators manage, everyone else works cases."""
-    return "/admin" if user.role is Role.ADMIN else "/staff"
+    """Where a user lands after log-in: where the role's work is."""
+    return HOME_BY_ROLE[user.role]
 
 
 @bp.route("/login", methods=["GET", "POST"])

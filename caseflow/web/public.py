@@ -88,6 +88,8 @@ def _receipt(case: Case, code: str | None, token: str | None) -> dict:
     return {
         "token": token, "number": case.number, "code": code, "state": case.state.label,
         "received": format_datetime_cn(case.received_at), "unit": case.responsible_unit.name,
+        "contact": {"hotline": case.responsible_unit.hotline, "phone": case.responsible_unit.phone,
+                    "address": case.responsible_unit.address},
         "category": case.category.label, "schools": [s.name for s in case.schools],
         "action_due": format_date_cn(case.action_due_on), "days": tracking.process_days(),
         "complainant": _person(case.complainant), "student": _person(case.student, student=True),
@@ -174,7 +176,7 @@ def _granted_case(number: str) -> Case:
 def _show(case: Case, rating_form: RatingForm | None = None):
     return render_template(
         "public/case.html", case=case, timeline=tracking.public_timeline(case),
-        due_on=tracking.next_deadline(case), rating_form=rating_form or RatingForm(),
+        progress=tracking.progress(case), rating_form=rating_form or RatingForm(),
         can_rate=tracking.can_rate(case),
     )
 

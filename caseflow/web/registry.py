@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -21,6 +21,7 @@ from caseflow.registry.lookup import lookup, parse_query
 from caseflow.registry.problems import headcount_report, reconcile, run_check
 from caseflow.registry.reports import to_csv, to_xlsx
 from caseflow.web.auth import permission_required
+from caseflow.web.fields import CnDateField, CnIntegerField
 from caseflow.web.http import content_disposition
 
 bp = Blueprint("registry", __name__)
@@ -37,7 +38,7 @@ class LookupForm(FlaskForm):
     id_number = StringField("身份证件号", validators=[Optional(), Length(max=40)])
     registry_no = StringField("学籍号", validators=[Optional(), Length(max=40)])
     name = StringField("姓名", validators=[Optional(), Length(max=60)])
-    birth_date = DateField("出生日期", validators=[Optional()], format="%Y-%m-%d")
+    birth_date = CnDateField("出生日期", validators=[Optional()], format="%Y-%m-%d")
     reason = TextAreaField("查询理由", validators=[Optional(), Length(max=500, message="查询理由不能超过500字")])
 
 
@@ -75,9 +76,20 @@ def lookup_page():
 def case_registry(number: str):
     case = get_case(current_user, number)
     form = LookupForm()
+    if request.form.get("student"):  # "look this student up" from the case or order page
+        _fill_with_student(form, case)
     result = _run_lookup(form, case=case)
     return render_template("registry/case.html", case=case, form=form, result=result,
                            links=linkage.links_for(case), link_form=LinkForm())
+
+
+def _fill_with_student(form: LookupForm, case) -> None:
+    """Ask about the case's student: by ID number, else registry number, else name and birth date."""
+    student = case.student
+    form.id_number.data, form.registry_no.data, form.name.data, form.birth_date.data = (
+        (student.id_number, None, None, None) if student.id_number else
+        (None, student.registry_no, None, None) if student.registry_no else
+        (None, None, student.name, student.birth_date))
 
 
 @bp.route("/cases/<number>/registry/link", methods=["POST"])
@@ -106,7 +118,7 @@ def link(number: str):
 class ImportForm(FlaskForm):
     source = SelectField("数据来源", choices=[SelectChoice(v, label) for v, label in RegistrySource.choices()],
                          validators=[DataRequired("请选择数据来源")])
-    as_of = DateField("数据日期", validators=[DataRequired("请填写数据日期，如2026-11-01")], format="%Y-%m-%d")
+    as_of = CnDateField("数据日期", validators=[DataRequired("请填写数据日期，如2026-11-01")], format="%Y-%m-%d")
     file = FileField("数据文件（CSV或XLSX）", validators=[FileRequired("请选择要导入的文件")])
 
 
@@ -194,8 +206,8 @@ def reports():
 class HeadcountForm(FlaskForm):
     school_code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"), Length(max=20)])
     grade = StringField("年级", validators=[DataRequired("请填写年级，如四年级"), Length(max=20)])
-    counted_on = DateField("核查日期", validators=[DataRequired("请填写核查日期")], format="%Y-%m-%d")
-    counted = IntegerField("现场核查学生数", validators=[DataRequired("请填写人数"), NumberRange(min=0)])
+    counted_on = CnDateField("核查日期", validators=[DataRequired("请填写核查日期")], format="%Y-%m-%d")
+    counted = CnIntegerField("现场核查学生数", validators=[DataRequired("请填写人数"), NumberRange(min=0)])
 
 
 @bp.route("/registry/reports/headcount", methods=["GET", "POST"])

@@ -39,7 +39,7 @@ from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderSt
 from caseflow.security import redact
 from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
-from caseflow.web.auth import permission_required
+from caseflow.web.auth import home_for, permission_required
 
 bp = Blueprint("staff", __name__)
 
@@ -125,16 +125,12 @@ def describe_event(event) -> dict:
             "from": label(event.from_state), "to": label(event.to_state)}
 
 
-HOME_BY_ROLE = {Role.OFFICER: "/inbox", Role.SUPERVISOR: "/cases?mine=1", Role.INTAKE: "/cases",
-                Role.ADMIN: "/admin"}
-
-
 # --- home, lists -------------------------------------------------------------------------------
 
 @bp.get("/staff")
 def home():
     """Send each role to where its work is."""
-    return redirect(HOME_BY_ROLE[current_user.role])
+    return redirect(home_for(current_user))
 
 
 @bp.get("/inbox")

@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -19,16 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseflow.models import CaseState, Category, OrderKind, OrderState, Verdict
-
-
-class CnDateField(DateField):
-    """A date field whose parse error is in Chinese."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("日期格式不正确，请按“2026-12-01”的格式填写") from None
+from caseflow.web.fields import CnDateField
 
 
 def select_choices(pairs) -> list[SelectChoice]:

@@ -1,7 +1,7 @@
 """cases: retention (legal hold, anonymised_at)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-05 23:20:00
 
 A finished case is anonymised a set time after its last event unless it is under legal hold.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0014'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

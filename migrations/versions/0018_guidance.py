@@ -4,7 +4,7 @@ Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-05 23:30:00
 
-units: e-mail, address and office hours beside the complaint phone (hotline), published at /directory.
+units: e-mail and office hours beside the complaint phone (hotline) and address (0016), published at /directory.
 order_citations: the article versions an order cites (政策依据 on its PDF).
 faq_entries / faq_counts: the FAQ per complaint category and, per month, how many visitors opened an
 answer and how many of them submitted anyway. policy_rules: the articles of the rule documents, one
@@ -31,7 +31,6 @@ def _category():
 def upgrade():
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=120), nullable=True))
-        batch_op.add_column(sa.Column('address', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('office_hours', sa.String(length=100), nullable=True))
     op.create_table(
         'policy_rules',
@@ -94,5 +93,4 @@ def downgrade():
     op.drop_table('policy_rules')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_column('office_hours')
-        batch_op.drop_column('address')
         batch_op.drop_column('email')

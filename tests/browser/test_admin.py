@@ -42,6 +42,8 @@ def test_admin_adds_next_years_holidays(journey, app, db, world):
     j.axe(page, "admin calendar with an error")
 
     page.fill("#text", schedule)
+    assert not page.is_checked("#confirm")  # confirming the year is a decision, not a default
+    page.check("#confirm")
     page.click("form[action$='/calendar/import'] button[type=submit]")
     page.wait_for_selector(".flash-success")
     assert "已导入4天" in page.inner_text(".flash-success")

@@ -60,6 +60,7 @@ def test_officer_works_an_order(journey, app, db, world, tmp_path):
 
     proof = tmp_path / "核查材料.pdf"
     proof.write_bytes(PDF)
+    page.click("#act-attach summary")  # the upload is one of the collapsed, rarer actions
     page.set_input_files("#attach-file", str(proof))
     page.click("#act-attach button[type=submit]")
     page.wait_for_selector(".flash-success")

@@ -274,7 +274,7 @@ def test_reaper_marks_a_killed_loader_failed_and_cli_shows_progress(db, world, t
     db.session.refresh(imp)
     assert imp.state is ImportState.FAILED and "原有数据未改变" in imp.error
     out = app.test_cli_runner().invoke(args=["registry", "imports"]).output
-    assert "failed" in out and "10 rows" in out
+    assert "failed" in out and "已处理 10 行" in out
 
 
 @pytest.mark.redis

@@ -53,7 +53,7 @@ def test_admin_pages_render(admin, client):
         resp = client.get(path)
         assert resp.status_code == 200, path
     page = client.get("/admin/calendar").get_data(as_text=True)
-    assert "暂定（仅按周末计算）" in page and "chinesecalendar 内置" in page and "2027年" in page
+    assert "暂定（仅按周末计算）" in page and "系统内置国务院安排" in page and "2027年" in page
 
 
 def test_calendar_bulk_form_with_a_bad_line_keeps_text_and_stores_nothing(admin, client, db):
@@ -80,11 +80,11 @@ def test_calendar_bulk_import_stores_confirms_and_reports(admin, client, db):
 def test_calendar_single_day_add_remove_and_confirm(admin, client, db):
     resp = client.post("/admin/calendar/days", data={"day": "2027-10-09", "kind": "work", "note": "国庆调休"},
                        follow_redirects=True)
-    assert "已将2027-10-09设为调休上班" in resp.get_data(as_text=True)
+    assert "已将2027年10月9日设为调休上班" in resp.get_data(as_text=True)
     assert db.session.get(CalendarDay, date(2027, 10, 9)).note == "国庆调休"
 
     resp = client.post("/admin/calendar/days", data={"day": "2027-10-40", "kind": "off", "note": "写错"})
-    assert resp.status_code == 400 and "日期格式应为2027-01-01" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "日期格式不正确，请按“2026-12-01”的格式填写" in resp.get_data(as_text=True)
     assert "写错" in resp.get_data(as_text=True)
 
     client.post("/admin/calendar/days/2027-10-09/delete", follow_redirects=True)

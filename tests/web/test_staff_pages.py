@@ -13,6 +13,7 @@ from caseflow.cases import operations
 from caseflow.deadlines.settings import current_rules
 from caseflow.models import Case, CaseState, Category, Order, OrderState
 from caseflow.timeutil import local_today
+from tests.conftest import TEST_PASSWORD
 from tests.factories import submit
 from tests.web.staff_support import Browser, fresh
 
@@ -37,12 +38,24 @@ def rows(html: str, prefix: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("role", "code", "target"), [
-    ("officer", "410105", "/inbox"), ("supervisor", "410105", "/cases?mine=1"), ("intake", "410105", "/cases"),
-    ("officer", "4141000001", "/inbox"),
+    ("officer", "410105", "/inbox"), ("supervisor", "410105", "/dashboard"), ("intake", "410105", "/intake/new"),
+    ("officer", "4141000001", "/inbox"), ("admin", "410000", "/admin"),
 ])
-def test_home_sends_each_role_to_its_work(app, world, role, code, target):
+def test_home_sends_each_role_to_its_work(app, client, world, role, code, target):
+    """/staff and the log-in itself send each role where its work is: a supervisor to the dashboard."""
     resp = Browser(app, world.user(role, code)).get("/staff")
     assert resp.status_code == 302 and resp.headers["Location"] == target
+    resp = client.post("/login", data={"username": world.user(role, code).username, "password": TEST_PASSWORD})
+    assert resp.status_code == 302 and resp.headers["Location"] == target
+
+
+def test_nav_marks_the_current_area_and_offers_the_password_change(app, world):
+    for role, code in (("officer", "410105"), ("supervisor", "410105"), ("intake", "410105"), ("admin", "410000")):
+        html = Browser(app, world.user(role, code)).page("/account/password")
+        assert '<a href="/account/password" aria-current="page">修改密码</a>' in html, role
+    html = Browser(app, world.user("supervisor", "410105")).page("/cases?state=closed")
+    assert '<a href="/cases" aria-current="page">投诉</a>' in html
+    assert '<a href="/inbox">待办</a>' in html
 
 
 def test_nav_links_by_role(app, world):

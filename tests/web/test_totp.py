@@ -155,7 +155,7 @@ def test_disable_needs_password_and_code(client, db, world, login):
     db.session.expire_all()
     assert db.session.get(User, user.id).totp_secret is None
     client.post("/logout")
-    assert _password_step(client, user).headers["Location"].endswith("/staff")
+    assert _password_step(client, user).headers["Location"].endswith("/dashboard")
 
 
 def test_an_administrator_turns_it_off_for_a_lost_phone(app, client, db, world, login):
@@ -170,7 +170,7 @@ def test_an_administrator_turns_it_off_for_a_lost_phone(app, client, db, world, 
     assert client.get("/inbox").status_code == 302  # the user's session ended
     db.session.expire_all()
     assert db.session.get(User, user.id).totp_secret is None
-    assert _password_step(client, user).headers["Location"].endswith("/staff")
+    assert _password_step(client, user).headers["Location"].endswith("/dashboard")
     actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.target_ref == user.username)).all()
     assert "totp_enable" in actions and "user_reset_totp" in actions
 
