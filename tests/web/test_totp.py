@@ -17,7 +17,7 @@ from tests.conftest import TEST_PASSWORD
 
 
 def _secret(page: str) -> str:
-    match = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page)
+    match = re.search(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page)
     assert match, page[:2000]
     return match.group(1).replace(" ", "")
 
