@@ -6,8 +6,9 @@ from flask import Flask, has_request_context, request
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import auth, errors, filters, limits, outage, security, supervision
+    from caseflow.web import auth, errors, filters, limits, outage, params, security, supervision
 
+    params.init_params(app)  # before the blueprints: their <int:...> rules use the bounded converter
     app.extensions["caseflow.client_address"] = _client_address  # read by the audit log
     security.init_security(app)
     supervision.init_supervision(app)

@@ -194,7 +194,8 @@ class HeadcountForm(FlaskForm):
     school_code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"), Length(max=20)])
     grade = StringField("年级", validators=[DataRequired("请填写年级，如四年级"), Length(max=20)])
     counted_on = DateField("核查日期", validators=[DataRequired("请填写核查日期")], format="%Y-%m-%d")
-    counted = IntegerField("现场核查学生数", validators=[DataRequired("请填写人数"), NumberRange(min=0)])
+    counted = IntegerField("现场核查学生数", validators=[DataRequired("请填写人数"),
+                                                       NumberRange(0, 100_000, "请填写0到100000之间的人数")])
 
 
 @bp.route("/registry/reports/headcount", methods=["GET", "POST"])
