@@ -77,6 +77,7 @@ def load_config() -> dict:
         # Tracking-page protection: wrong access codes allowed per window before waiting.
         "TRACK_MAX_FAILURES": 5,
         "TRACK_WINDOW_SECONDS": 900,
+        "RECEIPT_CODE_SECONDS": 15 * 60,  # how long a resent submission still shows its access code
         # Requests per client address (Flask-Limiter notation); CASEFLOW_RATE_LIMITS=0 turns them off.
         "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "10 per minute; 60 per hour"),
         "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "60 per minute; 600 per hour"),

@@ -13,7 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import permissions
+from caseflow.cases import permissions, receipts
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
@@ -212,6 +212,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if referred:
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()
+    receipts.remember(case, token, code)
     add_outbox("sms", case_id=case.id, template="registered")
     return case, code
 

@@ -30,7 +30,15 @@ from caseflow.models.registry import (
     RegistrySource,
     RegistryStatus,
 )
-from caseflow.models.system import Attempt, CalendarDay, CalendarYear, OutboxItem, Setting, SmsMessage
+from caseflow.models.system import (
+    Attempt,
+    CalendarDay,
+    CalendarYear,
+    OutboxItem,
+    ReceiptCode,
+    Setting,
+    SmsMessage,
+)
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
@@ -38,8 +46,8 @@ __all__ = [
     "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
-    "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
-    "UnitKind", "User", "Verdict", "case_schools",
+    "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage",
+    "Unit", "UnitKind", "User", "Verdict", "case_schools",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

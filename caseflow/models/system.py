@@ -87,3 +87,18 @@ class Attempt(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     __table_args__ = (sa.Index("ix_attempts_scope_key_created", "scope", "key", "created_at"),)
+
+
+class ReceiptCode(Model):
+    """A just-issued access code, sealed, kept briefly for the submission token that created the case.
+
+    A resent or parallel identical submission then shows the same receipt with the code (the case
+    itself keeps only a hash of it).  Rows past ``expires_at`` are never read and are deleted.
+    """
+
+    __tablename__ = "receipt_codes"
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.Text)  # a Keyring token, never the plain code
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

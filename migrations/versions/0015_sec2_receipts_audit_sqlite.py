@@ -1,0 +1,56 @@
+"""receipt codes kept briefly per submission token; the audit log append-only on SQLite too
+
+Revision ID: 0015
+Revises: 0011
+Create Date: 2026-12-05 23:10:00
+
+``receipt_codes`` keeps the sealed access code of a just-submitted complaint for
+its submission token for a few minutes, so that a resent or parallel identical
+submission shows the same receipt with the code.  On SQLite, triggers refuse
+UPDATE and DELETE on ``audit_log`` as the PostgreSQL trigger of 0006 does.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0015'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+SQLITE_TRIGGERS = {
+    "audit_log_no_update": "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (UPDATE refused)'); END",
+    "audit_log_no_delete": "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (DELETE refused)'); END",
+}
+
+
+def upgrade():
+    op.create_table(
+        'receipt_codes',
+        sa.Column('token', sa.String(length=64), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('code', sa.Text(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_receipt_codes_case_id_cases'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('token', name=op.f('pk_receipt_codes')),
+    )
+    with op.batch_alter_table('receipt_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_receipt_codes_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_receipt_codes_expires_at'), ['expires_at'], unique=False)
+    if op.get_bind().dialect.name == 'sqlite':
+        for statement in SQLITE_TRIGGERS.values():
+            op.execute(statement)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'sqlite':
+        for name in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    with op.batch_alter_table('receipt_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_receipt_codes_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_receipt_codes_case_id'))
+    op.drop_table('receipt_codes')
