@@ -161,9 +161,9 @@ def route(schools: list[Unit]) -> tuple[Unit, str, bool]:
     root = deployment_root()
     routing = responsible_code(schools, root)
     if routing.referred:
-        # Outside the provincial deployment: the province of the first school takes it and refers up.
-        province_code = next(c for c in schools[0].ancestor_codes if c == root) if root else routing.unit_code
-        unit = db.session.scalars(sa.select(Unit).where(Unit.code == province_code)).one()
+        # Outside the provincial deployment (a school in another province, alone or with one of ours):
+        # the deployment's province takes it and refers it to the Ministry.
+        unit = db.session.scalars(sa.select(Unit).where(Unit.code == (root or routing.unit_code))).one()
         return unit, routing.reason, True
     unit = db.session.scalars(sa.select(Unit).where(Unit.code == routing.unit_code)).one()
     return unit, routing.reason, False

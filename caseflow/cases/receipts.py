@@ -36,3 +36,19 @@ def recall(case: Case, token: str | None) -> str | None:
     sealed = db.session.scalar(sa.select(ReceiptCode.code).where(
         ReceiptCode.token == token, ReceiptCode.case_id == case.id, ReceiptCode.expires_at > utcnow()))
     return crypto.decrypt(sealed) if sealed else None
+
+
+def goes_to_ministry(case: Case) -> bool:
+    """The case lies outside the provincial deployment: it is referred to the Ministry, not handled here.
+
+    What every receipt (page, PDF, the clerk's copy) says about what happens next follows this.
+    """
+    return any(event.action == "routing_referral" for event in case.events)
+
+
+MINISTRY_NEXT = "本投诉涉及外省学校，依规由教育部协调处理。{unit}将上报教育部，并告知您处理情况。"
+
+
+def ministry_note(case: Case) -> str:
+    """The receipt's one line on what happens to a case referred to the Ministry."""
+    return MINISTRY_NEXT.format(unit=case.responsible_unit.name)

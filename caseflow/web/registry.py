@@ -21,6 +21,7 @@ from caseflow.registry.lookup import lookup, parse_query
 from caseflow.registry.problems import headcount_report, reconcile, run_check
 from caseflow.registry.reports import to_csv, to_xlsx
 from caseflow.web.auth import permission_required
+from caseflow.web.intake import landing
 
 bp = Blueprint("registry", __name__)
 
@@ -174,7 +175,7 @@ def problem_case(problem_id: int):
     with unit_of_work():
         case = monitoring.open_case(current_user, problem_id)
     flash(f"已立案，编号 {case.number}。", "success")
-    return redirect(f"/cases/{case.number}")
+    return redirect(landing(case))
 
 
 # --- reports ----------------------------------------------------------------------------------

@@ -303,3 +303,14 @@ def test_resend_from_a_new_connection_shows_the_code_until_it_expires(app, world
     late.post("/complaints/new", data=data)
     html = late.get("/complaints/receipt").get_data(as_text=True)
     assert _access_code(html) is None and "这份投诉已经提交过" in html
+
+
+@pytest.mark.parametrize("schools", [("1341000001", ""), ("1341000001", "4141000001"), ("4141000001", "1341000001")])
+def test_complaint_about_another_province_says_it_goes_to_the_ministry(client, world, db, schools):
+    resp = client.post("/complaints/new", data=valid_form(school1=schools[0], school2=schools[1]))
+    assert resp.status_code == 302
+    html = client.get("/complaints/receipt").get_data(as_text=True)
+    assert "由教育部协调处理" in html and "河南省教育厅将上报教育部" in html
+    assert "个工作日内向有关学校或下级教育部门下发核查单" not in html
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.responsible_unit.code == "410000"
