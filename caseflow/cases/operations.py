@@ -235,7 +235,8 @@ def reject_case(actor: User, case: Case, reason: str) -> None:
 
 
 def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
-    """转办: move the case to another bureau (up or down), with the reason recorded."""
+    """转办: move the case one level up or down (DOMAIN §3, 逐级转办), with the reason recorded and the
+    action deadline restarted for the new unit; the Ministry is reached only through 上报."""
     permissions.check(actor, "transfer", case)
     reason = _text(reason, "转办理由", limit=2000)
     if target.kind is UnitKind.SCHOOL:
@@ -243,7 +244,13 @@ def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
     if target.id == case.responsible_unit_id:
         raise InvalidInput("该投诉已由此单位负责", field="unit")
     old = case.responsible_unit
-    _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}")
+    if target.kind is UnitKind.MINISTRY:
+        raise InvalidInput("报教育部协调的投诉请使用“上报”，不能转办", field="unit")
+    if target.id != old.parent_id and target.parent_id != old.id:
+        raise InvalidInput(f"转办须逐级进行：只能转给{old.name}的上一级或直属下级教育行政部门", field="unit")
+    due = policy.registered_action_due(current_rules(), local_today())  # the new unit's clock starts now
+    _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}",
+               action_due_on=due.on, action_due_provisional=due.provisional)
     case.responsible_unit = target
     case.routing_note = f"由{old.name}转办：{reason}"
     flush()
