@@ -31,23 +31,23 @@ from caseflow.models.registry import (
     RegistryStatus,
 )
 from caseflow.models.system import (
-    Attempt,
     CalendarDay,
     CalendarYear,
     OutboxItem,
     ReceiptCode,
     Setting,
     SmsMessage,
+    ThrottleCounter,
 )
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
 __all__ = [
-    "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
+    "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage",
-    "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

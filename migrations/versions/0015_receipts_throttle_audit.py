@@ -1,4 +1,5 @@
-"""receipt codes kept briefly per submission token; the audit log append-only on SQLite too
+"""receipt codes kept briefly per submission token; the audit log append-only on SQLite too;
+atomic throttle counters
 
 Revision ID: 0015
 Revises: 0011
@@ -8,6 +9,9 @@ Create Date: 2026-12-05 23:10:00
 its submission token for a few minutes, so that a resent or parallel identical
 submission shows the same receipt with the code.  On SQLite, triggers refuse
 UPDATE and DELETE on ``audit_log`` as the PostgreSQL trigger of 0006 does.
+``throttle_counters`` (one row per limit and key, counted by one conditional
+upsert) replaces the ``attempts`` rows (check-then-insert); the failures counted
+so far are dropped with that table (they last minutes).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -44,9 +48,36 @@ def upgrade():
     if op.get_bind().dialect.name == 'sqlite':
         for statement in SQLITE_TRIGGERS.values():
             op.execute(statement)
+    op.create_table(
+        'throttle_counters',
+        sa.Column('scope', sa.String(length=20), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('failures', sa.Integer(), nullable=False),
+        sa.Column('window_end', sa.BigInteger(), nullable=False),
+        sa.Column('span', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_throttle_counters')),
+    )
+    with op.batch_alter_table('throttle_counters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_throttle_counters_window_end'), ['window_end'], unique=False)
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_attempts_scope_key_created')
+    op.drop_table('attempts')
 
 
 def downgrade():
+    op.create_table(
+        'attempts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('scope', sa.String(length=20), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
+    )
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_attempts_scope_key_created', ['scope', 'key', 'created_at'], unique=False)
+    with op.batch_alter_table('throttle_counters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_throttle_counters_window_end'))
+    op.drop_table('throttle_counters')
     if op.get_bind().dialect.name == 'sqlite':
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
