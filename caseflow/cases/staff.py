@@ -72,7 +72,7 @@ def create_user(actor: User | None, data: UserData) -> User:
     if email and (len(email) > 120 or not _EMAIL.match(email)):
         raise InvalidInput("电子邮箱格式不正确", field="email")
     user = User(username=username, name=name, role=data.role, unit=unit,
-                password_hash=hash_new_password(data.password),
+                password_hash=hash_new_password(data.password, personal=(username, name)),
                 phone=optional_phone(data.phone, "phone"), email=email)
     db.session.add(user)
     record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{unit.code}")

@@ -55,7 +55,7 @@ def check_current_password(user: User, password: str | None, field: str) -> None
 
 def set_password(user: User, new_password: str, field: str = "new_password") -> None:
     """Store a new password (the policy decides) and end every existing session of the user."""
-    user.password_hash = hash_new_password(new_password, field)
+    user.password_hash = hash_new_password(new_password, field, personal=(user.username, user.name))
     user.session_version += 1
 
 
