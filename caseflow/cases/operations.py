@@ -44,7 +44,7 @@ from caseflow.models import (
 )
 from caseflow.security import crypto
 from caseflow.security.audit import record_access
-from caseflow.timeutil import local_date, local_today, utcnow
+from caseflow.timeutil import format_date_cn, local_date, local_today, utcnow
 from caseflow.workdays import Due
 
 # --- input records ------------------------------------------------------------
@@ -443,6 +443,11 @@ def request_extension(actor: User, order: Order, new_due_on: date, reason: str) 
         raise InvalidInput("申请的完成时限应晚于当前完成时限", field="new_due_on")
     if not load_calendar().is_workday(new_due_on):
         raise InvalidInput("申请的完成时限应为工作日", field="new_due_on")
+    rules = current_rules()
+    latest = policy.latest_extension(rules, order.due_on)
+    if new_due_on > latest:
+        raise InvalidInput(f"延期最多{rules.days['max_extension_days']}个工作日，申请的完成时限不能晚于"
+                           f"{format_date_cn(latest)}", field="new_due_on")
     ext = ExtensionRequest(order=order, requested_by_id=actor.id, reason=reason, requested_due_on=new_due_on,
                            previous_due_on=order.due_on, state=ExtensionState.PENDING)
     db.session.add(ext)

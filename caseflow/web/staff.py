@@ -513,6 +513,8 @@ def order_extension(number: str):
 @case_roles
 def order_extension_decide(number: str):
     def run(order, f):
+        if bool(f.approve.data) == bool(f.refuse.data):  # neither button (or both): no decision was made
+            raise InvalidInput("请点击“同意延期”或“不同意”作出决定。")
         ext = permissions.pending_extension(order)
         if ext is None:
             raise ConcurrentUpdate("该延期申请已处理。")
