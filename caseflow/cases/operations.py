@@ -22,6 +22,7 @@ from caseflow.deadlines.settings import current_rules, load_calendar
 from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
+from caseflow.identity import is_mobile
 from caseflow.jobs import add_outbox
 from caseflow.models import (
     Case,
@@ -125,6 +126,13 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
                note=note)
 
 
+def _text_complainant(case: Case, template: str) -> None:
+    """Queue a text message to the complainant, only when they gave a mobile number (a landline or no
+    phone at all, as for a data-monitoring case, gets none)."""
+    if is_mobile(case.complainant.phone):
+        add_outbox("sms", case_id=case.id, template=template)
+
+
 def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
     value = (value or "").strip()
     if not value:
@@ -213,7 +221,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()
     receipts.remember(case, token, code)
-    add_outbox("sms", case_id=case.id, template="registered")
+    _text_complainant(case, "registered")
     return case, code
 
 
@@ -231,7 +239,7 @@ def reject_case(actor: User, case: Case, reason: str) -> None:
     _move_case(case, "reject", actor, note=reason, rejection_reason=reason, action_due_on=None)
     _cancel_open_orders(case, actor)
     flush()
-    add_outbox("sms", case_id=case.id, template="rejected")
+    _text_complainant(case, "rejected")
 
 
 def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
@@ -262,7 +270,7 @@ def refer_case(actor: User, case: Case, reason: str) -> None:
     reason = _text(reason, "上报说明", limit=2000)
     _move_case(case, "refer_up", actor, note=reason, reply=reason, action_due_on=None)
     flush()
-    add_outbox("sms", case_id=case.id, template="referred")
+    _text_complainant(case, "referred")
 
 
 def _cancel_open_orders(case: Case, actor: User) -> None:
@@ -482,7 +490,7 @@ def close_case(actor: User, case: Case, reply: str) -> None:
     _move_case(case, "close", actor, note=reply, reply=reply, closed_at=utcnow(), action_due_on=None)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
     flush()
-    add_outbox("sms", case_id=case.id, template="closed")
+    _text_complainant(case, "closed")
 
 
 def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
