@@ -363,11 +363,16 @@ def headcount_threshold() -> float:
     return float(setting.value) if setting else DEFAULT_THRESHOLD
 
 
+FLAG_WORD = "超标"  # said in words next to the colour: a flag is never a colour alone
+
+
 def headcount_row(label: str, counted: int, registered: int, threshold: float) -> tuple[list, bool]:
-    """Seed 004: difference = registry − counted; ratio = difference ÷ registry, three decimals."""
+    """Seed 004: difference = registry − counted; ratio = difference ÷ registry (to three decimals, shown
+    as a percentage with one: 0.018 is 1.8%), and the word 超标 when its size is above the threshold."""
     difference = registered - counted
     ratio = round(difference / registered, 3) if registered else 0.0
-    return [label, counted, registered, difference, f"{ratio:.3f}"], abs(ratio) > threshold
+    flagged = abs(ratio) > threshold
+    return [label, counted, registered, difference, f"{ratio:.1%}", FLAG_WORD if flagged else ""], flagged
 
 
 def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
@@ -427,5 +432,6 @@ def headcount_report(counted_on: date, within: Unit | None = None, source: Regis
         flagged.append(flag)
     total, _ = headcount_row("合计", sum(r[1] for r in rows), sum(r[2] for r in rows), threshold)
     return Report(f"学籍管理数据核查情况表（{counted_on.isoformat()}，差额比例超过{threshold:.0%}标出）",
-                  ["学校及年级" if by_grade else "学校", "现场核查学生数", "学籍数据学生数", "差额人数", "差额比例"],
+                  ["学校及年级" if by_grade else "学校", "现场核查学生数", "学籍数据学生数", "差额人数", "差额比例",
+                   f"是否超过{threshold:.0%}"],
                   rows, total, flagged)

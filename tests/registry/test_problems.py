@@ -83,24 +83,26 @@ def test_seed_000_table_per_city_and_per_county(hand_made, db):
 
 def test_seed_004_table_difference_ratio_and_flag(hand_made, db):
     # The seed's own figures: 城关 7711 − 7571 = 140, 0.018 (not flagged); 巩店 −0.032 and 程家集 0.021 flagged.
-    assert headcount_row("城关", 7571, 7711, 0.02) == (["城关", 7571, 7711, 140, "0.018"], False)
-    assert headcount_row("巩店", 2552, 2474, 0.02) == (["巩店", 2552, 2474, -78, "-0.032"], True)
-    assert headcount_row("程家集", 886, 905, 0.02) == (["程家集", 886, 905, 19, "0.021"], True)
+    # Shown as percentages, and the flag in words (超标), not only as a colour.
+    assert headcount_row("城关", 7571, 7711, 0.02) == (["城关", 7571, 7711, 140, "1.8%", ""], False)
+    assert headcount_row("巩店", 2552, 2474, 0.02) == (["巩店", 2552, 2474, -78, "-3.2%", "超标"], True)
+    assert headcount_row("程家集", 886, 905, 0.02) == (["程家集", 886, 905, 19, "2.1%", "超标"], True)
+    assert headcount_row("某校", 34, 90, 0.02)[0][4:] == ["62.2%", "超标"]
     day = date(2026, 11, 20)
     w = hand_made
     db.session.add_all([Headcount(school=w.unit("4141000001"), grade="四年级", counted_on=day, counted=2),
                         Headcount(school=w.unit("4141000005"), grade="四年级", counted_on=day, counted=3)])
     db.session.commit()
     report = headcount_report(day, w.unit("410100"))
-    assert report.rows == [["郑州市金水区第一小学 四年级", 2, 3, 1, "0.333"]]
+    assert report.rows == [["郑州市金水区第一小学 四年级", 2, 3, 1, "33.3%", "超标"]]
     assert report.flagged == [True]
     report = headcount_report(day)
-    assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-2.000"]
+    assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-200.0%", "超标"]
     check = run_check()
     assert check.counts["headcount"] == 2
     problem = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "headcount")
                                  .order_by(RegistryProblem.id)).first()
-    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例0.333"
+    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例33.3%"
     from caseflow.models import Category
     from caseflow.registry.monitoring import open_case
 
