@@ -162,7 +162,7 @@ def run_problem_check():
     if not FlaskForm().validate_on_submit():
         abort(400)
     with unit_of_work():
-        result = run_check()
+        result = run_check(within=current_user.unit)  # over the caller's part of the tree only
     flash("检查完成：" + "，".join(f"{ProblemKind(k).label} {n} 条" for k, n in result.counts.items()), "success")
     return redirect(url_for("registry.problems"))
 

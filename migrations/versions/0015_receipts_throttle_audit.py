@@ -1,5 +1,5 @@
 """receipt codes kept briefly per submission token; the audit log append-only on SQLite too;
-atomic throttle counters
+atomic throttle counters; registry problems resolved
 
 Revision ID: 0015
 Revises: 0011
@@ -11,7 +11,8 @@ submission shows the same receipt with the code.  On SQLite, triggers refuse
 UPDATE and DELETE on ``audit_log`` as the PostgreSQL trigger of 0006 does.
 ``throttle_counters`` (one row per limit and key, counted by one conditional
 upsert) replaces the ``attempts`` rows (check-then-insert); the failures counted
-so far are dropped with that table (they last minutes).
+so far are dropped with that table (they last minutes).  ``registry_problems.resolved_at``
+marks a filed problem that a later check no longer finds.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -62,9 +63,13 @@ def upgrade():
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_attempts_scope_key_created')
     op.drop_table('attempts')
+    with op.batch_alter_table('registry_problems', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('registry_problems', schema=None) as batch_op:
+        batch_op.drop_column('resolved_at')
     op.create_table(
         'attempts',
         sa.Column('id', sa.Integer(), nullable=False),

@@ -133,3 +133,88 @@ def test_cli_check_and_reconcile(hand_made, app, tmp_path):
     rows = list(book.active.iter_rows(values_only=True))
     book.close()
     assert rows[2] == ("郑州市金水区第一小学", 2, 3, 1, 0, 1, 1) and rows[-1][0] == "合计"
+
+
+def _problems(db) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(kind, school code) -> (id, case id) of every problem on file."""
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(RegistryProblem)).all()
+    found: dict[tuple[str, str], tuple[int, int | None]] = {}
+    for p in rows:
+        key = (p.kind.value, p.school.code)
+        assert key not in found or p.resolved_at is not None, f"{key} listed twice"
+        found[key] = (p.id, p.case_id)
+    return found
+
+
+def test_rerunning_the_check_keeps_problems_and_filed_ones_stay_filed(hand_made, db):
+    from caseflow.registry import monitoring
+
+    run_check()
+    db.session.commit()
+    first = _problems(db)
+    run_check()
+    db.session.commit()
+    assert _problems(db) == first  # the same rows: identity kept across checks
+    problem = db.session.get(RegistryProblem, first[("only_provincial", "4141000005")][0])
+    case = monitoring.open_case(hand_made.user("supervisor", "410000"), problem.id)
+    db.session.commit()
+    again = run_check()
+    db.session.commit()
+    after = _problems(db)
+    assert after[("only_provincial", "4141000005")] == (problem.id, case.id)  # still filed, not open again
+    assert len(after) == len(first) and sum(again.counts.values()) == len(first)
+
+
+def test_a_district_check_leaves_the_rest_of_the_province_alone(hand_made, db, app):
+    from caseflow.models import ProblemKind
+    from tests.web.staff_support import Browser
+
+    run_check()
+    # A problem in Luoyang that the data no longer shows: only a check over Luoyang may remove it.
+    stale = RegistryProblem(check_id="earlier", kind=ProblemKind.MISMATCH, school_id=hand_made.unit("4141000004").id,
+                            detail="国网与省网不一致：出生日期 ", name="旧")
+    db.session.add(stale)
+    db.session.commit()
+    before = _problems(db)
+    district = Browser(app, hand_made.user("supervisor", "410105"))
+    assert district.post("/registry/problems/check").status_code == 302
+    assert _problems(db) == before
+    province = Browser(app, hand_made.user("supervisor", "410000"))
+    assert province.post("/registry/problems/check").status_code == 302
+    after = _problems(db)
+    assert ("mismatch", "4141000004") not in after
+    assert after == {k: v for k, v in before.items() if k != ("mismatch", "4141000004")}
+
+
+@pytest.mark.postgres
+def test_parallel_checks_never_multiply_the_lists(hand_made, db, app):
+    import threading
+
+    from caseflow.errors import IllegalTransition
+    from caseflow.extensions import unit_of_work
+
+    run_check()
+    db.session.commit()
+    first = _problems(db)
+    barrier, outcomes = threading.Barrier(4), []
+
+    def check():
+        with app.app_context():
+            barrier.wait()
+            try:
+                with unit_of_work():
+                    run_check()
+                outcomes.append("ran")
+            except IllegalTransition:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert "ran" in outcomes and len(outcomes) == 4
+    assert _problems(db) == first
