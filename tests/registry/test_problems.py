@@ -218,3 +218,18 @@ def test_parallel_checks_never_multiply_the_lists(hand_made, db, app):
         t.join(timeout=120)
     assert "ran" in outcomes and len(outcomes) == 4
     assert _problems(db) == first
+
+
+def test_filing_a_problem_that_routes_above_the_supervisor_shows_where_it_went(hand_made, db, app):
+    """One person registered in 金水区 and in 洛阳: the province is responsible, out of the district's sight."""
+    from tests.web.staff_support import Browser
+
+    run_check()
+    db.session.commit()
+    dup = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "duplicate_active")).one()
+    assert dup.school.code == "4141000001"
+    district = Browser(app, hand_made.user("supervisor", "410105"))
+    resp = district.post(f"/registry/problems/{dup.id}/case")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/intake/registered/")
+    page = district.page(resp.headers["Location"])
+    assert "河南省教育厅" in page and "本单位看不到其后的办理过程" in page
