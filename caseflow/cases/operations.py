@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from caseflow.cases import permissions, receipts
@@ -148,6 +150,25 @@ def flush() -> None:
         db.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate() from exc
+
+
+def claim_version(record: Case | Order, seen: int) -> None:
+    """Make an action on ``record`` count as a change of it, made against version ``seen``.
+
+    Most actions update the record, and its version check refuses the second of two officials acting
+    at once.  One that only adds rows (an extension request, an attachment) bumps the version here,
+    conditionally, so the second gets ``ConcurrentUpdate`` too.
+    """
+    flush()
+    if record.version_id != seen:  # the action updated the record under the version check
+        return
+    model = type(record)
+    result = cast("sa.CursorResult[Any]", db.session.execute(
+        sa.update(model).where(model.id == record.id, model.version_id == seen)
+        .values(version_id=seen + 1).execution_options(synchronize_session=False)))
+    if not result.rowcount:
+        raise ConcurrentUpdate()
+    set_committed_value(record, "version_id", seen + 1)
 
 
 def units_by_code(codes: list[str]) -> list[Unit]:

@@ -65,9 +65,11 @@ def _action_form(form: forms.ActionForm, target: Case | Order, run: Callable[[],
         return page(form), 400
     try:
         with unit_of_work():
-            if form.version.data != str(target.version_id):
+            seen = target.version_id
+            if form.version.data != str(seen):
                 raise ConcurrentUpdate()
             run()
+            operations.claim_version(target, seen)  # one of two officials acting at once, whatever the action
     except (NotAllowed, NotInJurisdiction):
         raise
     except DomainError as exc:

@@ -111,3 +111,18 @@ def test_monthly_report_first_generation_races(app, db, world):
         t.join(timeout=120)
     assert statuses == [200] * 8
     assert db.session.scalar(db.select(db.func.count()).select_from(MonthlyReport)) == 1
+
+
+def test_parallel_extension_requests_make_one(app, db, world):
+    """An action that only adds a row (an extension request) is still one success and one 409."""
+    from caseflow.deadlines.policy import latest_extension
+    from caseflow.deadlines.settings import current_rules
+
+    _, root = _signed_root(db, world)
+    root = fresh(db, root)
+    reason = "需到校实地核查（并发申请）。"
+    results = _race(_both(app, world.user("officer", "410105")), f"/orders/{root.number}/extension",
+                    form_data("extend", root.version_id, reason=reason,
+                              new_due_on=latest_extension(current_rules(), root.due_on).isoformat()))
+    _assert_one_wins(results, reason)
+    assert len(fresh(db, root).extensions) == 1
