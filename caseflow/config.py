@@ -91,6 +91,7 @@ def load_config() -> dict:
         "TRACK_WINDOW_SECONDS": 900,
         # How long a citizen's server-side session (track grants, the last receipt) outlives its last change.
         "CITIZEN_SESSION_SECONDS": int(os.environ.get("CASEFLOW_CITIZEN_SESSION_SECONDS", 7 * 24 * 3600)),
+        "RECEIPT_CODE_SECONDS": 15 * 60,  # how long a resent submission still shows its access code
         # Requests per client address (Flask-Limiter notation); CASEFLOW_RATE_LIMITS=0 turns them off.
         "RATE_LIMIT_SUBMIT": os.environ.get("CASEFLOW_RATE_LIMIT_SUBMIT", "10 per minute; 60 per hour"),
         "RATE_LIMIT_TRACK": os.environ.get("CASEFLOW_RATE_LIMIT_TRACK", "60 per minute; 600 per hour"),

@@ -49,7 +49,8 @@ def unit_of_work(*, keep: tuple[type[BaseException], ...] = ()) -> Iterator[None
 
     ``keep`` names refusals that still commit what the block recorded (a counted failed log-in, say)
     before they propagate.  A row changed by someone else since it was read (a stale version) is
-    ``ConcurrentUpdate``.  The outbox items the block wrote are handed over by the commit itself
+    ``ConcurrentUpdate``, whether the commit or a flush inside the block (an autoflush before a query)
+    finds it.  The outbox items the block wrote are handed over by the commit itself
     (``caseflow.jobs``).
     """
     try:
@@ -57,6 +58,9 @@ def unit_of_work(*, keep: tuple[type[BaseException], ...] = ()) -> Iterator[None
     except keep:
         _commit()
         raise
+    except StaleDataError as exc:  # lost the race in a flush inside the block (an autoflush, say)
+        db.session.rollback()
+        raise ConcurrentUpdate() from exc
     except BaseException:
         db.session.rollback()
         raise

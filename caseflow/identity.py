@@ -129,6 +129,11 @@ def normalise_phone(raw: str) -> str:
     return phone
 
 
+def is_mobile(phone: str | None) -> bool:
+    """A mainland mobile number (the only kind a text message can reach)."""
+    return bool(phone) and bool(_MOBILE.match(normalise_phone(phone or "")))
+
+
 def parse_phone(raw: str) -> str:
     """A mainland mobile (11 digits) or a landline with area code."""
     phone = normalise_phone(raw)

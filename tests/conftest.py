@@ -125,13 +125,21 @@ def _wipe(db) -> None:
     """Delete every row (children first); faster than TRUNCATE for tiny tables.
 
     On PostgreSQL the wipe runs as a replica so the append-only trigger on
-    ``audit_log`` stays out of the way (the test user is a superuser).
+    ``audit_log`` stays out of the way (the test user is a superuser); on SQLite
+    the triggers are dropped and made again.
     """
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        # SQLite has no replica mode: its append-only triggers are dropped for the wipe and made again.
+        triggers = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                        "AND tbl_name = 'audit_log'")).all() if conn.dialect.name == "sqlite" else []
+        for name, _ in triggers:
+            conn.execute(sa.text(f"DROP TRIGGER {name}"))
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+        for _, sql in triggers:
+            conn.execute(sa.text(sql))
 
 
 class IsolatedClient(FlaskClient):

@@ -62,6 +62,23 @@ def get_case(user: User, number: str, *, for_update: bool = False) -> Case:
     return case
 
 
+def can_see_case(user: User, case: Case) -> bool:
+    """Whether ``user`` may open the case's page (the same rule as ``get_case``)."""
+    return db.session.scalar(sa.select(sa.exists().where(Case.id == case.id, case_visibility(user)))) or False
+
+
+def get_registered_by(user: User, number: str) -> Case:
+    """A case ``user`` registered themselves, even when it routed above their unit (else 404).
+
+    Only for the page that tells the clerk where the case went and hands them the receipt; the
+    case's own page stays under ``get_case``.
+    """
+    case = db.session.scalars(sa.select(Case).where(Case.number == number, Case.created_by_id == user.id)).first()
+    if case is None:
+        raise NotInJurisdiction("没有找到该投诉，或您无权查看。")
+    return case
+
+
 def unit_in_scope(user: User, code: str | None) -> Unit:
     """The unit ``code`` names if it lies at or below the user's unit (the user's own when none)."""
     if not code:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import permissions
+from caseflow.cases import permissions, receipts
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
@@ -22,6 +24,7 @@ from caseflow.deadlines.settings import current_rules, load_calendar
 from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
+from caseflow.identity import is_mobile
 from caseflow.jobs import add_outbox
 from caseflow.models import (
     Case,
@@ -126,6 +129,13 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
                note=note)
 
 
+def _text_complainant(case: Case, template: str) -> None:
+    """Queue a text message to the complainant, only when they gave a mobile number (a landline or no
+    phone at all, as for a data-monitoring case, gets none)."""
+    if is_mobile(case.complainant.phone):
+        add_outbox("sms", case_id=case.id, template=template)
+
+
 def _text(value: str | None, what: str, *, limit: int = 10000) -> str:
     value = strip_bidi(value or "").strip()
     if not value:
@@ -141,6 +151,25 @@ def flush() -> None:
         db.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate() from exc
+
+
+def claim_version(record: Case | Order, seen: int) -> None:
+    """Make an action on ``record`` count as a change of it, made against version ``seen``.
+
+    Most actions update the record, and its version check refuses the second of two officials acting
+    at once.  One that only adds rows (an extension request, an attachment) bumps the version here,
+    conditionally, so the second gets ``ConcurrentUpdate`` too.
+    """
+    flush()
+    if record.version_id != seen:  # the action updated the record under the version check
+        return
+    model = type(record)
+    result = cast("sa.CursorResult[Any]", db.session.execute(
+        sa.update(model).where(model.id == record.id, model.version_id == seen)
+        .values(version_id=seen + 1).execution_options(synchronize_session=False)))
+    if not result.rowcount:
+        raise ConcurrentUpdate()
+    set_committed_value(record, "version_id", seen + 1)
 
 
 def units_by_code(codes: list[str]) -> list[Unit]:
@@ -162,9 +191,9 @@ def route(schools: list[Unit]) -> tuple[Unit, str, bool]:
     root = deployment_root()
     routing = responsible_code(schools, root)
     if routing.referred:
-        # Outside the provincial deployment: the province of the first school takes it and refers up.
-        province_code = next(c for c in schools[0].ancestor_codes if c == root) if root else routing.unit_code
-        unit = db.session.scalars(sa.select(Unit).where(Unit.code == province_code)).one()
+        # Outside the provincial deployment (a school in another province, alone or with one of ours):
+        # the deployment's province takes it and refers it to the Ministry.
+        unit = db.session.scalars(sa.select(Unit).where(Unit.code == (root or routing.unit_code))).one()
         return unit, routing.reason, True
     unit = db.session.scalars(sa.select(Unit).where(Unit.code == routing.unit_code)).one()
     return unit, routing.reason, False
@@ -213,7 +242,8 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if referred:
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()
-    add_outbox("sms", case_id=case.id, template="registered")
+    receipts.remember(case, token, code)
+    _text_complainant(case, "registered")
     return case, code
 
 
@@ -231,11 +261,12 @@ def reject_case(actor: User, case: Case, reason: str) -> None:
     _move_case(case, "reject", actor, note=reason, rejection_reason=reason, action_due_on=None)
     _cancel_open_orders(case, actor)
     flush()
-    add_outbox("sms", case_id=case.id, template="rejected")
+    _text_complainant(case, "rejected")
 
 
 def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
-    """转办: move the case to another bureau (up or down), with the reason recorded."""
+    """转办: move the case one level up or down (DOMAIN §3, 逐级转办), with the reason recorded and the
+    action deadline restarted for the new unit; the Ministry is reached only through 上报."""
     permissions.check(actor, "transfer", case)
     reason = _text(reason, "转办理由", limit=2000)
     if target.kind is UnitKind.SCHOOL:
@@ -243,7 +274,13 @@ def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
     if target.id == case.responsible_unit_id:
         raise InvalidInput("该投诉已由此单位负责", field="unit")
     old = case.responsible_unit
-    _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}")
+    if target.kind is UnitKind.MINISTRY:
+        raise InvalidInput("报教育部协调的投诉请使用“上报”，不能转办", field="unit")
+    if target.id != old.parent_id and target.parent_id != old.id:
+        raise InvalidInput(f"转办须逐级进行：只能转给{old.name}的上一级或直属下级教育行政部门", field="unit")
+    due = policy.registered_action_due(current_rules(), local_today())  # the new unit's clock starts now
+    _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}",
+               action_due_on=due.on, action_due_provisional=due.provisional)
     case.responsible_unit = target
     case.routing_note = f"由{old.name}转办：{reason}"
     flush()
@@ -255,7 +292,7 @@ def refer_case(actor: User, case: Case, reason: str) -> None:
     reason = _text(reason, "上报说明", limit=2000)
     _move_case(case, "refer_up", actor, note=reason, reply=reason, action_due_on=None)
     flush()
-    add_outbox("sms", case_id=case.id, template="referred")
+    _text_complainant(case, "referred")
 
 
 def _cancel_open_orders(case: Case, actor: User) -> None:
@@ -436,6 +473,11 @@ def request_extension(actor: User, order: Order, new_due_on: date, reason: str) 
         raise InvalidInput("申请的完成时限应晚于当前完成时限", field="new_due_on")
     if not load_calendar().is_workday(new_due_on):
         raise InvalidInput("申请的完成时限应为工作日", field="new_due_on")
+    rules = current_rules()
+    latest = policy.latest_extension(rules, order.due_on)
+    if new_due_on > latest:
+        raise InvalidInput(f"延期最多{rules.days['max_extension_days']}个工作日，申请的完成时限不能晚于"
+                           f"{format_date_cn(latest)}", field="new_due_on")
     ext = ExtensionRequest(order=order, requested_by_id=actor.id, reason=reason, requested_due_on=new_due_on,
                            previous_due_on=order.due_on, state=ExtensionState.PENDING)
     db.session.add(ext)
@@ -470,7 +512,7 @@ def close_case(actor: User, case: Case, reply: str) -> None:
     _move_case(case, "close", actor, note=reply, reply=reply, closed_at=utcnow(), action_due_on=None)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
     flush()
-    add_outbox("sms", case_id=case.id, template="closed")
+    _text_complainant(case, "closed")
 
 
 def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:

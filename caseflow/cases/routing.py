@@ -54,6 +54,8 @@ def responsible_code(schools: Sequence[UnitLike], deployment_root: str | None = 
         raise ValueError("the schools share no common unit")
     unit = common[-1]
     if deployment_root and deployment_root not in common:
+        if all(deployment_root not in b for b in bureaus):
+            return Routing(unit, True, "投诉涉及的学校不在本省，由教育部协调处理，本省上报。")
         return Routing(unit, True, "涉及不同省份的学校，由教育部协调处理，本省上报。")
     if len({s.code for s in schools}) == 1:
         return Routing(unit, False, "投诉涉及一所学校，由其直接教育行政主管部门负责。")

@@ -6,7 +6,7 @@ import logging
 from flask import current_app
 
 from caseflow.extensions import db
-from caseflow.identity import mask_phone
+from caseflow.identity import is_mobile, mask_phone
 from caseflow.models import Case, OutboxItem, SmsMessage
 from caseflow.security import crypto
 
@@ -38,8 +38,10 @@ def deliver_sms(item: OutboxItem) -> None:
     """Send one SMS for an outbox item; the unique outbox id makes it at-most-once."""
     case = db.session.get_one(Case, item.payload["case_id"])
     phone = case.complainant.phone
+    if not is_mobile(phone):  # the number was changed to a landline (or removed) since: nothing is sent
+        log.info("SMS for case %s skipped: no mobile number", case.number)
+        return
     body = SMS_TEMPLATES[item.payload["template"]].format(number=case.number)
     db.session.add(SmsMessage(outbox_id=item.id, case_id=case.id, phone_hash=crypto.lookup_hash(phone), body=body))
     db.session.flush()  # the unique outbox_id refuses a second delivery before anything is sent
-    if phone:
-        gateway().send(phone, body)
+    gateway().send(phone, body)

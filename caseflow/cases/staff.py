@@ -84,7 +84,8 @@ def create_user(actor: User | None, data: UserData) -> User:
     if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
         raise InvalidInput(f"用户名{username}已被使用", field="username")
     profile = _checked_profile(data)
-    user = User(username=username, password_hash=hash_new_password(data.password), **profile)
+    user = User(username=username, **profile,
+                password_hash=hash_new_password(data.password, personal=(username, profile["name"])))
     db.session.add(user)
     record_access(actor, "user_create", "user", username, detail=f"{data.role.value}@{profile['unit'].code}")
     db.session.flush()

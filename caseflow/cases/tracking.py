@@ -33,18 +33,20 @@ def normalise_number(number: str | None) -> str:
 def open_case(number: str, code: str, client: str | None) -> Case:
     """The case if the code fits; a wrong number and a wrong code fail alike, and are counted.
 
-    Raises ``TooManyAttempts`` when the number or the client address has failed
-    too often, ``InvalidInput`` (the neutral message) otherwise.  The caller
-    commits in both the success and the failure case, so failures are kept.
+    Raises ``TooManyAttempts`` when this client has failed too often on this
+    case, or on any case, ``InvalidInput`` (the neutral message) otherwise.
+    Failures elsewhere never refuse the right code.  The caller commits in both
+    the success and the failure case, so failures are kept.
     """
     number = normalise_number(number)
     limit = track_limit()
-    keys = [f"case:{number}", f"addr:{client or '-'}"]
-    throttle.check(limit, keys)
+    pair, address = f"case:{client or '-'}|{number}", f"addr:{client or '-'}"
+    throttle.attempt(limit, [pair, address])
     case = db.session.scalars(sa.select(Case).where(Case.number == number)).first()
     if case is None or not access_code_matches(number, code, case.access_code_hash):
-        throttle.record_failure(limit, keys)
         raise InvalidInput(NEUTRAL_FAILURE, field="code")
+    throttle.clear(limit, [pair])
+    throttle.forgive(limit, [address])
     return case
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
+from sqlalchemy.exc import IntegrityError
 
 from caseflow.chase.stats import monthly_rows, previous_month, totals
 from caseflow.deadlines.settings import load_calendar
@@ -39,8 +40,12 @@ def get_or_generate(unit: Unit, month: str) -> MonthlyReport:
     data = {"unit": {"code": unit.code, "name": unit.name}, "month": month,
             "rows": [r.as_dict() for r in rows], "total": totals(rows).as_dict()}
     report = MonthlyReport(unit_id=unit.id, month=month, data=data)
-    db.session.add(report)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # another request may be generating the same report right now
+            db.session.add(report)
+    except IntegrityError:  # it stored its copy first: that one is the report
+        return db.session.scalars(sa.select(MonthlyReport).where(MonthlyReport.unit_id == unit.id,
+                                                                 MonthlyReport.month == month)).one()
     return report
 
 

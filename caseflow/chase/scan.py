@@ -246,8 +246,15 @@ def _sqlite_insert(table):
     return insert(table)
 
 
+class FutureScanDate(ValueError):
+    """A scan was asked for a date after today."""
+
+
 def run_scan(today: date | None = None) -> dict[str, int]:
     """One scan over every open order and waiting case. Flushes; the caller commits."""
+    if today is not None and today > local_today():
+        # Marks and escalations are permanent and dated now: a future "today" would invent them.
+        raise FutureScanDate(f"cannot scan as of {today.isoformat()}: it is after today ({local_today().isoformat()})")
     rules = current_rules()  # the calendar and every day setting, read once
     cal = rules.calendar
     today = today or local_today()

@@ -139,14 +139,17 @@ deadlines_cli = AppGroup("deadlines", help="The deadline chase: reminders, overd
 
 
 @deadlines_cli.command("scan")
-@click.option("--today", help="Scan as if it were this date (ISO), for back-filling.")
+@click.option("--today", help="Scan as if it were this date (ISO), for back-filling; never a future date.")
 def deadlines_scan(today: str | None) -> None:
     """Run one overdue scan now and print what it did as JSON."""
-    from caseflow.chase.scan import run_scan
+    from caseflow.chase.scan import FutureScanDate, run_scan
     from caseflow.extensions import unit_of_work
 
-    with unit_of_work():
-        counts = run_scan(parse_date(today) if today else None)
+    try:
+        with unit_of_work():
+            counts = run_scan(parse_date(today) if today else None)
+    except FutureScanDate as exc:
+        raise click.BadParameter(str(exc), param_hint="--today") from None
     click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
 
 

@@ -24,6 +24,7 @@ DEFAULT_DAYS = {
     "escalate_after_days": 2,      # a case's own deadline overdue this long -> escalated
     "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
     "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
+    "max_extension_days": 10,      # an extension moves an order's deadline by at most this much
 }
 
 # The period an order of each kind has, from the day it is sent (or sent back).
@@ -112,3 +113,8 @@ def next_action_due(rules: DeadlineRules, state: CaseState, *, received_on: date
     if state is CaseState.DECIDING and findings_on is not None:
         return decision_due(rules, findings_on)
     return None
+
+
+def latest_extension(rules: DeadlineRules, due_on: date) -> date:
+    """The latest deadline an extension request may ask for: ``max_extension_days`` after the current one."""
+    return rules.after(due_on, "max_extension_days").on

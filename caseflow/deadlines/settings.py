@@ -19,6 +19,7 @@ SETTING_LABELS = {
     "escalate_after_days": "投诉处理逾期多少个工作日后提请上级督办",
     "escalate_after_days_verification": "核查单逾期多少个工作日后提请上级督办",
     "escalate_after_days_supervision": "督办单逾期多少个工作日后提请上级督办",
+    "max_extension_days": "延期申请最多延长多少个工作日",
 }
 assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from caseflow.cases import receipts
 from caseflow.deadlines.settings import setting_days
 from caseflow.extensions import db
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
@@ -157,6 +158,8 @@ def receipt(case: Case, access_code: str | None = None) -> Receipt:
         ReceiptStep("承办单位办理并报送办理情况", f"收到督办单后{setting_days('supervision_days')}个工作日内"),
         ReceiptStep("责任单位审核办结，告知您办理结果", "办理情况审核通过后"),
     ]
+    if receipts.goes_to_ministry(case):
+        steps = [ReceiptStep(receipts.ministry_note(case), "上报后由教育部协调")]
     unit = case.responsible_unit
     return Receipt(
         title=RECEIPT_TITLE, number=case.number, access_code=access_code or "",

@@ -122,3 +122,12 @@ def print_receipt(number: str, grants: list[str], access_code: str | None = None
         raise NotInJurisdiction("没有找到该投诉。")
     pdf = render_receipt(receipt(case, access_code))
     return Printed(pdf.data, pdf.pages, f"受理回执-{case.number}.pdf")
+
+
+def print_registered_receipt(user: User, number: str) -> Printed:
+    """The receipt of a case ``user`` registered, for them to hand or mail to the complainant (masked)."""
+    from caseflow.cases import receipts
+
+    case = access.get_registered_by(user, number)
+    pdf = render_receipt(receipt(case, receipts.recall(case, case.submission_token)))
+    return Printed(pdf.data, pdf.pages, f"受理回执-{case.number}.pdf")

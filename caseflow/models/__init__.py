@@ -32,23 +32,25 @@ from caseflow.models.registry import (
     RegistryStatus,
 )
 from caseflow.models.system import (
-    Attempt,
     CalendarDay,
     CalendarYear,
     CitizenSession,
     OutboxItem,
+    ReceiptCode,
     Setting,
     SmsMessage,
+    ThrottleCounter,
 )
 from caseflow.models.units import Unit
 from caseflow.models.users import User
 
 __all__ = [
-    "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
+    "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
-    "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
-    "UnitKind", "User", "Verdict", "case_schools", "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
+    "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage",
+    "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools", "FaqCount", "FaqEntry",
+    "OrderCitation", "PolicyRule",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

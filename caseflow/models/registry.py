@@ -150,6 +150,8 @@ class RegistryProblem(Model):
     detail: Mapped[str] = mapped_column(sa.Text)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # A filed problem that a later check no longer finds (an open one is deleted instead).
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[Unit] = relationship(primaryjoin="foreign(RegistryProblem.school_id) == Unit.id")
     other_school: Mapped[Unit | None] = relationship(

@@ -76,17 +76,34 @@ class SmsMessage(Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class Attempt(Model):
-    """A failed attempt (wrong access code, wrong password), for slowing down guessing."""
+class ThrottleCounter(Model):
+    """Tries counted against one key (a keyed hash) in its current window, for slowing down guessing.
 
-    __tablename__ = "attempts"
+    Times are Unix seconds so that one conditional upsert can compare and add them on any database.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(sa.String(20))
-    key: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    __tablename__ = "throttle_counters"
 
-    __table_args__ = (sa.Index("ix_attempts_scope_key_created", "scope", "key", "created_at"),)
+    scope: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int]
+    window_end: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    span: Mapped[int]  # the window's length in seconds: doubles after a full window (backoff)
+
+
+class ReceiptCode(Model):
+    """A just-issued access code, sealed, kept briefly for the submission token that created the case.
+
+    A resent or parallel identical submission then shows the same receipt with the code (the case
+    itself keeps only a hash of it).  Rows past ``expires_at`` are never read and are deleted.
+    """
+
+    __tablename__ = "receipt_codes"
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.Text)  # a Keyring token, never the plain code
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CitizenSession(Model):

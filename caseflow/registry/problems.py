@@ -17,6 +17,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from caseflow.errors import IllegalTransition
 from caseflow.extensions import db
 from caseflow.models import (
     ACTIVE_STATUSES,
@@ -58,8 +59,17 @@ class CheckResult:
     snapshots: dict[str, str] = field(default_factory=dict)
 
 
-def run_check(as_of: date | None = None) -> CheckResult:
-    """Find every data problem in the latest snapshots; replaces the previous check's open problems."""
+CHECK_LOCK = 0x72656743  # the PostgreSQL advisory lock of the problem check ("regC")
+
+
+def run_check(as_of: date | None = None, within: Unit | None = None) -> CheckResult:
+    """Find every data problem in the latest snapshots at schools under ``within`` (the whole tree when None).
+
+    One check at a time (another one running is ``IllegalTransition``).  A problem found again keeps its
+    row (its id, and its case once filed); one found for the first time is added; an open one no longer
+    found goes, a filed one no longer found is marked resolved.  Problems outside ``within`` are untouched.
+    """
+    _lock_check()
     snaps = snapshots(as_of)
     n, p = snaps.get(RegistrySource.NATIONAL), snaps.get(RegistrySource.PROVINCIAL)
     check_id = uuid.uuid4().hex
@@ -67,7 +77,7 @@ def run_check(as_of: date | None = None) -> CheckResult:
     if db.engine.dialect.name == "postgresql":
         # Groupings over whole snapshots: memory to hash them in one pass (the sessions run without JIT).
         db.session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
-    db.session.execute(problems.delete().where(problems.c.case_id.is_(None)))
+    known_up_to = db.session.scalar(sa.select(sa.func.max(problems.c.id))) or 0
     now = utcnow()
     parts = []
     ids = [imp.id for imp in snaps.values()]
@@ -78,11 +88,56 @@ def run_check(as_of: date | None = None) -> CheckResult:
     _store(parts)
     headcounts = _insert_headcounts(check_id, as_of, now)
     db.session.flush()
+    _merge_with_known(check_id, known_up_to, within, now)
     counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT or headcounts), 0)
     for kind, count in db.session.execute(sa.select(problems.c.kind, sa.func.count())
                                           .where(problems.c.check_id == check_id).group_by(problems.c.kind)):
         counts[kind] = count
     return CheckResult(check_id, counts, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+
+
+def _lock_check() -> None:
+    """Hold the check's lock until the transaction ends, or refuse when another check holds it.
+
+    SQLite allows one writer at a time anyway: a second check waits for the first's transaction.
+    """
+    if db.engine.dialect.name == "postgresql" and not db.session.scalar(
+            sa.select(sa.func.pg_try_advisory_xact_lock(CHECK_LOCK))):
+        raise IllegalTransition("另一次学籍问题检查正在进行，请稍后再查看结果。")
+
+
+def _same_problem(a: sa.FromClause, b: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Two rows describe one problem: same kind, schools, registry, name and detail (plain equalities on
+    non-null values, so the database can hash-join them)."""
+    def same(column: str, empty):
+        return sa.func.coalesce(a.c[column], empty) == sa.func.coalesce(b.c[column], empty)
+
+    return sa.and_(a.c.kind == b.c.kind, a.c.school_id == b.c.school_id, a.c.detail == b.c.detail,
+                   same("other_school_id", 0), same("registry_key", 0), same("registry_no_masked", ""),
+                   same("name", ""))
+
+
+def _merge_with_known(check_id: str, known_up_to: int, within: Unit | None, now) -> None:
+    """Reconcile this check's new rows (ids above ``known_up_to``) with the problems already on file."""
+    t = RegistryProblem.__table__
+    known = t.alias("known")
+    new, old = t.c.id > known_up_to, t.c.id <= known_up_to
+    if within is not None:
+        in_scope = t.c.school_id.in_(sa.select(Unit.id).where(Unit.path.startswith(within.path, autoescape=True)))
+        db.session.execute(t.delete().where(new, ~in_scope))  # outside the caller's part: not theirs to check
+    else:
+        in_scope = sa.true()
+    found = t.alias("found")
+    # Found again: the known row stays (with its case) and belongs to this check.
+    db.session.execute(t.update().where(old, in_scope, sa.exists().where(
+        found.c.id > known_up_to, _same_problem(found, t))).values(check_id=check_id, resolved_at=None))
+    # ... and the new copy of it goes.
+    db.session.execute(t.delete().where(new, sa.exists().where(known.c.id <= known_up_to, _same_problem(known, t))))
+    # No longer found: an open problem goes, a filed one is marked resolved.
+    gone = sa.and_(old, in_scope, t.c.check_id != check_id)
+    db.session.execute(t.delete().where(gone, t.c.case_id.is_(None)))
+    db.session.execute(t.update().where(gone, t.c.case_id.is_not(None), t.c.resolved_at.is_(None))
+                       .values(resolved_at=now))
 
 
 def _records(import_id: int) -> sa.FromClause:
@@ -324,7 +379,7 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
     by_code = {u.code: u for u in units.values()}
     p = RegistryProblem
     for school_id, kind, count in db.session.execute(
-            sa.select(p.school_id, p.kind, sa.func.count()).where(p.check_id == check.check_id)
+            sa.select(p.school_id, p.kind, sa.func.count()).where(p.resolved_at.is_(None))
             .group_by(p.school_id, p.kind)):
         values[school_id][kind.value] += count
     rows: dict[int, list] = {}
@@ -363,11 +418,16 @@ def headcount_threshold() -> float:
     return float(setting.value) if setting else DEFAULT_THRESHOLD
 
 
+FLAG_WORD = "超标"  # said in words next to the colour: a flag is never a colour alone
+
+
 def headcount_row(label: str, counted: int, registered: int, threshold: float) -> tuple[list, bool]:
-    """Seed 004: difference = registry − counted; ratio = difference ÷ registry, three decimals."""
+    """Seed 004: difference = registry − counted; ratio = difference ÷ registry (to three decimals, shown
+    as a percentage with one: 0.018 is 1.8%), and the word 超标 when its size is above the threshold."""
     difference = registered - counted
     ratio = round(difference / registered, 3) if registered else 0.0
-    return [label, counted, registered, difference, f"{ratio:.3f}"], abs(ratio) > threshold
+    flagged = abs(ratio) > threshold
+    return [label, counted, registered, difference, f"{ratio:.1%}", FLAG_WORD if flagged else ""], flagged
 
 
 def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
@@ -427,5 +487,6 @@ def headcount_report(counted_on: date, within: Unit | None = None, source: Regis
         flagged.append(flag)
     total, _ = headcount_row("合计", sum(r[1] for r in rows), sum(r[2] for r in rows), threshold)
     return Report(f"学籍管理数据核查情况表（{counted_on.isoformat()}，差额比例超过{threshold:.0%}标出）",
-                  ["学校及年级" if by_grade else "学校", "现场核查学生数", "学籍数据学生数", "差额人数", "差额比例"],
+                  ["学校及年级" if by_grade else "学校", "现场核查学生数", "学籍数据学生数", "差额人数", "差额比例",
+                   f"是否超过{threshold:.0%}"],
                   rows, total, flagged)

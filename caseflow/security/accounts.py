@@ -12,7 +12,7 @@ from caseflow.security import throttle
 from caseflow.security.passwords import hash_new_password, hash_password, verify_password
 from caseflow.timeutil import utcnow
 
-# The sixth failure within a minute, for the account or for the address, waits.
+# The sixth failure within a minute, for the account from one address or for the address, waits (longer each time).
 LOGIN_LIMIT = throttle.Limit("login", 5, 60, "登录失败次数过多，请{minutes}分钟后再试。")
 # Re-entering one's own password while logged in (password change, two-step verification settings).
 REAUTH_LIMIT = throttle.Limit("reauth", 5, 60, "密码错误次数过多，请{minutes}分钟后再试。")
@@ -27,14 +27,15 @@ def _dummy_hash() -> str:
 
 def authenticate(username: str, password: str, address: str | None) -> User | None:
     """The user if the credentials are right; counts failures and refuses (429) past the limit."""
-    keys = [f"user:{username.strip().lower()}", f"addr:{address or '?'}"]
-    throttle.check(LOGIN_LIMIT, keys)
+    # Keyed by (address, account) and by address: wrong passwords from elsewhere never lock the account.
+    pair, client = f"user:{address or '?'}|{username.strip().lower()}", f"addr:{address or '?'}"
+    throttle.attempt(LOGIN_LIMIT, [pair, client])
     user = db.session.scalars(sa.select(User).where(User.username == username.strip())).first()
     ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None
     if not ok or not user.active:
-        throttle.record_failure(LOGIN_LIMIT, keys)
         return None
-    throttle.clear(LOGIN_LIMIT, keys[:1])
+    throttle.clear(LOGIN_LIMIT, [pair])
+    throttle.forgive(LOGIN_LIMIT, [client])
     return user
 
 
@@ -46,15 +47,15 @@ def logged_in(user: User) -> None:
 def check_current_password(user: User, password: str | None, field: str) -> None:
     """A logged-in user's own password, asked again before a sensitive change; wrong ones are throttled."""
     keys = [f"user:{user.id}"]
-    throttle.check(REAUTH_LIMIT, keys)
+    throttle.attempt(REAUTH_LIMIT, keys)
     if not verify_password(user.password_hash, password or ""):
-        throttle.record_failure(REAUTH_LIMIT, keys)
         raise InvalidInput("当前密码不正确", field=field)
+    throttle.forgive(REAUTH_LIMIT, keys)
 
 
 def set_password(user: User, new_password: str, field: str = "new_password") -> None:
     """Store a new password (the policy decides) and end every existing session of the user."""
-    user.password_hash = hash_new_password(new_password, field)
+    user.password_hash = hash_new_password(new_password, field, personal=(user.username, user.name))
     user.session_version += 1
 
 

@@ -32,9 +32,10 @@ PENDING_SECONDS = 300  # how long the log-in's code step waits after the passwor
 # Five wrong codes a minute, and twenty a day: guessing one of the three codes valid at a time then has odds
 # of about 1 in 16,000 a day, not 1 in 140.  A right code clears both; each wrong one is audited.
 CODE_LIMITS = (
-    throttle.Limit("totp", 5, 60, "验证码错误次数过多，请{minutes}分钟后再试。"),
+    throttle.Limit("totp", 5, 60, "验证码错误次数过多，请{minutes}分钟后再试。", max_doublings=0),
     throttle.Limit("totp-day", 20, 86400,
-                   "验证码错误次数过多，两步验证已暂停，请{minutes}分钟后再试，或请系统管理员关闭后重新启用。"),
+                   "验证码错误次数过多，两步验证已暂停，请{minutes}分钟后再试，或请系统管理员关闭后重新启用。",
+                   max_doublings=0),
 )
 
 
@@ -125,14 +126,12 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
 def verify(user: User, raw_code: str | None, *, now: float | None = None) -> bool:
     """The user's current code (once only); wrong codes count towards the limits (429 past them)."""
     keys = [f"user:{user.id}"]
-    for limit in CODE_LIMITS:
-        throttle.check(limit, keys)
+    for limit in CODE_LIMITS:  # counted before the code is checked: parallel tries cannot pass the limits
+        throttle.attempt(limit, keys)
     code = _code(raw_code)
     step = None if code is None or not user.totp_secret else _matching_step(
         user.totp_secret, code, time.time() if now is None else now)
     if step is None or not _claim(user, step):
-        for limit in CODE_LIMITS:
-            throttle.record_failure(limit, keys)
         record_access(user, "totp_failure", "user", user.username)
         return False
     for limit in CODE_LIMITS:

@@ -6,8 +6,9 @@ from flask import Flask, has_request_context, request
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the login loader, template helpers and error pages."""
-    from caseflow.web import assets, auth, errors, filters, limits, outage, security, supervision
+    from caseflow.web import assets, auth, errors, filters, limits, outage, params, security, supervision
 
+    params.init_params(app)  # before the blueprints: their <int:...> rules use the bounded converter
     app.extensions["caseflow.client_address"] = _client_address  # read by the audit log
     assets.init_assets(app)  # before security: its header hook runs after security's (reverse order)
     security.init_security(app)

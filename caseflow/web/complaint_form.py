@@ -22,6 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from caseflow.cases import receipts
 from caseflow.cases.attachments import check_upload, store
 from caseflow.cases.intake import (
     CLERK_SOURCES,
@@ -210,16 +211,16 @@ def prepare(form: ComplaintForm) -> None:
 def submit_form(form: ComplaintForm, *, actor: User | None = None) -> tuple[Case, str | None] | None:
     """Validate, store and commit a submitted form.
 
-    Returns ``(case, access_code)`` for a new case, ``(case, None)`` when this
-    form was already submitted (a double click, a browser resend, or a parallel
-    request that won the race on the unique token), and ``None`` when the form
-    has errors to show.
+    Returns ``(case, access_code)`` for a new case, and for a form that was
+    already submitted (a double click, a browser resend, or a parallel request
+    that won the race on the unique token) the same code while it is still kept
+    (``None`` after that); ``None`` when the form has errors to show.
     """
     prepare(form)
     token = form.token.data
     existing = find_by_token(token)
     if existing is not None:
-        return existing, None
+        return existing, receipts.recall(existing, token)
     if not form.validate():
         return None
     try:
@@ -232,7 +233,7 @@ def submit_form(form: ComplaintForm, *, actor: User | None = None) -> tuple[Case
         existing = find_by_token(token)
         if existing is None:
             raise
-        return existing, None
+        return existing, receipts.recall(existing, token)
     except InvalidInput as exc:
         form.attach_error(exc)
         return None

@@ -73,3 +73,12 @@ def receipt(number: str):
 
     printed = print_receipt(number, grants(), receipt_code(number))
     return _pdf_response(printed)
+
+
+@bp.get("/intake/registered/<number>/receipt.pdf")
+@permission_required("work_cases")
+def registered_receipt(number: str):
+    """The clerk's printable receipt of a complaint they registered, wherever it went."""
+    from caseflow.documents.service import print_registered_receipt
+
+    return _pdf_response(print_registered_receipt(current_user, number))

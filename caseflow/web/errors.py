@@ -1,12 +1,20 @@
 """Error pages in Chinese, and domain exceptions mapped to HTTP answers."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import uuid
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, render_template, request
 
 from caseflow.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# Sent when even the error page cannot be rendered: no template, no database, no user.
+FALLBACK_500 = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>系统出错</title>
+<h1>500 系统出错</h1><p>系统出现错误，我们已经记录。请稍后重试。</p></html>"""
 
 TITLES = {
     400: "请求有误", 403: "无权访问", 404: "页面不存在", 405: "不支持该操作", 409: "操作冲突",
@@ -39,7 +47,25 @@ def init_errors(app: Flask) -> None:
         )
 
     for code in TITLES:
-        app.register_error_handler(code, lambda exc, code=code: render(code))
+        if code != 500:
+            app.register_error_handler(code, lambda exc, code=code: render(code))
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        """The 500 page cannot fail: the failed transaction is rolled back before the page (and its
+        signed-in user's unit) is rendered, and a static page is sent if rendering fails anyway."""
+        from caseflow.extensions import db, login_manager
+
+        with contextlib.suppress(Exception):  # the connection itself may be gone
+            db.session.rollback()
+        try:
+            return render(500)
+        except Exception:  # noqa: BLE001 - whatever the page needs, the answer is still a Chinese 500
+            log.exception("the 500 page failed; answering with the static one")
+        g._login_user = login_manager.anonymous_user()  # the after-request hooks must not ask the database
+        with contextlib.suppress(Exception):
+            db.session.remove()
+        return Response(FALLBACK_500, status=500, mimetype="text/html")
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):

@@ -24,7 +24,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired
 
-from caseflow.cases import schools, tracking
+from caseflow.cases import receipts, schools, tracking
 from caseflow.cases.operations import rate_case
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
@@ -92,6 +92,7 @@ def _receipt(case: Case, code: str | None, token: str | None) -> dict:
                     "address": case.responsible_unit.address},
         "category": case.category.label, "schools": [s.name for s in case.schools],
         "action_due": format_date_cn(case.action_due_on), "days": tracking.process_days(),
+        "ministry": receipts.ministry_note(case) if receipts.goes_to_ministry(case) else None,
         "complainant": _person(case.complainant), "student": _person(case.student, student=True),
     }
 

@@ -23,6 +23,7 @@ from caseflow.registry.reports import to_csv, to_xlsx
 from caseflow.web.auth import permission_required
 from caseflow.web.fields import CnDateField, CnIntegerField
 from caseflow.web.http import content_disposition
+from caseflow.web.intake import landing
 
 bp = Blueprint("registry", __name__)
 
@@ -174,7 +175,7 @@ def run_problem_check():
     if not FlaskForm().validate_on_submit():
         abort(400)
     with unit_of_work():
-        result = run_check()
+        result = run_check(within=current_user.unit)  # over the caller's part of the tree only
     flash("检查完成：" + "，".join(f"{ProblemKind(k).label} {n} 条" for k, n in result.counts.items()), "success")
     return redirect(url_for("registry.problems"))
 
@@ -187,7 +188,7 @@ def problem_case(problem_id: int):
     with unit_of_work():
         case = monitoring.open_case(current_user, problem_id)
     flash(f"已立案，编号 {case.number}。", "success")
-    return redirect(f"/cases/{case.number}")
+    return redirect(landing(case))
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -207,7 +208,8 @@ class HeadcountForm(FlaskForm):
     school_code = StringField("学校标识码", validators=[DataRequired("请填写学校标识码"), Length(max=20)])
     grade = StringField("年级", validators=[DataRequired("请填写年级，如四年级"), Length(max=20)])
     counted_on = CnDateField("核查日期", validators=[DataRequired("请填写核查日期")], format="%Y-%m-%d")
-    counted = CnIntegerField("现场核查学生数", validators=[DataRequired("请填写人数"), NumberRange(min=0)])
+    counted = CnIntegerField("现场核查学生数", validators=[DataRequired("请填写人数"),
+                                                          NumberRange(0, 100_000, "请填写0到100000之间的人数")])
 
 
 @bp.route("/registry/reports/headcount", methods=["GET", "POST"])

@@ -67,9 +67,11 @@ def _action_form(form: forms.ActionForm, target: Case | Order, run: Callable[[],
         return page(form), 400
     try:
         with unit_of_work():
-            if form.version.data != str(target.version_id):
+            seen = target.version_id
+            if form.version.data != str(seen):
                 raise ConcurrentUpdate()
             run()
+            operations.claim_version(target, seen)  # one of two officials acting at once, whatever the action
     except (NotAllowed, NotInJurisdiction):
         raise
     except DomainError as exc:
@@ -552,6 +554,8 @@ def order_extension(number: str):
 @case_roles
 def order_extension_decide(number: str):
     def run(order, f):
+        if bool(f.approve.data) == bool(f.refuse.data):  # neither button (or both): no decision was made
+            raise InvalidInput("请点击“同意延期”或“不同意”作出决定。")
         ext = permissions.pending_extension(order)
         if ext is None:
             raise ConcurrentUpdate("该延期申请已处理。")

@@ -1,7 +1,7 @@
 """units: the complaint reception address shown to citizens
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-05 23:40:00
 
 The responsible unit's address (where a complainant may go or write) beside its phone and hotline,
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,7 @@ from caseflow.models import Case, OutboxItem, RenderedDocument, SmsMessage
 from caseflow.timeutil import utcnow
 from tests.factories import submit
 from tests.web.formdata import valid_form
+from tests.workers import SAFETY_NET_SECONDS, work_until
 
 pytestmark = [pytest.mark.postgres]
 
@@ -35,7 +36,7 @@ def _states(db) -> dict[str, int]:
 
 
 def test_redis_stopped_complaints_accepted_and_notifications_delivered_once_when_it_returns(
-        world, db, client, private_redis, burst_worker):
+        world, db, client, private_redis):
     assert client.post("/complaints/new", data=valid_form(token="tok-before-" + "0" * 12)).status_code == 302
     private_redis.stop()  # the queued job of the first complaint is lost with it (no persistence)
     started = time.monotonic()
@@ -50,7 +51,7 @@ def test_redis_stopped_complaints_accepted_and_notifications_delivered_once_when
 
     private_redis.start()
     assert jobs.sweep(older_than_seconds=0) == _count(db, OutboxItem)
-    burst_worker()
+    work_until(private_redis.url, lambda: set(_states(db)) == {"done"}, "every outbox item to be delivered")
     assert set(_states(db)) == {"done"}
     assert _count(db, SmsMessage) == 4
     # A second sweep finds nothing; re-running every item (a retried job) sends nothing twice.
@@ -77,11 +78,12 @@ def sigkill_mid_job(what: str, redis_url: str, marker) -> None:
                             env=flask_env(REDIS_URL=redis_url), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: marker.exists() and marker.read_text(), 60, f"the worker to be inside the {what}")
+        wait_for(lambda: marker.exists() and marker.read_text(), SAFETY_NET_SECONDS,
+                 f"the worker to be inside the {what}")
         # The worker and its work horse (RQ puts the horse in its own session).
         os.killpg(proc.pid, signal.SIGKILL)
         os.kill(int(marker.read_text()), signal.SIGKILL)
-        proc.wait(10)
+        proc.wait()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -89,7 +91,7 @@ def sigkill_mid_job(what: str, redis_url: str, marker) -> None:
 
 
 def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_stored(
-        world, app, db, private_redis, burst_worker, tmp_path):
+        world, app, db, private_redis, tmp_path):
     order, item = _order_with_pdf_job(world, db)
     sigkill_mid_job("render", private_redis.url, tmp_path / "rendering")
     db.session.expire_all()
@@ -103,7 +105,8 @@ def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_sto
     conn.close()
 
     assert jobs.sweep(older_than_seconds=0) >= 1
-    burst_worker()
+    work_until(private_redis.url, lambda: _count(db, RenderedDocument) == 1 and set(_states(db)) == {"done"},
+               "the swept render to be stored")
     db.session.expire_all()
     assert db.session.get(OutboxItem, item.id).state == "done"
     docs = db.session.scalars(sa.select(RenderedDocument)).all()
@@ -115,14 +118,14 @@ def test_worker_sigkilled_mid_render_the_sweeper_retries_and_one_document_is_sto
     assert deliver_outbox(item.id) == "skipped"
     jobs.add_outbox("render_order_pdf", order_id=order.id)
     db.session.commit()
-    burst_worker()
+    work_until(private_redis.url, lambda: set(_states(db)) == {"done"}, "the fresh render job to run")
     assert _count(db, RenderedDocument) == 1
     assert set(_states(db)) == {"done"}
     assert _count(db, SmsMessage) == 1  # the complaint's SMS, once
 
 
 def test_worker_sigkilled_mid_import_is_reported_and_rerunning_is_harmless(
-        world, db, private_redis, burst_worker, tmp_path):
+        world, db, private_redis, tmp_path):
     from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource
     from caseflow.registry.importer import create_import, reap_dead_imports
     from caseflow.registry.jobs import run_import_job, start_import
@@ -156,7 +159,12 @@ def test_worker_sigkilled_mid_import_is_reported_and_rerunning_is_harmless(
     again = create_import(RegistrySource.NATIONAL, date(2026, 11, 1), extract)
     db.session.commit()
     start_import(again.id)
-    burst_worker()
+
+    def imported():
+        db.session.rollback()
+        return db.session.get_one(RegistryImport, again.id).state is ImportState.ACTIVE
+
+    work_until(private_redis.url, imported, "the import to be active")
     db.session.expire_all()
     assert db.session.get(RegistryImport, again.id).state is ImportState.ACTIVE
     assert _count(db, RegistryRecord) == 2

@@ -68,3 +68,21 @@ def test_calendar_due_bad_date(cli, db):
     result = cli.invoke(args=["calendar", "due", "2027-13-01", "5"])
     assert result.exit_code != 0
     assert "ISO date" in result.output
+
+
+def test_deadline_scan_refuses_a_future_date(world, db, cli):
+    """Back-filling a past day is allowed; a future "today" would write permanent overdue marks now."""
+    from datetime import timedelta
+
+    from caseflow.models import ChaseStep
+    from caseflow.timeutil import local_today
+    from tests.factories import submit
+
+    submit(db)
+    future = (local_today() + timedelta(days=400)).isoformat()
+    result = cli.invoke(args=["deadlines", "scan", "--today", future])
+    assert result.exit_code == 2 and "after today" in result.output
+    assert db.session.scalar(db.select(db.func.count()).select_from(ChaseStep)) == 0
+    past = cli.invoke(args=["deadlines", "scan", "--today", (local_today() - timedelta(days=1)).isoformat()])
+    assert past.exit_code == 0, past.output
+    assert cli.invoke(args=["deadlines", "scan", "--today", local_today().isoformat()]).exit_code == 0

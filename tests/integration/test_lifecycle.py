@@ -204,3 +204,29 @@ def test_transfer_and_referral(world, db):
     ops.refer_case(world.user("supervisor", "410000"), cross, "涉及河北省学校，已上报教育部协调。")
     db.session.commit()
     assert cross.state is CaseState.REFERRED
+
+
+def test_transfers_go_one_level_up_or_down_and_restart_the_clock(world, db):
+    from caseflow.deadlines import policy
+    from caseflow.deadlines.settings import current_rules
+    from caseflow.timeutil import local_today
+
+    case, _ = submit(db)  # 金水区 (county) is responsible
+    county = world.user("supervisor", "410105")
+    for target in ("410000", "000000", "410303"):  # two levels up, the Ministry, another city's district
+        with pytest.raises(InvalidInput):
+            ops.transfer_case(county, case, world.unit(target), "转办。")
+        db.session.rollback()
+    case.action_due_on = local_today().replace(year=local_today().year - 1)
+    db.session.commit()
+    ops.transfer_case(county, case, world.unit("410100"), "涉及市直学校。")
+    db.session.commit()
+    assert case.responsible_unit.code == "410100"
+    assert case.action_due_on == policy.registered_action_due(current_rules(), local_today()).on
+    city = world.user("supervisor", "410100")
+    with pytest.raises(InvalidInput, match="逐级"):
+        ops.transfer_case(city, case, world.unit("410303"), "转办。")
+    db.session.rollback()
+    ops.transfer_case(city, case, world.unit("410103"), "由二七区办理。")  # one level down
+    db.session.commit()
+    assert case.responsible_unit.code == "410103"

@@ -92,9 +92,9 @@ def test_headcount_form_and_table(db, world, client, tmp_path):
                                                             "counted_on": "2026-11-20", "counted": "1"})
     assert resp.status_code == 302
     page = client.get("/registry/reports/headcount?on=2026-11-20").get_data(as_text=True)
-    assert "0.500" in page and 'class="flagged"' in page
+    assert "<td>50.0%</td>" in page and "<td>超标</td>" in page and 'class="flagged"' in page
     csv_text = client.get("/registry/reports/headcount?on=2026-11-20&format=csv").get_data(as_text=True)
-    assert "郑州市金水区第一小学 四年级,1,2,1,0.500" in csv_text
+    assert "郑州市金水区第一小学 四年级,1,2,1,50.0%,超标" in csv_text
 
 
 def test_queued_upload_is_run_by_the_cli_when_no_worker_took_it(db, world, app, client, tmp_path):

@@ -103,24 +103,26 @@ def test_seed_000_table_per_city_and_per_county(hand_made, db):
 
 def test_seed_004_table_difference_ratio_and_flag(hand_made, db):
     # The seed's own figures: 城关 7711 − 7571 = 140, 0.018 (not flagged); 巩店 −0.032 and 程家集 0.021 flagged.
-    assert headcount_row("城关", 7571, 7711, 0.02) == (["城关", 7571, 7711, 140, "0.018"], False)
-    assert headcount_row("巩店", 2552, 2474, 0.02) == (["巩店", 2552, 2474, -78, "-0.032"], True)
-    assert headcount_row("程家集", 886, 905, 0.02) == (["程家集", 886, 905, 19, "0.021"], True)
+    # Shown as percentages, and the flag in words (超标), not only as a colour.
+    assert headcount_row("城关", 7571, 7711, 0.02) == (["城关", 7571, 7711, 140, "1.8%", ""], False)
+    assert headcount_row("巩店", 2552, 2474, 0.02) == (["巩店", 2552, 2474, -78, "-3.2%", "超标"], True)
+    assert headcount_row("程家集", 886, 905, 0.02) == (["程家集", 886, 905, 19, "2.1%", "超标"], True)
+    assert headcount_row("某校", 34, 90, 0.02)[0][4:] == ["62.2%", "超标"]
     day = date(2026, 11, 20)
     w = hand_made
     db.session.add_all([Headcount(school=w.unit("4141000001"), grade="四年级", counted_on=day, counted=2),
                         Headcount(school=w.unit("4141000005"), grade="四年级", counted_on=day, counted=3)])
     db.session.commit()
     report = headcount_report(day, w.unit("410100"))
-    assert report.rows == [["郑州市金水区第一小学 四年级", 2, 3, 1, "0.333"]]
+    assert report.rows == [["郑州市金水区第一小学 四年级", 2, 3, 1, "33.3%", "超标"]]
     assert report.flagged == [True]
     report = headcount_report(day)
-    assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-2.000"]
+    assert report.rows[1] == ["巩义市第一初级中学 四年级", 3, 1, -2, "-200.0%", "超标"]
     check = run_check()
     assert check.counts["headcount"] == 2
     problem = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "headcount")
                                  .order_by(RegistryProblem.id)).first()
-    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例0.333"
+    assert problem.detail == "2026-11-20现场核查四年级：在校2人，学籍3人，差额1人，差额比例33.3%"
     from caseflow.models import Category
     from caseflow.registry.monitoring import open_case
 
@@ -151,3 +153,103 @@ def test_cli_check_and_reconcile(hand_made, app, tmp_path):
     rows = list(book.active.iter_rows(values_only=True))
     book.close()
     assert rows[2] == ("郑州市金水区第一小学", 2, 3, 1, 0, 1, 1) and rows[-1][0] == "合计"
+
+
+def _problems(db) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(kind, school code) -> (id, case id) of every problem on file."""
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(RegistryProblem)).all()
+    found: dict[tuple[str, str], tuple[int, int | None]] = {}
+    for p in rows:
+        key = (p.kind.value, p.school.code)
+        assert key not in found or p.resolved_at is not None, f"{key} listed twice"
+        found[key] = (p.id, p.case_id)
+    return found
+
+
+def test_rerunning_the_check_keeps_problems_and_filed_ones_stay_filed(hand_made, db):
+    from caseflow.registry import monitoring
+
+    run_check()
+    db.session.commit()
+    first = _problems(db)
+    run_check()
+    db.session.commit()
+    assert _problems(db) == first  # the same rows: identity kept across checks
+    problem = db.session.get(RegistryProblem, first[("only_provincial", "4141000005")][0])
+    case = monitoring.open_case(hand_made.user("supervisor", "410000"), problem.id)
+    db.session.commit()
+    again = run_check()
+    db.session.commit()
+    after = _problems(db)
+    assert after[("only_provincial", "4141000005")] == (problem.id, case.id)  # still filed, not open again
+    assert len(after) == len(first) and sum(again.counts.values()) == len(first)
+
+
+def test_a_district_check_leaves_the_rest_of_the_province_alone(hand_made, db, app):
+    from caseflow.models import ProblemKind
+    from tests.web.staff_support import Browser
+
+    run_check()
+    # A problem in Luoyang that the data no longer shows: only a check over Luoyang may remove it.
+    stale = RegistryProblem(check_id="earlier", kind=ProblemKind.MISMATCH, school_id=hand_made.unit("4141000004").id,
+                            detail="国网与省网不一致：出生日期 ", name="旧")
+    db.session.add(stale)
+    db.session.commit()
+    before = _problems(db)
+    district = Browser(app, hand_made.user("supervisor", "410105"))
+    assert district.post("/registry/problems/check").status_code == 302
+    assert _problems(db) == before
+    province = Browser(app, hand_made.user("supervisor", "410000"))
+    assert province.post("/registry/problems/check").status_code == 302
+    after = _problems(db)
+    assert ("mismatch", "4141000004") not in after
+    assert after == {k: v for k, v in before.items() if k != ("mismatch", "4141000004")}
+
+
+@pytest.mark.postgres
+def test_parallel_checks_never_multiply_the_lists(hand_made, db, app):
+    import threading
+
+    from caseflow.errors import IllegalTransition
+    from caseflow.extensions import unit_of_work
+
+    run_check()
+    db.session.commit()
+    first = _problems(db)
+    barrier, outcomes = threading.Barrier(4), []
+
+    def check():
+        with app.app_context():
+            barrier.wait()
+            try:
+                with unit_of_work():
+                    run_check()
+                outcomes.append("ran")
+            except IllegalTransition:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert "ran" in outcomes and len(outcomes) == 4
+    assert _problems(db) == first
+
+
+def test_filing_a_problem_that_routes_above_the_supervisor_shows_where_it_went(hand_made, db, app):
+    """One person registered in 金水区 and in 洛阳: the province is responsible, out of the district's sight."""
+    from tests.web.staff_support import Browser
+
+    run_check()
+    db.session.commit()
+    dup = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "duplicate_active")).one()
+    assert dup.school.code == "4141000001"
+    district = Browser(app, hand_made.user("supervisor", "410105"))
+    resp = district.post(f"/registry/problems/{dup.id}/case")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/intake/registered/")
+    page = district.page(resp.headers["Location"])
+    assert "河南省教育厅" in page and "本单位看不到其后的办理过程" in page

@@ -32,6 +32,27 @@ def test_audit_log_refuses_update_delete_and_truncate(app, db, world):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 2
 
 
+def test_audit_log_is_append_only_on_sqlite_too(tmp_path):
+    """The embedded default refuses changes to the audit log like PostgreSQL does (a migration's trigger)."""
+    from flask_migrate import upgrade
+
+    from caseflow import create_app
+    from caseflow.extensions import db as sqlite_db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/audit.db"})
+    with app.app_context():
+        upgrade()
+        record_access(None, "print", "order", "HC2026-000001")
+        sqlite_db.session.commit()
+        for statement in (sa.update(AuditEntry).values(detail="changed"), sa.delete(AuditEntry)):
+            with pytest.raises(DBAPIError, match="append-only"):
+                sqlite_db.session.execute(statement)
+            sqlite_db.session.rollback()
+        assert sqlite_db.session.scalars(sa.select(AuditEntry.action)).all() == ["print"]
+        sqlite_db.session.remove()
+        sqlite_db.engine.dispose()
+
+
 def _looked_at(app, db, world):
     """A case whose student's data the county revealed and printed."""
     case, _ = submit(db)

@@ -37,7 +37,8 @@ def test_weak_passwords_are_refused_with_a_chinese_reason(password, word):
     assert isinstance(refused.value, InvalidInput)  # the web and CLI edges already show these
 
 
-@pytest.mark.parametrize("password", ["a-long-password-1", "abcdabcdabcd", "x" * 124 + "abc1", "密码足够长而且不简单的一句话"])
+@pytest.mark.parametrize("password", ["a-long-password-1", "river7-lantern-quiet", "x" * 100 + "Qm7#river-lantern",
+                                      "密码足够长而且不简单的一句话"])
 def test_acceptable_passwords_pass_unchanged(password):
     assert password_problem(password) is None
     assert check_password_policy(password) == password
@@ -51,3 +52,23 @@ def test_a_new_hash_is_only_made_for_an_acceptable_password():
 
 def test_the_hint_states_the_limits():
     assert f"{PASSWORD_MIN}到{PASSWORD_MAX}个字符" in POLICY_HINT
+
+
+@pytest.mark.parametrize("password", ["123456789012", "password1234", "qwertyuiop123",
+                                      "abcdabcdabcd", "iloveyou2026", "zhengzhou1234"])
+def test_common_and_guessable_passwords_are_refused(password):
+    """Long enough, but on the common-password lists or a keyboard walk: zxcvbn scores them below 3."""
+    assert "常见或容易猜到" in (password_problem(password) or "")
+
+
+@pytest.mark.parametrize(("password", "personal"), [
+    ("li.ming-river-2026!", ("li.ming", "李明")),       # the user name itself
+    ("Xq7#river-ming", ("li.ming", "李明")),            # a part of it (four letters or more)
+    ("我是李明river7-lantern", ("li.ming", "李明")),    # the name
+    ("officer-410105-Qm7#", ("officer-410105", "金水区承办人")),
+    ("eq-officer12", ("eq-officer", "张三")),
+])
+def test_passwords_with_the_users_own_name_are_refused(password, personal):
+    problem = password_problem(password, personal)
+    assert problem is not None
+    assert password_problem("river7-lantern-quiet", personal) is None

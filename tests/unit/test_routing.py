@@ -59,3 +59,10 @@ def test_without_a_deployment_root_the_ministry_is_responsible():
 def test_needs_a_school():
     with pytest.raises(ValueError):
         responsible_code([], "410000")
+
+
+def test_one_school_in_another_province_is_referred_to_the_ministry():
+    for schools in ([hebei], [hebei, jinshui_a]):
+        routing = responsible_code(schools, "410000")
+        assert routing.referred is True and "教育部" in routing.reason
+    assert "不在本省" in responsible_code([hebei], "410000").reason

@@ -309,3 +309,32 @@ def test_invalid_unit_and_ambiguous_name_keep_text(app, db, world):
     assert fresh(db, case).state is CaseState.REGISTERED
     assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
     assert db.session.get(Case, case.id) is not None
+
+
+def test_extension_decision_without_a_button_is_an_error_not_a_refusal(app, db, world):
+    city, county, root = _extension_requested(app, db, world)
+    resp = city.post(f"/orders/{root.number}/extension/decide",
+                     data={"decide-version": fresh(db, root).version_id, "decide-note": "再议。"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "请点击“同意延期”或“不同意”作出决定" in html and "再议。" in html
+    root = fresh(db, root)
+    assert root.extensions[0].state is ExtensionState.PENDING
+
+
+def test_extension_date_is_limited_by_the_setting(app, db, world):
+    from caseflow.deadlines.policy import latest_extension
+
+    case, _ = submit(db, schools=TWO_SCHOOLS)
+    _, root = _verification_to_county(app, db, world, case)
+    county = Browser(app, world.user("officer", "410105"))
+    county.act(f"/orders/{root.number}/sign", "sign", root.version_id, acting_person="王老师")
+    root = fresh(db, root)
+    resp = county.post(f"/orders/{root.number}/extension",
+                       data={"extend-version": root.version_id, "extend-new_due_on": "2100-01-04",
+                             "extend-reason": "需要很久。"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "延期最多10个工作日" in html and "需要很久。" in html
+    assert fresh(db, root).extensions == []
+    county.act(f"/orders/{root.number}/extension", "extend", root.version_id,
+               new_due_on=latest_extension(current_rules(), root.due_on).isoformat(), reason="需实地核查。")
+    assert len(fresh(db, root).extensions) == 1

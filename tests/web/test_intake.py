@@ -60,3 +60,40 @@ def test_officer_is_refused(client, world):
     login(client, world.user("officer", "410105"))
     assert client.get("/intake/new").status_code == 403
     assert client.post("/intake/new", data=valid_form(source="phone")).status_code == 403
+
+
+def _code_on(html: str) -> str | None:
+    found = re.search(r'class="code-big access-code">([^<]+)<', html)
+    return found.group(1) if found else None
+
+
+def test_complaint_routed_above_the_clerk_shows_where_it_went_with_the_receipt(app, client, world, db):
+    """Two schools in two districts go to the city: the county clerk cannot open the case, so is told
+    where it went and given the receipt (with the access code) to hand or mail to the complainant."""
+    login(client, world.user("intake", "410105"))
+    resp = client.post("/intake/new", data=valid_form(source="letter", school2="4141000003"))
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.responsible_unit.code == "410100"
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/intake/registered/{case.number}"
+    page = client.get(resp.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "郑州市教育局" in html and case.number in html
+    code = _code_on(html)
+    assert code and access_code_matches(case.number, code, case.access_code_hash)
+    pdf = client.get(f"/intake/registered/{case.number}/receipt.pdf")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
+    # Nobody else reaches that page.
+    other = app.test_client()
+    login(other, world.user("intake", "410103"))
+    assert other.get(f"/intake/registered/{case.number}").status_code == 404
+    assert other.get(f"/intake/registered/{case.number}/receipt.pdf").status_code == 404
+
+
+def test_complaint_about_a_school_in_another_province_goes_to_the_ministry(client, world, db):
+    login(client, world.user("intake", "410105"))
+    resp = client.post("/intake/new", data=valid_form(source="phone", school1="1341000001"))
+    assert resp.status_code == 302
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.responsible_unit.code == "410000"
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "由教育部协调处理" in html and "将按规定下发核查单" not in html

@@ -11,7 +11,7 @@ from tests.conftest import TEST_PASSWORD
 
 # The weak cases the user's own change has always refused, and what the refusal says.
 WEAK = [("aaaaaaaaaaaa", "过于简单"), ("abababababab", "过于简单"), ("short-pw", "至少12个字符"),
-        ("a1" * 65, "不能超过128个字符")]
+        ("a1" * 65, "不能超过128个字符"), ("123456789012", "常见或容易猜到"), ("password1234", "常见或容易猜到")]
 
 
 def _new_user_form(password: str) -> dict:
@@ -100,3 +100,17 @@ def test_cli_reset_sets_a_good_password_and_ends_sessions(app, world, db):
 
 def test_every_demo_password_meets_the_policy():
     assert all(password_problem(demo_password(username)) is None for username, *_ in ACCOUNTS)
+
+
+def test_a_password_with_the_users_own_name_is_refused_on_every_path(world, db):
+    admin, user = world.user("admin", "410000"), world.user("officer", "410105")
+    data = staff_admin.UserData(username="li.ming", name="李明", role=Role.OFFICER, unit="410105",
+                                password="li.ming-Qm7#lantern")
+    with pytest.raises(InvalidInput, match="用户名或姓名"):
+        staff_admin.create_user(admin, data)
+    db.session.rollback()
+    with pytest.raises(InvalidInput, match="用户名或姓名"):
+        staff_admin.reset_password(admin, user, f"{user.username}-Qm7#lantern")
+    db.session.rollback()
+    staff_admin.reset_password(admin, user, "river7-lantern-quiet")  # the same shape without the name
+    db.session.rollback()

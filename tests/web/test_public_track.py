@@ -5,7 +5,7 @@ import re
 
 from caseflow.cases import operations as ops
 from caseflow.extensions import db
-from caseflow.models import Attempt, Case, CaseState, Rating, Verdict
+from caseflow.models import Case, CaseState, Rating, ThrottleCounter, Verdict
 from tests.factories import submit
 from tests.web.formdata import valid_form
 
@@ -53,20 +53,53 @@ def test_wrong_code_and_unknown_number_look_the_same(client, world, db):
     assert "待受理" not in wrong and "金水区教育局" not in wrong
     assert client.get(f"/track/{case.number}").status_code == 302  # still no grant
     # Only keyed hashes of the keys are stored.
-    keys = db.session.scalars(db.select(Attempt.key)).all()
+    keys = db.session.scalars(db.select(ThrottleCounter.key)).all()
     assert keys and all(re.fullmatch(r"[0-9a-f]{64}", k) for k in keys)
     assert not any(case.number in k or "203.0.113" in k for k in keys)
 
 
-def test_sixth_try_on_a_case_is_refused_even_with_the_right_code(client, world, db):
+def test_wrong_codes_from_other_clients_never_refuse_the_right_code(client, world, db):
+    """Targeted lock-out: five (or fifty) wrong codes for a case from elsewhere do not stop its holder."""
     case, code = submit(db)
     for i in range(5):
         assert _track(client, case.number, "WRONG-CODE", addr=f"192.0.2.{i}").status_code == 200
-    resp = _track(client, case.number, code, addr="192.0.2.99")
+    for _ in range(10):
+        _track(client, case.number, "WRONG-CODE", addr="192.0.2.66")
+    assert _track(client, case.number, code, addr="192.0.2.99").status_code == 302
+
+
+def test_sixth_try_from_the_failing_client_waits_even_with_the_right_code(client, world, db):
+    case, code = submit(db)
+    for _ in range(5):
+        assert _track(client, case.number, "WRONG-CODE", addr="192.0.2.7").status_code == 200
+    resp = _track(client, case.number, code, addr="192.0.2.7")
     assert resp.status_code == 429
-    html = resp.get_data(as_text=True)
-    assert re.search(r"请\d+分钟后再试", html)
+    assert re.search(r"请\d+分钟后再试", resp.get_data(as_text=True))
     assert client.get(f"/track/{case.number}").status_code == 302
+
+
+def test_parallel_wrong_codes_are_counted_atomically(app, world, db):
+    """40 wrong codes at once from one client: exactly 5 are checked, the other 35 wait."""
+    import threading
+
+    import pytest
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs parallel connections")
+    case, _ = submit(db)
+    number, barrier, statuses = case.number, threading.Barrier(40), []
+
+    def guess(i):
+        c = app.test_client()
+        barrier.wait()
+        statuses.append(_track(c, number, f"WRONG-{i:04d}", addr="198.51.100.40").status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(statuses) == [200] * 5 + [429] * 35
 
 
 def test_sixth_try_from_one_address_is_refused(client, world, db):
@@ -187,3 +220,12 @@ def test_the_wait_ends_after_the_window(client, world, db):
         assert "请5分钟后再试" in _track(client, case.number, code).get_data(as_text=True)
     with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
         assert _track(client, case.number, code).status_code == 302
+    # The client fails five times again: after a full window the next one is twice as long (a backoff),
+    # 30 minutes from 15:01, so at 31:00 it still waits (without the backoff it would have ended at 30:01).
+    again = start + timedelta(minutes=16)
+    with time_machine.travel(again, tick=False):
+        for _ in range(5):
+            assert _track(client, case.number, "WRONG-CODE").status_code == 200
+    with time_machine.travel(again + timedelta(minutes=15), tick=False):
+        resp = _track(client, case.number, code)
+        assert resp.status_code == 429 and "请15分钟后再试" in resp.get_data(as_text=True)  # 14 min 1 s

@@ -106,3 +106,12 @@ def test_csrf_is_enforced(database_url, world):
         assert resp.status_code == 400
         resp = client.post("/complaints/new", data={"description": "x"})
         assert resp.status_code == 400
+
+
+def test_wrong_passwords_from_elsewhere_never_lock_the_account(client, world):
+    """Five (or ten) wrong passwords for an account from one address: the owner elsewhere still logs in."""
+    user = world.user("officer", "410105")
+    for _ in range(10):
+        _try(client, user.username, "wrong-password!", addr="10.6.6.6")
+    assert _try(client, user.username, "wrong-password!", addr="10.6.6.6").status_code == 429
+    assert _try(client, user.username, TEST_PASSWORD, addr="10.1.1.1").status_code == 302
