@@ -1,29 +1,112 @@
 """Figures that cannot drift: computed only from facts frozen when they happened.
 
-On-time signing and completion are frozen on the order when it is signed or
-reported; overdue marks and escalations are append-only ``chase_steps``;
-ratings are ``rate`` events carrying the rating given.  A later edit, an
-extension or a calendar change therefore never rewrites a past month.
-Everything is limited to one unit's part of the tree and grouped by the
-unit's direct children (province → city → county → school).
+On-time signing and completion, and the working days each step took, are frozen
+on the order when it is signed or reported (the days to closing on the ``close``
+event); overdue marks and escalations are append-only ``chase_steps``; ratings
+are ``rate`` events carrying the rating given.  A later edit, an extension or a
+calendar change therefore never rewrites a past month.
+
+Everything is limited to one unit's part of the tree and grouped by the unit's
+direct children (province → city → county → school) and by Shanghai calendar
+month, in SQL: each fact is first counted per unit (and month) over the
+indexes, then those few rows are summed up under the scope's child that each
+unit's path lies below.  The dashboard is a handful of statements whatever the
+number of cases, on PostgreSQL and SQLite alike.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.deadlines import status
-from caseflow.deadlines.settings import load_calendar
 from caseflow.extensions import db
-from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Unit
-from caseflow.timeutil import SHANGHAI, local_date, local_today
+from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Rating, Unit
+from caseflow.timeutil import SHANGHAI, local_today
 
-SATISFIED = ("satisfied", "basically")
+SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
 
+
+# --- SQL building blocks (PostgreSQL and SQLite) ---------------------------------------------------
+
+def _sql_function(name: str, type_: sa.types.TypeEngine, postgresql: str, other: str) -> Any:
+    """A SQL function written one way for PostgreSQL and another for SQLite ({} is the argument list)."""
+    element = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True})
+    for dialect, template in (("postgresql", postgresql), (None, other)):
+        def render(el, compiler, _template=template, **kw):
+            return _template.format(compiler.process(el.clauses, **kw))
+        compiles(element, *([dialect] if dialect else []))(render)
+    return element
+
+
+# 'YYYY-MM' of a UTC timestamp in Shanghai; SQLite keeps naive UTC text and Shanghai has no daylight saving time.
+local_month = _sql_function("local_month", sa.String(), "to_char(({}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+                            "strftime('%Y-%m', {}, '+8 hours')")
+# 1-based position of a substring (0 when absent).
+strpos = _sql_function("strpos", sa.Integer(), "strpos({})", "instr({})")
+
+
+def child_code(scope: Unit, path: Any) -> Any:
+    """SQL: the code of the scope's direct child that a unit ``path`` lies under (the scope's own code for itself).
+
+    A path is ``000000/410000/410100/``: the child's code is the segment right after the scope's path.
+    """
+    rest = sa.func.substr(path, len(scope.path) + 1)
+    return sa.case((path == scope.path, sa.literal(scope.code)), else_=sa.func.substr(rest, 1, strpos(rest, "/") - 1))
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _within(scope: Unit) -> Any:
+    return Unit.path.startswith(scope.path, autoescape=True)
+
+
+def _roll_up(scope: Unit, per_unit: sa.Select, *, by_child: bool, by_month: bool) -> dict[tuple, dict[str, int]]:
+    """Sum per-unit counts (columns ``unit_id``, optionally ``month``, then the figures) under each child and month.
+
+    ``per_unit`` is grouped by unit (and month) already; this second step joins those few rows to the
+    units and adds them up, so the big tables are read once, over their indexes.
+    """
+    inner = per_unit.subquery()
+    figures = [c for c in inner.c if c.key not in ("unit_id", "month")]
+    keys: list[Any] = []
+    if by_child:
+        keys.append(child_code(scope, Unit.path).label("child"))
+    if by_month:
+        keys.append(inner.c.month)
+    stmt = (sa.select(*keys, *[sa.func.coalesce(sa.func.sum(c), 0).label(c.key) for c in figures])
+            .select_from(inner).join(Unit, Unit.id == inner.c.unit_id).where(_within(scope)))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    out: dict[tuple, dict[str, int]] = {}
+    for row in db.session.execute(stmt).mappings():
+        key = tuple(row[k.key] for k in keys)
+        out[key] = {c.key: int(row[c.key]) for c in figures}
+    return out
+
+
+def _per_unit(unit_id: Any, at: Any | None, *figures: Any) -> sa.Select:
+    """SELECT unit_id[, month], figures… — to be filtered and grouped by the caller (see ``_grouped``)."""
+    cols = [unit_id.label("unit_id")]
+    if at is not None:
+        cols.append(local_month(at).label("month"))
+    return sa.select(*cols, *figures)
+
+
+def _grouped(stmt: sa.Select, scope: Unit, unit_id: Any, by_month: bool) -> sa.Select:
+    """Keep ``stmt`` to the scope's subtree and group it by unit (and month)."""
+    subtree = sa.select(Unit.id).where(_within(scope))
+    groups = list(stmt.selected_columns)[:2 if by_month else 1]
+    return stmt.where(unit_id.in_(subtree)).group_by(*groups)
+
+
+# --- the monthly report ----------------------------------------------------------------------------
 
 @dataclass
 class Rate:
@@ -39,10 +122,6 @@ class Rate:
     @property
     def percent(self) -> str:
         return "—" if self.value is None else f"{self.value * 100:.1f}%"
-
-    def add(self, hit: bool) -> None:
-        self.total += 1
-        self.hits += bool(hit)
 
 
 @dataclass
@@ -64,6 +143,12 @@ class Row:
                 "rated": self.satisfaction.total, "satisfied": self.satisfaction.hits,
                 "satisfaction": self.satisfaction.percent}
 
+    def add(self, figures: dict[str, int]) -> None:
+        for key in ("received", "closed", "on_time", "overdue", "escalated"):
+            setattr(self, key, getattr(self, key) + figures.get(key, 0))
+        self.satisfaction.hits += figures.get("satisfied", 0)
+        self.satisfaction.total += figures.get("rated", 0)
+
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The UTC instants at which a Shanghai calendar month starts and ends."""
@@ -79,84 +164,90 @@ def previous_month(today: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
-class Grouper:
-    """Maps a unit path below ``scope`` to the scope's direct child it lies under."""
-
-    def __init__(self, scope: Unit):
-        self.scope = scope
-        self.depth = len(scope.ancestor_codes)
-        self.children = {u.code: u for u in db.session.scalars(
-            sa.select(Unit).where(Unit.parent_id == scope.id).order_by(Unit.code))}
-
-    def key(self, path: str) -> str | None:
-        """The child's code, the scope's own code for the scope itself, or None outside it."""
-        if not path.startswith(self.scope.path):
-            return None
-        codes = [c for c in path.split("/") if c]
-        return codes[self.depth] if len(codes) > self.depth else self.scope.code
-
-    def rows(self) -> dict[str, Row]:
-        rows = {self.scope.code: Row(self.scope.code, f"{self.scope.name}（本级）")}
-        rows.update({c: Row(c, u.name) for c, u in self.children.items()})
-        return rows
-
-
 def _in_period(column, start: datetime, end: datetime):
     return sa.and_(column >= start, column < end)
+
+
+def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
+    """The report's counts per (child, month) or per (month,): four statements, one per kind of fact."""
+    out: dict[tuple, dict[str, int]] = {}
+
+    def merge(found: dict[tuple, dict[str, int]]) -> None:
+        for key, figures in found.items():
+            slot = out.setdefault(key, {})
+            for name, n in figures.items():
+                slot[name] = slot.get(name, 0) + n
+
+    def run(unit_id, at, where, *figures):
+        stmt = _per_unit(unit_id, at, *figures).where(where, _in_period(at, start, end))
+        return _roll_up(scope, _grouped(stmt, scope, unit_id, True), by_child=by_child, by_month=True)
+
+    merge(run(Case.responsible_unit_id, Case.received_at, sa.true(), sa.func.count().label("received")))
+    events = (_per_unit(Case.responsible_unit_id, CaseEvent.created_at,
+                        _count_if(CaseEvent.action == "close").label("closed"),
+                        _count_if(CaseEvent.action == "rate").label("rated"),
+                        _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"))
+              .select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
+              .where(CaseEvent.action.in_(("close", "rate")), _in_period(CaseEvent.created_at, start, end)))
+    merge(_roll_up(scope, _grouped(events, scope, Case.responsible_unit_id, True), by_child=by_child, by_month=True))
+    merge(run(Order.receiving_unit_id, Order.reported_at, Order.completed_on_time.is_not(None),
+              _count_if(Order.completed_on_time.is_(True)).label("on_time"),
+              sa.func.count().label("completed")))
+    # Overdue: who was late (the receiving unit, or the responsible unit for its own deadline).
+    late_unit = sa.func.coalesce(Order.receiving_unit_id, Case.responsible_unit_id)
+    steps = (_per_unit(late_unit, ChaseStep.created_at,
+                       _count_if(ChaseStep.step == "overdue").label("overdue"),
+                       _count_if(ChaseStep.step == "escalate").label("escalated"))
+             .select_from(ChaseStep).join(Case, Case.id == ChaseStep.case_id)
+             .outerjoin(Order, Order.id == ChaseStep.order_id)
+             .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
+                    _in_period(ChaseStep.created_at, start, end)))
+    merge(_roll_up(scope, _grouped(steps, scope, late_unit, True), by_child=by_child, by_month=True))
+    return out
+
+
+def _children(scope: Unit) -> list[Unit]:
+    return list(db.session.scalars(sa.select(Unit).where(Unit.parent_id == scope.id).order_by(Unit.code)))
 
 
 def monthly_rows(scope: Unit, month: str) -> list[Row]:
     """The 通报 table for a month: one row per direct child unit (and the unit itself)."""
     start, end = month_bounds(month)
-    grouper = Grouper(scope)
-    rows = grouper.rows()
-    resp, recv = aliased(Unit), aliased(Unit)
-    inside = resp.path.startswith(scope.path, autoescape=True)
-
-    def bump(path: str, attr: str) -> None:
-        key = grouper.key(path)
-        if key in rows:
-            setattr(rows[key], attr, getattr(rows[key], attr) + 1)
-
-    for (path,) in db.session.execute(sa.select(resp.path).select_from(Case).join(resp, resp.id == Case.responsible_unit_id)
-                                      .where(inside, _in_period(Case.received_at, start, end))):
-        bump(path, "received")
-    event_rows = db.session.execute(
-        sa.select(resp.path, CaseEvent.action, CaseEvent.value).select_from(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id).join(resp, resp.id == Case.responsible_unit_id)
-        .where(inside, CaseEvent.action.in_(("close", "rate")), _in_period(CaseEvent.created_at, start, end)))
-    for path, action, value in event_rows:
-        if action == "close":
-            bump(path, "closed")
-        elif (key := grouper.key(path)) in rows:
-            rows[key].satisfaction.add(value in SATISFIED)
-    for (path,) in db.session.execute(
-            sa.select(recv.path).select_from(Order).join(recv, recv.id == Order.receiving_unit_id)
-            .where(recv.path.startswith(scope.path, autoescape=True), Order.completed_on_time.is_(True),
-                   _in_period(Order.reported_at, start, end))):
-        bump(path, "on_time")
-    # Overdue: who was late (the receiving unit, or the responsible unit for its own deadline).
-    step_rows = db.session.execute(
-        sa.select(ChaseStep.step, sa.func.coalesce(recv.path, resp.path))
-        .select_from(ChaseStep).join(Case, Case.id == ChaseStep.case_id)
-        .join(resp, resp.id == Case.responsible_unit_id)
-        .outerjoin(Order, Order.id == ChaseStep.order_id).outerjoin(recv, recv.id == Order.receiving_unit_id)
-        .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
-               _in_period(ChaseStep.created_at, start, end)))
-    for step, path in step_rows:
-        bump(path, "overdue" if step == "overdue" else "escalated")
+    rows = {scope.code: Row(scope.code, f"{scope.name}（本级）")}
+    rows.update({u.code: Row(u.code, u.name) for u in _children(scope)})
+    for (child, _month), figures in _monthly_facts(scope, start, end, by_child=True).items():
+        if child in rows:  # always: the statements keep to the scope's subtree
+            rows[child].add(figures)
     return list(rows.values())
 
 
 def totals(rows: list[Row]) -> Row:
     total = Row("", "合计")
     for r in rows:
-        for attr in ("received", "closed", "on_time", "overdue", "escalated"):
-            setattr(total, attr, getattr(total, attr) + getattr(r, attr))
-        total.satisfaction.hits += r.satisfaction.hits
-        total.satisfaction.total += r.satisfaction.total
+        total.add({**r.as_dict(), "satisfied": r.satisfaction.hits, "rated": r.satisfaction.total})
     return total
 
+
+def _months_back(today: date, months: int) -> list[str]:
+    first = today.year * 12 + today.month - 1
+    return [f"{(first - i) // 12:04d}-{(first - i) % 12 + 1:02d}" for i in range(months - 1, -1, -1)]
+
+
+def trend(scope: Unit, today: date, months: int = 12) -> list[dict]:
+    """The last ``months`` months: received, closed, on-time completion and satisfaction."""
+    labels = _months_back(today, months)
+    start, end = month_bounds(labels[0])[0], month_bounds(labels[-1])[1]
+    facts = _monthly_facts(scope, start, end, by_child=False)
+    out = []
+    for month in labels:
+        f = facts.get((month,), {})
+        out.append({"month": month, "received": f.get("received", 0), "closed": f.get("closed", 0),
+                    "completion": Rate(f.get("on_time", 0), f.get("completed", 0)).value,
+                    "satisfaction": Rate(f.get("satisfied", 0), f.get("rated", 0)).value})
+    return out
+
+
+# --- the dashboard ---------------------------------------------------------------------------------
 
 @dataclass
 class Dashboard:
@@ -172,86 +263,60 @@ class Dashboard:
     trend: list[dict]
 
 
+def _average(total: int, n: int) -> float | None:
+    return total / n if n else None
+
+
 def dashboard(scope: Unit, *, since: date | None = None, today: date | None = None) -> Dashboard:
     """Counts by state, the rates, average working days per stage, overdue by unit, 12-month trend."""
     today = today or local_today()
     since = since or (today.replace(day=1) - timedelta(days=365)).replace(day=1)
     start = datetime.combine(since, time(), SHANGHAI).astimezone(UTC)
-    resp, recv = aliased(Unit), aliased(Unit)
-    case_inside = resp.path.startswith(scope.path, autoescape=True)
-    order_inside = recv.path.startswith(scope.path, autoescape=True)
+    subtree = sa.select(Unit.id).where(_within(scope))
+
     counts = dict.fromkeys(CaseState, 0)
     for state, n in db.session.execute(
-            sa.select(Case.state, sa.func.count()).join(resp, resp.id == Case.responsible_unit_id)
-            .where(case_inside).group_by(Case.state)):
+            sa.select(Case.state, sa.func.count()).where(Case.responsible_unit_id.in_(subtree)).group_by(Case.state)):
         counts[CaseState(state)] = n
 
-    cal = load_calendar()
-    sign, complete = Rate(), Rate()
-    stages: dict[str, list[int]] = defaultdict(list)
-    for o in db.session.execute(
-            sa.select(Order.kind, Order.sent_at, Order.signed_at, Order.reported_at, Order.signed_on_time,
-                      Order.completed_on_time)
-            .join(recv, recv.id == Order.receiving_unit_id)
-            .where(order_inside, Order.sent_at >= start)):
-        if o.signed_on_time is not None:
-            sign.add(o.signed_on_time)
-            stages["sign"].append(cal.count(local_date(o.sent_at), local_date(o.signed_at)))
-        if o.completed_on_time is not None:
-            complete.add(o.completed_on_time)
-            key = "verify" if o.kind == OrderKind.VERIFICATION else "handle"
-            stages[key].append(cal.count(local_date(o.sent_at), local_date(o.reported_at)))
-    satisfaction = Rate()
-    closes = db.session.execute(
-        sa.select(CaseEvent.action, CaseEvent.value, CaseEvent.created_at, Case.received_at)
-        .join(Case, Case.id == CaseEvent.case_id).join(resp, resp.id == Case.responsible_unit_id)
-        .where(case_inside, CaseEvent.action.in_(("rate", "close")), CaseEvent.created_at >= start))
-    for action, value, at, received in closes:
-        if action == "rate":
-            satisfaction.add(value in SATISFIED)
-        else:
-            stages["close"].append(cal.count(local_date(received), local_date(at)))
-    stage_days = {k: (sum(v) / len(v) if v else None) for k, v in
-                  ((k, stages.get(k, [])) for k in ("sign", "verify", "handle", "close"))}
-    return Dashboard(scope, counts, sign, complete, satisfaction, stage_days,
+    verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
+    done = Order.completed_on_time.is_not(None)
+    o = db.session.execute(sa.select(
+        _count_if(Order.signed_on_time.is_(True)).label("signed_in_time"),
+        sa.func.count(Order.signed_on_time).label("signed"),
+        sa.func.sum(Order.sign_workdays).label("sign_days"),
+        _count_if(Order.completed_on_time.is_(True)).label("done_in_time"),
+        sa.func.count(Order.completed_on_time).label("done"),
+        sa.func.sum(sa.case((sa.and_(done, verify), Order.complete_workdays))).label("verify_days"),
+        _count_if(sa.and_(done, verify)).label("verified"),
+        sa.func.sum(sa.case((sa.and_(done, handle), Order.complete_workdays))).label("handle_days"),
+        _count_if(sa.and_(done, handle)).label("handled"),
+    ).where(Order.receiving_unit_id.in_(subtree), Order.sent_at >= start)).one()
+    e = db.session.execute(sa.select(
+        _count_if(CaseEvent.action == "rate").label("rated"),
+        _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"),
+        _count_if(CaseEvent.action == "close").label("closed"),
+        sa.func.sum(sa.case((CaseEvent.action == "close", CaseEvent.workdays))).label("close_days"),
+    ).select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
+        .where(Case.responsible_unit_id.in_(subtree), CaseEvent.action.in_(("rate", "close")),
+               CaseEvent.created_at >= start)).one()
+    stage_days = {"sign": _average(o.sign_days or 0, o.signed), "verify": _average(o.verify_days or 0, o.verified or 0),
+                  "handle": _average(o.handle_days or 0, o.handled or 0),
+                  "close": _average(e.close_days or 0, e.closed or 0)}
+    return Dashboard(scope, counts, Rate(o.signed_in_time or 0, o.signed), Rate(o.done_in_time or 0, o.done),
+                     Rate(e.satisfied or 0, e.rated or 0), stage_days,
                      overdue_by_unit(scope, today), trend(scope, today))
 
 
 def overdue_by_unit(scope: Unit, today: date) -> list[tuple[Unit | None, str, int]]:
-    """Open orders past their deadline, counted under each direct child (for drill-down)."""
-    grouper = Grouper(scope)
-    recv = aliased(Unit)
-    counts: dict[str, int] = defaultdict(int)
-    for (path,) in db.session.execute(
-            sa.select(recv.path).select_from(Order).join(recv, recv.id == Order.receiving_unit_id)
-            .where(recv.path.startswith(scope.path, autoescape=True), status.completion_running(Order),
-                   status.is_past(Order.due_on, today))):
-        code = grouper.key(path)
-        if code is not None:  # always: the query keeps to the scope's subtree
-            counts[code] += 1
+    """Open orders past their deadline, counted under each direct child (for drill-down), most first."""
+    per_unit = _grouped(_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue"))
+                        .where(status.completion_running(Order), status.is_past(Order.due_on, today)),
+                        scope, Order.receiving_unit_id, False)
+    counts = _roll_up(scope, per_unit, by_child=True, by_month=False)
+    children = {u.code: u for u in _children(scope)} if counts else {}
     result = []
-    for code, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        unit = grouper.children.get(code)
-        result.append((unit, unit.name if unit else f"{scope.name}（本级）", n))
+    for (code,), figures in sorted(counts.items(), key=lambda kv: (-kv[1]["overdue"], kv[0])):
+        unit = children.get(code)
+        result.append((unit, unit.name if unit else f"{scope.name}（本级）", figures["overdue"]))
     return result
-
-
-def trend(scope: Unit, today: date, months: int = 12) -> list[dict]:
-    """The last ``months`` months: received, closed, on-time completion and satisfaction."""
-    out = []
-    first = today.replace(day=1)
-    for i in range(months - 1, -1, -1):
-        y, m = divmod(first.year * 12 + first.month - 1 - i, 12)
-        month = f"{y:04d}-{m + 1:02d}"
-        total = totals(monthly_rows(scope, month))
-        start, end = month_bounds(month)
-        completed = Rate()
-        recv = aliased(Unit)
-        for (on_time,) in db.session.execute(
-                sa.select(Order.completed_on_time).join(recv, recv.id == Order.receiving_unit_id)
-                .where(recv.path.startswith(scope.path, autoescape=True), Order.completed_on_time.is_not(None),
-                       _in_period(Order.reported_at, start, end))):
-            completed.add(bool(on_time))  # never None: filtered above
-        out.append({"month": month, "received": total.received, "closed": total.closed,
-                    "completion": completed.value, "satisfaction": total.satisfaction.value})
-    return out

@@ -33,6 +33,8 @@ class CaseEvent(Model):
     note: Mapped[str | None] = mapped_column(sa.Text)
     # A machine-readable value of the move (the rating given), for figures that never drift.
     value: Mapped[str | None] = mapped_column(sa.String(24))
+    # Working days from receipt, frozen on a ``close`` event (the dashboard's 受理至办结 stage).
+    workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
     # Shown on the citizen's tracking page (without names of officials).
     public: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)

@@ -66,6 +66,9 @@ class Order(Model):
     # Frozen when it happens, so later extensions or calendar edits never rewrite the figures.
     signed_on_time: Mapped[bool | None]
     completed_on_time: Mapped[bool | None]
+    # Working days the step took (``policy.working_days_taken``), frozen with it: the dashboard averages them.
+    sign_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    complete_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
     # How far the deadline chase has gone for the current due dates (0 none, 1 reminded,
     # 2 overdue, 3 escalated); reset when a deadline moves. Lets the scan skip finished orders.
     chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
