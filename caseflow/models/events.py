@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
     from caseflow.models.orders import Order
 
 
+FIGURE_ACTIONS = "action IN ('close', 'rate')"
+
+
 class CaseEvent(Model):
     """One move on a case: who, when, what, from which state to which, and a note."""
 
@@ -43,6 +46,12 @@ class CaseEvent(Model):
     order: Mapped[Order | None] = relationship()
     actor: Mapped[User | None] = relationship()
     actor_unit: Mapped[Unit | None] = relationship()
+
+    __table_args__ = (
+        # The dashboard's closings and ratings per month, read from the index alone.
+        sa.Index("ix_case_events_figures", "created_at", "case_id", "action", "value", "workdays",
+                 postgresql_where=sa.text(FIGURE_ACTIONS), sqlite_where=sa.text(FIGURE_ACTIONS)),
+    )
 
 
 class AuditEntry(Model):

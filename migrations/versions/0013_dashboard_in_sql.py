@@ -28,6 +28,8 @@ down_revision = '0011'
 branch_labels = None
 depends_on = None
 
+FIGURE_ACTIONS = "action IN ('close', 'rate')"
+REPORTED = "completed_on_time IS NOT NULL"
 _KNOWN_YEARS = {d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays}
 
 # (table, column to fill, start timestamp, end timestamp, rows to fill, join for the start)
@@ -100,8 +102,23 @@ def upgrade():
             f"WHERE {on}workday_pairs.a = {a} AND workday_pairs.b = {b} AND {which} AND {end} IS NOT NULL"))
     conn.execute(sa.text("DROP TABLE workday_pairs"))
 
+    # The dashboard reads its counts per unit and month from these indexes alone (EXPLAIN at 100k and 1M cases).
+    op.create_index('ix_cases_received_unit', 'cases', ['received_at', 'responsible_unit_id'])
+    op.create_index('ix_cases_unit_state', 'cases', ['responsible_unit_id', 'state'])
+    op.create_index('ix_case_events_figures', 'case_events', ['created_at', 'case_id', 'action', 'value', 'workdays'],
+                    postgresql_where=sa.text(FIGURE_ACTIONS), sqlite_where=sa.text(FIGURE_ACTIONS))
+    op.create_index('ix_orders_sent_figures', 'orders', ['sent_at', 'receiving_unit_id', 'kind', 'signed_on_time',
+                                                         'sign_workdays', 'completed_on_time', 'complete_workdays'])
+    op.create_index('ix_orders_reported_figures', 'orders', ['reported_at', 'receiving_unit_id', 'completed_on_time'],
+                    postgresql_where=sa.text(REPORTED), sqlite_where=sa.text(REPORTED))
+
 
 def downgrade():
+    op.drop_index('ix_orders_reported_figures', table_name='orders')
+    op.drop_index('ix_orders_sent_figures', table_name='orders')
+    op.drop_index('ix_case_events_figures', table_name='case_events')
+    op.drop_index('ix_cases_unit_state', table_name='cases')
+    op.drop_index('ix_cases_received_unit', table_name='cases')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_column('workdays')
     with op.batch_alter_table('orders', schema=None) as batch_op:
