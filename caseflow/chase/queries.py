@@ -7,8 +7,14 @@ import sqlalchemy as sa
 
 from caseflow.deadlines import status
 from caseflow.extensions import db
-from caseflow.models import ChaseStep, Notification, OutboxItem, Unit, User
+from caseflow.models import CaseState, ChaseStep, Notification, OutboxItem, Unit, User
 from caseflow.timeutil import utcnow
+
+
+def escalated(case: Any) -> Any:
+    """SQL: the case (the Case class) was escalated to a higher level (督办) and is not finished yet."""
+    return case.state.not_in(CaseState.FINISHED) & sa.exists().where(
+        ChaseStep.case_id == case.id, ChaseStep.step == "escalate")
 
 
 def escalations_to(unit: Unit) -> list[ChaseStep]:

@@ -21,8 +21,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
+from caseflow.chase.queries import escalated
 from caseflow.deadlines import status
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Rating, Unit
@@ -267,6 +269,7 @@ class Dashboard:
     stage_days: dict[str, float | None]
     overdue_by_unit: list[tuple[Unit | None, str, int]]
     trend: list[dict]
+    now: list[UnitNow] = field(default_factory=list)
 
 
 def _average(total: int, n: int) -> float | None:
@@ -309,20 +312,43 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     stage_days = {"sign": _average(o.sign_days or 0, o.signed), "verify": _average(o.verify_days or 0, o.verified or 0),
                   "handle": _average(o.handle_days or 0, o.handled or 0),
                   "close": _average(e.close_days or 0, e.closed or 0)}
+    now = by_unit_now(scope, today)
     return Dashboard(scope, counts, Rate(o.signed_in_time or 0, o.signed), Rate(o.done_in_time or 0, o.done),
                      Rate(e.satisfied or 0, e.rated or 0), stage_days,
-                     overdue_by_unit(scope, today), trend(scope, today))
+                     overdue_by_unit(scope, today, now), trend(scope, today), now)
 
 
-def overdue_by_unit(scope: Unit, today: date) -> list[tuple[Unit | None, str, int]]:
-    """Open orders past their deadline, counted under each direct child (for drill-down), most first."""
-    per_unit = _grouped(_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue"))
-                        .where(status.completion_running(Order), status.is_past(Order.due_on, today)),
-                        scope, Order.receiving_unit_id, False)
-    counts = _roll_up(scope, per_unit, by_child=True, by_month=False)
-    children = {u.code: u for u in _children(scope)} if counts else {}
-    result = []
-    for (code,), figures in sorted(counts.items(), key=lambda kv: (-kv[1]["overdue"], kv[0])):
-        unit = children.get(code)
-        result.append((unit, unit.name if unit else f"{scope.name}（本级）", figures["overdue"]))
-    return result
+@dataclass
+class UnitNow:
+    """Where one direct child (or the scope itself, ``unit`` None) stands today; each figure is a list's filter."""
+
+    code: str
+    name: str
+    unit: Unit | None
+    overdue_orders: int = 0  # orders it received that are late: /orders?unit=…&overdue=1
+    overdue_cases: int = 0  # cases it is responsible for that are late: /cases?unit=…&overdue=1
+    escalated: int = 0  # its open cases escalated to a higher level: /cases?unit=…&escalated=1
+
+
+def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
+    """Late orders, late cases (in their own step too) and escalated cases under each direct child: two statements."""
+    rows = {scope.code: UnitNow(scope.code, f"{scope.name}（本级）", None)}
+    rows.update({u.code: UnitNow(u.code, u.name, u) for u in _children(scope)})
+    orders = _grouped(_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue_orders"))
+                      .where(status.order_overdue(Order, today)), scope, Order.receiving_unit_id, False)
+    cases = _grouped(_per_unit(Case.responsible_unit_id, None,
+                               _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
+                               _count_if(escalated(Case)).label("escalated"))
+                     .where(Case.state.not_in(CaseState.FINISHED)), scope, Case.responsible_unit_id, False)
+    for per_unit in (orders, cases):
+        for (code,), figures in _roll_up(scope, per_unit, by_child=True, by_month=False).items():
+            for name, n in figures.items():
+                setattr(rows[code], name, n)
+    return list(rows.values())
+
+
+def overdue_by_unit(scope: Unit, today: date, now: list[UnitNow] | None = None) -> list[tuple[Unit | None, str, int]]:
+    """Late open orders, counted under each direct child (for drill-down), most first."""
+    now = by_unit_now(scope, today) if now is None else now
+    late = sorted((r for r in now if r.overdue_orders), key=lambda r: (-r.overdue_orders, r.code))
+    return [(r.unit, r.name, r.overdue_orders) for r in late]

@@ -2,6 +2,8 @@
 every official's notification inbox; administrators' view of failed deliveries."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -22,11 +24,11 @@ from caseflow.chase import queries
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
-from caseflow.chase.stats import previous_month
+from caseflow.chase.stats import month_bounds, previous_month
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
-from caseflow.timeutil import local_today
+from caseflow.timeutil import SHANGHAI, local_today
 from caseflow.web import charts
 from caseflow.web.auth import permission_required
 from caseflow.web.security import safe_next
@@ -70,13 +72,19 @@ def dashboard():
         "受理": [t["received"] for t in trend], "办结": [t["closed"] for t in trend]})
     chart_rates = charts.line_chart("近12个月按时办结率与满意率", months, {
         "按时办结率": [t["completion"] for t in trend], "满意率": [t["satisfaction"] for t in trend]}, percent=True)
-    chart_overdue = charts.bar_chart("逾期未办结单数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
+    chart_overdue = charts.bar_chart("逾期单据数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
     chart_states = charts.bar_chart("各状态投诉数", [(s.label, n) for s, n in d.state_counts.items() if n])
     chart_stages = charts.bar_chart("各环节平均用时（工作日）",
                                     [(STAGES[k], round(v, 1)) for k, v in d.stage_days.items() if v is not None])
     return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
-                           chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages)
+                           chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
+                           month_end=_month_end)
+
+
+def _month_end(month: str) -> str:
+    """The last day of a 'YYYY-MM' month, as the lists' ``to`` parameter takes it."""
+    return (month_bounds(month)[1].astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat()
 
 
 @bp.get("/escalations")
