@@ -24,7 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
-from caseflow.chase.queries import escalated
+from caseflow.chase.queries import BY_HAND, escalated
 from caseflow.deadlines import status
 from caseflow.extensions import db
 from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Rating, Unit
@@ -209,6 +209,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
              .select_from(ChaseStep).join(Case, Case.id == ChaseStep.case_id)
              .outerjoin(Order, Order.id == ChaseStep.order_id)
              .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
+                    ChaseStep.subject.not_like(f"{BY_HAND}%"),  # the 督办数 counts escalations of late work
                     _in_period(ChaseStep.created_at, start, end)))
     merge(_roll_up(scope, _grouped(steps, scope, late_unit, True), by_child=by_child, by_month=True))
     return out

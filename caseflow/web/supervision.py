@@ -20,12 +20,12 @@ from flask_login import current_user
 
 from caseflow import jobs
 from caseflow.cases import access
-from caseflow.chase import queries
+from caseflow.chase import queries, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.chase.stats import month_bounds, previous_month
-from caseflow.errors import InvalidInput
+from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
 from caseflow.timeutil import SHANGHAI, local_today
@@ -35,6 +35,8 @@ from caseflow.web.security import safe_next
 
 bp = Blueprint("supervision", __name__)
 supervisors = permission_required("supervise_units")
+# Case actions: whoever works cases gets the case (404 outside their tree), then the action's own rule (403).
+case_roles = permission_required("work_cases")
 
 STAGES = {"sign": "签收", "verify": "核查（下发至报回）", "handle": "督办办理（下发至报回）", "close": "受理至办结"}
 MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
@@ -42,6 +44,7 @@ MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def init_supervision(app: Flask) -> None:
+    app.jinja_env.globals.update(supervision_contacts=supervise.contacts, escalations_of=queries.escalations_of)
     @app.context_processor
     def _unread():
         if has_request_context() and current_user.is_authenticated:
@@ -94,6 +97,33 @@ def escalations():
     steps = queries.escalations_to(current_user.unit)
     return render_template("supervision/escalations.html", steps=steps, history=queries.history_of(steps),
                            still_open=queries.still_open, step_labels=STEP_LABEL)
+
+
+def _supervise(number: str, operation, done: str):
+    """Load the case (404 outside the user's tree), call one 督办 operation, and go back where the form was."""
+    case = access.get_case(current_user, number)
+    try:
+        with unit_of_work():
+            operation(current_user, case, request.form.get("text"))
+    except (InvalidInput, IllegalTransition) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(safe_next(request.form.get("next")) or f"/cases/{number}")
+
+
+@bp.post("/cases/<number>/supervision-opinion")
+@case_roles
+def supervision_opinion(number: str):
+    """督办意见 on a lower unit's case."""
+    return _supervise(number, supervise.record_opinion, "已记录督办意见，并通知处理责任单位。")
+
+
+@bp.post("/cases/<number>/escalate")
+@case_roles
+def escalate(number: str):
+    """提请上级督办, with the reason."""
+    return _supervise(number, supervise.escalate_up, "已提请上级督办。")
 
 
 @bp.get("/reports/monthly")
