@@ -15,11 +15,13 @@ number of cases, on PostgreSQL and SQLite alike.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
@@ -278,16 +280,54 @@ def _average(total: int, n: int) -> float | None:
 
 
 def dashboard(scope: Unit, *, since: date | None = None, today: date | None = None) -> Dashboard:
-    """Counts by state, the rates, average working days per stage, overdue by unit, 12-month trend."""
+    """Counts by state, the rates, average working days per stage, late work by unit, 12-month trend.
+
+    The figures are computed from the data; a repeat with nothing changed since is served from a small
+    per-process cache (see ``_data_version``), so the first request after any change computes afresh.
+    """
     today = today or local_today()
     since = since or (today.replace(day=1) - timedelta(days=365)).replace(day=1)
+    key = (scope.id, since, today, _data_version())
+    cache = current_app.extensions.setdefault("caseflow.dashboard_figures", OrderedDict())
+    figures = cache.get(key)
+    if figures is None:
+        figures = cache[key] = _dashboard_figures(scope, since, today)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    now = _now_rows(scope, figures["now"])
+    return Dashboard(scope, {CaseState(s): n for s, n in figures["states"].items()}, Rate(*figures["sign"]),
+                     Rate(*figures["completion"]), Rate(*figures["satisfaction"]), dict(figures["stages"]),
+                     overdue_by_unit(scope, today, now), [dict(t) for t in figures["trend"]], now)
+
+
+CACHE_SIZE = 512
+
+
+def _data_version() -> tuple:
+    """What the dashboard's figures depend on, in one cheap statement.
+
+    Every change to a case or an order writes a ``case_events`` row (moves, extensions, recomputed
+    deadlines, transfers), the chase appends ``chase_steps``, and the unit tree is summed by parent.
+    Today's date is part of the cache key too (what is late depends on it).
+    """
+    events = sa.select(sa.func.max(CaseEvent.id)).scalar_subquery()
+    steps = sa.select(sa.func.max(ChaseStep.id)).scalar_subquery()
+    tree = sa.select(sa.func.count(Unit.id).label("units"), sa.func.sum(
+        sa.cast(sa.func.coalesce(Unit.parent_id, 0), sa.BigInteger) * Unit.id).label("shape")).subquery()
+    return tuple(db.session.execute(sa.select(events, steps, tree.c.units, tree.c.shape)).one())
+
+
+def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
+    """The dashboard's figures as plain data (no ORM objects: they outlive the session in the cache)."""
     start = datetime.combine(since, time(), SHANGHAI).astimezone(UTC)
     subtree = sa.select(Unit.id).where(_within(scope))
 
-    counts = dict.fromkeys(CaseState, 0)
+    states = {s.value: 0 for s in CaseState}
     for state, n in db.session.execute(
             sa.select(Case.state, sa.func.count()).where(Case.responsible_unit_id.in_(subtree)).group_by(Case.state)):
-        counts[CaseState(state)] = n
+        states[CaseState(state).value] = n
 
     verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
     done = Order.completed_on_time.is_not(None)
@@ -313,10 +353,9 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     stage_days = {"sign": _average(o.sign_days or 0, o.signed), "verify": _average(o.verify_days or 0, o.verified or 0),
                   "handle": _average(o.handle_days or 0, o.handled or 0),
                   "close": _average(e.close_days or 0, e.closed or 0)}
-    now = by_unit_now(scope, today)
-    return Dashboard(scope, counts, Rate(o.signed_in_time or 0, o.signed), Rate(o.done_in_time or 0, o.done),
-                     Rate(e.satisfied or 0, e.rated or 0), stage_days,
-                     overdue_by_unit(scope, today, now), trend(scope, today), now)
+    return {"states": states, "sign": (o.signed_in_time or 0, o.signed), "completion": (o.done_in_time or 0, o.done),
+            "satisfaction": (e.satisfied or 0, e.rated or 0), "stages": stage_days,
+            "now": _now_figures(scope, today), "trend": trend(scope, today)}
 
 
 @dataclass
@@ -332,19 +371,31 @@ class UnitNow:
 
 
 def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
-    """Late orders, late cases (in their own step too) and escalated cases under each direct child: two statements."""
-    rows = {scope.code: UnitNow(scope.code, f"{scope.name}（本级）", None)}
-    rows.update({u.code: UnitNow(u.code, u.name, u) for u in _children(scope)})
+    """Late orders, late cases (in their own step too) and escalated cases under each direct child."""
+    return _now_rows(scope, _now_figures(scope, today))
+
+
+def _now_figures(scope: Unit, today: date) -> dict[str, dict[str, int]]:
+    """The figures of ``UnitNow`` by child code: two statements."""
     orders = _grouped(_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue_orders"))
                       .where(status.order_overdue(Order, today)), scope, Order.receiving_unit_id, False)
     cases = _grouped(_per_unit(Case.responsible_unit_id, None,
                                _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
                                _count_if(escalated(Case)).label("escalated"))
                      .where(Case.state.not_in(CaseState.FINISHED)), scope, Case.responsible_unit_id, False)
+    out: dict[str, dict[str, int]] = {}
     for per_unit in (orders, cases):
         for (code,), figures in _roll_up(scope, per_unit, by_child=True, by_month=False).items():
-            for name, n in figures.items():
-                setattr(rows[code], name, n)
+            out.setdefault(code, {}).update(figures)
+    return out
+
+
+def _now_rows(scope: Unit, figures: dict[str, dict[str, int]]) -> list[UnitNow]:
+    rows = {scope.code: UnitNow(scope.code, f"{scope.name}（本级）", None)}
+    rows.update({u.code: UnitNow(u.code, u.name, u) for u in _children(scope)})
+    for code, found in figures.items():
+        for name, n in found.items():
+            setattr(rows[code], name, n)
     return list(rows.values())
 
 

@@ -11,7 +11,7 @@ import time_machine
 
 from caseflow.cases import operations as ops
 from caseflow.chase.scan import run_scan
-from caseflow.chase.stats import dashboard, monthly_rows, totals
+from caseflow.chase.stats import Rate, dashboard, monthly_rows, totals
 from caseflow.models import CaseState, Rating, Verdict
 from tests.factories import submit
 
@@ -139,3 +139,36 @@ def test_dashboard_known_by_hand(world, db, figures):
     assert county.stage_days["close"] == pytest.approx((1 + 6) / 2)
     assert county.trend[-1]["received"] == 2
 
+
+
+def test_a_repeat_comes_from_the_cache_and_a_change_is_seen_at_once(world, db, figures):
+    import sqlalchemy as sa
+
+    from caseflow.models import Order, OrderState
+
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    province, today = world.unit("410000"), date(2026, 10, 30)
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with _at("2026-10-30 09:00"):
+            first = dashboard(province, since=date(2026, 9, 1), today=today)
+            computed = len(statements)
+            statements.clear()
+            again = dashboard(province, since=date(2026, 9, 1), today=today)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) <= 3 < computed  # the version, the child units (and nothing else)
+    assert again.trend == first.trend and again.sign_rate == first.sign_rate == Rate(3, 5)
+    assert [(r.code, r.overdue_orders) for r in again.now] == [(r.code, r.overdue_orders) for r in first.now]
+    # F's order is signed (late): the very next request counts it.
+    order = db.session.scalars(sa.select(Order).where(Order.state == OrderState.SENT)).one()
+    with _at("2026-10-30 10:00"):
+        ops.sign_order(world.user("officer", "4141000005"), order)
+        db.session.commit()
+        after = dashboard(province, since=date(2026, 9, 1), today=today)
+    assert after.sign_rate == Rate(3, 6)
+    assert after.stage_days["sign"] == pytest.approx((1 + 1 + 6 + 1 + 4 + 14) / 6)  # 10-12 → 10-30: 14 days
