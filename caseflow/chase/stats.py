@@ -8,10 +8,10 @@ calendar change therefore never rewrites a past month.
 
 Everything is limited to one unit's part of the tree and grouped by the unit's
 direct children (province → city → county → school) and by Shanghai calendar
-month, in SQL: each fact is first counted per unit (and month) over the
-indexes, then those few rows are summed up under the scope's child that each
-unit's path lies below.  The dashboard is a handful of statements whatever the
-number of cases, on PostgreSQL and SQLite alike.
+month, in SQL: each fact is read once over its index and joined to a small
+derived table of the scope's units that gives each unit the child it lies below
+(from its path), then hashed into a few groups.  The dashboard is a handful of
+statements whatever the number of cases, on PostgreSQL and SQLite alike.
 """
 from __future__ import annotations
 
@@ -72,27 +72,33 @@ def _within(scope: Unit) -> Any:
     return Unit.path.startswith(scope.path, autoescape=True)
 
 
-def _roll_up(scope: Unit, per_unit: sa.Select, *, by_child: bool, by_month: bool) -> dict[tuple, dict[str, int]]:
-    """Sum per-unit counts (columns ``unit_id``, optionally ``month``, then the figures) under each child and month.
+def _roll_up(scope: Unit, stmt: sa.Select, unit_id: Any, *, by_child: bool, by_month: bool
+             ) -> dict[tuple, dict[str, int]]:
+    """Run ``stmt`` (from ``_per_unit``) grouped by the scope's child that ``unit_id`` lies under and/or by month.
 
-    ``per_unit`` is grouped by unit (and month) already; this second step joins those few rows to the
-    units and adds them up, so the big tables are read once, over their indexes.
+    The child comes from a small derived table of the subtree's units (id → child code, computed from
+    the path), so the big table is read once over its index and hashed into a few groups.
     """
-    inner = per_unit.subquery()
-    figures = [c for c in inner.c if c.key not in ("unit_id", "month")]
+    cols = list(stmt.selected_columns)
+    month = cols[1] if by_month else None
+    figures = cols[2 if by_month else 1:]
+    names = [str(c.key) for c in figures]
     keys: list[Any] = []
     if by_child:
-        keys.append(child_code(scope, Unit.path).label("child"))
-    if by_month:
-        keys.append(inner.c.month)
-    stmt = (sa.select(*keys, *[sa.func.coalesce(sa.func.sum(c), 0).label(c.key) for c in figures])
-            .select_from(inner).join(Unit, Unit.id == inner.c.unit_id).where(_within(scope)))
+        units = sa.select(Unit.id, child_code(scope, Unit.path).label("child")).where(_within(scope)).subquery()
+        stmt = stmt.where(unit_id == units.c.id)
+        keys.append(units.c.child)
+    else:
+        stmt = stmt.where(unit_id.in_(sa.select(Unit.id).where(_within(scope))))
+    if month is not None:
+        keys.append(month)
+    stmt = stmt.with_only_columns(*keys, *figures, maintain_column_froms=True)
     if keys:
         stmt = stmt.group_by(*keys)
     out: dict[tuple, dict[str, int]] = {}
     for row in db.session.execute(stmt).mappings():
         key = tuple(_month(row[k.key]) if k.key == "month" else row[k.key] for k in keys)
-        out[key] = {c.key: int(row[c.key]) for c in figures}
+        out[key] = {name: int(row[name] or 0) for name in names}
     return out
 
 
@@ -102,18 +108,11 @@ def _month(value: Any) -> str:
 
 
 def _per_unit(unit_id: Any, at: Any | None, *figures: Any) -> sa.Select:
-    """SELECT unit_id[, month], figures… — to be filtered and grouped by the caller (see ``_grouped``)."""
+    """SELECT unit_id[, month], figures… — filtered by the caller, then grouped by ``_roll_up``."""
     cols = [unit_id.label("unit_id")]
     if at is not None:
         cols.append(local_month(at).label("month"))
     return sa.select(*cols, *figures)
-
-
-def _grouped(stmt: sa.Select, scope: Unit, unit_id: Any, by_month: bool) -> sa.Select:
-    """Keep ``stmt`` to the scope's subtree and group it by unit (and month)."""
-    subtree = sa.select(Unit.id).where(_within(scope))
-    groups = list(stmt.selected_columns)[:2 if by_month else 1]
-    return stmt.where(unit_id.in_(subtree)).group_by(*groups)
 
 
 # --- the monthly report ----------------------------------------------------------------------------
@@ -190,7 +189,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
 
     def run(unit_id, at, where, *figures):
         stmt = _per_unit(unit_id, at, *figures).where(where, _in_period(at, start, end))
-        return _roll_up(scope, _grouped(stmt, scope, unit_id, True), by_child=by_child, by_month=True)
+        return _roll_up(scope, stmt, unit_id, by_child=by_child, by_month=True)
 
     merge(run(Case.responsible_unit_id, Case.received_at, sa.true(), sa.func.count().label("received")))
     events = (_per_unit(Case.responsible_unit_id, CaseEvent.created_at,
@@ -199,7 +198,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
                         _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"))
               .select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
               .where(CaseEvent.action.in_(("close", "rate")), _in_period(CaseEvent.created_at, start, end)))
-    merge(_roll_up(scope, _grouped(events, scope, Case.responsible_unit_id, True), by_child=by_child, by_month=True))
+    merge(_roll_up(scope, events, Case.responsible_unit_id, by_child=by_child, by_month=True))
     merge(run(Order.receiving_unit_id, Order.reported_at, Order.completed_on_time.is_not(None),
               _count_if(Order.completed_on_time.is_(True)).label("on_time"),
               sa.func.count().label("completed")))
@@ -213,7 +212,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
              .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
                     ChaseStep.subject.not_like(f"{BY_HAND}%"),  # the 督办数 counts escalations of late work
                     _in_period(ChaseStep.created_at, start, end)))
-    merge(_roll_up(scope, _grouped(steps, scope, late_unit, True), by_child=by_child, by_month=True))
+    merge(_roll_up(scope, steps, late_unit, by_child=by_child, by_month=True))
     return out
 
 
@@ -377,15 +376,15 @@ def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
 
 def _now_figures(scope: Unit, today: date) -> dict[str, dict[str, int]]:
     """The figures of ``UnitNow`` by child code: two statements."""
-    orders = _grouped(_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue_orders"))
-                      .where(status.order_overdue(Order, today)), scope, Order.receiving_unit_id, False)
-    cases = _grouped(_per_unit(Case.responsible_unit_id, None,
-                               _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
-                               _count_if(escalated(Case)).label("escalated"))
-                     .where(Case.state.not_in(CaseState.FINISHED)), scope, Case.responsible_unit_id, False)
+    orders = (_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue_orders"))
+              .where(status.order_overdue(Order, today)), Order.receiving_unit_id)
+    cases = (_per_unit(Case.responsible_unit_id, None,
+                       _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
+                       _count_if(escalated(Case)).label("escalated"))
+             .where(Case.state.not_in(CaseState.FINISHED)), Case.responsible_unit_id)
     out: dict[str, dict[str, int]] = {}
-    for per_unit in (orders, cases):
-        for (code,), figures in _roll_up(scope, per_unit, by_child=True, by_month=False).items():
+    for stmt, unit_id in (orders, cases):
+        for (code,), figures in _roll_up(scope, stmt, unit_id, by_child=True, by_month=False).items():
             out.setdefault(code, {}).update(figures)
     return out
 
