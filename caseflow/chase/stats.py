@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -194,6 +195,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
     merge(run(Case.responsible_unit_id, Case.received_at, sa.true(), sa.func.count().label("received")))
     events = (_per_unit(Case.responsible_unit_id, CaseEvent.created_at,
                         _count_if(CaseEvent.action == "close").label("closed"),
+                        sa.func.sum(sa.case((CaseEvent.action == "close", CaseEvent.workdays))).label("close_days"),
                         _count_if(CaseEvent.action == "rate").label("rated"),
                         _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"))
               .select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
@@ -243,11 +245,15 @@ def _months_back(today: date, months: int) -> list[str]:
     return [f"{(first - i) // 12:04d}-{(first - i) % 12 + 1:02d}" for i in range(months - 1, -1, -1)]
 
 
-def trend(scope: Unit, today: date, months: int = 12) -> list[dict]:
-    """The last ``months`` months: received, closed, on-time completion and satisfaction."""
+def trend(scope: Unit, today: date, months: int = 12, *, facts: dict[tuple, dict[str, int]] | None = None
+          ) -> list[dict]:
+    """The last ``months`` months: received, closed, on-time completion and satisfaction.
+
+    ``facts`` are ``_monthly_facts`` by month already read for (at least) those months.
+    """
     labels = _months_back(today, months)
-    start, end = month_bounds(labels[0])[0], month_bounds(labels[-1])[1]
-    facts = _monthly_facts(scope, start, end, by_child=False)
+    if facts is None:
+        facts = _monthly_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
     out = []
     for month in labels:
         f = facts.get((month,), {})
@@ -285,7 +291,7 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     per-process cache (see ``_data_version``), so the first request after any change computes afresh.
     """
     today = today or local_today()
-    since = since or (today.replace(day=1) - timedelta(days=365)).replace(day=1)
+    since = (since or today.replace(day=1) - timedelta(days=365)).replace(day=1)  # figures by whole months
     key = (scope.id, since, today, _data_version())
     cache = current_app.extensions.setdefault("caseflow.dashboard_figures", OrderedDict())
     figures = cache.get(key)
@@ -341,20 +347,19 @@ def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
         sa.func.sum(sa.case((sa.and_(done, handle), Order.complete_workdays))).label("handle_days"),
         _count_if(sa.and_(done, handle)).label("handled"),
     ).where(Order.receiving_unit_id.in_(subtree), Order.sent_at >= start)).one()
-    e = db.session.execute(sa.select(
-        _count_if(CaseEvent.action == "rate").label("rated"),
-        _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"),
-        _count_if(CaseEvent.action == "close").label("closed"),
-        sa.func.sum(sa.case((CaseEvent.action == "close", CaseEvent.workdays))).label("close_days"),
-    ).select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
-        .where(Case.responsible_unit_id.in_(subtree), CaseEvent.action.in_(("rate", "close")),
-               CaseEvent.created_at >= start)).one()
+    # Closings and ratings since ``since`` (a month's first day): summed from the trend's months, read
+    # once from ``since`` (or the trend's first month, if earlier) to the end of this month.
+    labels = _months_back(today, 12)
+    first = min(f"{since:%Y-%m}", labels[0])
+    facts = _monthly_facts(scope, month_bounds(first)[0], month_bounds(labels[-1])[1], by_child=False)
+    e = SimpleNamespace(**{name: sum(f.get(name, 0) for (month,), f in facts.items() if month >= f"{since:%Y-%m}")
+                           for name in ("rated", "satisfied", "closed", "close_days")})
     stage_days = {"sign": _average(o.sign_days or 0, o.signed), "verify": _average(o.verify_days or 0, o.verified or 0),
                   "handle": _average(o.handle_days or 0, o.handled or 0),
                   "close": _average(e.close_days or 0, e.closed or 0)}
     return {"states": states, "sign": (o.signed_in_time or 0, o.signed), "completion": (o.done_in_time or 0, o.done),
             "satisfaction": (e.satisfied or 0, e.rated or 0), "stages": stage_days,
-            "now": _now_figures(scope, today), "trend": trend(scope, today)}
+            "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts)}
 
 
 @dataclass
