@@ -15,6 +15,7 @@ statements whatever the number of cases, on PostgreSQL and SQLite alike.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -294,13 +295,16 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     since = (since or today.replace(day=1) - timedelta(days=365)).replace(day=1)  # figures by whole months
     key = (scope.id, since, today, _data_version())
     cache = current_app.extensions.setdefault("caseflow.dashboard_figures", OrderedDict())
-    figures = cache.get(key)
+    with _CACHE_LOCK:
+        figures = cache.get(key)
+        if figures is not None:
+            cache.move_to_end(key)
     if figures is None:
-        figures = cache[key] = _dashboard_figures(scope, since, today)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
+        figures = _dashboard_figures(scope, since, today)
+        with _CACHE_LOCK:
+            cache[key] = figures
+            while len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
     now = _now_rows(scope, figures["now"])
     return Dashboard(scope, {CaseState(s): n for s, n in figures["states"].items()}, Rate(*figures["sign"]),
                      Rate(*figures["completion"]), Rate(*figures["satisfaction"]), dict(figures["stages"]),
@@ -308,6 +312,7 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
 
 
 CACHE_SIZE = 512
+_CACHE_LOCK = threading.Lock()  # a threaded server shares the cache between requests
 
 
 def _data_version() -> tuple:
