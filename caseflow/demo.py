@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
+from caseflow.deadlines.policy import working_days_taken
 from caseflow.deadlines.recompute import action_due_from_history, order_due_from_history
 from caseflow.deadlines.settings import current_rules, forget_calendar, load_calendar
 from caseflow.deadlines.status import on_time
@@ -247,8 +248,13 @@ def _settle(case: Case) -> None:
         order.due_provisional = deadlines.provisional
         if order.signed_at is not None:
             order.signed_on_time = on_time(order.sign_due_on, local_date(order.signed_at))
+            order.sign_workdays = working_days_taken(rules.calendar, order.sent_at, order.signed_at)
         if order.reported_at is not None:
             order.completed_on_time = on_time(order.due_on, local_date(order.reported_at))
+            order.complete_workdays = working_days_taken(rules.calendar, order.sent_at, order.reported_at)
+    for event in case.events:
+        if event.action == "close":
+            event.workdays = working_days_taken(rules.calendar, case.received_at, event.created_at)
     if case.action_due_on is not None:
         due = action_due_from_history(rules, case)
         if due is not None:

@@ -106,7 +106,7 @@ def _apply(obj, changes: dict) -> None:
 
 
 def _move_case(case: Case, action: str, actor: User | None, note: str | None = None,
-               order: Order | None = None, value: str | None = None, **changes) -> None:
+               order: Order | None = None, value: str | None = None, **changes) -> CaseEvent:
     """Check and make a case move; ``changes`` are the columns tied to the new state (set together)."""
     move = case_move(action, case.state)
     before = case.state
@@ -116,6 +116,7 @@ def _move_case(case: Case, action: str, actor: User | None, note: str | None = N
         event = _event(case, action, actor, from_state=before, to_state=move.target, order=order, note=note,
                        public=move.public is not None)
         event.value = value
+    return event
 
 
 def _move_order(order: Order, action: str, actor: User | None, note: str | None = None, **changes) -> None:
@@ -369,6 +370,7 @@ def sign_order(actor: User, order: Order, acting_person: str | None = None,
     order.acting_person = (acting_person or actor.name).strip()[:60]
     order.acting_phone = (acting_phone or actor.phone or order.receiving_unit.phone or "").strip()[:40] or None
     order.signed_on_time = on_time(order.sign_due_on, local_date(now))
+    order.sign_workdays = policy.working_days_taken(load_calendar(), order.sent_at, now)
     flush()
     _render_later([order])
 
@@ -417,6 +419,7 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
                 reported_by_id=actor.id)
     if order.completed_on_time is None:
         order.completed_on_time = on_time(order.due_on, local_date(now))
+    order.complete_workdays = policy.working_days_taken(load_calendar(), order.sent_at, now)
     if child is not None:
         _accept(actor, child)
     flush()
@@ -444,7 +447,7 @@ def send_back(actor: User, order: Order, reason: str) -> None:
     due = policy.after_send_back(current_rules(), order.kind, Due(order.due_on, order.due_provisional),
                                  local_today())
     order.due_on, order.due_provisional = due.on, due.provisional
-    order.completed_on_time = None
+    order.completed_on_time = order.complete_workdays = None
     flush()
 
 
@@ -509,7 +512,9 @@ def close_case(actor: User, case: Case, reply: str) -> None:
     """办结: confirm the outcome and answer the complainant."""
     permissions.check(actor, "close", case)
     reply = _text(reply, "答复投诉人的办理结果")
-    _move_case(case, "close", actor, note=reply, reply=reply, closed_at=utcnow(), action_due_on=None)
+    now = utcnow()
+    event = _move_case(case, "close", actor, note=reply, reply=reply, closed_at=now, action_due_on=None)
+    event.workdays = policy.working_days_taken(load_calendar(), case.received_at, now)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
     flush()
     _text_complainant(case, "closed")

@@ -89,6 +89,17 @@ def reveals_student(user: User, case: Case) -> bool:
         o.receiving_unit_id == user.unit_id for o in case.orders)
 
 
+def oversees(user: User, case: Case) -> bool:
+    """A supervisor of a unit above the responsible unit (its 督办单位, at any level up) supervises the case."""
+    return (user.role is Role.SUPERVISOR and user.unit_id != case.responsible_unit_id
+            and case.responsible_unit.is_within(user.unit))
+
+
+def may_escalate(user: User, case: Case) -> bool:
+    """The responsible unit, or a unit supervising it, may ask the level above it to supervise."""
+    return (manages(user, case) or oversees(user, case)) and user.unit.parent_id is not None
+
+
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
     def allowed(user: User, _obj: Any = None) -> bool:
         return user.role in roles
@@ -119,6 +130,11 @@ def _order_move(action: str) -> Callable[[Order], None]:
         order_move(action, order.state)
 
     return state
+
+
+def _unfinished_state(case: Case) -> None:
+    if case.state in CaseState.FINISHED:
+        raise IllegalTransition("该投诉已办结，无需督办。")
 
 
 def _transfer_state(case: Case) -> None:
@@ -192,6 +208,9 @@ CASE_RULES: dict[str, Rule] = {
     "legal_hold":         Rule(manages, _MANAGER_ONLY, _hold_state),
     "reveal_complainant": Rule(reveals_complainant, "只有处理责任单位可以查看投诉人的完整信息。"),
     "reveal_student":     Rule(reveals_student, "您的单位不能查看该学生的完整信息。"),
+    # 督办 by hand (caseflow.chase.supervise), from the escalation queue and the case page.
+    "supervise":          Rule(oversees, "只有上级单位的责任人可以提出督办意见。", _unfinished_state),
+    "escalate_up":        Rule(may_escalate, "只有负责或督办该投诉的单位的责任人可以提请上级督办。", _unfinished_state),
 }
 
 ORDER_RULES: dict[str, Rule] = {

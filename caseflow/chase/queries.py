@@ -8,8 +8,17 @@ from sqlalchemy.orm import selectinload
 
 from caseflow.deadlines import status
 from caseflow.extensions import db
-from caseflow.models import ChaseStep, Notification, OutboxItem, Unit, User
+from caseflow.models import CaseState, ChaseStep, Notification, OutboxItem, Unit, User
 from caseflow.timeutil import utcnow
+
+# The subject of an escalation asked for by hand (chase.supervise), not by the deadline scan.
+BY_HAND = "hand:"
+
+
+def escalated(case: Any) -> Any:
+    """SQL: the case (the Case class) was escalated to a higher level (督办) and is not finished yet."""
+    return case.state.not_in(CaseState.FINISHED) & sa.exists().where(
+        ChaseStep.case_id == case.id, ChaseStep.step == "escalate")
 
 
 def escalations_to(unit: Unit) -> list[ChaseStep]:
@@ -17,6 +26,12 @@ def escalations_to(unit: Unit) -> list[ChaseStep]:
     return list(db.session.scalars(
         sa.select(ChaseStep).where(ChaseStep.step == "escalate", ChaseStep.target_unit_id == unit.id)
         .order_by(ChaseStep.created_at.desc(), ChaseStep.id.desc()).limit(500)))
+
+
+def escalations_of(case_id: int) -> list[ChaseStep]:
+    """The case's escalations (by the scan or by hand), oldest first: the case page's 督办 block."""
+    return list(db.session.scalars(sa.select(ChaseStep).where(ChaseStep.case_id == case_id, ChaseStep.step == "escalate")
+                                   .order_by(ChaseStep.created_at, ChaseStep.id)))
 
 
 def history_of(steps: list[ChaseStep]) -> dict[int, list[ChaseStep]]:
@@ -32,7 +47,10 @@ def history_of(steps: list[ChaseStep]) -> dict[int, list[ChaseStep]]:
 
 
 def still_open(step: ChaseStep) -> bool:
-    """Whether what was escalated is still waiting (the order open, or the case deadline unchanged)."""
+    """Whether what was escalated is still waiting (the order open, or the case deadline unchanged;
+    for an escalation by hand, the case not finished)."""
+    if step.subject.startswith(BY_HAND):
+        return step.case.state not in CaseState.FINISHED
     if step.order is not None:
         return status.completion_running(step.order) and step.order.due_on == step.due_on
     return step.case.action_due_on == step.due_on

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from caseflow.chase.stats import monthly_rows, previous_month, totals
@@ -67,9 +68,10 @@ def generate_all_for_previous_month() -> int:
     return len(bureaus) - len(existing)
 
 
-def render_html(report: MonthlyReport, *, standalone: bool = True) -> str:
-    return render_template("reports/monthly.html", report=report, data=report.data, columns=COLUMNS,
-                           standalone=standalone, generated=format_datetime_cn(report.generated_at))
+def render_html(report: MonthlyReport, *, standalone: bool = True) -> Markup:
+    # Rendered by an autoescaping template: markup that the report page embeds as it is.
+    return Markup(render_template("reports/monthly.html", report=report, data=report.data, columns=COLUMNS,
+                                  standalone=standalone, generated=format_datetime_cn(report.generated_at)))
 
 
 def render_xlsx(report: MonthlyReport) -> bytes:

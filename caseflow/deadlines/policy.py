@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from caseflow.models.enums import CaseState, OrderKind
+from caseflow.timeutil import local_date
 from caseflow.workdays import Due, WorkCalendar
 
 # Working days allowed for each step (DOMAIN §4); an administrator may change them.
@@ -118,3 +119,8 @@ def next_action_due(rules: DeadlineRules, state: CaseState, *, received_on: date
 def latest_extension(rules: DeadlineRules, due_on: date) -> date:
     """The latest deadline an extension request may ask for: ``max_extension_days`` after the current one."""
     return rules.after(due_on, "max_extension_days").on
+
+
+def working_days_taken(calendar: WorkCalendar, started_at: datetime, done_at: datetime) -> int:
+    """Working days a step took, Shanghai days (started, done]: frozen when it is done, so figures never drift."""
+    return calendar.count(local_date(started_at), local_date(done_at))

@@ -62,6 +62,17 @@ def action_overdue(c: Any, today: Any) -> Any:
     return action_running(c) & is_past(c.action_due_on, today)
 
 
+def case_overdue(c: Any, o: Any, today: Any) -> Any:
+    """SQL: a case is late — its responsible unit's own step, or an open order of its current round.
+
+    ``c`` is the Case class, ``o`` an aliased Order class (the orders of the case are asked with EXISTS).
+    """
+    import sqlalchemy as sa
+
+    return action_overdue(c, today) | sa.exists().where(
+        o.case_id == c.id, o.round == c.round, completion_running(o), is_past(o.due_on, today))
+
+
 def soon_after(calendar: WorkCalendar, today: date) -> date:
     """The last day that still counts as due soon: the next working day."""
     return calendar.add(today, 1).on

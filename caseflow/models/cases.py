@@ -104,6 +104,9 @@ class Case(Model):
         sa.CheckConstraint("(state = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
         sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),
+        # The dashboard's counts per unit and month, read from the index alone.
+        sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id"),
+        sa.Index("ix_cases_unit_state", "responsible_unit_id", "state"),
     )
 
     def __repr__(self) -> str:

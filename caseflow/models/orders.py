@@ -69,6 +69,9 @@ class Order(Model):
     # Frozen when it happens, so later extensions or calendar edits never rewrite the figures.
     signed_on_time: Mapped[bool | None]
     completed_on_time: Mapped[bool | None]
+    # Working days the step took (``policy.working_days_taken``), frozen with it: the dashboard averages them.
+    sign_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    complete_workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
     # How far the deadline chase has gone for the current due dates (0 none, 1 reminded,
     # 2 overdue, 3 escalated); reset when a deadline moves. Lets the scan skip finished orders.
     chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
@@ -100,6 +103,12 @@ class Order(Model):
         sa.Index("ix_orders_sign_chase_open", "sign_due_on",
                  postgresql_where=sa.text("state = 'sent' AND sign_chase_level < 2"),
                  sqlite_where=sa.text("state = 'sent' AND sign_chase_level < 2")),
+        # The dashboard's rates and stage days, read from the indexes alone.
+        sa.Index("ix_orders_sent_figures", "sent_at", "receiving_unit_id", "kind", "signed_on_time", "sign_workdays",
+                 "completed_on_time", "complete_workdays"),
+        sa.Index("ix_orders_reported_figures", "reported_at", "receiving_unit_id", "completed_on_time",
+                 postgresql_where=sa.text("completed_on_time IS NOT NULL"),
+                 sqlite_where=sa.text("completed_on_time IS NOT NULL")),
     )
 
     @property

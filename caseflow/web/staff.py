@@ -110,6 +110,7 @@ EVENT_LABELS = {
     "extension_refused": "不同意延期", "informed": "告知投诉人", "routing_referral": "跨省投诉提示",
     "chase_remind": "催办", "chase_overdue": "逾期", "chase_escalate": "督办（提请上级）",
     "deadline_recomputed": "时限重新计算", "legal_hold": "设置法律保留", "legal_release": "解除法律保留",
+    "supervision_opinion": "督办意见", "escalate_up": "提请上级督办",
 }
 
 
@@ -209,7 +210,7 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
 def _blank_forms(table: dict, actions: set[str], version: int, prefill: dict[str, dict]) -> dict[str, forms.FlaskForm]:
     """Fresh forms (nothing posted) for the allowed ``actions``, with the record's version and any prefill."""
     out: dict[str, forms.FlaskForm] = {}
-    for action in actions & table.keys():  # reveal_* are rights, not forms
+    for action in actions & table.keys():  # rights (reveal_*) and actions with blocks of their own have no form
         form_cls, prefix = table[action]
         extra = {} if form_cls is forms.AttachmentForm else {"version": str(version)}
         out[action] = form_cls(prefix=prefix, formdata=None, **extra, **prefill.get(action, {}))

@@ -2,6 +2,8 @@
 every official's notification inbox; administrators' view of failed deliveries."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -18,21 +20,23 @@ from flask_login import current_user
 
 from caseflow import jobs
 from caseflow.cases import access
-from caseflow.chase import queries
+from caseflow.chase import queries, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
-from caseflow.chase.stats import previous_month
-from caseflow.errors import InvalidInput
+from caseflow.chase.stats import month_bounds, previous_month
+from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
-from caseflow.timeutil import local_today
+from caseflow.timeutil import SHANGHAI, local_today
 from caseflow.web import charts
 from caseflow.web.auth import permission_required
 from caseflow.web.security import safe_next
 
 bp = Blueprint("supervision", __name__)
 supervisors = permission_required("supervise_units")
+# Case actions: whoever works cases gets the case (404 outside their tree), then the action's own rule (403).
+case_roles = permission_required("work_cases")
 
 STAGES = {"sign": "签收", "verify": "核查（下发至报回）", "handle": "督办办理（下发至报回）", "close": "受理至办结"}
 MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
@@ -40,6 +44,7 @@ MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def init_supervision(app: Flask) -> None:
+    app.jinja_env.globals.update(supervision_contacts=supervise.contacts, escalations_of=queries.escalations_of)
     @app.context_processor
     def _unread():
         if has_request_context() and current_user.is_authenticated:
@@ -70,13 +75,19 @@ def dashboard():
         "受理": [t["received"] for t in trend], "办结": [t["closed"] for t in trend]})
     chart_rates = charts.line_chart("近12个月按时办结率与满意率", months, {
         "按时办结率": [t["completion"] for t in trend], "满意率": [t["satisfaction"] for t in trend]}, percent=True)
-    chart_overdue = charts.bar_chart("逾期未办结单数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
+    chart_overdue = charts.bar_chart("逾期单据数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
     chart_states = charts.bar_chart("各状态投诉数", [(s.label, n) for s, n in d.state_counts.items() if n])
     chart_stages = charts.bar_chart("各环节平均用时（工作日）",
                                     [(STAGES[k], round(v, 1)) for k, v in d.stage_days.items() if v is not None])
     return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
-                           chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages)
+                           chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
+                           month_end=_month_end)
+
+
+def _month_end(month: str) -> str:
+    """The last day of a 'YYYY-MM' month, as the lists' ``to`` parameter takes it."""
+    return (month_bounds(month)[1].astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat()
 
 
 @bp.get("/escalations")
@@ -86,6 +97,33 @@ def escalations():
     steps = queries.escalations_to(current_user.unit)
     return render_template("supervision/escalations.html", steps=steps, history=queries.history_of(steps),
                            still_open=queries.still_open, step_labels=STEP_LABEL)
+
+
+def _supervise(number: str, operation, done: str):
+    """Load the case (404 outside the user's tree), call one 督办 operation, and go back where the form was."""
+    case = access.get_case(current_user, number)
+    try:
+        with unit_of_work():
+            operation(current_user, case, request.form.get("text"))
+    except (InvalidInput, IllegalTransition) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(safe_next(request.form.get("next")) or f"/cases/{number}")
+
+
+@bp.post("/cases/<number>/supervision-opinion")
+@case_roles
+def supervision_opinion(number: str):
+    """督办意见 on a lower unit's case."""
+    return _supervise(number, supervise.record_opinion, "已记录督办意见，并通知处理责任单位。")
+
+
+@bp.post("/cases/<number>/escalate")
+@case_roles
+def escalate(number: str):
+    """提请上级督办, with the reason."""
+    return _supervise(number, supervise.escalate_up, "已提请上级督办。")
 
 
 @bp.get("/reports/monthly")

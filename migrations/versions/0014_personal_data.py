@@ -1,7 +1,7 @@
 """citizens' sessions kept server-side; officials' phones sealed with keyed lookup hashes
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05 23:10:00
 
 The citizen's session cookie carried the access code, names and masked numbers
@@ -22,7 +22,7 @@ from caseflow.security.crypto import Keyring
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
