@@ -17,6 +17,7 @@ from caseflow.models.enums import (
     Verdict,
 )
 from caseflow.models.events import AuditEntry, CaseEvent
+from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
@@ -38,7 +39,7 @@ __all__ = [
     "Attachment", "Attempt", "AuditEntry", "CalendarDay", "CalendarYear", "Case",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
-    "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage", "Unit",
+    "OutboxItem", "Person", "Rating", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS", "Setting", "Sex", "SmsMessage", "Unit",
     "UnitKind", "User", "Verdict", "case_schools",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
