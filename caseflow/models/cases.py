@@ -104,6 +104,8 @@ class Case(Model):
 
     __mapper_args__ = {"version_id_col": version_id}
     __table_args__ = (
+        # The case list's default order: the action deadline first (nulls last), then the newest.
+        sa.Index("ix_cases_action_due", "action_due_on", sa.text("id DESC")),
         sa.CheckConstraint("(state = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
         sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),

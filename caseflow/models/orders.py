@@ -91,6 +91,7 @@ class Order(Model):
         sa.CheckConstraint("state = 'sent' OR state = 'returned' OR state = 'cancelled' OR signed_at IS NOT NULL",
                            name="signed_has_time"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
+        sa.Index("ix_orders_receiving_case", "receiving_unit_id", "case_id"),  # visibility: orders in a subtree
         sa.Index("ix_orders_chase_open", "due_on",
                  postgresql_where=sa.text(f"{_CHASED} AND chase_level < 3"),
                  sqlite_where=sa.text(f"{_CHASED} AND chase_level < 3")),

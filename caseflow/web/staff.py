@@ -154,9 +154,7 @@ def _show_list(list_name: str, build: Callable, template: str, **extra):
 @work_roles
 def inbox():
     """The orders my unit must sign, work, or review, and the extensions it must decide; the counts bar above."""
-    bulk = {"sign": permissions.can(current_user, "bulk_sign"),
-            "remind": permissions.can(current_user, "bulk_remind")}
-    return _show_list("inbox", queries.order_list, "staff/inbox.html", bulk=bulk,
+    return _show_list("inbox", queries.order_list, "staff/inbox.html", bulk=_bulk_actions(),
                       task=lambda order: queries.inbox_task(current_user, order),
                       counts=queries.inbox_counts(current_user))
 
@@ -165,7 +163,12 @@ def inbox():
 @case_roles
 def orders():
     """Every order visible to me, with the same filters as the case list."""
-    return _show_list("orders", queries.order_list, "staff/orders.html")
+    return _show_list("orders", queries.order_list, "staff/orders.html", bulk=_bulk_actions())
+
+
+def _bulk_actions() -> dict[str, bool]:
+    """Which bulk buttons the lists of orders show (the routes check every order again)."""
+    return {"sign": permissions.can(current_user, "bulk_sign"), "remind": permissions.can(current_user, "bulk_remind")}
 
 
 @bp.get("/cases")
@@ -193,9 +196,13 @@ def filter_save():
     return redirect(saved.url)
 
 
-@bp.post("/filters/<int:filter_id>/delete")
+@bp.post("/filters/delete")
 @case_roles
-def filter_delete(filter_id: int):
+def filter_delete():
+    """Delete one of my saved filters (the id is posted; another user's deletes nothing: 404)."""
+    filter_id = request.form.get("id", type=int)
+    if filter_id is None:
+        abort(400)
     with unit_of_work():
         deleted = queries.delete_filter(current_user, filter_id)
     if not deleted:

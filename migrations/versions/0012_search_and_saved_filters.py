@@ -29,8 +29,16 @@ def upgrade():
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.create_index('ix_persons_name_trgm', 'persons', ['name'], unique=False,
                         postgresql_using='gin', postgresql_ops={'name': 'gin_trgm_ops'})
+        # The subtree test (path LIKE 'prefix%') needs pattern ops under a non-C collation.
+        op.create_index('ix_units_path_prefix', 'units', ['path'], unique=False,
+                        postgresql_ops={'path': 'varchar_pattern_ops'})
     else:
         op.create_index('ix_persons_name_trgm', 'persons', ['name'], unique=False)
+        op.create_index('ix_units_path_prefix', 'units', ['path'], unique=False)
+    # The visibility rule's "an order of the case was received in my subtree", as an index-only probe.
+    op.create_index('ix_orders_receiving_case', 'orders', ['receiving_unit_id', 'case_id'], unique=False)
+    # The case list's default order (the action deadline first, then the newest) read off an index.
+    op.create_index('ix_cases_action_due', 'cases', ['action_due_on', sa.text('id DESC')], unique=False)
     op.create_index('ix_case_schools_unit_id', 'case_schools', ['unit_id', 'case_id'], unique=False)
     op.create_index('ix_cases_received_at', 'cases', ['received_at'], unique=False)
     op.create_index('ix_cases_complainant_id', 'cases', ['complainant_id'], unique=False)
@@ -57,4 +65,7 @@ def downgrade():
     op.drop_index('ix_cases_complainant_id', table_name='cases')
     op.drop_index('ix_cases_received_at', table_name='cases')
     op.drop_index('ix_case_schools_unit_id', table_name='case_schools')
+    op.drop_index('ix_cases_action_due', table_name='cases')
+    op.drop_index('ix_orders_receiving_case', table_name='orders')
+    op.drop_index('ix_units_path_prefix', table_name='units')
     op.drop_index('ix_persons_name_trgm', table_name='persons')
