@@ -208,7 +208,9 @@ def _people(condition: sa.ColumnElement[bool], *, indexed: bool = True) -> sa.Co
     cases are reached from them (a semi-join); otherwise each case in scope checks its two persons.
     """
     if not indexed:
-        return sa.exists().where(Person.id.in_([Case.complainant_id, Case.student_id]), condition)
+        matching = sa.select(Person.id).where(condition).cte("matching_persons").prefix_with("MATERIALIZED",
+                                                                                             dialect="postgresql")
+        return sa.or_(Case.complainant_id.in_(sa.select(matching.c.id)), Case.student_id.in_(sa.select(matching.c.id)))
     ids = sa.select(Person.id).where(condition).scalar_subquery()
     by_complainant, by_student = aliased(Case), aliased(Case)
     return Case.id.in_(sa.union_all(sa.select(by_complainant.id).where(by_complainant.complainant_id.in_(ids)),
