@@ -198,19 +198,14 @@ def _hashes(q: str) -> list[str]:
     return [h for h in dict.fromkeys(crypto.lookup_hash(v) for v in values) if h]
 
 
-TRIGRAM = 3  # names this long or longer are found through the trigram index; shorter ones after the scope
-
-
-def _people(condition: sa.ColumnElement[bool], *, indexed: bool = True) -> sa.ColumnElement[bool]:
+def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     """The case's complainant or student is a person matching ``condition``.
 
-    ``indexed``: the matching persons are few and found by an index (a keyed hash, a long name), so the
-    cases are reached from them (a semi-join); otherwise each case in scope checks its two persons.
+    The cases are reached from the matching persons (a semi-join through the complainant and student
+    indexes): a name of three characters or more is found through the trigram index, a shorter one by
+    one pass over the names; either way the list never walks every case in scope (measured: a two-character
+    name in a county at 1,000,000 cases took 9 s that way, against one pass over the names).
     """
-    if not indexed:
-        matching = sa.select(Person.id).where(condition).cte("matching_persons").prefix_with("MATERIALIZED",
-                                                                                             dialect="postgresql")
-        return sa.or_(Case.complainant_id.in_(sa.select(matching.c.id)), Case.student_id.in_(sa.select(matching.c.id)))
     ids = sa.select(Person.id).where(condition).scalar_subquery()
     by_complainant, by_student = aliased(Case), aliased(Case)
     return Case.id.in_(sa.union_all(sa.select(by_complainant.id).where(by_complainant.complainant_id.in_(ids)),
@@ -228,7 +223,7 @@ def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
     upper = q.upper()
     if _ORDER_NUMBER.match(upper):
         return number_column.startswith(upper, autoescape=True)
-    return _people(Person.name.contains(q, autoescape=True), indexed=len(q) >= TRIGRAM)
+    return _people(Person.name.contains(q, autoescape=True))
 
 
 def _case_number_or(q: str, column) -> sa.ColumnElement[bool] | None:

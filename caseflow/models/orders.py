@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
 
 # The chase's partial indexes cover the orders whose receiver still has to act.
 _CHASED = f"state IN ({sql_values(OrderState.WORKING)})"
+_OPEN = f"state IN ({sql_values(OrderState.OPEN)})"
 
 
 class Order(Model):
@@ -92,6 +93,11 @@ class Order(Model):
                            name="signed_has_time"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
         sa.Index("ix_orders_receiving_case", "receiving_unit_id", "case_id"),  # visibility: orders in a subtree
+        # The inbox: orders a unit must work (it received them) or review (it issued them), still open.
+        sa.Index("ix_orders_inbox_receiving", "receiving_unit_id", postgresql_where=sa.text(_CHASED),
+                 sqlite_where=sa.text(_CHASED)),
+        sa.Index("ix_orders_inbox_issuing", "issuing_unit_id", postgresql_where=sa.text(_OPEN),
+                 sqlite_where=sa.text(_OPEN)),
         sa.Index("ix_orders_chase_open", "due_on",
                  postgresql_where=sa.text(f"{_CHASED} AND chase_level < 3"),
                  sqlite_where=sa.text(f"{_CHASED} AND chase_level < 3")),

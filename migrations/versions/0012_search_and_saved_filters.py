@@ -37,6 +37,13 @@ def upgrade():
         op.create_index('ix_units_path_prefix', 'units', ['path'], unique=False)
     # The visibility rule's "an order of the case was received in my subtree", as an index-only probe.
     op.create_index('ix_orders_receiving_case', 'orders', ['receiving_unit_id', 'case_id'], unique=False)
+    # The inbox: a unit's open orders, received (to work) or issued (to review).
+    working = "state IN ('sent', 'signed', 'relayed')"
+    still_open = "state IN ('sent', 'signed', 'relayed', 'reported')"
+    op.create_index('ix_orders_inbox_receiving', 'orders', ['receiving_unit_id'], unique=False,
+                    postgresql_where=sa.text(working), sqlite_where=sa.text(working))
+    op.create_index('ix_orders_inbox_issuing', 'orders', ['issuing_unit_id'], unique=False,
+                    postgresql_where=sa.text(still_open), sqlite_where=sa.text(still_open))
     # The case list's default order (the action deadline first, then the newest) read off an index.
     op.create_index('ix_cases_action_due', 'cases', ['action_due_on', sa.text('id DESC')], unique=False)
     op.create_index('ix_case_schools_unit_id', 'case_schools', ['unit_id', 'case_id'], unique=False)
@@ -66,6 +73,8 @@ def downgrade():
     op.drop_index('ix_cases_received_at', table_name='cases')
     op.drop_index('ix_case_schools_unit_id', table_name='case_schools')
     op.drop_index('ix_cases_action_due', table_name='cases')
+    op.drop_index('ix_orders_inbox_issuing', table_name='orders')
+    op.drop_index('ix_orders_inbox_receiving', table_name='orders')
     op.drop_index('ix_orders_receiving_case', table_name='orders')
     op.drop_index('ix_units_path_prefix', table_name='units')
     op.drop_index('ix_persons_name_trgm', table_name='persons')
