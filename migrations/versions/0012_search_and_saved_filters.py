@@ -44,6 +44,9 @@ def upgrade():
                     postgresql_where=sa.text(working), sqlite_where=sa.text(working))
     op.create_index('ix_orders_inbox_issuing', 'orders', ['issuing_unit_id'], unique=False,
                     postgresql_where=sa.text(still_open), sqlite_where=sa.text(still_open))
+    # The order lists' default order: the deadline the receiver must meet next, then the newest.
+    op.execute("CREATE INDEX ix_orders_urgency ON orders ((CASE WHEN state = 'sent' THEN sign_due_on "
+               "WHEN state IN ('sent', 'signed', 'relayed') THEN due_on END), id DESC)")
     # The case list's default order (the action deadline first, then the newest) read off an index.
     op.create_index('ix_cases_action_due', 'cases', ['action_due_on', sa.text('id DESC')], unique=False)
     op.create_index('ix_case_schools_unit_id', 'case_schools', ['unit_id', 'case_id'], unique=False)
@@ -73,6 +76,7 @@ def downgrade():
     op.drop_index('ix_cases_received_at', table_name='cases')
     op.drop_index('ix_case_schools_unit_id', table_name='case_schools')
     op.drop_index('ix_cases_action_due', table_name='cases')
+    op.drop_index('ix_orders_urgency', table_name='orders')
     op.drop_index('ix_orders_inbox_issuing', table_name='orders')
     op.drop_index('ix_orders_inbox_receiving', table_name='orders')
     op.drop_index('ix_orders_receiving_case', table_name='orders')
