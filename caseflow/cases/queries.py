@@ -415,10 +415,15 @@ class ListPage:
     capped: bool
     state_counts: list[tuple[CaseState | OrderState, int]]
     per_page: int = PER_PAGE
+    counts_capped: bool = False  # the counts per state saw only the first COUNT_CAP rows
 
     @property
     def page(self) -> int:
         return self.filters.page
+
+    @property
+    def count_cap(self) -> int:
+        return COUNT_CAP
 
     @property
     def pages(self) -> int:
@@ -433,14 +438,24 @@ def _state_counts(base: sa.Select, state_column, states) -> tuple[dict, bool]:
     return counts, sum(counts.values()) > COUNT_CAP
 
 
+def _capped_count(query: sa.Select) -> int:
+    """Rows of ``query``, counted up to ``COUNT_CAP`` + 1."""
+    inner = query.with_only_columns(sa.literal(1).label("one")).order_by(None).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
+
+
 def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column, states, shown) -> ListPage:
-    counts, capped = _state_counts(base, state_column, states)
-    total = counts.get(f.state, 0) if f.state else sum(counts.values())
-    total = min(total, COUNT_CAP) if capped else total
+    counts, counts_capped = _state_counts(base, state_column, states)
+    if f.state and counts_capped:  # the chips saw only the first rows: count the chosen state itself
+        found = _capped_count(sorted_query)
+        total, capped = min(found, COUNT_CAP), found > COUNT_CAP
+    else:
+        total = min(counts.get(f.state, 0) if f.state else sum(counts.values()), COUNT_CAP)
+        capped = counts_capped
     per_page = PER_PAGE_OF[f.list]
     f.page = min(f.page, max((total + per_page - 1) // per_page, 1))  # past the end: the last page
     items = list(db.session.scalars(sorted_query.limit(per_page).offset((f.page - 1) * per_page)).unique())
-    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page)
+    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped)
 
 
 def _list(f: ListFilters, visible: sa.Select, conditions, state_column, states, shown, sort, *options) -> ListPage:
@@ -448,7 +463,7 @@ def _list(f: ListFilters, visible: sa.Select, conditions, state_column, states, 
     try:
         base = visible.where(*conditions())
     except _Unknown:
-        return ListPage(f, [], 0, False, [(s, 0) for s in shown])
+        return ListPage(f, [], 0, False, [(s, 0) for s in shown], PER_PAGE_OF[f.list])
     query = base.where(state_column == f.state) if f.state else base
     return _page(f, base, sort(query.options(*options), f.sort), state_column, states, shown)
 

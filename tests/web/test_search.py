@@ -113,6 +113,23 @@ def test_counts_per_state_are_filters_keeping_the_others(app, db, world, scene):
     assert "已受理 <b>" not in html  # a state with nothing in it is not offered
 
 
+def test_counts_above_the_cap_say_so(app, db, world, monkeypatch):
+    from caseflow.cases import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    cases = [submit(db)[0] for _ in range(5)]
+    operations.accept_case(world.user("supervisor", "410105"), cases[0])
+    db.session.commit()
+    county = Browser(app, world.user("supervisor", "410105"))
+    html = county.page("/cases")
+    assert "共 3+ 件" in html and "全部 <b>3+</b>" in html
+    assert re.search(r'state=registered"[^>]*>已受理</a>', html)  # offered, but no partial number
+    html = county.page("/cases?state=submitted")
+    assert "共 3+ 件" in html
+    html = county.page("/cases?state=registered")  # the chosen state is counted on its own
+    assert "共 1 件" in html and rows(html) == [cases[0].number]
+
+
 def test_id_number_and_phone_search_only_finds_what_the_user_may_see(app, db, world, scene):
     a, b, _c = scene
     sup = world.user("supervisor", "410105")
