@@ -1,7 +1,7 @@
 """Time helpers: store UTC, show Asia/Shanghai, deadlines by Shanghai calendar day."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -27,6 +27,11 @@ def local_date(dt: datetime) -> date:
 def local_today() -> date:
     """Today in Shanghai."""
     return local_date(utcnow())
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant a Shanghai calendar day begins (received-date filters compare with it)."""
+    return datetime.combine(day, time(), SHANGHAI)
 
 
 def format_date_cn(d: date | datetime | str | None) -> str:

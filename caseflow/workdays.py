@@ -8,6 +8,7 @@ The day of the triggering event never counts.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,6 +35,12 @@ def package_years() -> range:
 _PACKAGE_YEARS = package_years()
 
 
+@functools.lru_cache(maxsize=8192)
+def _package_workday(d: date) -> bool:
+    """chinesecalendar's answer for one day, kept: each call scans its whole holiday table (about 40 µs)."""
+    return chinese_calendar.is_workday(d)
+
+
 class WorkCalendar:
     """Which days are working days, given overrides and confirmed years."""
 
@@ -46,7 +53,7 @@ class WorkCalendar:
         if d in self.overrides:
             return self.overrides[d], False
         if d.year in _PACKAGE_YEARS:
-            return chinese_calendar.is_workday(d), False
+            return _package_workday(d), False
         return d.weekday() < 5, d.year not in self.confirmed_years
 
     def is_workday(self, d: date) -> bool:

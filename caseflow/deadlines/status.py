@@ -53,6 +53,11 @@ def order_overdue(o: Any, today: Any) -> Any:
     return (completion_running(o) & is_past(o.due_on, today)) | (sign_running(o) & is_past(o.sign_due_on, today))
 
 
+def order_due_today(o: Any, today: Any) -> Any:
+    """The receiver's running deadline (signing or completing) falls due today."""
+    return (completion_running(o) & (o.due_on == today)) | (sign_running(o) & (o.sign_due_on == today))
+
+
 def action_running(c: Any) -> Any:
     """The responsible unit itself owes the case's next step (its action deadline runs)."""
     return _in(c.state, CaseState.AWAITING_RESPONSIBLE) & (c.action_due_on != None)  # noqa: E711 - SQL too
@@ -71,6 +76,10 @@ def case_overdue(c: Any, o: Any, today: Any) -> Any:
 
     return action_overdue(c, today) | sa.exists().where(
         o.case_id == c.id, o.round == c.round, completion_running(o), is_past(o.due_on, today))
+
+
+def action_due_today(c: Any, today: Any) -> Any:
+    return action_running(c) & (c.action_due_on == today)
 
 
 def soon_after(calendar: WorkCalendar, today: date) -> date:

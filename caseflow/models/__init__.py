@@ -17,6 +17,7 @@ from caseflow.models.enums import (
     Verdict,
 )
 from caseflow.models.events import AuditEntry, CaseEvent
+from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
 from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
@@ -48,9 +49,9 @@ __all__ = [
     "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
     "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
-    "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "Setting", "Sex", "SmsMessage",
-    "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools", "FaqCount", "FaqEntry",
-    "OrderCitation", "PolicyRule",
+    "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
+    "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

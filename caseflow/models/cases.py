@@ -22,6 +22,7 @@ case_schools = sa.Table(
     db.metadata,
     sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("unit_id", sa.ForeignKey("units.id"), primary_key=True),
+    sa.Index("ix_case_schools_unit_id", "unit_id", "case_id"),  # the school filter
 )
 
 
@@ -44,6 +45,11 @@ class Person(Model):
     registry_no: Mapped[str | None] = mapped_column(Encrypted)
     registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
+    # Name search by substring: trigrams on PostgreSQL (migration 0012), a plain index elsewhere.
+    __table_args__ = (
+        sa.Index("ix_persons_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    )
+
 
 class Case(Model):
     """One complaint, from submission to the complainant's rating."""
@@ -62,12 +68,12 @@ class Case(Model):
     description: Mapped[str] = mapped_column(sa.Text)
     # 所投诉事项 as the responsible unit words it on the orders; defaults to the description.
     complaint_summary: Mapped[str | None] = mapped_column(sa.Text)
-    complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
-    student_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
+    complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
     responsible_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     routing_note: Mapped[str | None] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the responsible unit must do next (issue orders, decide) and by when.
     action_due_on: Mapped[date | None]
@@ -101,6 +107,8 @@ class Case(Model):
 
     __mapper_args__ = {"version_id_col": version_id}
     __table_args__ = (
+        # The case list's default order: the action deadline first (nulls last), then the newest.
+        sa.Index("ix_cases_action_due", "action_due_on", sa.text("id DESC")),
         sa.CheckConstraint("(state = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
         sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),

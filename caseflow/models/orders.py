@@ -19,6 +19,14 @@ if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
 
 # The chase's partial indexes cover the orders whose receiver still has to act.
 _CHASED = f"state IN ({sql_values(OrderState.WORKING)})"
+_OPEN = f"state IN ({sql_values(OrderState.OPEN)})"
+# The deadline the receiver must meet next (signing, then completing): the order lists' default order.
+# The same expression as ``queries._order_urgency`` (status.sign_running / completion_running), so the
+# planner reads the sorted list off this index instead of sorting every visible order (migration 0012).
+# Written as PostgreSQL prints it back: the migrations-vs-models check compares the reflected text.
+_URGENT_ON_PG = ("(\nCASE\n    WHEN state::text = 'sent'::text THEN sign_due_on\n    WHEN state::text = ANY (ARRAY["
+                 + ", ".join(f"'{s.value}'::character varying" for s in OrderState.WORKING)
+                 + "]::text[]) THEN due_on\n    ELSE NULL::date\nEND)")
 
 
 class Order(Model):
@@ -97,6 +105,13 @@ class Order(Model):
         sa.CheckConstraint("state = 'sent' OR state = 'returned' OR state = 'cancelled' OR signed_at IS NOT NULL",
                            name="signed_has_time"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
+        sa.Index("ix_orders_receiving_case", "receiving_unit_id", "case_id"),  # visibility: orders in a subtree
+        # The inbox: orders a unit must work (it received them) or review (it issued them), still open.
+        sa.Index("ix_orders_inbox_receiving", "receiving_unit_id", postgresql_where=sa.text(_CHASED),
+                 sqlite_where=sa.text(_CHASED)),
+        sa.Index("ix_orders_inbox_issuing", "issuing_unit_id", postgresql_where=sa.text(_OPEN),
+                 sqlite_where=sa.text(_OPEN)),
+        sa.Index("ix_orders_urgency", sa.text(_URGENT_ON_PG), sa.column("id").desc()).ddl_if(dialect="postgresql"),
         sa.Index("ix_orders_chase_open", "due_on",
                  postgresql_where=sa.text(f"{_CHASED} AND chase_level < 3"),
                  sqlite_where=sa.text(f"{_CHASED} AND chase_level < 3")),

@@ -34,6 +34,8 @@ class Unit(Model):
 
     __table_args__ = (
         sa.CheckConstraint("(kind = 'ministry') = (parent_id IS NULL)", name="root_is_ministry"),
+        # Subtree tests (path LIKE 'prefix%') on PostgreSQL under a non-C collation (migration 0012).
+        sa.Index("ix_units_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
     )
 
     @property

@@ -25,7 +25,6 @@ from flask_login import current_user
 from caseflow import retention
 from caseflow.cases import access, attachments, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
-from caseflow.deadlines import status
 from caseflow.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -35,11 +34,11 @@ from caseflow.errors import (
     NotInJurisdiction,
 )
 from caseflow.extensions import unit_of_work
-from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Role, Verdict
+from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Verdict
 from caseflow.security import redact
-from caseflow.timeutil import local_today
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import home_for, permission_required
+from caseflow.web.security import safe_next
 
 bp = Blueprint("staff", __name__)
 
@@ -136,35 +135,81 @@ def home():
     return redirect(home_for(current_user))
 
 
+@bp.app_context_processor
+def _saved_filters_helper():
+    """``my_filters()`` for the navigation: the signed-in official's saved filters (asked only when shown)."""
+    return {"my_filters": lambda: queries.saved_filters(current_user)}
+
+
+def _show_list(list_name: str, build: Callable, template: str, **extra):
+    """Parse the list's filters from the query string, build the page, render it."""
+    filters = queries.ListFilters.from_args(request.args, list_name)
+    page = build(current_user, filters)
+    return render_template(template, f=filters, page=page, list_name=list_name, sorts=queries.SORTS[list_name],
+                           states=list(CaseState if list_name == "cases" else
+                                       OrderState.OPEN if list_name == "inbox" else OrderState),
+                           categories=list(Category), kinds=list(OrderKind), **extra)
+
+
 @bp.get("/inbox")
 @work_roles
 def inbox():
-    """The orders my unit must sign, work, or review, and the extensions it must decide."""
-    form = forms.InboxFilterForm(request.args)
-    form.sort.choices = forms.select_choices(queries.INBOX_SORTS.items())
-    filters = queries.InboxFilters(kind=_enum(OrderKind, form.kind.data), state=_enum(OrderState, form.state.data),
-                                   overdue=bool(form.overdue.data),
-                                   sort=form.sort.data if form.sort.data in queries.INBOX_SORTS else "due")
-    page = queries.paginate(queries.inbox_query(current_user, filters), request.args.get("page", 1, type=int))
-    today = local_today()
-    rows = [(o, queries.inbox_task(current_user, o), status.order_overdue(o, today)) for o in page.items]
-    return render_template("staff/inbox.html", form=form, page=page, rows=rows)
+    """The orders my unit must sign, work, or review, and the extensions it must decide; the counts bar above."""
+    return _show_list("inbox", queries.order_list, "staff/inbox.html", bulk=_bulk_actions(),
+                      task=lambda order: queries.inbox_task(current_user, order),
+                      counts=queries.inbox_counts(current_user))
+
+
+@bp.get("/orders")
+@case_roles
+def orders():
+    """Every order visible to me, with the same filters as the case list."""
+    return _show_list("orders", queries.order_list, "staff/orders.html", bulk=_bulk_actions())
+
+
+def _bulk_actions() -> dict[str, bool]:
+    """Which bulk buttons the lists of orders show (the routes check every order again)."""
+    return {"sign": permissions.can(current_user, "bulk_sign"), "remind": permissions.can(current_user, "bulk_remind")}
 
 
 @bp.get("/cases")
 @case_roles
 def cases():
-    """The cases visible to me, filtered, sorted and paged; counts per state for my own unit."""
-    form = forms.CaseFilterForm(request.args)
-    form.sort.choices = forms.select_choices(queries.CASE_SORTS.items())
-    category = _enum(Category, form.category.data)
-    filters = queries.CaseFilters(
-        state=_enum(CaseState, form.state.data), category=category.value if category else None,
-        overdue=bool(form.overdue.data), number=(form.number.data or "")[:40], mine=bool(form.mine.data),
-        sort=form.sort.data if form.sort.data in queries.CASE_SORTS else "received")
-    page = queries.paginate(queries.case_list_query(current_user, filters), request.args.get("page", 1, type=int))
-    counts = queries.state_counts(current_user) if filters.mine and current_user.role is Role.SUPERVISOR else None
-    return render_template("staff/cases.html", form=form, page=page, counts=counts)
+    """The cases visible to me, filtered, sorted and paged, with the counts per state."""
+    return _show_list("cases", queries.case_list, "staff/cases.html")
+
+
+@bp.post("/filters")
+@case_roles
+def filter_save():
+    """Save the list's current filter under a name (the same name replaces it)."""
+    list_name = request.form.get("list", "")
+    if list_name not in queries.LISTS:
+        abort(400)
+    filters = queries.ListFilters.from_args(request.form, list_name)
+    try:
+        with unit_of_work():
+            saved = queries.save_filter(current_user, request.form.get("name", ""), filters)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(f"/{list_name}?{filters.query_string()}")
+    flash(f"已保存筛选条件“{saved.name}”，可在导航栏“我的筛选”中找到。", "success")
+    return redirect(saved.url)
+
+
+@bp.post("/filters/delete")
+@case_roles
+def filter_delete():
+    """Delete one of my saved filters (the id is posted; another user's deletes nothing: 404)."""
+    filter_id = request.form.get("id", type=int)
+    if filter_id is None:
+        abort(400)
+    with unit_of_work():
+        deleted = queries.delete_filter(current_user, filter_id)
+    if not deleted:
+        abort(404)
+    flash("已删除该筛选条件。", "success")
+    return redirect(safe_next(request.form.get("next")) or "/cases")
 
 
 @bp.get("/units/search")

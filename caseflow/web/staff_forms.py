@@ -4,10 +4,8 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField,
     HiddenField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -17,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseflow.models import CaseState, Category, OrderKind, OrderState, Verdict
+from caseflow.models import OrderKind, Verdict
 from caseflow.web.fields import CnDateField
 
 
@@ -173,30 +171,3 @@ class DecideExtensionForm(ActionForm):
     refuse = SubmitField("不同意")
 
 
-# --- lists ----------------------------------------------------------------------------
-
-def _choices(enum_cls, blank: str = "全部") -> list[tuple[str, str]]:
-    return select_choices([("", blank), *enum_cls.choices()])
-
-
-class InboxFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    kind = SelectField("单据类型", choices=_choices(OrderKind), validate_choice=False)
-    state = SelectField("状态", choices=select_choices(
-        [("", "全部"), *[(s.value, s.label) for s in OrderState.OPEN]]), validate_choice=False)
-    overdue = BooleanField("只看逾期")
-    sort = SelectField("排序", choices=[], validate_choice=False)
-
-
-class CaseFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    number = StringField("投诉编号", validators=[_max(20)])
-    state = SelectField("状态", choices=_choices(CaseState), validate_choice=False)
-    category = SelectField("问题类别", choices=_choices(Category), validate_choice=False)
-    overdue = BooleanField("只看逾期")
-    mine = BooleanField("只看本单位负责的")
-    sort = SelectField("排序", choices=[], validate_choice=False)

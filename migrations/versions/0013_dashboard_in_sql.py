@@ -1,7 +1,7 @@
 """dashboard in SQL: working days frozen on the step, indexes for the aggregates
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05 23:30:00
 
 The dashboard averages the working days each stage took.  They were counted in
@@ -24,7 +24,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
