@@ -120,10 +120,10 @@ def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, o
     if fmt == "csv":
         data = to_csv(report)
         if output:
-            with open(output, "w", encoding="utf-8-sig", newline="") as fh:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
                 fh.write(data)
         else:
-            click.echo(data, nl=False)
+            click.echo(data.removeprefix("\ufeff"), nl=False)  # the mark is for Excel, not for a pipe
         return
     target = output or f"reconcile-{as_of}-{level}.xlsx"
     with open(target, "wb") as fh:

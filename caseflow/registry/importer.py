@@ -13,7 +13,6 @@ the UI can read it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import itertools
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from flask import current_app
 
+from caseflow import exports
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
 from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
@@ -292,7 +292,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
 
     try:
         with report_path.open("w", newline="", encoding="utf-8-sig") as report, db.engine.connect() as conn:
-            writer = csv.writer(report)
+            writer = exports.SafeWriter(report)
             writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
             phases = [time.monotonic()]
             if postgres:
