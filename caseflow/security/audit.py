@@ -38,7 +38,7 @@ def record_access(
 
 
 ACTION_LABELS = {"reveal": "查看完整信息", "print": "打印", "lookup": "学籍查询", "audit_search": "查询审计日志",
-                 "audit_export": "导出审计日志"}
+                 "audit_export": "导出审计日志", "export": "导出列表", "export_full": "导出列表（完整信息）"}
 
 
 def who_looked(*, id_number: str | None = None, case_number: str | None = None,
