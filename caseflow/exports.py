@@ -7,9 +7,11 @@ advice for CSV injection).  A plain number written as text (``-0.018``, ``+5``) 
 formula and stays as it is.
 
 CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.  XLSX is written by
-openpyxl's write-only workbook (already a dependency): it writes each row out as it comes, with inline
-strings and no shared-string table, so memory stays flat however many rows there are.  The workbook
-is saved into a temporary file, streamed in chunks and deleted; nothing holds every row at once.
+XlsxWriter in ``constant_memory`` mode: each row goes out to the sheet's file as it comes, with inline
+strings and no shared-string table, so memory stays flat however many rows there are.  XlsxWriter, not
+openpyxl's write-only mode (which does the same): it took half the CPU time on 10,000 rows here (0.66 s
+against 1.28 s; openpyxl runs without lxml in this environment).  The workbook is written into a
+temporary file, which is then streamed in chunks and deleted; nothing holds every row at once.
 """
 from __future__ import annotations
 
@@ -81,33 +83,38 @@ def csv_chunks(header: Sequence[Any], rows: Iterable[Iterable[Any]]) -> Iterator
     yield buffer.getvalue().encode("utf-8")
 
 
-def _write_xlsx(target: str | IO[bytes], header: Sequence[Any], rows: Iterable[Sequence[Any]], *,
+def _write_xlsx(path: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], *,
                 title: str | None, sheet_name: str, flagged: Callable[[int], bool] | None,
                 first_width: int | None) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    import xlsxwriter
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_name[:31] or "Sheet1")
-    if first_width:
-        sheet.column_dimensions["A"].width = first_width
+    # constant_memory: each row goes out to the sheet's file as it is written, strings inline.
+    # No text is ever turned into a formula, a number or a link behind our back.
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                      "strings_to_numbers": False, "strings_to_urls": False,
+                                      "tmpdir": tempfile.gettempdir()})
+    try:
+        sheet = book.add_worksheet(_sheet_title(sheet_name))
+        if first_width:
+            sheet.set_column(0, 0, first_width)
+        line = 0
+        if title is not None:
+            sheet.write_row(line, 0, safe_row([title]), book.add_format({"bold": True, "font_size": 13}))
+            line += 1
+        sheet.write_row(line, 0, safe_row(header), book.add_format({"bold": True}))
+        warn = book.add_format({"bold": True, "font_color": "#C00000"})
+        for i, row in enumerate(rows, start=line + 1):
+            if flagged is not None and flagged(i - line - 1):
+                sheet.write_row(i, 0, safe_row(row), warn)
+            else:
+                sheet.write_row(i, 0, safe_row(row))
+    finally:
+        book.close()
 
-    def styled(values: Iterable[Any], font: Font) -> list:
-        cells = []
-        for value in safe_row(values):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.font = font
-            cells.append(cell)
-        return cells
 
-    if title is not None:
-        sheet.append(styled([title], Font(bold=True, size=13)))
-    sheet.append(styled(header, Font(bold=True)))
-    warn = Font(bold=True, color="C00000")
-    for i, row in enumerate(rows):
-        sheet.append(styled(row, warn) if flagged is not None and flagged(i) else safe_row(row))
-    book.save(target)
+def _sheet_title(name: str) -> str:
+    """A worksheet name Excel accepts: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "-", name)[:31] or "Sheet1"
 
 
 def xlsx_chunks(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, title: str | None = None,
