@@ -15,23 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 import time
-import uuid
 
 import sqlalchemy as sa
 
 from caseflow.extensions import db
 
-ADMIN = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-export-password-1"
-
-
-def _url(name: str) -> str:
-    from caseflow.config import normalise_database_url
-
-    return normalise_database_url(ADMIN.rsplit("/", 1)[0] + "/" + name)
 
 
 FILL = """
@@ -147,19 +138,13 @@ def run(n: int) -> list[dict]:
 
 
 def main() -> None:
+    from bench.services import scratch_database
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     args = parser.parse_args()
-    name = f"caseflow_bench_export_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(_url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    os.environ["DATABASE_URL"] = _url(name)
-    try:
+    with scratch_database("caseflow_bench_export"):
         run(args.cases)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":
