@@ -66,6 +66,13 @@ def reviews(user: User, order: Any) -> Any:
     return False
 
 
+def oversees(user: User, order: Order) -> bool:
+    """A supervisor of a unit above the receiving unit: may chase (催办) it."""
+    receiver = order.receiving_unit
+    return (user.role is Role.SUPERVISOR and receiver.id != user.unit_id and user.unit is not None
+            and receiver.is_within(user.unit))
+
+
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
     def allowed(user: User, _obj: Any = None) -> bool:
         return user.role in roles
@@ -143,6 +150,11 @@ def _decide_state(order: Order) -> None:
         raise IllegalTransition("该延期申请已处理。")
 
 
+def _remind_state(order: Order) -> None:
+    if not status.completion_running(order):
+        raise IllegalTransition(f"该单当前状态为“{order.state.label}”，无需催办。")
+
+
 def _order_attach_state(order: Order) -> None:
     if not order.is_open:
         raise IllegalTransition("该单已结束，不能再上传附件。")
@@ -174,6 +186,7 @@ ORDER_RULES: dict[str, Rule] = {
     "accept":            Rule(reviews, "只有下发单位可以审核。", _accept_state),
     "send_back":         Rule(reviews, "只有下发单位可以退回重办。", _order_move("send_back")),
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
+    "remind":            Rule(oversees, "只有接收单位的上级单位责任人可以催办该单。", _remind_state),
 }
 
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and

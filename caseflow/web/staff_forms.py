@@ -177,6 +177,12 @@ class DecideExtensionForm(ActionForm):
     refuse = SubmitField("不同意")
 
 
+class RemindForm(ActionForm):
+    """催办 from a unit above the receiver: one message (also the bulk form's field)."""
+
+    message = TextAreaField("催办内容", validators=[_required("催办内容"), _max(500)])
+
+
 # --- lists ----------------------------------------------------------------------------
 
 def _choices(enum_cls, blank: str = "全部") -> list[tuple[str, str]]:
