@@ -30,7 +30,13 @@ from flask import current_app
 from caseflow import exports
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
-from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
+from caseflow.registry.extract import (
+    Extract,
+    RegistryImportRefused,
+    XlsxLimits,
+    check_xlsx_container,
+    open_extract,
+)
 from caseflow.security import crypto
 from caseflow.timeutil import utcnow
 
@@ -261,7 +267,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
          postgres: bool, on_progress: Callable[[Progress], None] | None) -> dict:
     import_id = imp.id
     try:
-        extract = open_extract(imp.file_path)
+        extract = open_extract(imp.file_path, XlsxLimits.from_config(current_app.config))
     except RegistryImportRefused as exc:
         imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
         db.session.commit()
@@ -378,6 +384,8 @@ def _unlock(conn: sa.Connection, imp_id: int) -> None:
 def _failure_message(exc: Exception) -> str:
     from caseflow.registry.parallel import ChunkUndecodable
 
+    if isinstance(exc, RegistryImportRefused):  # found while reading (an XLSX past its row limit)
+        return f"导入失败，原有数据未改变：{exc.message}"
     if isinstance(exc, ChunkUndecodable):
         return (f"导入失败，原有数据未改变：文件第{exc.first_line}行之后有不是{_ENCODING_NAMES.get(exc.encoding, exc.encoding)}"
                 "编码的内容，请将整个文件另存为UTF-8或GBK编码的CSV后重新导入。")
@@ -445,7 +453,10 @@ def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> Re
     path = folder / f"{uuid.uuid4().hex}{suffix}"
     upload.save(path)
     try:
-        open_extract(path).close()
+        if suffix == ".xlsx":  # the zip's directory only: its XML is read by the worker, within limits
+            check_xlsx_container(path, XlsxLimits.from_config(current_app.config))
+        else:
+            open_extract(path).close()  # the header line
     except RegistryImportRefused:
         path.unlink(missing_ok=True)
         raise
