@@ -6,12 +6,13 @@ row is committed before the first byte goes out; the rows then stream from the d
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import urlencode
 
 from flask import Blueprint, request
 from flask_login import current_user
 
 from caseflow import exports
-from caseflow.cases import spreadsheets
+from caseflow.cases import permissions, spreadsheets
 from caseflow.extensions import unit_of_work
 from caseflow.timeutil import local_today
 from caseflow.web.auth import permission_required
@@ -19,6 +20,22 @@ from caseflow.web.auth import permission_required
 bp = Blueprint("exports", __name__)
 
 FILE_NAMES = {"cases": "投诉列表", "orders": "单据列表", "inbox": "待办列表"}
+
+
+@bp.app_template_global()
+def may_reveal() -> bool:
+    """For the list pages: whether the complete (audited) export is offered to this user."""
+    return permissions.can(current_user, "reveal")
+
+
+@bp.app_template_global()
+def export_url(list_name: str, fmt: str, *, full: bool = False) -> str:
+    """``/<list>/export.<fmt>`` with the page's query parameters (not its page number)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "full")]
+    if full:
+        args.append(("full", "1"))
+    query = urlencode(args)
+    return f"/{list_name}/export.{fmt}" + (f"?{query}" if query else "")
 
 
 def _export(list_name: str, fmt: str):

@@ -117,3 +117,15 @@ def test_full_export_shows_complete_numbers_and_every_export_is_audited(app, db,
         ("export", "case_list", "cases"), ("export_full", "case_list", "cases")]
     assert entries[1].detail == "共1行；筛选：state=submitted"
     assert entries[1].user_id == world.user("supervisor", "410105").id
+
+
+def test_list_pages_link_their_exports_with_their_filters_and_the_inbox_selects_orders(app, db, world):
+    (order,) = issue(db, world, 1)
+    officer = Browser(app, world.user("officer", "4141000001"))
+    html = officer.page("/inbox?kind=verification&sort=number&page=1")
+    assert 'href="/inbox/export.xlsx?kind=verification&amp;sort=number"' in html
+    assert 'href="/inbox/export.csv?kind=verification&amp;sort=number&amp;full=1"' in html
+    assert f'name="orders" value="{order.number}" form="bulk-orders"' in html
+    assert 'formaction="/orders/bulk/sign"' in html
+    sup = Browser(app, world.user("supervisor", "410105"))
+    assert 'href="/cases/export.csv?state=verifying"' in sup.page("/cases?state=verifying")
