@@ -158,3 +158,26 @@ class LiveServer:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(10)
         self.log.with_suffix(".ctl").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str):
+    """A fresh database on the shared PostgreSQL (PG_ADMIN_URL's server) as DATABASE_URL; dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from caseflow.config import normalise_database_url
+
+    admin_url = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    os.environ["DATABASE_URL"] = normalise_database_url(admin_url.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield os.environ["DATABASE_URL"]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

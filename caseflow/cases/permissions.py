@@ -100,6 +100,13 @@ def may_escalate(user: User, case: Case) -> bool:
     return (manages(user, case) or oversees(user, case)) and user.unit.parent_id is not None
 
 
+def chases(user: User, order: Order) -> bool:
+    """A supervisor of a unit above the receiving unit: may chase (催办) it."""
+    receiver = order.receiving_unit
+    return (user.role is Role.SUPERVISOR and receiver.id != user.unit_id and user.unit is not None
+            and receiver.is_within(user.unit))
+
+
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
     def allowed(user: User, _obj: Any = None) -> bool:
         return user.role in roles
@@ -187,6 +194,11 @@ def _decide_state(order: Order) -> None:
         raise IllegalTransition("该延期申请已处理。")
 
 
+def _remind_state(order: Order) -> None:
+    if not status.completion_running(order):
+        raise IllegalTransition(f"该单当前状态为“{order.state.label}”，无需催办。")
+
+
 def _order_attach_state(order: Order) -> None:
     if not order.is_open:
         raise IllegalTransition("该单已结束，不能再上传附件。")
@@ -229,6 +241,9 @@ ORDER_RULES: dict[str, Rule] = {
     # The two ends of an order call each other: their officials' phones are shown to them in full.
     "see_contacts":      Rule(lambda user, order: receives(user, order) or (
         user.role in REVEAL_ROLES and order.issuing_unit_id == user.unit_id), "只有下发和接收单位可以查看联系电话。"),
+
+
+    "remind":            Rule(chases, "只有接收单位的上级单位责任人可以催办该单。", _remind_state),
 }
 
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and

@@ -1,7 +1,6 @@
 """The monthly report (通报): generated once per unit and month, stored frozen, exported three ways."""
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, timedelta
 
@@ -10,6 +9,7 @@ from flask import render_template
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
+from caseflow import exports
 from caseflow.chase.stats import monthly_rows, previous_month, totals
 from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
@@ -75,25 +75,12 @@ def render_html(report: MonthlyReport, *, standalone: bool = True) -> Markup:
 
 
 def render_xlsx(report: MonthlyReport) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = report.month
+    """The stored report as XLSX, through the one export helper (no cell a live formula)."""
     data = report.data
-    ws.append([f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([label for _key, label in COLUMNS])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for row in [*data["rows"], data["total"]]:
-        ws.append([row[key] for key, _label in COLUMNS])
-    ws.column_dimensions["A"].width = 28
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return exports.xlsx_bytes([label for _key, label in COLUMNS],
+                              ([row[key] for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
+                              title=f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）",
+                              sheet_name=report.month, first_width=28)
 
 
 def render_pdf(report: MonthlyReport) -> bytes:

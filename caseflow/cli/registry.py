@@ -98,13 +98,13 @@ def check_command(as_of: str | None) -> None:
 
 
 @registry_cli.command("reconcile")
-@click.option("--as-of", "as_of", required=True)
+@click.option("--as-of", "as_of", help="Snapshots of this date or before (default: the latest, as on the web).")
 @click.option("--level", type=click.Choice(["city", "county", "school"]), default="city", show_default=True)
 @click.option("--unit", "unit_code", help="Only schools under this unit (with --level school: a county).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="File for xlsx (csv goes to stdout by default).")
-def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, output: str | None) -> None:
-    """Seed 000's reconciliation table of the two systems."""
+def reconcile_command(as_of: str | None, level: str, unit_code: str | None, fmt: str, output: str | None) -> None:
+    """Seed 000's reconciliation table of the two systems: the deployment's province, or the unit given."""
     from caseflow.extensions import db
     from caseflow.models import Unit
     from caseflow.registry.problems import reconcile
@@ -116,16 +116,16 @@ def reconcile_command(as_of: str, level: str, unit_code: str | None, fmt: str, o
         if within is None:
             raise click.UsageError(f"no unit {unit_code!r}")
     with unit_of_work():
-        report = reconcile(_date(as_of), level, within)
+        report = reconcile(_date(as_of) if as_of else None, level, within)
     if fmt == "csv":
         data = to_csv(report)
         if output:
-            with open(output, "w", encoding="utf-8-sig", newline="") as fh:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
                 fh.write(data)
         else:
-            click.echo(data, nl=False)
+            click.echo(data.removeprefix("\ufeff"), nl=False)  # the mark is for Excel, not for a pipe
         return
-    target = output or f"reconcile-{as_of}-{level}.xlsx"
+    target = output or f"reconcile-{as_of or 'latest'}-{level}.xlsx"
     with open(target, "wb") as fh:
         fh.write(to_xlsx(report))
     click.echo(target)

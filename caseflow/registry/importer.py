@@ -13,7 +13,6 @@ the UI can read it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import itertools
 import logging
 import os
@@ -28,9 +27,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from flask import current_app
 
+from caseflow import exports
 from caseflow.extensions import db
 from caseflow.models import ImportState, RegistryImport, RegistryRecord, RegistrySource, Unit, UnitKind, User
-from caseflow.registry.extract import Extract, RegistryImportRefused, open_extract
+from caseflow.registry.extract import (
+    Extract,
+    RegistryImportRefused,
+    XlsxLimits,
+    check_xlsx_container,
+    open_extract,
+)
 from caseflow.security import crypto
 from caseflow.timeutil import utcnow
 
@@ -313,7 +319,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
          postgres: bool, on_progress: Callable[[Progress], None] | None) -> dict:
     import_id = imp.id
     try:
-        extract = open_extract(imp.file_path)
+        extract = open_extract(imp.file_path, XlsxLimits.from_config(current_app.config))
     except RegistryImportRefused as exc:
         imp.state, imp.error, imp.finished_at = ImportState.REFUSED, exc.message, utcnow()
         db.session.commit()
@@ -345,7 +351,7 @@ def _run(imp: RegistryImport, schools: dict[str, int], today: date, workers: par
     try:
         with open(private_file(report_path), "w", newline="", encoding="utf-8-sig") as report, \
                 db.engine.connect() as conn:
-            writer = csv.writer(report)
+            writer = exports.SafeWriter(report)
             writer.writerow(["行号", "学籍号", "姓名", "拒绝原因"])
             phases = [time.monotonic()]
             if postgres:
@@ -431,6 +437,8 @@ def _unlock(conn: sa.Connection, imp_id: int) -> None:
 def _failure_message(exc: Exception) -> str:
     from caseflow.registry.parallel import ChunkUndecodable
 
+    if isinstance(exc, RegistryImportRefused):  # found while reading (an XLSX past its row limit)
+        return f"导入失败，原有数据未改变：{exc.message}"
     if isinstance(exc, ChunkUndecodable):
         return (f"导入失败，原有数据未改变：文件第{exc.first_line}行之后有不是{_ENCODING_NAMES.get(exc.encoding, exc.encoding)}"
                 "编码的内容，请将整个文件另存为UTF-8或GBK编码的CSV后重新导入。")
@@ -498,7 +506,10 @@ def accept_upload(upload, source: RegistrySource, as_of: date, user: User) -> Re
     with open(private_file(path), "wb") as stored:
         upload.save(stored)
     try:
-        open_extract(path).close()
+        if suffix == ".xlsx":  # the zip's directory only: its XML is read by the worker, within limits
+            check_xlsx_container(path, XlsxLimits.from_config(current_app.config))
+        else:
+            open_extract(path).close()  # the header line
     except RegistryImportRefused:
         path.unlink(missing_ok=True)
         raise

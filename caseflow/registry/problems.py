@@ -347,6 +347,18 @@ def _reporting_unit(units: dict[int, Unit], by_code: dict[str, Unit], school: Un
     return by_code.get(codes[3]) if len(codes) > 3 and by_code[codes[3]].kind is UnitKind.COUNTY else first
 
 
+def home_province() -> Unit | None:
+    """The province this deployment serves (``DEPLOYMENT_PROVINCE``); None when not set or not in the tree.
+
+    Registry snapshots may name schools of other provinces (a transfer from Hebei, say); those are not
+    this province's to reconcile.
+    """
+    from caseflow.cases.operations import deployment_root
+
+    code = deployment_root()
+    return db.session.scalars(sa.select(Unit).where(Unit.code == code)).first() if code else None
+
+
 def latest_check_id() -> str | None:
     """The check whose problems are on file (the last run)."""
     p = RegistryProblem
@@ -358,7 +370,10 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
     """Seed 000's table: per city/county (or per school under ``within``) totals and problems of both systems.
 
     ``fresh`` runs the check now; otherwise the last check's problems are counted (pages stay fast).
+    Without ``within`` the table covers the deployment's province (``home_province``), as the province's
+    page does: the command line and the web ask this one function and get one table.
     """
+    within = within or home_province()
     snaps = snapshots(as_of)
     values: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     with ThreadPoolExecutor(len(snaps) or 1) as pool:

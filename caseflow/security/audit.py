@@ -38,7 +38,8 @@ def record_access(
 
 
 ACTION_LABELS = {"reveal": "查看完整信息", "print": "打印", "lookup": "学籍查询", "audit_search": "查询审计日志",
-                 "audit_export": "导出审计日志", "registry_lookup": "为投诉查询学籍", "registry_link": "关联学籍记录",
+                 "audit_export": "导出审计日志", "export": "导出列表", "export_full": "导出列表（完整信息）",
+                 "registry_lookup": "为投诉查询学籍", "registry_link": "关联学籍记录",
                  "user_create": "创建账号", "user_update": "修改账号", "user_activate": "启用账号",
                  "user_deactivate": "停用账号", "user_reset_password": "重置密码", "user_reset_totp": "关闭两步验证",
                  "totp_enable": "启用两步验证", "totp_disable": "关闭两步验证", "totp_failure": "验证码错误",

@@ -23,15 +23,17 @@ def register_web(app: Flask) -> None:
     from caseflow.web.admin import bp as admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
+    from caseflow.web.bulk import bp as bulk_bp
     from caseflow.web.documents import bp as documents_bp
+    from caseflow.web.exports import bp as exports_bp
     from caseflow.web.guidance import bp as guidance_bp
     from caseflow.web.intake import bp as intake_bp
     from caseflow.web.public import bp as public_bp
     from caseflow.web.registry import bp as registry_bp
     from caseflow.web.staff import bp as staff_bp
 
-    for bp in (public_bp, auth_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp, audit_bp,
-               registry_bp, guidance_bp):
+    for bp in (public_bp, auth_bp, exports_bp, bulk_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp,
+               audit_bp, registry_bp, guidance_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above
 

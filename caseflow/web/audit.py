@@ -5,15 +5,13 @@ and every search and export is itself recorded in the audit log.
 """
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
+from caseflow import exports
 from caseflow.extensions import unit_of_work
 from caseflow.identity import InvalidNumber, mask_id_number, parse_id_number
 from caseflow.security.audit import ACTION_LABELS, TARGET_LABELS, record_access, who_looked
@@ -45,16 +43,7 @@ def _rows(entries, when=_iso) -> list[list[str]]:
 
 
 def _csv(rows: list[list[str]], name: str) -> Response:
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel opens UTF-8 CSV with a BOM correctly
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    # Cells starting with = + - @ are prefixed so a spreadsheet never runs them as formulas.
-    writer.writerows([[("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row] for row in rows])
-    resp = Response(out.getvalue(), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return exports.download("csv", name, exports.csv_chunks(CSV_HEADER, rows))
 
 
 @bp.route("/admin/audit", methods=["GET", "POST"])

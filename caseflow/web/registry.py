@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -11,6 +11,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from caseflow import exports
 from caseflow.cases.access import get_case, unit_in_scope
 from caseflow.errors import DomainError, InvalidInput
 from caseflow.extensions import db, unit_of_work
@@ -22,7 +23,6 @@ from caseflow.registry.problems import headcount_report, reconcile, run_check
 from caseflow.registry.reports import to_csv, to_xlsx
 from caseflow.web.auth import permission_required
 from caseflow.web.fields import CnDateField, CnIntegerField
-from caseflow.web.http import content_disposition
 from caseflow.web.intake import landing
 
 bp = Blueprint("registry", __name__)
@@ -241,9 +241,7 @@ def headcount():
 def _respond(report, template: str, name: str, **context):
     fmt = request.args.get("format", "html")
     if fmt == "csv":
-        return Response("\ufeff" + to_csv(report), mimetype="text/csv",
-                        headers={"Content-Disposition": content_disposition(f"{name}.csv")})
+        return exports.download("csv", f"{name}.csv", [to_csv(report).encode("utf-8")])
     if fmt == "xlsx":
-        return Response(to_xlsx(report), headers={"Content-Disposition": content_disposition(f"{name}.xlsx")},
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return exports.download("xlsx", f"{name}.xlsx", [to_xlsx(report)])
     return render_template(template, report=report, **context)

@@ -249,6 +249,7 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "request_extension": (forms.ExtensionForm, "extend"),
     "decide_extension": (forms.DecideExtensionForm, "decide"),
     "attach": (forms.AttachmentForm, "attach"),
+    "remind": (forms.RemindForm, ""),  # posts ``message`` to /orders/<number>/remind (caseflow.web.bulk)
 }
 
 

@@ -171,3 +171,9 @@ class DecideExtensionForm(ActionForm):
     refuse = SubmitField("不同意")
 
 
+class RemindForm(ActionForm):
+    """催办 from a unit above the receiver: one message (also the bulk form's field)."""
+
+    message = TextAreaField("催办内容", validators=[_required("催办内容"), _max(500)])
+
+

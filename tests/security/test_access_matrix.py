@@ -253,9 +253,22 @@ def _probe_lists(b, role, relation, pages, case, order, failures):
         resp = b.get(url)
         if resp.status_code not in (200, 302, 403):
             failures.append((role, relation, url, resp.status_code))
-        body = resp.get_data(as_text=True)
+        body = _text_of(resp)
         if (relation not in SEES_CASE or role == "admin") and (case.number in body or order.number in body):
             failures.append((role, relation, url, "lists the case"))
+
+
+def _text_of(resp) -> str:
+    """A page's text, or every cell of a spreadsheet download (the list exports)."""
+    if resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"):
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(resp.get_data()), read_only=True)
+        return " ".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                        for v in row if v is not None)
+    return resp.get_data(as_text=True)
 
 
 def _probe_scoped(b, role, relation, batch, failures):
