@@ -5,7 +5,7 @@ Every id column is a 32-bit integer: an ``<int:...>`` path part outside 1..2**31
 """
 from __future__ import annotations
 
-from flask import Flask, Request, abort
+from flask import Flask, abort
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
@@ -35,11 +35,7 @@ class BoundedArgs(ImmutableMultiDict):
         return super().get(key, default, bounded_int if type is int else type)
 
 
-class CaseflowRequest(Request):
-    parameter_storage_class = BoundedArgs
-
-
 def init_params(app: Flask) -> None:
-    """Install the bounded ``int`` converter and the bounded argument lookups (before any route)."""
+    """Install the bounded ``int`` converter (before any route); the app's request class (``web.security``)
+    holds its values in :class:`BoundedArgs`."""
     app.url_map.converters["int"] = BoundedInt
-    app.request_class = CaseflowRequest

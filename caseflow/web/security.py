@@ -5,10 +5,11 @@ from datetime import datetime
 
 from flask import Flask, Request, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.datastructures import iter_multi_items
 
 from caseflow.security.text import strip_bidi
 from caseflow.timeutil import utcnow
+from caseflow.web.params import BoundedArgs
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -24,9 +25,10 @@ CSP = "; ".join([
 ])
 
 
-class _TypedValues(ImmutableMultiDict):
+class _TypedValues(BoundedArgs):
     """Form fields and query values as typed, minus bidirectional controls (``security.text``): every form
-    (citizen, clerk, staff, admin) reads them from here, so none can forget.  Passwords are left as typed."""
+    (citizen, clerk, staff, admin) reads them from here, so none can forget.  Passwords are left as typed.
+    ``get(..., type=int)`` refuses numbers no column can hold (``web.params``)."""
 
     def __init__(self, mapping=None):
         if mapping is not None:
