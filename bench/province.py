@@ -135,7 +135,7 @@ def _staff(password_hash: str) -> None:
         SELECT r.role || '-' || u.code, :hash,
                substr(:surnames, 1 + (u.id * 7 + r.n) % length(:surnames), 1) ||
                substr(:given, 1 + (u.id * 13 + r.n) % length(:given), 1),
-               r.role, u.id, '138' || lpad(((u.id * 3 + r.n) % 100000000)::text, 8, '0'), NULL, true, 1, now()
+               r.role, u.id, NULL, NULL, true, 1, now()  -- officials' phones are sealed data: left empty here
         FROM units u
         JOIN (VALUES ('officer', 1), ('supervisor', 2), ('intake', 3)) r(role, n)
           ON r.role = 'officer' OR u.kind <> 'school'
@@ -485,9 +485,9 @@ def _orders() -> None:
                     THEN CASE WHEN o.r_b < 0.7 THEN 'true' ELSE 'partly_true' END END,
                CASE WHEN o.kind = 'supervision' AND o.h_rep IS NOT NULL
                     THEN '已按要求在国网、省网完成学籍办理，并告知家长。' END,
-               si.supervisor_name, si.unit_phone,
+               si.supervisor_name, NULL,  -- officials' phones are sealed data: left empty here
                CASE WHEN o.h_sign IS NOT NULL THEN rc.officer_name END,
-               CASE WHEN o.h_sign IS NOT NULL THEN rc.unit_phone END,
+               NULL,
                o.sent_at, least(o.sign_by, o.due_on), o.due_on, o.due_provisional,
                o.signed_at, CASE WHEN o.h_sign IS NOT NULL THEN rc.officer_id END,
                o.reported_at, CASE WHEN o.h_rep IS NOT NULL THEN rc.officer_id END,

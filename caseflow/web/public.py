@@ -117,8 +117,9 @@ def new_complaint():
         category, answers = guidance.faq_for_form(request.args.get("category"))
         if category is not None:
             form.category.data = category.value
+        every = [] if category is not None else faq.entries()  # for the script: each category's answers
         return render_template("public/new.html", form=form, answers=answers, category=category,
-                               rules=faq.cited(answers))
+                               by_category=faq.by_category(every), rules=faq.cited(answers + every))
     if form.is_bot():
         return render_template("public/thanks.html")
     kept = citizen().get("receipt")

@@ -41,6 +41,12 @@ def test_directory_and_faq_on_a_phone(journey, app, db, world):
     assert page.input_value("#category") == "transfer"
     j.axe(page, "form after the faq")
 
+    page.goto("/complaints/new")  # on the form itself, picking a category brings its answers
+    assert not page.is_visible("text=我们搬家了，孩子要转学，学校可以不同意吗？")
+    page.select_option("#category", "transfer")
+    page.wait_for_selector("text=我们搬家了，孩子要转学，学校可以不同意吗？", state="visible")
+    j.axe(page, "form with the category's answers")
+
     page.goto("/complaints/start")
     page.check("input[name=category][value=unregistered]")
     page.click("button:has-text('下一步')")
