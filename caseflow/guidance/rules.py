@@ -98,6 +98,20 @@ def current_many(keys: set[str]) -> dict[str, PolicyRule]:
     return {r.key: r for r in rows}  # later versions overwrite earlier ones
 
 
+def current_all() -> list[PolicyRule]:
+    """The latest version of every article, by source and then in the order they were first loaded."""
+    latest = (sa.select(PolicyRule.source, PolicyRule.article, sa.func.max(PolicyRule.version).label("v"))
+              .group_by(PolicyRule.source, PolicyRule.article).subquery())
+    first = (sa.select(PolicyRule.source, PolicyRule.article, sa.func.min(PolicyRule.id).label("first"))
+             .group_by(PolicyRule.source, PolicyRule.article).subquery())
+    return list(db.session.scalars(
+        sa.select(PolicyRule)
+        .join(latest, sa.and_(latest.c.source == PolicyRule.source, latest.c.article == PolicyRule.article,
+                              latest.c.v == PolicyRule.version))
+        .join(first, sa.and_(first.c.source == PolicyRule.source, first.c.article == PolicyRule.article))
+        .order_by(PolicyRule.source.desc(), first.c.first)))
+
+
 def file_keys(path: Path = DEFAULT_FILE) -> set[str]:
     """Every rule key a file defines (for checking that what cites a rule finds it)."""
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 from caseflow.cases import access, permissions
 from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db, unit_of_work
-from caseflow.guidance import checklist, directory, faq
+from caseflow.guidance import checklist, directory, faq, rules
 from caseflow.models import Category, FaqEntry, Unit
 from caseflow.web.admin import _form_operation as form_operation
 from caseflow.web.auth import permission_required
@@ -149,8 +149,7 @@ class FaqForm(FlaskForm):
     question = StringField("问题", validators=[Length(max=faq.QUESTION_MAX)])
     answer = TextAreaField("解答", validators=[Length(max=faq.ANSWER_MAX)],
                            description="纯文本：空一行分段，以“- ”开头的行显示为列表。")
-    rule_key = StringField("政策依据", validators=[Optional(), Length(max=90)],
-                           description="来源:条款，例如 zhoukou-2022:第十一条（二）；可不填")
+    rule_key = SelectField("政策依据", validate_choice=False, description="答案所依据的条款；可不选")
     published = BooleanField("发布", default=True)
 
 
@@ -168,6 +167,8 @@ def faq_admin():
 def faq_edit(entry_id: int | None = None):
     entry = db.get_or_404(FaqEntry, entry_id) if entry_id is not None else None
     form = FaqForm(obj=entry)
+    form.rule_key.choices = choice_list([(r.key, f"{r.citation} {r.title}") for r in rules.current_all()],
+                                        "（不引用）")
     if entry is not None and not form.is_submitted():
         form.category.data = entry.category.value
     if form.validate_on_submit():

@@ -76,7 +76,7 @@ def downgrade():
     op.drop_index('ix_cases_received_at', table_name='cases')
     op.drop_index('ix_case_schools_unit_id', table_name='case_schools')
     op.drop_index('ix_cases_action_due', table_name='cases')
-    op.drop_index('ix_orders_urgency', table_name='orders')
+    op.execute('DROP INDEX IF EXISTS ix_orders_urgency')  # SQLite's batch rebuilds (0013, 0014) drop it
     op.drop_index('ix_orders_inbox_issuing', table_name='orders')
     op.drop_index('ix_orders_inbox_receiving', table_name='orders')
     op.drop_index('ix_orders_receiving_case', table_name='orders')

@@ -145,7 +145,7 @@ def test_id_number_and_phone_search_only_finds_what_the_user_may_see(app, db, wo
             assert (order.number in rows(b_.page(f"/orders?q={q}"), "HC")) is sees, (q, code)
     # The full numbers never appear in the rows, only their masks (the search box and links keep what was typed).
     html = Browser(app, world.user("supervisor", "410105")).page(f"/cases?q={a.complainant.id_number}")
-    table = html.split("<tbody>", 1)[1]
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert a.complainant.id_number not in table and "13900000001" not in table and "139****0001" in table
     # A search for a person's number is not saved: the filter would keep the number in clear.
     resp = Browser(app, sup).post("/filters", data={"list": "cases", "name": "某人", "q": "13900000001"})
@@ -167,7 +167,7 @@ def test_paging_keeps_the_filters_and_never_fails(app, db, world):
     assert rows(county.page("/cases?category=transfer&page=99999999")) == rows(second)
     first = county.page("/cases?category=transfer&page=abc")
     assert len(rows(first)) == 20 and "页码应为正整数" in first
-    assert county.get("/cases?page=" + "9" * 40).status_code == 200
+    assert county.get("/cases?page=" + "9" * 40).status_code == 400  # no column holds it: refused at the edge
 
 
 def test_bad_filter_values_are_explained_by_the_field(app, db, world, scene):
