@@ -88,8 +88,9 @@ def run(n: int) -> list[dict]:
 
     from flask_migrate import upgrade
 
+    from bench.services import one_branch_tree
     from caseflow import create_app
-    from caseflow.models import Person, Role, Unit, UnitKind, User
+    from caseflow.models import Person, Role, User
     from caseflow.security import crypto
     from caseflow.security.passwords import hash_password
     from caseflow.timeutil import local_today
@@ -99,14 +100,7 @@ def run(n: int) -> list[dict]:
     results = []
     with app.app_context():
         upgrade()
-        units = {}
-        for code, kind, parent in [("000000", "ministry", None), ("410000", "province", "000000"),
-                                   ("410100", "city", "410000"), ("410105", "county", "410100"),
-                                   ("4141000001", "school", "410105")]:
-            p = units.get(parent)
-            units[code] = Unit(code=code, name=f"单位{code}", kind=UnitKind(kind), parent=p,
-                               path=Unit.make_path(p, code))
-            db.session.add(units[code])
+        units = one_branch_tree()
         db.session.add(Person(id=1, name="模板", id_number="410105201503081237", phone="13812345678",
                               id_number_hash=crypto.lookup_hash("410105201503081237"),
                               phone_hash=crypto.lookup_hash("13812345678")))

@@ -86,22 +86,16 @@ def run(n: int) -> None:
 
     from flask_migrate import upgrade
 
+    from bench.services import one_branch_tree
     from caseflow import create_app
     from caseflow.chase.scan import run_scan
-    from caseflow.models import Unit, UnitKind
     from caseflow.timeutil import local_today
 
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)
     with app.app_context():
         upgrade()
-        units = {}
-        for code, kind, parent in [("000000", "ministry", None), ("410000", "province", "000000"),
-                                   ("410100", "city", "410000"), ("410105", "county", "410100"),
-                                   ("4141000001", "school", "410105")]:
-            p = units.get(parent)
-            units[code] = Unit(code=code, name=code, kind=UnitKind(kind), parent=p, path=Unit.make_path(p, code))
-            db.session.add(units[code])
+        units = one_branch_tree()
         db.session.commit()
         params = {"n": n, "resp": units["410105"].id, "recv": units["4141000001"].id, "today": local_today()}
         fill_s, _ = _timed(lambda: [db.session.execute(sa.text(s), params) for s in FILL.split(";") if s.strip()])

@@ -181,3 +181,18 @@ def scratch_database(prefix: str):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def one_branch_tree() -> dict:
+    """Ministry > province > city > county > one school, added to the session: code → Unit."""
+    from caseflow.extensions import db
+    from caseflow.models import Unit, UnitKind
+
+    units: dict = {}
+    for code, kind, parent in [("000000", "ministry", None), ("410000", "province", "000000"),
+                               ("410100", "city", "410000"), ("410105", "county", "410100"),
+                               ("4141000001", "school", "410105")]:
+        p = units.get(parent)
+        units[code] = Unit(code=code, name=f"单位{code}", kind=UnitKind(kind), parent=p, path=Unit.make_path(p, code))
+        db.session.add(units[code])
+    return units
