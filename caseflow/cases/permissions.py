@@ -260,6 +260,8 @@ USER_RULES: dict[str, Rule] = {
     "reveal":             Rule(_roles(*REVEAL_ROLES), "您的角色不能查看完整的个人信息。"),
     "look_up_registry":   Rule(_roles(*WORKER_ROLES), "只有承办人或责任人可以为投诉查询学籍。"),
     "open_problem_case":  Rule(_roles(Role.SUPERVISOR), "只有责任人可以将监测发现的问题立案。"),
+    # The published complaint channel (/directory): administrators keep every unit's, a supervisor their own.
+    "keep_channel":       Rule(_roles(Role.SUPERVISOR, Role.ADMIN), "只有系统管理员或本单位责任人可以修改投诉渠道。"),
     # Several orders at once from the inbox; each order is still checked on its own ("sign", the chase's 催办).
     "bulk_sign":          Rule(_roles(*WORKER_ROLES), "只有承办人和责任人可以批量签收。"),
     "bulk_remind":        Rule(_roles(Role.SUPERVISOR), "只有责任人可以批量催办。"),

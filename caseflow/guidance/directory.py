@@ -71,10 +71,11 @@ def missing_entries() -> list[Channel]:
 
 
 def may_edit(user: User, unit: Unit) -> bool:
-    """Administrators keep every entry; a unit's supervisor keeps their own unit's."""
+    """Administrators keep every entry; a unit's supervisor keeps their own unit's (``keep_channel``)."""
+    from caseflow.cases import permissions
     from caseflow.models import Role
 
-    return user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and user.unit_id == unit.id)
+    return permissions.can(user, "keep_channel") and (user.role is Role.ADMIN or user.unit_id == unit.id)
 
 
 def update(user: User, unit: Unit, *, hotline: str | None, email: str | None, address: str | None,

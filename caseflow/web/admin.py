@@ -134,7 +134,7 @@ def _show_error(form: FlaskForm, exc: InvalidInput) -> None:
         form.form_errors.append(exc.message)
 
 
-def _form_operation(form: FlaskForm, operation, done):
+def form_operation(form: FlaskForm, operation, done):
     """Run one operation in a unit of work; on ``InvalidInput`` show it by its field and return None.
 
     ``done(result)`` gives the success message and where to go next.
@@ -191,7 +191,7 @@ def calendar_add_day():
     form = DayForm()
     if form.validate_on_submit():
         word = "调休上班" if form.kind.data == "work" else "放假"
-        done = _form_operation(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
+        done = form_operation(form, lambda: holidays.set_day(current_user, form.day.data, form.kind.data == "work",
                                                     form.note.data),
                     lambda changed: (f"已将{format_date_cn(form.day.data)}设为{word}。{_recomputed(changed)}",
                                      url_for(".calendar")))
@@ -218,7 +218,7 @@ def calendar_remove_day(day: str):
 def calendar_import():
     form = ScheduleForm()
     if form.validate_on_submit():
-        done = _form_operation(form, lambda: holidays.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
+        done = form_operation(form, lambda: holidays.import_schedule(current_user, form.text.data, confirm=form.confirm.data),
                     lambda result: (_imported(result), url_for(".calendar")))
         if done:
             return done
@@ -248,7 +248,7 @@ def units():
     if request.method == "POST" and form.validate():
         data = unit_admin.UnitData(**{f: form[f].data for f in (
             "parent", "code", "name", "phone", "hotline", "address", "is_school", "directly_administered")})
-        done = _form_operation(form, lambda: unit_admin.create_unit(current_user, data),
+        done = form_operation(form, lambda: unit_admin.create_unit(current_user, data),
                     lambda unit: (f"已添加单位：{unit.code} {unit.name}", url_for(".units", q=unit.code)))
         if done:
             return done
@@ -272,7 +272,7 @@ def unit_edit(code: str):
     unit = db.first_or_404(sa.select(Unit).where(Unit.code == code))
     form = UnitEditForm(obj=unit)
     if form.validate_on_submit():
-        done = _form_operation(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
+        done = form_operation(form, lambda: unit_admin.update_unit(current_user, unit, form.name.data, form.phone.data,
                                                         form.hotline.data, form.address.data),
                     lambda _: (f"已保存单位：{unit.name}", url_for(".unit_edit", code=unit.code)))
         if done:
@@ -287,7 +287,7 @@ def users():
     form = UserForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         data = staff_admin.UserData(username=form.username.data, password=form.password.data, **form.profile())
-        done = _form_operation(form, lambda: staff_admin.create_user(current_user, data),
+        done = form_operation(form, lambda: staff_admin.create_user(current_user, data),
                     lambda user: (f"已创建账号：{user.username}（{user.unit.name} {user.role.label}）",
                                   url_for(".user_detail", user_id=user.id)))
         if done:
@@ -328,7 +328,7 @@ def user_update(user_id: int):
     user = db.get_or_404(User, user_id)
     form = _profile_form(user, request.form)
     if form.validate():
-        done = _form_operation(
+        done = form_operation(
             form, lambda: staff_admin.update_user(current_user, user, staff_admin.Profile(**form.profile())),
             lambda _: (f"已保存账号：{user.username}（{user.unit.name} {user.role.label}）",
                        url_for(".user_detail", user_id=user.id)))
@@ -377,7 +377,7 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        done = _form_operation(form, lambda: staff_admin.reset_password(current_user, user, form.password.data),
+        done = form_operation(form, lambda: staff_admin.reset_password(current_user, user, form.password.data),
                     lambda _: (f"已重置{user.username}的密码，该用户已登录的会话全部失效。",
                                url_for(".user_detail", user_id=user.id)))
         if done:
@@ -391,7 +391,7 @@ def user_password(user_id: int):
 def settings():
     form = SettingsForm(data=deadline_settings.current_settings())
     if form.validate_on_submit():
-        done = _form_operation(form, lambda: deadline_settings.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
+        done = form_operation(form, lambda: deadline_settings.save_settings(current_user, {key: form[key].data for key in DEFAULT_DAYS}),
                     lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
         if done:
             return done

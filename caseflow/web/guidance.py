@@ -14,7 +14,7 @@ from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.extensions import db, unit_of_work
 from caseflow.guidance import checklist, directory, faq, rules
 from caseflow.models import Category, FaqEntry, Unit
-from caseflow.web.admin import _form_operation as form_operation
+from caseflow.web.admin import form_operation
 from caseflow.web.auth import permission_required
 from caseflow.web.citizen import citizen, keep
 from caseflow.web.complaint_form import choice_list
