@@ -45,6 +45,14 @@ def format_date_cn(d: date | datetime | str | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def format_month_cn(month: str | None, *, short: bool = False) -> str:
+    """A 'YYYY-MM' month as 2026年11月; ``short`` gives 11月 (a chart's axis, where the year shows once)."""
+    if not month:
+        return ""
+    year, number = month[:4], int(month[5:7])
+    return f"{number}月" if short else f"{year}年{number}月"
+
+
 def format_datetime_cn(dt: datetime | None) -> str:
     """2026年11月23日 14:05 (Shanghai)."""
     if dt is None:

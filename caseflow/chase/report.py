@@ -24,7 +24,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def check_month(month: str) -> str:
     if not _MONTH.match(month or ""):
-        raise InvalidInput("月份格式应为YYYY-MM，如2026-10", field="month")
+        raise InvalidInput("月份格式应为“年-月”，如2026-10", field="month")
     if month >= f"{local_today():%Y-%m}":
         raise InvalidInput("只能生成已经结束的月份的通报", field="month")
     return month

@@ -9,6 +9,8 @@ import math
 
 from markupsafe import Markup, escape
 
+from caseflow.timeutil import format_month_cn
+
 WIDTH, HEIGHT, PAD = 560, 200, 36
 COLOURS = ["#1456b8", "#1e7b34", "#9a5b00", "#b42318"]
 BAR, CHAR = 22, 12  # a bar's row height; the width of one CJK character at font-size 12
@@ -70,6 +72,11 @@ def bar_chart(title: str, rows: list[tuple[str, float]], *, unit: str = "") -> M
     return _frame(title, "".join(parts), height)
 
 
+def _month_tick(month: str, *, first: bool) -> str:
+    """11月 under a point; the year too on the first point and on each January."""
+    return format_month_cn(month, short=not (first or month.endswith("-01")))
+
+
 def line_chart(title: str, labels: list[str], series: dict[str, list[float | None]], *,
                percent: bool = False) -> Markup:
     """Lines over months with a value scale on the left; gaps where a value is missing.
@@ -95,7 +102,7 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float | Non
     for i, label in enumerate(labels):
         if i % 2 == 0 or len(labels) <= 6:
             parts.append(f'<text x="{left + i * step:.1f}" y="{HEIGHT - PAD + 14}" font-size="10" '
-                         f'text-anchor="middle">{escape(label[2:])}</text>')
+                         f'text-anchor="middle">{escape(_month_tick(label, first=i == 0))}</text>')
     for colour, (name, vs) in zip(COLOURS, series.items(), strict=False):
         points = [(left + i * step, y(v), v) for i, v in enumerate(vs) if v is not None]
         if len(points) > 1:

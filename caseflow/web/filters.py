@@ -13,7 +13,7 @@ from caseflow.deadlines.status import DeadlineLabel
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
 from caseflow.models import Order
 from caseflow.security.redact import redact
-from caseflow.timeutil import format_date_cn, format_datetime_cn, local_today
+from caseflow.timeutil import format_date_cn, format_datetime_cn, format_month_cn, local_today
 
 
 def deadline_label(due_on: date | None, done: bool = False) -> DeadlineLabel | None:
@@ -50,6 +50,7 @@ def init_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         cn_date=format_date_cn,
         cn_datetime=format_datetime_cn,
+        cn_month=format_month_cn,
         mask_id=mask_id_number,
         mask_phone=mask_phone,
         mask_registry=mask_registry_number,

@@ -172,7 +172,9 @@ class DecideExtensionForm(ActionForm):
 
 
 class RemindForm(ActionForm):
-    """催办 from a unit above the receiver: one message (also the bulk form's field)."""
+    """催办 from a unit above the receiver: one message (also the bulk form's field, so no prefix)."""
+
+    card = "remind"  # the page's card id (act-remind), which a prefixed form takes from its prefix
 
     message = TextAreaField("催办内容", validators=[_required("催办内容"), _max(500)])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from caseflow.chase.scan import run_scan
-from caseflow.models import CaseState, OrderKind, OrderState, Verdict
+from caseflow.models import CaseEvent, CaseState, Notification, OrderKind, OrderState, Unit, User, Verdict
 from caseflow.timeutil import local_today
-from tests.browser.support import FINDINGS, fresh, open_orders, work_order
+from tests.browser.support import FINDINGS, fresh, open_orders, send_verification, work_order
 from tests.factories import submit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]
@@ -96,3 +97,47 @@ def test_supervisor_issues_both_orders(journey, app, db, world):
         assert any(s in text for s in (supervision.number, case.number, "逾期")), text[:500]
         j.shot(page, "dashboard")
         j.axe(page, "dashboard")
+
+
+def test_province_supervisor_follows_the_overdue_count_down_and_chases(journey, app, db, world):
+    """Issue 17's supervisor journey: the province dashboard's overdue count → the city → the county's
+    overdue orders → the order → 催办, which the school's officers are told of and the timeline keeps."""
+    case, _ = submit(db)
+    order = send_verification(world, case)
+    make_overdue(db, order)
+
+    j = journey("supervisor-province")
+    page = j.page()
+    j.login(page, world.user("supervisor", "410000"))
+    page.wait_for_url("**/dashboard")
+    # The province's table: the city's overdue orders are a link to exactly those orders; the city's
+    # name drills down a level.
+    city = page.locator("tr", has=page.locator("a:text-is('郑州市教育局')"))
+    assert city.locator("td").nth(1).inner_text().strip() == "1", city.inner_html()
+    city.locator("a:text-is('郑州市教育局')").click()
+    page.wait_for_url("**/dashboard?unit=410100")
+    county = page.locator("tr", has=page.locator("a:text-is('金水区教育局')"))
+    county.locator("td").nth(1).locator("a").click()
+    page.wait_for_url("**/orders?*")
+    assert "unit=410105" in page.url and "overdue=1" in page.url
+    rows = page.locator("table.list tbody tr, table tbody tr").filter(has=page.locator(f"a:text-is('{order.number}')"))
+    assert rows.count() == 1
+    j.shot(page, "county-overdue-orders")
+    j.axe(page, "county overdue orders")
+
+    rows.first.locator(f"a:text-is('{order.number}')").click()
+    page.wait_for_url(f"**/orders/{order.number}")
+    page.click("#act-remind summary")
+    page.fill("#act-remind textarea, #act-remind input[name=message]", "请于明日下班前完成学籍核查并报送。")
+    page.click("#act-remind button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    j.shot(page, "reminded")
+
+    db.session.expire_all()
+    event = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.order_id == order.id,
+                                                          CaseEvent.action == "chase_remind")).one()
+    assert "请于明日下班前完成学籍核查并报送。" in event.note and "河南省教育厅" in event.note
+    told = db.session.scalars(sa.select(Unit.code).join(User, User.unit_id == Unit.id)
+                              .join(Notification, Notification.user_id == User.id)
+                              .where(Notification.kind == "remind", Notification.link == f"/orders/{order.number}")).all()
+    assert told and set(told) == {"4141000001"}

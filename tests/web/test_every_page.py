@@ -98,7 +98,14 @@ def check_page(url: str, html: str, data_words: set[str], problems: list[str]) -
     words = latin_words(text, data_words)
     if words:
         problems.append(f"{url}: Latin words {sorted(words)}")
+    for iso in ISO_DATE.finditer(text):
+        if not re.search(r"[如“]", text[max(0, iso.start() - 4):iso.start()]):  # not a hint how to type one
+            problems.append(f"{url}: an ISO date or month shows instead of 2026年12月4日: {iso[0]}")
     return parser.links
+
+
+# 2026-12-04 or 2026-12 in a page's text (form values and links are not text); not a number like XJ2026-000123.
+ISO_DATE = re.compile(r"(?<![A-Za-z0-9])20\d\d-(0[1-9]|1[0-2])(-\d\d)?(?![0-9])")
 
 
 def crawl(browser: Browser, start: list[str], data_words: set[str], problems: list[str]) -> set[str]:
@@ -189,7 +196,13 @@ def test_the_checks_see_what_they_should():
     assert "Latin words ['Not', 'date', 'valid', 'value']" in problems[0]
     assert "escaped markup" in problems[1]
     problems.clear()
-    check_page("/z", "<p>XJ2026-000123 410102********123X 12 KB PDF <script>var x;</script>"
+    check_page("/m", "<h1>通报（2026-11）</h1>", set(), problems)
+    check_page("/d", "<td>2026-11-30</td>", set(), problems)
+    assert len(problems) == 2 and all("ISO date" in p for p in problems)
+    problems.clear()
+    check_page("/h", "<p>日期，如2015-03-08；请按“2026-12-01”的格式填写</p>", set(), problems)
+    assert problems == []
+    check_page("/z", "<p>XJ2026-000123 HC2026-010001 2026年11月 410102********123X 12 KB PDF <script>var x;</script>"
                      "<span translate='no'>Google <b>Authenticator</b></span></p>"
                      "<a title='查看' href='/a'>li.ming</a>", {"li", "ming"}, problems)
     assert problems == []
