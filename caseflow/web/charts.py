@@ -102,7 +102,8 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float | Non
     for i, label in enumerate(labels):
         if i % 2 == 0 or len(labels) <= 6:
             parts.append(f'<text x="{left + i * step:.1f}" y="{HEIGHT - PAD + 14}" font-size="10" '
-                         f'text-anchor="middle">{escape(_month_tick(label, first=i == 0))}</text>')
+                         f'text-anchor="{"start" if i == 0 else "middle"}">'  # the first clears the scale
+                         f'{escape(_month_tick(label, first=i == 0))}</text>')
     for colour, (name, vs) in zip(COLOURS, series.items(), strict=False):
         points = [(left + i * step, y(v), v) for i, v in enumerate(vs) if v is not None]
         if len(points) > 1:
