@@ -10,7 +10,6 @@ import time_machine
 
 from caseflow.cases import operations as ops
 from caseflow.cases import tracking
-from caseflow.chase.scan import run_scan
 from caseflow.deadlines.settings import current_rules, save_settings
 from caseflow.errors import IllegalTransition, InvalidInput, NotAllowed
 from caseflow.models import CaseEvent, ChaseStep, ExtensionState, OrderState, PauseReason, Verdict
