@@ -396,9 +396,11 @@ def confirm_return(actor: User, order: Order, note: str | None = None,
     note = strip_bidi(note or "").strip()[:2000] or None
     if redispatch_to is not None and redispatch_to.id == order.receiving_unit_id:
         raise InvalidInput(f"{redispatch_to.name}已申请退回该单，请选择其他单位重新派单", field="unit")
+    parent = order.parent
+    if parent is not None and parent.state is OrderState.PAUSED:
+        resume_order(actor, parent)  # the hop above waited on this one: its clock restarts (still relayed)
     _move_order(order, "confirm_return", actor, note=note, returned_at=utcnow(), return_decision=note,
                 review_due_on=None)
-    parent = order.parent
     if parent is not None:
         _move_order(parent, "child_returned", actor, note=f"{order.receiving_unit.name}退回：{order.return_reason}")
     new = None
@@ -617,7 +619,8 @@ def resume_order(actor: User | None, order: Order, *, today: date | None = None)
     old = order.due_on
     due = policy.after_pause(rules, Due(order.due_on, order.due_provisional), days)
     why = "恢复计时" if actor is not None else "中止计时期满，自动恢复计时"
-    _move_order(order, "resume", actor, note=f"{why}（中止{days}个工作日），完成时限由{format_date_cn(old)}顺延至"
+    action = "resume_relayed" if order.active_child is not None else "resume"
+    _move_order(order, action, actor, note=f"{why}（中止{days}个工作日），完成时限由{format_date_cn(old)}顺延至"
                                               f"{format_date_cn(due.on)}")
     order.due_on, order.due_provisional = due.on, due.provisional
     order.paused_workdays = (order.paused_workdays or 0) + days

@@ -224,8 +224,7 @@ def _decide_state(order: Order) -> None:
 
 
 def _pause_request_state(order: Order) -> None:
-    if order.state is not OrderState.SIGNED:
-        raise IllegalTransition(f"该单当前状态为“{order.state.label}”，只有签收后办理中的单可以申请中止计时。")
+    order_move("pause", order.state)  # signed for (or relayed) and not finished
     if pending_pause(order) is not None:
         raise IllegalTransition("已有待审批的中止计时申请。")
 

@@ -59,8 +59,10 @@ ORDER_MOVES: dict[str, Move[O]] = {
     "refuse_return_unsigned": _m((O.RETURN_PENDING,), O.SENT, "不同意退回"),
     "refer_return":   _m((O.RETURN_PENDING,), O.RETURN_PENDING, "提请上级裁定退回争议"),
     # 中止计时: an approved pause stops the clock; resuming restarts it (the deadline moves by the pause).
-    "pause":          _m((O.SIGNED,), O.PAUSED, "中止计时"),
+    # A relayed hop may be paused too (its receiver waits with its own issuer's approval); it resumes relayed.
+    "pause":          _m((O.SIGNED, O.RELAYED), O.PAUSED, "中止计时"),
     "resume":         _m((O.PAUSED,), O.SIGNED, "恢复计时"),
+    "resume_relayed": _m((O.PAUSED,), O.RELAYED, "恢复计时"),
     "relay":          _m((O.SIGNED,), O.RELAYED, "转下级办理"),
     "child_returned": _m((O.RELAYED,), O.SIGNED, "下级退回"),
     "report":         _m((O.SIGNED, O.RELAYED), O.REPORTED, "报送"),

@@ -100,7 +100,9 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('ck_chase_steps_deadline_known'), type_='check')
         batch_op.create_check_constraint('deadline_known', "deadline IN ('sign', 'complete', 'action')")
     # Pending returns and running pauses fall back to the states the older code knows.
-    op.execute("UPDATE orders SET state = CASE WHEN signed_at IS NULL THEN 'sent' ELSE 'signed' END "
+    op.execute("UPDATE orders SET state = CASE WHEN signed_at IS NULL THEN 'sent' "
+               "WHEN EXISTS (SELECT 1 FROM orders c WHERE c.parent_id = orders.id "
+               "AND c.state NOT IN ('returned', 'cancelled')) THEN 'relayed' ELSE 'signed' END "
                "WHERE state IN ('paused', 'return_pending')")
     op.drop_index('ix_orders_review_chase_open', table_name='orders')
     op.drop_index('ix_orders_inbox_issuing', table_name='orders')

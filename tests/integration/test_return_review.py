@@ -4,7 +4,7 @@ import pytest
 from caseflow.cases import operations as ops
 from caseflow.cases import permissions
 from caseflow.errors import IllegalTransition, InvalidInput, NotAllowed
-from caseflow.models import CaseState, OrderState
+from caseflow.models import CaseState, OrderState, PauseReason
 from tests.factories import submit
 
 
@@ -69,3 +69,23 @@ def test_paused_and_pending_orders_are_open_and_may_be_cancelled_but_are_not_wor
         assert order_move("cancel", state).target is OrderState.CANCELLED
         with pytest.raises(IllegalTransition):
             order_move("report", state)
+
+
+def test_a_relayed_hop_is_paused_with_its_own_issuer_and_resumes_relayed(world, db):
+    _case, root, child = _relayed(world, db)
+    county, city = world.user("officer", "410105"), world.user("supervisor", "410100")
+    pause = ops.request_pause(county, root, PauseReason.AWAITING_COMPLAINANT)
+    ops.decide_pause(city, pause, True)
+    db.session.commit()
+    assert root.state is OrderState.PAUSED
+    # Confirming the school's return restarts the paused hop above, then hands it back to the county.
+    ops.confirm_return(county, child, "确已转学")
+    db.session.commit()
+    assert pause.ended_at is not None and root.state is OrderState.SIGNED and child.state is OrderState.RETURNED
+    new = ops.relay_order(county, root, world.unit("4141000002"))
+    pause2 = ops.request_pause(county, root, PauseReason.OTHER_AUTHORITY)
+    ops.decide_pause(city, pause2, True)
+    db.session.commit()
+    ops.resume_order(city, root)
+    db.session.commit()
+    assert root.state is OrderState.RELAYED and root.active_child is new
