@@ -36,7 +36,9 @@ from caseflow.models import (
     ExtensionState,
     Order,
     OrderKind,
+    OrderPause,
     OrderState,
+    PauseReason,
     Person,
     Rating,
     Sex,
@@ -376,12 +378,63 @@ def sign_order(actor: User, order: Order, acting_person: str | None = None,
 
 
 def return_order(actor: User, order: Order, reason: str) -> None:
-    """退回: the order was sent to the wrong unit."""
+    """退回: the order was sent to the wrong unit. A request: the issuing unit reviews it (退单审核)
+    within ``return_review_days``; until then nobody's order deadline runs, the review's does."""
     permissions.check(actor, "return", order)
     reason = _text(reason, "退回理由", limit=2000)
-    _move_order(order, "return", actor, note=reason, returned_at=utcnow(), return_reason=reason)
-    if order.parent is not None:
-        _move_order(order.parent, "child_returned", actor, note=f"{order.receiving_unit.name}退回：{reason}")
+    due = policy.return_review_due(current_rules(), local_today())
+    _move_order(order, "return", actor, note=reason, return_reason=reason, return_decision=None,
+                return_reviewer_id=order.issuing_unit_id, review_due_on=due.on)
+    flush()
+
+
+def confirm_return(actor: User, order: Order, note: str | None = None,
+                   redispatch_to: Unit | None = None) -> Order | None:
+    """同意退回: the return takes effect; the order may be sent at once to the right unit (重新派单),
+    a new order of the same kind from the same issuing unit with a fresh period."""
+    permissions.check(actor, "review_return", order)
+    note = strip_bidi(note or "").strip()[:2000] or None
+    if redispatch_to is not None and redispatch_to.id == order.receiving_unit_id:
+        raise InvalidInput(f"{redispatch_to.name}已申请退回该单，请选择其他单位重新派单", field="unit")
+    parent = order.parent
+    if parent is not None and parent.state is OrderState.PAUSED:
+        resume_order(actor, parent)  # the hop above waited on this one: its clock restarts (still relayed)
+    _move_order(order, "confirm_return", actor, note=note, returned_at=utcnow(), return_decision=note,
+                review_due_on=None)
+    if parent is not None:
+        _move_order(parent, "child_returned", actor, note=f"{order.receiving_unit.name}退回：{order.return_reason}")
+    new = None
+    if redispatch_to is not None:
+        if parent is not None:
+            _move_order(parent, "relay", actor, note=f"转至{redispatch_to.name}")
+        new = _new_order(order.case, order.kind, order.issuing_unit, redispatch_to, actor, order.content,
+                         parent=parent, opinion=order.handling_opinion)
+    flush()
+    if new is not None:
+        _render_later([new])
+    return new
+
+
+def refuse_return(actor: User, order: Order, reason: str) -> None:
+    """不同意退回: the order goes back to the receiver in the state it was in, its deadlines unchanged
+    (the receiver's clock was not stopped by a return it should not have made)."""
+    permissions.check(actor, "review_return", order)
+    reason = _text(reason, "不同意退回的理由", limit=2000)
+    action = "refuse_return" if order.signed_at is not None else "refuse_return_unsigned"
+    _move_order(order, action, actor, note=reason, return_decision=reason, review_due_on=None)
+    flush()
+
+
+def refer_return(actor: User, order: Order, note: str) -> None:
+    """提请上级裁定: responsibility is disputed; the unit above the issuer decides (DOMAIN: disputes are
+    decided by the level above), with a fresh review deadline."""
+    permissions.check(actor, "refer_return", order)
+    note = _text(note, "提请上级裁定的说明", limit=2000)
+    upper = order.issuing_unit.parent
+    assert upper is not None  # the rule's state half refuses an issuer without a parent
+    due = policy.return_review_due(current_rules(), local_today())
+    _move_order(order, "refer_return", actor, note=f"提请{upper.name}裁定：{note}", return_reviewer_id=upper.id,
+                review_due_on=due.on)
     flush()
 
 
@@ -419,7 +472,8 @@ def report_order(actor: User, order: Order, *, text: str | None = None, verdict:
                 reported_by_id=actor.id)
     if order.completed_on_time is None:
         order.completed_on_time = on_time(order.due_on, local_date(now))
-    order.complete_workdays = policy.working_days_taken(load_calendar(), order.sent_at, now)
+    order.complete_workdays = max(0, policy.working_days_taken(load_calendar(), order.sent_at, now)
+                                  - (order.paused_workdays or 0))
     if child is not None:
         _accept(actor, child)
     flush()
@@ -506,6 +560,73 @@ def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: st
     flush()
     if approve:
         _render_later([order])
+
+
+def request_pause(actor: User, order: Order, reason: PauseReason | None, detail: str | None = None) -> OrderPause:
+    """中止计时申请: the receiver asks the issuer to stop the order's clock, for one of the listed reasons."""
+    permissions.check(actor, "request_pause", order)
+    if reason is None:
+        raise InvalidInput("请选择中止计时的原因", field="reason")
+    detail = strip_bidi(detail or "").strip() or None
+    if reason is PauseReason.OTHER and detail is None:
+        raise InvalidInput("原因为“其他”时，请说明中止计时的原因", field="detail")
+    if detail is not None and len(detail) > 2000:
+        raise InvalidInput("说明不能超过2000字", field="detail")
+    pause = OrderPause(order=order, requested_by_id=actor.id, reason=reason, detail=detail,
+                       state=ExtensionState.PENDING)
+    db.session.add(pause)
+    _event(order.case, "pause_request", actor, order=order,
+           note=f"申请中止计时：{reason.label}" + (f"：{detail}" if detail else ""))
+    flush()
+    return pause
+
+
+def decide_pause(actor: User, pause: OrderPause, approve: bool, note: str | None = None) -> None:
+    """The issuer approves (the clock stops now, until resumed or ``pause_max_days`` later) or refuses."""
+    order = pause.order
+    permissions.check(actor, "decide_pause", order)
+    if pause.state is not ExtensionState.PENDING:
+        raise IllegalTransition("该中止计时申请已处理。")
+    now = utcnow()
+    note = strip_bidi(note or "").strip()[:2000] or None
+    pause.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
+    pause.decided_by_id, pause.decided_at, pause.decision_note = actor.id, now, note
+    if approve:
+        pause.started_at = now
+        pause.ends_by = policy.pause_ends_by(current_rules(), local_date(now))
+        _move_order(order, "pause", actor,
+                    note=f"同意中止计时（{pause.reason.label}），最迟于{format_date_cn(pause.ends_by)}自动恢复计时"
+                         + (f"：{note}" if note else ""))
+    else:
+        _event(order.case, "pause_refused", actor, order=order,
+               note="不同意中止计时" + (f"：{note}" if note else ""))
+    flush()
+
+
+def resume_order(actor: User | None, order: Order, *, today: date | None = None) -> int:
+    """恢复计时: by either end of the order, or by the scan (``actor`` None) once the pause reached its
+    maximum. The deadline moves by the paused working days (``policy.after_pause``); returns them."""
+    if actor is not None:
+        permissions.check(actor, "resume", order)
+    pause = permissions.running_pause(order)
+    if pause is None or pause.started_at is None or pause.ends_by is None:
+        raise IllegalTransition("该单未中止计时。")
+    now = utcnow()
+    rules = current_rules()
+    ended_on = min(today or local_date(now), pause.ends_by)  # a late scan never lengthens a pause
+    days = policy.pause_workdays(rules.calendar, local_date(pause.started_at), ended_on)
+    pause.ended_at, pause.ended_by_id, pause.workdays = now, actor.id if actor else None, days
+    old = order.due_on
+    due = policy.after_pause(rules, Due(order.due_on, order.due_provisional), days)
+    why = "恢复计时" if actor is not None else "中止计时期满，自动恢复计时"
+    action = "resume_relayed" if order.active_child is not None else "resume"
+    _move_order(order, action, actor, note=f"{why}（中止{days}个工作日），完成时限由{format_date_cn(old)}顺延至"
+                                              f"{format_date_cn(due.on)}")
+    order.due_on, order.due_provisional = due.on, due.provisional
+    order.paused_workdays = (order.paused_workdays or 0) + days
+    flush()
+    _render_later([order])
+    return days
 
 
 def close_case(actor: User, case: Case, reply: str) -> None:

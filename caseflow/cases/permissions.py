@@ -26,7 +26,17 @@ from caseflow.cases.access import CASE_ROLES
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import status
 from caseflow.errors import IllegalTransition, NotAllowed
-from caseflow.models import Case, CaseState, ExtensionRequest, ExtensionState, Order, OrderState, Role, User
+from caseflow.models import (
+    Case,
+    CaseState,
+    ExtensionRequest,
+    ExtensionState,
+    Order,
+    OrderPause,
+    OrderState,
+    Role,
+    User,
+)
 
 REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
 WORKER_ROLES = (Role.OFFICER, Role.SUPERVISOR)
@@ -64,6 +74,15 @@ def reviews(user: User, order: Any) -> Any:
     if user.role is Role.OFFICER:
         return issued_here & (order.parent_id != None)  # noqa: E711 - SQL too
     return False
+
+
+def decides_return(user: User, order: Order) -> bool:
+    """A pending return is decided by the unit that issued the order, as a report is (``reviews``); once
+    the issuer has passed the dispute up (上级裁定), by the supervisor of the unit above it."""
+    reviewer = order.return_reviewer_id
+    if reviewer is None or reviewer == order.issuing_unit_id:
+        return bool(reviews(user, order))
+    return user.role is Role.SUPERVISOR and user.unit_id == reviewer
 
 
 def _returned(user: User, case: Case) -> bool:
@@ -119,6 +138,16 @@ def _roles(*roles: Role) -> Callable[[User, Any], bool]:
 def pending_extension(order: Order) -> ExtensionRequest | None:
     """The extension request of ``order`` still waiting for the issuer's decision, if any."""
     return next((e for e in order.extensions if e.state is ExtensionState.PENDING), None)
+
+
+def pending_pause(order: Order) -> OrderPause | None:
+    """The clock-pause request of ``order`` still waiting for the issuer's decision, if any."""
+    return next((p for p in order.pauses if p.state is ExtensionState.PENDING), None)
+
+
+def running_pause(order: Order) -> OrderPause | None:
+    """The approved pause that stops the order's clock now, if any."""
+    return next((p for p in order.pauses if p.running), None) if order.state is OrderState.PAUSED else None
 
 
 def _case_move(action: str) -> Callable[[Case], None]:
@@ -194,6 +223,25 @@ def _decide_state(order: Order) -> None:
         raise IllegalTransition("该延期申请已处理。")
 
 
+def _pause_request_state(order: Order) -> None:
+    order_move("pause", order.state)  # signed for (or relayed) and not finished
+    if pending_pause(order) is not None:
+        raise IllegalTransition("已有待审批的中止计时申请。")
+
+
+def _decide_pause_state(order: Order) -> None:
+    if pending_pause(order) is None:
+        raise IllegalTransition("该中止计时申请已处理。")
+
+
+def _refer_return_state(order: Order) -> None:
+    order_move("refer_return", order.state)
+    if order.return_reviewer_id not in (None, order.issuing_unit_id):
+        raise IllegalTransition("该退回争议已提请上级裁定。")
+    if order.issuing_unit.parent_id is None:
+        raise IllegalTransition("下发单位没有上级单位，请直接审核该退回申请。")
+
+
 def _remind_state(order: Order) -> None:
     if not status.completion_running(order):
         raise IllegalTransition(f"该单当前状态为“{order.state.label}”，无需催办。")
@@ -236,6 +284,15 @@ ORDER_RULES: dict[str, Rule] = {
     "accept":            Rule(reviews, "只有下发单位可以审核。", _accept_state),
     "send_back":         Rule(reviews, "只有下发单位可以退回重办。", _order_move("send_back")),
     "decide_extension":  Rule(reviews, "只有下发单位可以审批延期申请。", _decide_state),
+    # 中止计时: the receiver asks, the issuer decides; either end may restart the clock.
+    "request_pause":     Rule(receives, "只有接收单位可以申请中止计时。", _pause_request_state),
+    "decide_pause":      Rule(reviews, "只有下发单位可以审批中止计时申请。", _decide_pause_state),
+    "resume":            Rule(lambda user, order: receives(user, order) or bool(reviews(user, order)),
+                              "只有接收单位或下发单位可以恢复计时。", _order_move("resume")),
+    # 退单审核: the issuer (or the level above, once disputed) confirms or refuses a return.
+    "review_return":     Rule(decides_return, "只有下发单位（或其上级裁定时的上级单位）可以审核退回申请。",
+                              _order_move("confirm_return")),
+    "refer_return":      Rule(reviews, "只有下发单位可以提请上级裁定。", _refer_return_state),
     "cite_rule":         Rule(lambda user, order: receives(user, order) or bool(reviews(user, order)),
                               "只有接收单位或下发单位可以引用政策依据。", _order_attach_state),
     # The two ends of an order call each other: their officials' phones are shown to them in full.

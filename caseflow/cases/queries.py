@@ -30,6 +30,7 @@ from caseflow.models import (
     ExtensionState,
     Order,
     OrderKind,
+    OrderPause,
     OrderState,
     Person,
     SavedFilter,
@@ -349,12 +350,18 @@ def inbox_mine(user: User) -> sa.ColumnElement[bool]:
     return sa.or_(
         sa.and_(Order.receiving_unit_id == user.unit_id, status.completion_running(Order)),
         sa.and_(permissions.reviews(user, Order),
-                sa.or_(Order.state == OrderState.REPORTED, sa.and_(status.completion_running(Order), _pending_ext()))),
+                sa.or_(Order.state == OrderState.REPORTED,
+                       sa.and_(status.completion_running(Order), sa.or_(_pending_ext(), _pending_pause())))),
+        sa.and_(status.review_running(Order), Order.return_reviewer_id == user.unit_id),
     )
 
 
 def _pending_ext() -> sa.ColumnElement[bool]:
     return sa.exists().where(ExtensionRequest.order_id == Order.id, ExtensionRequest.state == ExtensionState.PENDING)
+
+
+def _pending_pause() -> sa.ColumnElement[bool]:
+    return sa.exists().where(OrderPause.order_id == Order.id, OrderPause.state == ExtensionState.PENDING)
 
 
 def order_conditions(user: User, f: ListFilters, *, with_state: bool = True) -> list[sa.ColumnElement[bool]]:
@@ -535,6 +542,10 @@ def inbox_task(user: User, order: Order) -> str:
                 OrderState.RELAYED: "等待下级报送"}[order.state]
     if order.state is OrderState.REPORTED:
         return "待审核" if order.parent_id is None else "待审核（在上一级单中报送即通过）"
+    if order.state is OrderState.RETURN_PENDING:
+        return "待审核退回申请" if order.return_reviewer_id == order.issuing_unit_id else "待裁定退回争议"
+    if permissions.pending_pause(order) is not None:
+        return "待审批中止计时申请"
     return "待审批延期申请"
 
 

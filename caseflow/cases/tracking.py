@@ -7,13 +7,14 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from caseflow.cases import permissions
 from caseflow.cases.numbering import access_code_matches
 from caseflow.cases.workflow import CASE_MOVES
 from caseflow.deadlines import status
 from caseflow.deadlines.settings import current_rules
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
-from caseflow.models import Case, CaseEvent, CaseState
+from caseflow.models import Case, CaseEvent, CaseState, OrderState, PauseReason
 from caseflow.security import throttle
 
 NEUTRAL_FAILURE = "投诉编号或查询码不正确，请核对后重新输入。"
@@ -108,6 +109,26 @@ class Progress:
     turn: str | None
     due_on: date | None
     ended: str | None  # why the steps stop early: rejected or referred upward
+    paused: str | None = None  # why the clock is stopped (中止计时), in public words
+
+
+# Why an order's clock is stopped, as the complainant is told it: never the unit's own note.
+PAUSE_PUBLIC: dict[PauseReason, str] = {
+    PauseReason.AWAITING_COMPLAINANT: "办理单位正在等待您补充材料，暂停计时。请尽快与负责单位联系并提交材料。",
+    PauseReason.OTHER_AUTHORITY: "该事项需由其他部门认定，办理单位正在等待认定结果，暂停计时。",
+    PauseReason.OTHER: "办理单位因特殊情况暂停计时，恢复后将继续办理。",
+}
+assert PAUSE_PUBLIC.keys() == set(PauseReason)
+
+
+def pause_notice(case: Case) -> str | None:
+    """The public sentence for a stopped clock on an order of the current round, if any."""
+    for order in case.orders:
+        if order.round == case.round and order.state is OrderState.PAUSED:
+            running = permissions.running_pause(order)
+            if running is not None:
+                return PAUSE_PUBLIC[running.reason]
+    return None
 
 
 def progress(case: Case) -> Progress:
@@ -123,7 +144,7 @@ def progress(case: Case) -> Progress:
         current, turn = len(PUBLIC_STEPS), None
     steps = [(label, "done" if i < current else "current" if i == current else "todo")
              for i, label in enumerate(PUBLIC_STEPS)]
-    return Progress(steps, turn, next_deadline(case), None)
+    return Progress(steps, turn, next_deadline(case), None, pause_notice(case))
 
 
 def can_rate(case: Case) -> bool:

@@ -51,7 +51,18 @@ CASE_MOVES: dict[str, Move[C]] = {
 ORDER_MOVES: dict[str, Move[O]] = {
     "issue":          _m((), O.SENT, "下发"),
     "sign":           _m((O.SENT,), O.SIGNED, "签收"),
-    "return":         _m((O.SENT, O.SIGNED), O.RETURNED, "退回（非本单位）"),
+    # A return (退单) is a request: the issuing unit (or, when disputed, the unit above it) reviews it.
+    "return":         _m((O.SENT, O.SIGNED), O.RETURN_PENDING, "申请退回（非本单位）"),
+    "confirm_return": _m((O.RETURN_PENDING,), O.RETURNED, "同意退回"),
+    # A refused return puts the order back where it was: signed for, or still to be signed for.
+    "refuse_return":  _m((O.RETURN_PENDING,), O.SIGNED, "不同意退回"),
+    "refuse_return_unsigned": _m((O.RETURN_PENDING,), O.SENT, "不同意退回"),
+    "refer_return":   _m((O.RETURN_PENDING,), O.RETURN_PENDING, "提请上级裁定退回争议"),
+    # 中止计时: an approved pause stops the clock; resuming restarts it (the deadline moves by the pause).
+    # A relayed hop may be paused too (its receiver waits with its own issuer's approval); it resumes relayed.
+    "pause":          _m((O.SIGNED, O.RELAYED), O.PAUSED, "中止计时"),
+    "resume":         _m((O.PAUSED,), O.SIGNED, "恢复计时"),
+    "resume_relayed": _m((O.PAUSED,), O.RELAYED, "恢复计时"),
     "relay":          _m((O.SIGNED,), O.RELAYED, "转下级办理"),
     "child_returned": _m((O.RELAYED,), O.SIGNED, "下级退回"),
     "report":         _m((O.SIGNED, O.RELAYED), O.REPORTED, "报送"),

@@ -25,10 +25,22 @@ import sqlalchemy as sa
 from caseflow.deadlines import policy, status
 from caseflow.deadlines.settings import current_rules
 from caseflow.extensions import db
-from caseflow.models import CaseEvent, ChaseStep, Notification, OrderKind, Role, User
+from caseflow.models import (
+    CaseEvent,
+    ChaseStep,
+    ExtensionState,
+    Notification,
+    Order,
+    OrderKind,
+    OrderPause,
+    OrderState,
+    Role,
+    User,
+)
 from caseflow.timeutil import format_date_cn, local_today, utcnow
 
 STEP_LABEL = {"remind": "催办", "overdue": "逾期", "escalate": "督办"}
+WHAT = {"sign": "签收", "complete": "办结", "action": "办结", "review": "审核退回申请"}
 
 REASONS = {
     ("order", "remind"): "{kind}{number}应于{due}前{what}，请抓紧办理。",
@@ -40,6 +52,8 @@ REASONS = {
 }
 
 # Which unit a step goes to: the receiver is reminded, the issuer told, the unit above supervises.
+# A pending return's review is chased at its reviewer (the issuer, or the unit above once disputed).
+REVIEWER = "return_reviewer_id"
 TARGET = {
     ("order", "remind"): "receiving_unit_id",
     ("order", "overdue"): "issuing_unit_id",
@@ -59,7 +73,7 @@ AUDIENCE = {
 # The tables as the passes' SQL text names them; each condition is built by the deadline rules.
 _ORDERS = sa.table("orders", sa.column("state", sa.String), sa.column("kind", sa.String),
                    sa.column("parent_id", sa.Integer), sa.column("due_on", sa.Date),
-                   sa.column("sign_due_on", sa.Date)).c
+                   sa.column("sign_due_on", sa.Date), sa.column("review_due_on", sa.Date)).c
 _CASES = sa.table("cases", sa.column("state", sa.String), sa.column("action_due_on", sa.Date)).c
 # Placeholders bound when a pass runs: today, the last day still "due soon", the escalation cutoff.
 _TODAY: sa.ColumnClause[date]
@@ -78,7 +92,7 @@ class Pass:
 
     subject: str  # order / case
     step: str  # remind / overdue / escalate
-    deadline: str  # sign / complete / action
+    deadline: str  # sign / complete / action / review
     level: int
     level_col: str
     due_col: str
@@ -88,6 +102,10 @@ class Pass:
     @property
     def table(self) -> str:
         return "orders" if self.subject == "order" else "cases"
+
+    @property
+    def target(self) -> str:
+        return REVIEWER if self.deadline == "review" else TARGET[(self.subject, self.step)]
 
 
 _o, _c = _ORDERS, _CASES
@@ -105,6 +123,11 @@ PASSES = [
            _sql(status.completion_running(_o) & (_o.kind == kind.value) & _o.parent_id.is_(None)
                 & status.is_late_by(_o.due_on, _TODAY, _CUTOFF)), kind)
       for kind in OrderKind],
+    # A pending return (退单审核): its reviewer is reminded, then marked overdue (told itself).
+    Pass("order", "remind", "review", 1, "review_chase_level", "review_due_on",
+         _sql(status.review_running(_o) & status.is_due_soon(_o.review_due_on, _TODAY, _SOON))),
+    Pass("order", "overdue", "review", 2, "review_chase_level", "review_due_on",
+         _sql(status.review_running(_o) & status.is_past(_o.review_due_on, _TODAY))),
     Pass("case", "remind", "action", 1, "action_chase_level", "action_due_on",
          _sql(status.action_running(_c) & status.is_due_soon(_c.action_due_on, _TODAY, _SOON))),
     Pass("case", "overdue", "action", 2, "action_chase_level", "action_due_on",
@@ -123,13 +146,15 @@ def _update_sql(p: Pass) -> str:
 _SOURCE = {
     "order": """SELECT o.id AS subject_id, 'order:' || o.id AS subject, o.case_id, o.id AS order_id, o.number,
                        o.kind, c.number AS case_number, o.{due_col} AS due_on, o.receiving_unit_id,
-                       o.issuing_unit_id, c.responsible_unit_id, coalesce(r.parent_id, o.issuing_unit_id) AS escalate_to
+                       o.issuing_unit_id, c.responsible_unit_id, coalesce(r.parent_id, o.issuing_unit_id) AS escalate_to,
+                       o.return_reviewer_id
                 FROM orders o JOIN cases c ON c.id = o.case_id JOIN units r ON r.id = c.responsible_unit_id""",
     "case": """SELECT c.id AS subject_id, 'case:' || c.id AS subject, c.id AS case_id,
                       CAST(NULL AS INTEGER) AS order_id, CAST(NULL AS TEXT) AS number, CAST(NULL AS TEXT) AS kind,
                       c.number AS case_number, c.{due_col} AS due_on, CAST(NULL AS INTEGER) AS receiving_unit_id,
                       CAST(NULL AS INTEGER) AS issuing_unit_id, c.responsible_unit_id,
-                      coalesce(r.parent_id, c.responsible_unit_id) AS escalate_to
+                      coalesce(r.parent_id, c.responsible_unit_id) AS escalate_to,
+                      CAST(NULL AS INTEGER) AS return_reviewer_id
                FROM cases c JOIN units r ON r.id = c.responsible_unit_id""",
 }
 _ALIAS = {"order": "o", "case": "c"}
@@ -164,7 +189,7 @@ def _py_text(template: str, row, what: str, late: int) -> str:
 def _params(p: Pass, today: date, soon: date, cutoffs: dict, late_days: dict) -> dict:
     kind = p.kind
     return {"level": p.level, "today": today, "soon": soon, "cutoff": cutoffs[kind], "step": p.step,
-            "deadline": p.deadline, "action": f"chase_{p.step}", "what": "签收" if p.deadline == "sign" else "办结",
+            "deadline": p.deadline, "action": f"chase_{p.step}", "what": WHAT[p.deadline],
             "late": late_days[kind], "title": f"【{STEP_LABEL[p.step]}】",
             "roles": [r.value for r in AUDIENCE[p.step]]}
 
@@ -178,7 +203,7 @@ def _run_pass_postgres(p: Pass, params: dict, now) -> tuple[int, int]:
     s AS ({source} JOIN hit ON hit.id = {alias}.id),
     steps AS (
       INSERT INTO chase_steps (subject, step, deadline, due_on, case_id, order_id, target_unit_id, reason, created_at)
-      SELECT s.subject, :step, :deadline, s.due_on, s.case_id, s.order_id, s.{TARGET[(p.subject, p.step)]},
+      SELECT s.subject, :step, :deadline, s.due_on, s.case_id, s.order_id, s.{p.target},
              {_sql_text(REASONS[(p.subject, p.step)])}, :now
       FROM s
       ON CONFLICT DO NOTHING
@@ -207,7 +232,7 @@ def _run_pass_portable(p: Pass, params: dict, now) -> tuple[int, int]:
     source = _SOURCE[p.subject].format(due_col=p.due_col)
     rows = db.session.execute(sa.text(f"{source} WHERE {_ALIAS[p.subject]}.id IN :ids")
                               .bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids}).all()
-    template, target = REASONS[(p.subject, p.step)], TARGET[(p.subject, p.step)]
+    template, target = REASONS[(p.subject, p.step)], p.target
     conn = db.session.connection()
     created = []
     for result_row in rows:
@@ -265,6 +290,9 @@ def run_scan(today: date | None = None) -> dict[str, int]:
     run_pass = _run_pass_postgres if db.engine.dialect.name == "postgresql" else _run_pass_portable
     db.session.flush()
     counts: Counter[str] = Counter()
+    resumed = resume_expired_pauses(today)
+    if resumed:
+        counts["pause_resumed"] = resumed
     emails = 0
     for p in PASSES:
         created, mails = run_pass(p, _params(p, today, soon, cutoffs, late_days), now)
@@ -276,3 +304,21 @@ def run_scan(today: date | None = None) -> dict[str, int]:
 
         add_outbox("email_notifications")
     return dict(counts)
+
+
+def resume_expired_pauses(today: date) -> int:
+    """Restart the clock of every order whose pause (中止计时) reached its maximum length by ``today``.
+
+    Before the passes, so a resumed order is chased on its moved deadline in the same scan.  Few rows a
+    day, each an ordinary operation (event, moved deadline); returns how many were resumed.
+    """
+    from caseflow.cases import operations
+
+    expired = db.session.scalars(
+        sa.select(OrderPause).join(Order, Order.id == OrderPause.order_id)
+        .where(Order.state == OrderState.PAUSED, OrderPause.state == ExtensionState.APPROVED,
+               OrderPause.ended_at.is_(None), OrderPause.ends_by <= today)
+        .order_by(OrderPause.id)).all()
+    for pause in expired:
+        operations.resume_order(None, pause.order, today=today)
+    return len(expired)

@@ -26,6 +26,8 @@ DEFAULT_DAYS = {
     "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
     "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
     "max_extension_days": 10,      # an extension moves an order's deadline by at most this much
+    "pause_max_days": 20,          # a clock pause (中止计时) ends by itself after this many working days
+    "return_review_days": 1,       # a return (退单) -> the issuer's (or the level above's) decision on it
 }
 
 # The period an order of each kind has, from the day it is sent (or sent back).
@@ -84,16 +86,42 @@ def after_send_back(rules: DeadlineRules, kind: OrderKind, due: Due, sent_back_o
     return again if again.on > due.on else due
 
 
+def after_pause(rules: DeadlineRules, due: Due, paused_days: int) -> Due:
+    """The deadline moved by the working days the order's clock stood still (中止计时): a pause of 3
+    working days moves it by 3 working days. The one rule: on resume and when recomputed from history."""
+    if paused_days <= 0:
+        return due
+    moved = rules.calendar.add(due.on, paused_days)
+    return Due(moved.on, due.provisional or moved.provisional)
+
+
+def pause_workdays(calendar: WorkCalendar, started_on: date, ended_on: date) -> int:
+    """Working days a pause lasted, (started, ended] as a step's days are counted (``working_days_taken``)."""
+    return calendar.count(started_on, ended_on)
+
+
+def pause_ends_by(rules: DeadlineRules, started_on: date) -> date:
+    """The day an approved pause ends by itself (the scan resumes it): ``pause_max_days`` after it started."""
+    return rules.after(started_on, "pause_max_days").on
+
+
+def return_review_due(rules: DeadlineRules, returned_on: date) -> Due:
+    """By when a return must be confirmed or refused (by the issuer, or the level above once disputed)."""
+    return rules.after(returned_on, "return_review_days")
+
+
 def order_due_dates(rules: DeadlineRules, kind: OrderKind, sent_on: date, *, parent_due: Due | None = None,
-                    sent_back_on: date | None = None, extended_to: date | None = None) -> OrderDeadlines:
-    """Both deadlines of an order from its history; an approved extension is an explicit date and is kept."""
+                    sent_back_on: date | None = None, extended_to: date | None = None,
+                    paused_days: int = 0) -> OrderDeadlines:
+    """Both deadlines of an order from its history; an approved extension is an explicit date and is kept
+    (it already holds any pause before it: ``extended_to`` is the date in force)."""
     sign = sign_by(rules, sent_on)
     if extended_to is not None:
         return OrderDeadlines(sign, Due(extended_to, False))
     due = complete_by(rules, kind, sent_on, parent_due)
     if sent_back_on is not None:
         due = after_send_back(rules, kind, due, sent_back_on)
-    return OrderDeadlines(sign, due)
+    return OrderDeadlines(sign, after_pause(rules, due, paused_days))
 
 
 def registered_action_due(rules: DeadlineRules, start_on: date) -> Due:

@@ -36,7 +36,7 @@ def order_due_from_history(rules: DeadlineRules, order: Order) -> policy.OrderDe
         rules, order.kind, local_date(order.sent_at),
         parent_due=Due(parent.due_on, parent.due_provisional) if parent is not None else None,
         sent_back_on=_last_event_on(order.case, "order_send_back", order),
-        extended_to=order.due_on if extended else None)
+        extended_to=order.due_on if extended else None, paused_days=order.paused_workdays)
 
 
 def action_due_from_history(rules: DeadlineRules, case: Case) -> Due | None:

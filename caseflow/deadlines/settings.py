@@ -20,6 +20,8 @@ SETTING_LABELS = {
     "escalate_after_days_verification": "核查单逾期多少个工作日后提请上级督办",
     "escalate_after_days_supervision": "督办单逾期多少个工作日后提请上级督办",
     "max_extension_days": "延期申请最多延长多少个工作日",
+    "pause_max_days": "中止计时最长多少个工作日（期满自动恢复计时）",
+    "return_review_days": "退回申请的审核时限（工作日）",
 }
 assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
 

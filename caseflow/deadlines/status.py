@@ -48,6 +48,16 @@ def completion_running(o: Any) -> Any:
     return _in(o.state, OrderState.WORKING)
 
 
+def clock_paused(o: Any) -> Any:
+    """The order's clock is stopped (中止计时): no deadline of it runs, it is shown as 已暂停计时."""
+    return o.state == OrderState.PAUSED
+
+
+def review_running(o: Any) -> Any:
+    """The receiver asked to return the order: the reviewer's deadline (``review_due_on``) runs."""
+    return o.state == OrderState.RETURN_PENDING
+
+
 def order_overdue(o: Any, today: Any) -> Any:
     """The receiver is late: not done by its due date, or not signed by its sign-by date."""
     return (completion_running(o) & is_past(o.due_on, today)) | (sign_running(o) & is_past(o.sign_due_on, today))
@@ -121,8 +131,15 @@ class DeadlineLabel:
         return self.css == "overdue"
 
 
-def describe(calendar: WorkCalendar, due_on: date, today: date, *, done: bool = False) -> DeadlineLabel:
-    """剩n个工作日 / 今天到期 (on the day itself, a working day) / 已逾期n个工作日, or nothing once done."""
+PAUSED_TEXT = "已暂停计时"
+
+
+def describe(calendar: WorkCalendar, due_on: date, today: date, *, done: bool = False,
+             paused: bool = False) -> DeadlineLabel:
+    """剩n个工作日 / 今天到期 (on the day itself, a working day) / 已逾期n个工作日, 已暂停计时 while the
+    clock is stopped, or nothing once done."""
+    if paused:
+        return DeadlineLabel(due_on, "paused", PAUSED_TEXT, 0)
     if done:
         return DeadlineLabel(due_on, "done", "", 0)
     if is_past(due_on, today):

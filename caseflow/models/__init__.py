@@ -10,6 +10,7 @@ from caseflow.models.enums import (
     ExtensionState,
     OrderKind,
     OrderState,
+    PauseReason,
     Rating,
     Role,
     Sex,
@@ -19,7 +20,7 @@ from caseflow.models.enums import (
 from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
-from caseflow.models.orders import ExtensionRequest, Order
+from caseflow.models.orders import ExtensionRequest, Order, OrderPause
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
     CaseRegistryLink,
@@ -52,6 +53,7 @@ __all__ = [
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
+    "OrderPause", "PauseReason",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

@@ -46,7 +46,7 @@ class ChaseStep(Model):
     __table_args__ = (
         sa.UniqueConstraint("subject", "step", "deadline", "due_on", name="uq_chase_steps_once"),
         sa.CheckConstraint("step IN ('remind', 'overdue', 'escalate')", name="step_known"),
-        sa.CheckConstraint("deadline IN ('sign', 'complete', 'action')", name="deadline_known"),
+        sa.CheckConstraint("deadline IN ('sign', 'complete', 'action', 'review')", name="deadline_known"),
     )
 
 
@@ -122,6 +122,7 @@ def _restart_chase_when_deadline_moves() -> None:
 
     sa.event.listen(Order.due_on, "set", resetter("chase_level"), retval=True)
     sa.event.listen(Order.sign_due_on, "set", resetter("sign_chase_level"), retval=True)
+    sa.event.listen(Order.review_due_on, "set", resetter("review_chase_level"), retval=True)
     sa.event.listen(Case.action_due_on, "set", resetter("action_chase_level"), retval=True)
 
 

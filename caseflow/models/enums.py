@@ -70,6 +70,8 @@ class OrderState(Labelled):
     ACCEPTED = "accepted", "已审核通过"
     RETURNED = "returned", "已退回"
     CANCELLED = "cancelled", "已撤销"
+    PAUSED = "paused", "已暂停计时"  # an approved clock pause (中止计时): nobody's deadline runs
+    RETURN_PENDING = "return_pending", "退回待审核"  # the receiver returned it; the issuer reviews the return
 
     OPEN: ClassVar[tuple[OrderState, ...]]  # not ended: may still be cancelled
     WORKING: ClassVar[tuple[OrderState, ...]]  # the receiving unit must act: its deadlines run and are chased
@@ -94,6 +96,14 @@ class ExtensionState(Labelled):
     REFUSED = "refused", "未批准"
 
 
+class PauseReason(Labelled):
+    """Why the receiving unit asks to stop an order's clock (中止计时)."""
+
+    AWAITING_COMPLAINANT = "awaiting_complainant", "等待投诉人补充材料"
+    OTHER_AUTHORITY = "other_authority", "需其他部门认定"
+    OTHER = "other", "其他"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -104,4 +114,6 @@ class Sex(Labelled):
 CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
 CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED)
 OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
-OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED)
+# Paused and return-pending orders are open (they may be cancelled) but not working: the receiver owes
+# nothing while the clock is stopped or while the issuer reviews the return (its own deadline, review_due_on).
+OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED, OrderState.PAUSED, OrderState.RETURN_PENDING)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from caseflow.extensions import Model
 from caseflow.labels import sql_values
-from caseflow.models.enums import ExtensionState, OrderKind, OrderState, Verdict
+from caseflow.models.enums import ExtensionState, OrderKind, OrderState, PauseReason, Verdict
 from caseflow.models.types import Encrypted, UTCDateTime, enum_column, keyed_hash, now_utc
 from caseflow.models.units import Unit
 from caseflow.models.users import User
@@ -73,6 +73,14 @@ class Order(Model):
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     sent_back_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Return review (退单审核): who decides the pending return (the issuing unit, or the unit above it once
+    # the issuer passed the dispute up), by when, and what was decided when it was refused or ruled on.
+    return_reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    review_due_on: Mapped[date | None]
+    review_chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    return_decision: Mapped[str | None] = mapped_column(sa.Text)
+    # Working days the order's clock stood still (approved pauses, 中止计时), already added to ``due_on``.
+    paused_workdays: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Frozen when it happens, so later extensions or calendar edits never rewrite the figures.
     signed_on_time: Mapped[bool | None]
@@ -95,15 +103,20 @@ class Order(Model):
     extensions: Mapped[list[ExtensionRequest]] = relationship(
         back_populates="order", order_by="ExtensionRequest.id"
     )
+    pauses: Mapped[list[OrderPause]] = relationship(back_populates="order", order_by="OrderPause.id")
+    return_reviewer: Mapped[Unit | None] = relationship(foreign_keys=[return_reviewer_id])
 
     __mapper_args__ = {"version_id_col": version_id}
     __table_args__ = (
-        sa.CheckConstraint("state != 'returned' OR return_reason IS NOT NULL", name="returned_has_reason"),
+        sa.CheckConstraint("state NOT IN ('returned', 'return_pending') OR return_reason IS NOT NULL",
+                           name="returned_has_reason"),
         sa.CheckConstraint(
             "state NOT IN ('reported', 'accepted') OR reported_at IS NOT NULL", name="reported_has_time"
         ),
-        sa.CheckConstraint("state = 'sent' OR state = 'returned' OR state = 'cancelled' OR signed_at IS NOT NULL",
+        sa.CheckConstraint("state IN ('sent', 'returned', 'return_pending', 'cancelled') OR signed_at IS NOT NULL",
                            name="signed_has_time"),
+        sa.CheckConstraint("state != 'return_pending' OR (review_due_on IS NOT NULL AND return_reviewer_id IS NOT NULL)",
+                           name="return_pending_reviewed"),
         sa.CheckConstraint("sign_due_on <= due_on", name="sign_due_before_due"),
         sa.Index("ix_orders_receiving_case", "receiving_unit_id", "case_id"),  # visibility: orders in a subtree
         # The inbox: orders a unit must work (it received them) or review (it issued them), still open.
@@ -115,6 +128,9 @@ class Order(Model):
         sa.Index("ix_orders_chase_open", "due_on",
                  postgresql_where=sa.text(f"{_CHASED} AND chase_level < 3"),
                  sqlite_where=sa.text(f"{_CHASED} AND chase_level < 3")),
+        sa.Index("ix_orders_review_chase_open", "review_due_on",
+                 postgresql_where=sa.text("state = 'return_pending' AND review_chase_level < 2"),
+                 sqlite_where=sa.text("state = 'return_pending' AND review_chase_level < 2")),
         sa.Index("ix_orders_sign_chase_open", "sign_due_on",
                  postgresql_where=sa.text("state = 'sent' AND sign_chase_level < 2"),
                  sqlite_where=sa.text("state = 'sent' AND sign_chase_level < 2")),
@@ -177,3 +193,39 @@ class ExtensionRequest(Model):
     __table_args__ = (
         sa.CheckConstraint("(state = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
     )
+
+
+class OrderPause(Model):
+    """A request to stop an order's clock (中止计时), decided by the issuing unit; once approved, the pause
+    runs from ``started_at`` until resumed by hand or, at the latest, on ``ends_by`` (by the scan)."""
+
+    __tablename__ = "order_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[PauseReason] = mapped_column(enum_column(PauseReason))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    state: Mapped[ExtensionState] = mapped_column(enum_column(ExtensionState))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_by: Mapped[date | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    workdays: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    order: Mapped[Order] = relationship(back_populates="pauses")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("(state = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
+        sa.CheckConstraint("state = 'approved' OR started_at IS NULL", name="started_when_approved"),
+        sa.CheckConstraint("ended_at IS NULL OR started_at IS NOT NULL", name="ended_after_start"),
+    )
+
+    @property
+    def running(self) -> bool:
+        return self.state is ExtensionState.APPROVED and self.ended_at is None

@@ -16,15 +16,16 @@ from caseflow.security.redact import redact
 from caseflow.timeutil import format_date_cn, format_datetime_cn, format_month_cn, local_today
 
 
-def deadline_label(due_on: date | None, done: bool = False) -> DeadlineLabel | None:
+def deadline_label(due_on: date | None, done: bool = False, paused: bool = False) -> DeadlineLabel | None:
     """A deadline's words and CSS class today, by the one rule (``caseflow.deadlines.status``)."""
     if due_on is None:
         return None
-    return status.describe(load_calendar(), due_on, local_today(), done=done)
+    return status.describe(load_calendar(), due_on, local_today(), done=done, paused=paused)
 
 
 def order_due_label(order: Order) -> DeadlineLabel | None:
-    return deadline_label(order.due_on, done=not status.completion_running(order))
+    return deadline_label(order.due_on, done=not status.completion_running(order),
+                          paused=bool(status.clock_paused(order)))
 
 
 def order_sign_label(order: Order) -> DeadlineLabel | None:

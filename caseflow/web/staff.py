@@ -34,7 +34,7 @@ from caseflow.errors import (
     NotInJurisdiction,
 )
 from caseflow.extensions import unit_of_work
-from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, Verdict
+from caseflow.models import Case, CaseState, Category, Order, OrderKind, OrderState, PauseReason, Verdict
 from caseflow.security import redact
 from caseflow.web import staff_forms as forms
 from caseflow.web.auth import home_for, permission_required
@@ -110,6 +110,7 @@ EVENT_LABELS = {
     "chase_remind": "催办", "chase_overdue": "逾期", "chase_escalate": "督办（提请上级）",
     "deadline_recomputed": "时限重新计算", "legal_hold": "设置法律保留", "legal_release": "解除法律保留",
     "supervision_opinion": "督办意见", "escalate_up": "提请上级督办",
+    "pause_request": "申请中止计时", "pause_refused": "不同意中止计时",
 }
 
 
@@ -250,6 +251,11 @@ ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "request_extension": (forms.ExtensionForm, "extend"),
     "decide_extension": (forms.DecideExtensionForm, "decide"),
     "attach": (forms.AttachmentForm, "attach"),
+    "request_pause": (forms.PauseForm, "pause"),
+    "decide_pause": (forms.DecidePauseForm, "decidepause"),
+    "resume": (forms.ResumeForm, "resume"),
+    "review_return": (forms.ReviewReturnForm, "review"),
+    "refer_return": (forms.ReferReturnForm, "refer"),
     "remind": (forms.RemindForm, ""),  # posts ``message`` to /orders/<number>/remind (caseflow.web.bulk)
 }
 
@@ -493,16 +499,23 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
     if "relay" in out and not out["relay"].unit.choices:
         out["relay"].unit.choices = _unit_choices(queries.child_choices(order.case, order.receiving_unit),
                                                   queries.suggested_children(order.case, order.receiving_unit))
+    if "review_return" in out and not out["review_return"].unit.choices:
+        out["review_return"].unit.choices = _unit_choices(
+            [u for u in queries.child_choices(order.case, order.issuing_unit) if u.id != order.receiving_unit_id],
+            queries.suggested_children(order.case, order.issuing_unit))
     parent, children = queries.order_neighbours(current_user, order)
     return render_template(
         "staff/order.html", order=order, case=order.case, actions=actions, forms=out, parent=parent,
         failed=out.get(name),
         children=children, pending=permissions.pending_extension(order),
+        pending_pause=permissions.pending_pause(order), running_pause=permissions.running_pause(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
         verdicts=Verdict, contacts="see_contacts" in actions, revealed_text=revealed_text,
         texts_masked=_any_masked(order.content, order.handling_opinion, order.findings, order.handling_result,
                                  order.return_reason, order.sent_back_reason, *(e.reason for e in order.extensions),
                                  *(e.decision_note for e in order.extensions),
+                                 *(t for p in order.pauses for t in (p.detail, p.decision_note)),
+                                 order.return_decision,
                                  *(t for c in children for t in (c.findings, c.handling_result, c.return_reason))),
     )
 
@@ -554,7 +567,65 @@ def order_sign(number: str):
 @case_roles
 def order_return(number: str):
     return _order_action(number, "return",
-                         lambda o, f: operations.return_order(current_user, o, f.reason.data), "已退回。")
+                         lambda o, f: operations.return_order(current_user, o, f.reason.data),
+                         "退回申请已提交，等待下发单位审核。")
+
+
+def _two_buttons(form, yes: str, no: str, what: str) -> bool:
+    """Which of a decision form's two buttons was pressed; neither (or both) is refused with ``what``."""
+    if bool(getattr(form, yes).data) == bool(getattr(form, no).data):
+        raise InvalidInput(what)
+    return bool(getattr(form, yes).data)
+
+
+@bp.post("/orders/<number>/return/review")
+@case_roles
+def order_return_review(number: str):
+    def run(order, f):
+        if _two_buttons(f, "confirm", "refuse", "请点击“同意退回”或“不同意退回”作出决定。"):
+            typed = (f.unit_text.data or "").strip() or f.unit.data
+            unit = _chosen_unit(f, queries.children_scope(order.issuing_unit)) if typed else None
+            operations.confirm_return(current_user, order, f.note.data, unit)
+        else:
+            operations.refuse_return(current_user, order, f.note.data)
+
+    confirm = "review-confirm" in request.form
+    return _order_action(number, "review_return", run, "已同意退回。" if confirm else "已不同意退回，该单退回承办单位继续办理。")
+
+
+@bp.post("/orders/<number>/return/refer")
+@case_roles
+def order_return_refer(number: str):
+    return _order_action(number, "refer_return",
+                         lambda o, f: operations.refer_return(current_user, o, f.note.data), "已提请上级裁定。")
+
+
+@bp.post("/orders/<number>/pause")
+@case_roles
+def order_pause(number: str):
+    return _order_action(number, "request_pause",
+                         lambda o, f: operations.request_pause(current_user, o, _enum(PauseReason, f.reason.data),
+                                                               f.detail.data), "中止计时申请已提交。")
+
+
+@bp.post("/orders/<number>/pause/decide")
+@case_roles
+def order_pause_decide(number: str):
+    def run(order, f):
+        approve = _two_buttons(f, "approve", "refuse", "请点击“同意中止计时”或“不同意”作出决定。")
+        pause = permissions.pending_pause(order)
+        if pause is None:
+            raise ConcurrentUpdate("该中止计时申请已处理。")
+        operations.decide_pause(current_user, pause, approve, f.note.data)
+
+    approve = "decidepause-approve" in request.form
+    return _order_action(number, "decide_pause", run, "已同意中止计时。" if approve else "已不同意中止计时。")
+
+
+@bp.post("/orders/<number>/resume")
+@case_roles
+def order_resume(number: str):
+    return _order_action(number, "resume", lambda o, f: operations.resume_order(current_user, o), "已恢复计时。")
 
 
 @bp.post("/orders/<number>/relay")
@@ -602,12 +673,11 @@ def order_extension(number: str):
 @case_roles
 def order_extension_decide(number: str):
     def run(order, f):
-        if bool(f.approve.data) == bool(f.refuse.data):  # neither button (or both): no decision was made
-            raise InvalidInput("请点击“同意延期”或“不同意”作出决定。")
+        approve = _two_buttons(f, "approve", "refuse", "请点击“同意延期”或“不同意”作出决定。")
         ext = permissions.pending_extension(order)
         if ext is None:
             raise ConcurrentUpdate("该延期申请已处理。")
-        operations.decide_extension(current_user, ext, bool(f.approve.data), f.note.data)
+        operations.decide_extension(current_user, ext, approve, f.note.data)
 
     approve = "decide-approve" in request.form
     return _order_action(number, "decide_extension", run,

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseflow.models import OrderKind, Verdict
+from caseflow.models import OrderKind, PauseReason, Verdict
 from caseflow.web.fields import CnDateField
 
 
@@ -169,6 +169,40 @@ class DecideExtensionForm(ActionForm):
     note = TextAreaField("审批意见（可不填）", validators=[Optional(), _max(2000)])
     approve = SubmitField("同意延期")
     refuse = SubmitField("不同意")
+
+
+class PauseForm(ActionForm):
+    """中止计时申请: a reason from the list (the domain says which is missing), and a note."""
+
+    reason = RadioField("中止计时的原因", choices=select_choices(PauseReason.choices()), validators=[Optional()],
+                        validate_choice=False)
+    detail = TextAreaField("说明（原因为“其他”时必填）", validators=[Optional(), _max(2000)])
+
+
+class DecidePauseForm(ActionForm):
+    note = TextAreaField("审批意见（可不填）", validators=[Optional(), _max(2000)])
+    approve = SubmitField("同意中止计时")
+    refuse = SubmitField("不同意")
+
+
+class ResumeForm(ActionForm):
+    pass
+
+
+class ReviewReturnForm(ActionForm):
+    """退单审核: confirm (and, if wanted, re-dispatch to the right unit) or refuse with a reason."""
+
+    unit = RadioField("重新派单至（可不选）", choices=[], validate_choice=False, validators=[Optional()])
+    unit_text = StringField("重新派单单位（输入单位代码或名称）", validators=[_max(100)])
+    note = TextAreaField("审核意见（不同意退回时必填）", validators=[Optional(), _max(2000)])
+    confirm = SubmitField("同意退回")
+    refuse = SubmitField("不同意退回")
+    error_fields = {"unit": "unit_text", "不同意退回的理由": "note"}
+
+
+class ReferReturnForm(ActionForm):
+    note = TextAreaField("提请上级裁定的说明", validators=[_required("提请上级裁定的说明"), _max(2000)])
+    error_fields = {"提请上级裁定的说明": "note"}
 
 
 class RemindForm(ActionForm):

@@ -155,7 +155,7 @@ def test_two_officials_submit_the_same_form(app, db, world, password_hash, handl
     resp = second_b.post(f"/orders/{order.number}/return", data={"return-version": now.version_id,
                                                                   "return-reason": "本校查无此学生，请核对。"})
     assert resp.status_code == 302
-    assert fresh(db, order).state is OrderState.RETURNED
+    assert fresh(db, order).state is OrderState.RETURN_PENDING
 
 
 def test_order_attachment_hidden_from_a_sibling_hop(app, db, world):

@@ -120,7 +120,13 @@ def test_return_extension_send_back_and_reject(world, db):
     erqi = world.user("officer", "410103")
     ops.return_order(erqi, wrong, "该生不在本区学校就读")
     db.session.commit()
-    assert wrong.state is OrderState.RETURNED and wrong.return_reason
+    assert wrong.state is OrderState.RETURN_PENDING and wrong.return_reason
+    with pytest.raises(NotAllowed):  # the receiver cannot decide its own return
+        ops.confirm_return(erqi, wrong)
+    db.session.rollback()
+    ops.confirm_return(sup, wrong, "确非二七区职责")
+    db.session.commit()
+    assert wrong.state is OrderState.RETURNED and wrong.returned_at is not None
 
     county = world.user("officer", "410105")
     ops.sign_order(county, right)

@@ -55,6 +55,9 @@ def test_a_unit_that_returned_its_order_may_no_longer_reveal(app, db, scene):  #
     assert _reveal(school, case, "student", "id_number") == 200
     operations.return_order(users[("officer", "child")], fresh(db, order), "不是本校学生。")
     db.session.commit()
+    assert _reveal(school, case, "student", "id_number") == 200  # until the return is confirmed
+    operations.confirm_return(users[("supervisor", "own")], fresh(db, order))
+    db.session.commit()
     for role in CASE_ROLES:
         b = Browser(app, users[(role, "child")])
         assert _reveal(b, case, "student", "id_number") in (403, 404)

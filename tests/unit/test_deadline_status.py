@@ -96,11 +96,30 @@ def test_order_overdue_in_sql_matches_python(state, offset):
 
 def test_state_sets_live_on_the_enums():
     assert OrderState.WORKING == (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
-    assert (*OrderState.WORKING, OrderState.REPORTED) == OrderState.OPEN
+    assert (*OrderState.WORKING, OrderState.REPORTED, OrderState.PAUSED, OrderState.RETURN_PENDING) == OrderState.OPEN
     assert set(CaseState.FINISHED).isdisjoint(CaseState.AWAITING_RESPONSIBLE)
 
 
 RULES = policy.DeadlineRules(cal, policy.DEFAULT_DAYS)
+
+
+def test_a_pause_moves_the_deadline_by_its_working_days_and_history_agrees():
+    due = Due(date(2026, 10, 10), False)  # a make-up Saturday after the National Day holiday
+    assert policy.after_pause(RULES, due, 0) == due
+    assert policy.after_pause(RULES, due, 3) == Due(date(2026, 10, 14), False)  # over Sunday 10-11
+    assert policy.pause_workdays(cal, date(2026, 9, 30), date(2026, 10, 10)) == 3  # 10-08, 10-09, 10-10
+    fresh = policy.order_due_dates(RULES, OrderKind.VERIFICATION, date(2026, 9, 28))
+    paused = policy.order_due_dates(RULES, OrderKind.VERIFICATION, date(2026, 9, 28), paused_days=3)
+    assert fresh.due.on == date(2026, 10, 10) and paused.due.on == date(2026, 10, 14)
+    # An approved extension is the date in force (it already holds any earlier pause).
+    extended = policy.order_due_dates(RULES, OrderKind.VERIFICATION, date(2026, 9, 28), paused_days=3,
+                                      extended_to=date(2026, 10, 20))
+    assert extended.due.on == date(2026, 10, 20)
+
+
+def test_a_paused_deadline_is_labelled_paused_not_overdue():
+    label = status.describe(cal, date(2026, 12, 1), date(2026, 12, 20), paused=True)
+    assert (label.css, label.text, label.overdue) == ("paused", "已暂停计时", False)
 
 
 def test_policy_relayed_verification_never_ends_after_its_parent():

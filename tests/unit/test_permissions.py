@@ -140,7 +140,8 @@ def test_unknown_actions_are_a_programming_error():
 
 def test_every_rule_name_is_a_move_or_a_known_extra():
     extras = {"attach", "request_extension", "decide_extension", "reveal_complainant", "reveal_student",
-              "see_contacts", "legal_hold", "cite_rule", "supervise", "escalate_up", "remind"}
+              "see_contacts", "legal_hold", "cite_rule", "supervise", "escalate_up", "remind",
+              "request_pause", "decide_pause", "review_return"}
     assert set(CASE_RULES) - extras <= set(CASE_MOVES)
     assert set(ORDER_RULES) - extras <= set(ORDER_MOVES)
 

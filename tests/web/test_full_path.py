@@ -164,7 +164,7 @@ def test_full_path(app, db, world):
     assert "办结并答复投诉人" in page
 
 
-def test_return_wrongly_addressed(app, db, world):
+def test_return_wrongly_addressed_waits_for_review_then_redispatches(app, db, world):
     case, _ = submit(db, schools=TWO_SCHOOLS)
     city, root = _verification_to_county(app, db, world, case)
     county = Browser(app, world.user("officer", "410105"))
@@ -173,21 +173,67 @@ def test_return_wrongly_addressed(app, db, world):
     assert resp.status_code == 400 and "请填写退回理由" in resp.get_data(as_text=True)
     county.act(f"/orders/{root.number}/return", "return", root.version_id, reason="该生不在本区学校就读。")
     root = fresh(db, root)
-    assert root.state is OrderState.RETURNED and root.return_reason == "该生不在本区学校就读。"
+    # A return is a request: it waits for the city's review, due within one working day.
+    assert root.state is OrderState.RETURN_PENDING and root.return_reason == "该生不在本区学校就读。"
+    assert root.review_due_on == current_rules().after(local_today(), "return_review_days").on
     assert root.number not in county.page("/inbox")
-    # The city can send a new verification order to the right district.
-    city.act(f"/cases/{case.number}/verify", "verify", fresh(db, case).version_id, unit_text="二七区教育局",
-             content="核实学籍情况。")
+    assert root.number in city.page("/inbox")
+    page = city.page(f"/orders/{root.number}")
+    assert "下一步：审核退回申请" in page and "二七区教育局（410103）（建议）" in page
+    # Confirming with the right district picked in the same form re-dispatches the order there.
+    city.act(f"/orders/{root.number}/return/review", "review", root.version_id, unit_text="二七区教育局",
+             note="确属二七区。", confirm="同意退回")
+    root = fresh(db, root)
+    assert root.state is OrderState.RETURNED and root.return_decision == "确属二七区。"
     orders = _orders(db, case, state=OrderState.SENT)
     assert [o.receiving_unit.code for o in orders] == ["410103"]
+    assert orders[0].content == root.content and fresh(db, case).state is CaseState.VERIFYING
 
 
-def test_relayed_hop_returned_goes_back_to_county(app, db, world):
+def test_refused_return_keeps_the_order_where_it_was(app, db, world):
+    case, _ = submit(db, schools=TWO_SCHOOLS)
+    city, root = _verification_to_county(app, db, world, case)
+    county = Browser(app, world.user("officer", "410105"))
+    county.act(f"/orders/{root.number}/sign", "sign", root.version_id, acting_person="王老师")
+    signed = fresh(db, root)
+    county.act(f"/orders/{root.number}/return", "return", signed.version_id, reason="不是本区学生。")
+    pending = fresh(db, root)
+    # Refusing without a reason is refused by the field, what was typed kept.
+    resp = city.post(f"/orders/{root.number}/return/review", data={
+        "review-version": pending.version_id, "review-note": "", "review-unit_text": "二七", "review-refuse": "不同意退回"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "请填写不同意退回的理由" in html and 'value="二七"' in html
+    # Neither button: no decision.
+    resp = city.post(f"/orders/{root.number}/return/review", data={
+        "review-version": pending.version_id, "review-note": "学籍在金水区。"})
+    assert resp.status_code == 400 and "请点击“同意退回”或“不同意退回”作出决定。" in resp.get_data(as_text=True)
+    city.act(f"/orders/{root.number}/return/review", "review", pending.version_id, note="学籍在金水区。",
+             refuse="不同意退回")
+    after = fresh(db, root)
+    assert after.state is OrderState.SIGNED and after.due_on == signed.due_on
+    assert after.return_decision == "学籍在金水区。" and root.number in county.page("/inbox")
+
+
+def test_disputed_return_is_decided_one_level_up(app, db, world):
     case, _ = submit(db, schools=TWO_SCHOOLS)
     _, root = _verification_to_county(app, db, world, case)
     county, child = _relay_to_school(app, db, world, root)
     school = Browser(app, world.user("officer", "4141000001"))
     school.act(f"/orders/{child.number}/return", "return", child.version_id, reason="该生不是本校学生。")
+    assert fresh(db, root).state is OrderState.RELAYED  # nothing happens above until the return is decided
+    resp = county.post(f"/orders/{child.number}/return/refer", data={"refer-version": fresh(db, child).version_id,
+                                                                      "refer-note": ""})
+    assert resp.status_code == 400 and "请填写提请上级裁定的说明" in resp.get_data(as_text=True)
+    county.act(f"/orders/{child.number}/return/refer", "refer", fresh(db, child).version_id, note="学校与区里各执一词。")
+    child = fresh(db, child)
+    assert child.state is OrderState.RETURN_PENDING and child.return_reviewer.code == "410100"
+    # The county can no longer decide it; the city (the level above) rules.
+    assert "下一步：审核退回申请" not in county.page(f"/orders/{child.number}")
+    city = Browser(app, world.user("supervisor", "410100"))
+    assert child.number in city.page("/inbox")
+    city.act(f"/orders/{child.number}/return/review", "review", child.version_id, note="确非该校学生。",
+             confirm="同意退回")
+    assert fresh(db, child).state is OrderState.RETURNED
     assert fresh(db, root).state is OrderState.SIGNED
     assert "relay" in county.page(f"/orders/{root.number}")
 
