@@ -8,6 +8,7 @@ from caseflow.models.enums import (
     CaseState,
     Category,
     ExtensionState,
+    NoticePreference,
     OrderKind,
     OrderState,
     Rating,
@@ -54,4 +55,5 @@ __all__ = [
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
+    "NoticePreference",
 ]
