@@ -35,7 +35,14 @@ from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, format_datetime_cn
 from caseflow.web import guidance
 from caseflow.web.citizen import citizen, keep
-from caseflow.web.complaint_form import FILES_NOT_KEPT, ComplaintForm, choice_list, prepare, read_uploads, submit_form
+from caseflow.web.complaint_form import (
+    FILES_NOT_KEPT,
+    ComplaintForm,
+    choice_list,
+    prepare,
+    read_uploads,
+    submit_form,
+)
 from caseflow.web.http import content_disposition
 
 bp = Blueprint("public", __name__)
