@@ -26,8 +26,8 @@ REASON_MAX = 2000
 AUDIENCE = (Role.SUPERVISOR, Role.OFFICER)
 NOTIFICATION_KIND = "complainant"
 MATERIAL = "complainant_material"  # the event of added material
-# The events the complainant makes (the staff timeline names them as the actor).
-ACTIONS = ("withdraw", MATERIAL, "notice_changed")
+# The events the complainant makes, from submitting on (the staff timeline names them as the actor).
+ACTIONS = ("submit", "rate", "reopen", "withdraw", MATERIAL, "notice_changed")
 
 
 def _clean(text: str | None) -> str:

@@ -253,3 +253,26 @@ def test_a_text_queued_before_the_complainant_opted_out_is_not_sent(world, db):
     item = db.session.scalars(db.select(OutboxItem).order_by(OutboxItem.id.desc())).first()
     deliver_sms(item)
     assert _sms_count(db, case) == 1  # only the receipt text sent at submission
+
+
+def test_the_complainants_posts_are_rate_limited_like_submissions(world, db, database_url):
+    from caseflow import create_app
+    from caseflow.extensions import db as ext_db
+    from tests.conftest import IsolatedClient
+
+    case, code = submit(db)
+    limited = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": database_url,
+                          "RATELIMIT_ENABLED": True, "RATE_LIMIT_SUBMIT": "2 per minute"})
+    limited.test_client_class = IsolatedClient
+    try:
+        client = limited.test_client()
+        _open(client, case, code)
+        answers = [client.post(f"/track/{case.number}/material", data={"text": f"第{i}次补充的说明。"}) for i in range(3)]
+        assert [r.status_code for r in answers] == [302, 302, 429]
+        assert "尝试次数过多" in answers[2].get_data(as_text=True)
+        assert client.get(f"/track/{case.number}").status_code == 200  # reading the page is not limited by it
+    finally:
+        with limited.app_context():
+            ext_db.engine.dispose()
+    assert db.session.scalar(db.select(db.func.count(CaseEvent.id)).where(
+        CaseEvent.action == "complainant_material")) == 2
