@@ -45,7 +45,10 @@ def _handlers(case: Case) -> list[tuple[int, str]]:
 
 
 def _tell_handlers(case: Case, handlers: list[tuple[int, str]], title: str, body: str) -> None:
-    """An in-app message (and email, where there is an address) to the officials of each handling unit."""
+    """An in-app message (and email, where there is an address) to the officials of each handling unit.
+
+    The complainant's words stay on the case page (masked there): a message or an email never carries them.
+    """
     links = dict(handlers)
     readers = db.session.execute(sa.select(User.id, User.email, User.unit_id).where(
         User.unit_id.in_(links), User.active, User.role.in_(AUDIENCE))).all()
@@ -77,7 +80,10 @@ def add_material(case: Case, text: str | None, files: list[tuple[bytes, str]]) -
     names = "、".join(a.original_name for a in stored)
     note = "\n".join(part for part in (text, f"附件：{names}" if names else "") if part)
     event = _event(case, MATERIAL, None, note=note, public=True)
-    _tell_handlers(case, _handlers(case), f"投诉人补充材料：投诉{case.number}", note)
+    what = "、".join(part for part in (f"说明{len(text)}字" if text else "", f"附件{len(stored)}个" if stored else "")
+                     if part)
+    _tell_handlers(case, _handlers(case), f"投诉人补充材料：投诉{case.number}",
+                   f"投诉人通过查询页面补充了材料（{what}），请在投诉页面查看。")
     flush()
     return event
 
@@ -100,8 +106,8 @@ def withdraw(case: Case, reason: str | None) -> None:
     _move_case(case, "withdraw", None, note=reason, withdrawal_reason=reason, withdrawn_at=utcnow(),
                action_due_on=None)
     _cancel_open_orders(case, None)
-    _tell_handlers(case, handlers, f"投诉人已撤诉：投诉{case.number}", f"投诉人撤回了投诉{case.number}，相关单据已撤销。"
-                   f"撤诉理由：{reason}")
+    _tell_handlers(case, handlers, f"投诉人已撤诉：投诉{case.number}",
+                   f"投诉人撤回了投诉{case.number}，相关单据已撤销。撤诉理由请在投诉页面查看。")
     flush()
     _text_complainant(case, "withdrawn")
 
