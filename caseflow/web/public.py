@@ -116,7 +116,7 @@ def _receipt(case: Case, code: str | None, token: str | None) -> dict:
         "received": format_datetime_cn(case.received_at), "unit": case.responsible_unit.name,
         "contact": {"hotline": case.responsible_unit.hotline, "phone": case.responsible_unit.phone,
                     "address": case.responsible_unit.address},
-        "category": case.category.label, "schools": [s.name for s in case.schools],
+        "category": case.category.label, "schools": [s.name for s in case.schools], "notice": case.notice.label,
         "action_due": format_date_cn(case.action_due_on), "days": tracking.process_days(),
         "ministry": receipts.ministry_note(case) if receipts.goes_to_ministry(case) else None,
         "complainant": _person(case.complainant), "student": _person(case.student, student=True),

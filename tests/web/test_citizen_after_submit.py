@@ -206,6 +206,7 @@ def test_no_texts_when_the_complainant_chose_none(client, world, db):
     assert resp.status_code == 302
     case = db.session.scalars(db.select(Case)).one()
     assert case.notice is NoticePreference.NONE
+    assert "不接收短信（可在查询页面更改）" in client.get("/complaints/receipt").get_data(as_text=True)
     sup = world.user("supervisor", "410105")
     ops.reject_case(sup, case, "不属于学籍问题，请向公安机关咨询。")
     db.session.commit()
