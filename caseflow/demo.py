@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from caseflow.cases import citizen_actions
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
 from caseflow.deadlines.policy import working_days_taken
@@ -213,7 +214,7 @@ def _complaint(seq: int, parent, child, category: Category, text: str, schools: 
 
 # --- moving a case back in time --------------------------------------------------------------------
 
-_CASE_TIMES = ("received_at", "registered_at", "closed_at", "rated_at")
+_CASE_TIMES = ("received_at", "registered_at", "closed_at", "rated_at", "withdrawn_at")
 _ORDER_TIMES = ("sent_at", "signed_at", "reported_at", "returned_at", "accepted_at")
 
 
@@ -496,9 +497,26 @@ def _stories(s: _Stories) -> list[Callable[[], Case]]:
         ops.rate_case(case, Rating.UNSATISFIED, "转入学校说系统里没有转出记录，问题没有解决。")
         return case
 
+    def withdrawn() -> Case:
+        """The complainant adds material while the school verifies, then withdraws (撤诉)."""
+        case = s.web(_complaint(
+            21, ("何静", F, date(1987, 2, 14), "13598761234"), ("何思远", M, date(2014, 4, 4)),
+            Category.MISMATCH,
+            "孩子学籍系统里的出生日期比户口本晚了一年，学校说要等教育局审批，一直没有改过来。",
+            ["2141050101"]))
+        sup = s.u("js-supervisor")
+        _shift(case, 1)
+        ops.accept_case(sup, case)
+        ops.issue_verification(sup, case, [s.unit("2141050101")])
+        _shift(case, 2)
+        citizen_actions.add_material(case, "补充：派出所已出具出生日期更正证明，学校已收到复印件。", [])
+        _shift(case, 1)
+        citizen_actions.withdraw(case, "学校已在系统中更正了出生日期，问题已经解决。")
+        return case
+
     return [submitted_overdue, submitted_fresh, registered_overdue, verifying_unsigned_overdue,
             verifying_two_schools, deciding_overdue, handling_overdue, concluding, closed_unrated,
-            closed_rated, rejected, referred, reopened]
+            closed_rated, rejected, referred, reopened, withdrawn]
 
 
 # --- entry point ---------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _clear_person(person: Person) -> None:
 
 ORDER_TEXTS = ("handling_opinion", "findings", "handling_result", "return_reason", "sent_back_reason")
 ORDER_CONTACTS = ("responsible_person", "responsible_phone", "acting_person", "acting_phone")
-CASE_TEXTS = ("complaint_summary", "routing_note", "rejection_reason", "reply", "rating_comment")
+CASE_TEXTS = ("complaint_summary", "routing_note", "rejection_reason", "reply", "rating_comment", "withdrawal_reason")
 
 
 def anonymise(case: Case, *, by: User | None = None) -> list[Path]:

@@ -26,11 +26,12 @@ from caseflow.identity import (
     IdNumber,
     InvalidNumber,
     age_on,
+    is_mobile,
     parse_id_number,
     parse_phone,
     parse_registry_number,
 )
-from caseflow.models import CaseSource, Category, Sex
+from caseflow.models import CaseSource, Category, NoticePreference, Sex
 from caseflow.security.text import strip_bidi
 from caseflow.timeutil import local_today
 
@@ -148,6 +149,8 @@ class ComplaintInput:
     schools: Sequence[str | None] = ()
     source: str | None = CaseSource.WEB.value
     reporter: str | None = None
+    # "sms" or "none"; not given: texts when the complainant's phone is a mobile.
+    notice: str | None = None
 
 
 @dataclass
@@ -250,6 +253,20 @@ def _check_category_and_text(category: str | None, description: str | None, prob
     return chosen
 
 
+def _check_notice(raw: str | None, phone: str | None, problems: Problems) -> NoticePreference:
+    """Texts or none: not chosen, texts when the phone is a mobile; texts chosen need a mobile."""
+    mobile = is_mobile(phone)
+    if not raw:
+        return NoticePreference.SMS if mobile else NoticePreference.NONE
+    if raw not in NoticePreference._value2member_map_:
+        problems.add("notice", "请选择是否接收短信通知")
+        return NoticePreference.NONE
+    notice = NoticePreference(raw)
+    if notice is NoticePreference.SMS and phone and not mobile:
+        problems.add("notice", "短信只能发送到手机。请填写手机号码，或选择“不接收短信”")
+    return notice
+
+
 def _check_schools(texts: Sequence[str | None], problems: Problems) -> tuple[list[Resolution], list[str]]:
     """Resolve each school text (the first is required): (what each slot named, the codes found)."""
     resolutions: list[Resolution] = []
@@ -291,10 +308,11 @@ def check_complaint(values: ComplaintInput, *, sources: Sequence[CaseSource] = W
     resolutions, codes = _check_schools(values.schools, problems)
     if source is None:
         problems.add("source", "请选择投诉来源")
+    notice = _check_notice(values.notice, complainant.phone, problems)
     complaint = None
     if not problems and category is not None:
         complaint = ComplaintData(complainant=complainant, student=student, category=category,
-                                  description=(values.description or "").strip(), school_codes=codes)
+                                  description=(values.description or "").strip(), school_codes=codes, notice=notice)
     return IntakeResult(complaint=complaint, problems=list(problems), source=source, schools=resolutions)
 
 

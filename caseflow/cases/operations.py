@@ -18,13 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseflow.cases import permissions, receipts
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
+from caseflow.cases.sms import wants_sms
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import policy, status
 from caseflow.deadlines.settings import current_rules, load_calendar
 from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
-from caseflow.identity import is_mobile
 from caseflow.jobs import add_outbox
 from caseflow.models import (
     Case,
@@ -34,6 +34,7 @@ from caseflow.models import (
     Category,
     ExtensionRequest,
     ExtensionState,
+    NoticePreference,
     Order,
     OrderKind,
     OrderPause,
@@ -87,6 +88,7 @@ class ComplaintData:
     category: Category
     description: str
     school_codes: list[str] = field(default_factory=list)
+    notice: NoticePreference = NoticePreference.SMS  # texts about the case, or none (intake decides)
 
 
 # --- helpers --------------------------------------------------------------------
@@ -133,9 +135,9 @@ def _move_order(order: Order, action: str, actor: User | None, note: str | None 
 
 
 def _text_complainant(case: Case, template: str) -> None:
-    """Queue a text message to the complainant, only when they gave a mobile number (a landline or no
-    phone at all, as for a data-monitoring case, gets none)."""
-    if is_mobile(case.complainant.phone):
+    """Queue a text message to the complainant, only when they want texts and gave a mobile number (a
+    landline or no phone at all, as for a data-monitoring case, gets none)."""
+    if wants_sms(case):
         add_outbox("sms", case_id=case.id, template=template)
 
 
@@ -232,7 +234,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
         source=source, category=data.category, description=data.description,
         complainant=data.complainant.to_model(), student=data.student.to_model(),
         responsible_unit=unit, routing_note=reason, created_by_id=actor.id if actor else None,
-        received_at=now, action_due_on=due.on, action_due_provisional=due.provisional,
+        received_at=now, action_due_on=due.on, action_due_provisional=due.provisional, notice=data.notice,
     )
     case.schools = schools
     db.session.add(case)
@@ -298,7 +300,7 @@ def refer_case(actor: User, case: Case, reason: str) -> None:
     _text_complainant(case, "referred")
 
 
-def _cancel_open_orders(case: Case, actor: User) -> None:
+def _cancel_open_orders(case: Case, actor: User | None) -> None:
     for order in case.orders:
         if order.is_open:
             _move_order(order, "cancel", actor)

@@ -325,6 +325,41 @@ USER_RULES: dict[str, Rule] = {
 }
 
 
+# The complainant holds no account: their right to a case is its access code (the tracking page's grant,
+# checked by the view before anything else).  Only the state half is asked, by the page and the
+# operations alike (``complainant_check`` / ``complainant_can``).
+
+def _complainant_unfinished(case: Case) -> None:
+    if case.state in CaseState.FINISHED:
+        raise IllegalTransition(f"该投诉{case.state.label}，不能再补充材料。")
+
+
+COMPLAINANT_RULES: dict[str, Callable[[Case], None] | None] = {
+    "add_material": _complainant_unfinished,  # 补充材料, until the case is finished
+    "withdraw":     _case_move("withdraw"),   # 撤诉
+    "choose_notice": None,                    # SMS or none, at any time
+}
+
+
+def complainant_check(action: str, case: Case) -> None:
+    """Raise ``IllegalTransition`` unless the complainant may take ``action`` on ``case`` now."""
+    try:
+        state = COMPLAINANT_RULES[action]
+    except KeyError:
+        raise ValueError(f"unknown complainant action {action!r}") from None
+    if state is not None:
+        state(case)
+
+
+def complainant_can(action: str, case: Case) -> bool:
+    """Whether the complainant may take ``action`` on ``case`` now (the tracking page's forms)."""
+    try:
+        complainant_check(action, case)
+    except IllegalTransition:
+        return False
+    return True
+
+
 def _rules_for(obj: object) -> dict[str, Rule]:
     if obj is None:
         return USER_RULES

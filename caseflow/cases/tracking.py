@@ -71,9 +71,14 @@ def public_timeline(case: Case) -> list[PublicEvent]:
     timeline = []
     for e in events:
         move = CASE_MOVES.get(e.action)
-        if move is not None and move.public:
-            timeline.append(PublicEvent(e.created_at, move.public))
+        text = move.public if move is not None else PUBLIC_ACTIONS.get(e.action)
+        if text:
+            timeline.append(PublicEvent(e.created_at, text))
     return timeline
+
+
+# Public events that are not moves of the case: the complainant's own actions (citizen_actions).
+PUBLIC_ACTIONS = {"complainant_material": "您补充了材料，已通知承办单位"}
 
 
 def next_deadline(case: Case) -> date | None:
@@ -134,6 +139,9 @@ def pause_notice(case: Case) -> str | None:
 def progress(case: Case) -> Progress:
     """The stepper for a case: done steps, the one under way with whose turn it is and its deadline."""
     unit = case.responsible_unit.name
+    if case.state is CaseState.WITHDRAWN:  # the complainant ended it: nothing after submitting is under way
+        return Progress([(label, "done" if i == 0 else "todo") for i, label in enumerate(PUBLIC_STEPS)],
+                        None, None, case.state.label)
     if case.state in (CaseState.REJECTED, CaseState.REFERRED):
         steps = [(label, "done" if i == 0 else "stopped" if i == 1 else "todo")
                  for i, label in enumerate(PUBLIC_STEPS)]
@@ -175,6 +183,7 @@ def personal_data(case: Case) -> dict:
         "所涉学校": [s.name for s in case.schools], "投诉内容": case.description,
         "投诉人": person(case.complainant), "学生": person(case.student),
         "答复": case.reply, "评价": case.rating.label if case.rating else None, "评价意见": case.rating_comment,
+        "短信通知": case.notice.label, "撤诉理由": case.withdrawal_reason,
         "附件": [{"文件名": a.original_name, "大小（字节）": a.size, "上传时间": a.created_at.isoformat()}
                for a in case.attachments if a.uploaded_by_id is None],  # the complainant's own
         "办理过程": [{"时间": e.at.isoformat(), "事项": e.text} for e in public_timeline(case)],

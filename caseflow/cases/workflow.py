@@ -30,6 +30,7 @@ def _m(sources: Iterable[S], target: S, label: str, public: str | None = None) -
 
 
 OPEN_CASE = (C.SUBMITTED, C.REGISTERED)
+UNFINISHED_CASE = tuple(s for s in C if s not in C.FINISHED)  # the complainant may still act on it
 
 CASE_MOVES: dict[str, Move[C]] = {
     "submit":             _m((), C.SUBMITTED, "提交投诉", "投诉已提交，等待受理"),
@@ -46,6 +47,8 @@ CASE_MOVES: dict[str, Move[C]] = {
     "close":              _m((C.DECIDING, C.CONCLUDING), C.CLOSED, "办结并答复投诉人", "已办结"),
     "rate":               _m((C.CLOSED,), C.CLOSED, "投诉人评价", "您已评价"),
     "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
+    # 撤诉: the complainant withdraws at any step before the case is finished (caseflow.cases.citizen_actions).
+    "withdraw":           _m(UNFINISHED_CASE, C.WITHDRAWN, "投诉人撤诉", "您已撤回投诉，办理结束"),
 }
 
 ORDER_MOVES: dict[str, Move[O]] = {

@@ -18,7 +18,8 @@ from caseflow.models import MonthlyReport, Unit, UnitKind
 from caseflow.timeutil import format_datetime_cn, local_today
 
 COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
-           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率")]
+           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率"),
+           ("withdrawn", "撤诉数")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -75,10 +76,13 @@ def render_html(report: MonthlyReport, *, standalone: bool = True) -> Markup:
 
 
 def render_xlsx(report: MonthlyReport) -> bytes:
-    """The stored report as XLSX, through the one export helper (no cell a live formula)."""
+    """The stored report as XLSX, through the one export helper (no cell a live formula).
+
+    A report stored before a column existed (撤诉数) leaves that column empty, as its page does.
+    """
     data = report.data
     return exports.xlsx_bytes([label for _key, label in COLUMNS],
-                              ([row[key] for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
+                              ([row.get(key, "") for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
                               title=f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）",
                               sheet_name=report.month, first_width=28)
 

@@ -147,15 +147,16 @@ class Row:
     overdue: int = 0
     escalated: int = 0
     satisfaction: Rate = field(default_factory=Rate)
+    withdrawn: int = 0  # 撤诉: ended by the complainant, never counted as closed (办结)
 
     def as_dict(self) -> dict:
         return {"code": self.code, "name": self.name, "received": self.received, "closed": self.closed,
                 "on_time": self.on_time, "overdue": self.overdue, "escalated": self.escalated,
                 "rated": self.satisfaction.total, "satisfied": self.satisfaction.hits,
-                "satisfaction": self.satisfaction.percent}
+                "satisfaction": self.satisfaction.percent, "withdrawn": self.withdrawn}
 
     def add(self, figures: dict[str, int]) -> None:
-        for key in ("received", "closed", "on_time", "overdue", "escalated"):
+        for key in ("received", "closed", "on_time", "overdue", "escalated", "withdrawn"):
             setattr(self, key, getattr(self, key) + figures.get(key, 0))
         self.satisfaction.hits += figures.get("satisfied", 0)
         self.satisfaction.total += figures.get("rated", 0)
@@ -194,6 +195,9 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
         return _roll_up(scope, stmt, unit_id, by_child=by_child, by_month=True)
 
     merge(run(Case.responsible_unit_id, Case.received_at, sa.true(), sa.func.count().label("received")))
+    # Withdrawals (撤诉) on their own: a case ended by its complainant is no closing (ix_cases_withdrawn).
+    merge(run(Case.responsible_unit_id, Case.withdrawn_at, Case.withdrawn_at.is_not(None),
+              sa.func.count().label("withdrawn")))
     events = (_per_unit(Case.responsible_unit_id, CaseEvent.created_at,
                         _count_if(CaseEvent.action == "close").label("closed"),
                         sa.func.sum(sa.case((CaseEvent.action == "close", CaseEvent.workdays))).label("close_days"),
@@ -259,6 +263,7 @@ def trend(scope: Unit, today: date, months: int = 12, *, facts: dict[tuple, dict
     for month in labels:
         f = facts.get((month,), {})
         out.append({"month": month, "received": f.get("received", 0), "closed": f.get("closed", 0),
+                    "withdrawn": f.get("withdrawn", 0),
                     "completion": Rate(f.get("on_time", 0), f.get("completed", 0)).value,
                     "satisfaction": Rate(f.get("satisfied", 0), f.get("rated", 0)).value})
     return out

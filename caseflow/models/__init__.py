@@ -8,6 +8,7 @@ from caseflow.models.enums import (
     CaseState,
     Category,
     ExtensionState,
+    NoticePreference,
     OrderKind,
     OrderState,
     PauseReason,
@@ -56,4 +57,5 @@ __all__ = [
     "OrderPause", "PauseReason",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
+    "NoticePreference",
 ]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import Model, db
-from caseflow.models.enums import CaseSource, CaseState, Category, Rating, Sex
+from caseflow.models.enums import CaseSource, CaseState, Category, NoticePreference, Rating, Sex
 from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 
@@ -90,6 +90,12 @@ class Case(Model):
     # Retention: a case under legal hold is never anonymised; anonymised_at says when it was.
     legal_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The complainant after submitting (caseflow.cases.citizen_actions): how they want to be told of
+    # progress, and a withdrawal (撤诉) with its reason.
+    notice: Mapped[NoticePreference] = mapped_column(enum_column(NoticePreference), default=NoticePreference.SMS,
+                                                     server_default=NoticePreference.SMS.value)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     complainant: Mapped[Person] = relationship(foreign_keys=[complainant_id])
     student: Mapped[Person] = relationship(foreign_keys=[student_id])
@@ -115,6 +121,10 @@ class Case(Model):
         # The dashboard's counts per unit and month, read from the index alone.
         sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id"),
         sa.Index("ix_cases_unit_state", "responsible_unit_id", "state"),
+        # A withdrawal has its reason and time; the report's withdrawals per unit and month by this index.
+        sa.CheckConstraint("(state = 'withdrawn') = (withdrawal_reason IS NOT NULL)", name="withdrawn_has_reason"),
+        sa.CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),
+        sa.Index("ix_cases_withdrawn", "withdrawn_at", "responsible_unit_id"),
     )
 
     def __repr__(self) -> str:

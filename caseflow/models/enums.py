@@ -50,6 +50,8 @@ class CaseState(Labelled):
     CLOSED = "closed", "已办结"
     REJECTED = "rejected", "不予受理"
     REFERRED = "referred", "已上报上级"
+    # The complainant withdrew the complaint (撤诉): finished, and never counted as resolved (办结).
+    WITHDRAWN = "withdrawn", "已撤诉"
 
     # The state sets, defined once below the class (members must exist first). Tuples in
     # declaration order, so SQL rendered from them is stable.
@@ -104,6 +106,13 @@ class PauseReason(Labelled):
     OTHER = "other", "其他"
 
 
+class NoticePreference(Labelled):
+    """How the complainant wants to hear of their case's progress (the tracking page works either way)."""
+
+    SMS = "sms", "短信通知"
+    NONE = "none", "不接收短信"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -112,7 +121,7 @@ class Sex(Labelled):
 
 
 CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
-CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED)
+CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED, CaseState.WITHDRAWN)
 OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 # Paused and return-pending orders are open (they may be cancelled) but not working: the receiver owes
 # nothing while the clock is stopped or while the issuer reviews the return (its own deadline, review_due_on).

@@ -32,6 +32,7 @@ PUBLIC_ENDPOINTS = frozenset({
     "static",
     "public.index", "public.school_search", "public.new_complaint", "public.receipt", "public.track",
     "public.case", "public.rate", "public.my_data", "documents.receipt",
+    "public.add_material", "public.withdraw", "public.notice",  # the complainant after submitting
     "guidance.directory_page", "guidance.faq_page", "guidance.faq_answer", "guidance.complaint_start",
     "auth.login",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago

@@ -37,7 +37,7 @@ from caseflow.cases.intake import (
 from caseflow.cases.operations import ComplaintData, find_by_token, submit_complaint
 from caseflow.errors import InvalidInput
 from caseflow.extensions import unit_of_work
-from caseflow.models import Case, CaseSource, Category, Sex, User
+from caseflow.models import Case, CaseSource, Category, NoticePreference, Sex, User
 
 FILES_NOT_KEPT = "浏览器不能保留已选择的附件，请重新选择附件后再提交。"
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
@@ -78,6 +78,9 @@ class ComplaintForm(FlaskForm):
     complainant_ethnicity = _ethnicity_field("投诉人民族")
     complainant_id_number = StringField("投诉人身份证号", render_kw=ID_INPUT)
     complainant_phone = StringField("联系电话", render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    # Not chosen: texts when the phone is a mobile (the intake's rule).
+    notice = RadioField("是否接收短信通知（不选择时，填写手机号码的将收到短信）", choices=choice_list(NoticePreference.choices()),
+                        validate_choice=False)
 
     student_name = StringField("学生姓名")
     student_sex = _sex_field("学生性别")
@@ -136,7 +139,8 @@ class ComplaintForm(FlaskForm):
                 self[name].data = self[f"{name}_pick"].data
         return ComplaintInput(complainant=self._person("complainant"), student=self._person("student"),
                               category=self.category.data, description=self.description.data,
-                              schools=[self[name].data for name in SCHOOL_FIELDS], source=self.source_value())
+                              schools=[self[name].data for name in SCHOOL_FIELDS], source=self.source_value(),
+                              notice=self.notice.data)
 
     def source_value(self) -> str | None:
         return CaseSource.WEB.value
@@ -170,19 +174,7 @@ class ComplaintForm(FlaskForm):
                 pick.data = None
 
     def _check_attachments(self) -> None:
-        files = [f for f in (self.attachments.data or []) if f and f.filename]
-        limit = current_app.config["MAX_ATTACHMENTS"]
-        if len(files) > limit:
-            self._fail("attachments", f"附件最多{limit}个")
-            return
-        for upload in files:
-            data = upload.read()
-            try:
-                check_upload(data, upload.filename)
-            except InvalidInput as exc:
-                self._fail("attachments", exc.message)
-                continue
-            self.uploads.append((data, upload.filename))
+        self.uploads = read_uploads(self.attachments)
 
     def to_complaint(self) -> tuple[ComplaintData, CaseSource]:
         """The validated form as the domain's input record, and how the complaint arrived."""
@@ -200,6 +192,28 @@ class IntakeForm(ComplaintForm):
 
     def source_value(self) -> str | None:
         return self.source.data
+
+
+def read_uploads(field: MultipleFileField) -> list[tuple[bytes, str]]:
+    """The acceptable files of an attachments field as (content, name); each refusal becomes its error.
+
+    The complaint form and the complainant's later material (补充材料) take files by this one check.
+    """
+    files = [f for f in (field.data or []) if f and f.filename]
+    limit = current_app.config["MAX_ATTACHMENTS"]
+    if len(files) > limit:
+        field.errors.append(f"附件最多{limit}个")
+        return []
+    uploads = []
+    for upload in files:
+        data = upload.read()
+        try:
+            check_upload(data, upload.filename)
+        except InvalidInput as exc:
+            field.errors.append(exc.message)
+            continue
+        uploads.append((data, upload.filename))
+    return uploads
 
 
 def prepare(form: ComplaintForm) -> None:

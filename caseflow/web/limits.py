@@ -18,6 +18,10 @@ LIMITED = {
     "public.new_complaint": ("RATE_LIMIT_SUBMIT", ["POST"]),
     "public.track": ("RATE_LIMIT_TRACK", ["POST"]),
     "public.case": ("RATE_LIMIT_TRACK", None),
+    # The complainant's posts after submitting count like submissions.
+    "public.add_material": ("RATE_LIMIT_SUBMIT", ["POST"]),
+    "public.withdraw": ("RATE_LIMIT_SUBMIT", ["POST"]),
+    "public.notice": ("RATE_LIMIT_SUBMIT", ["POST"]),
 }
 
 

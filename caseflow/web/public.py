@@ -21,21 +21,28 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired
 
-from caseflow.cases import receipts, schools, tracking
+from caseflow.cases import citizen_actions, permissions, receipts, schools, tracking
 from caseflow.cases.operations import rate_case
-from caseflow.errors import InvalidInput
+from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import unit_of_work
 from caseflow.guidance import faq
 from caseflow.identity import mask_id_number, mask_phone, mask_registry_number
-from caseflow.models import Case, Rating
+from caseflow.models import Case, NoticePreference, Rating
 from caseflow.security.audit import record_access
 from caseflow.timeutil import format_date_cn, format_datetime_cn
 from caseflow.web import guidance
 from caseflow.web.citizen import citizen, keep
-from caseflow.web.complaint_form import ComplaintForm, choice_list, prepare, submit_form
+from caseflow.web.complaint_form import (
+    FILES_NOT_KEPT,
+    ComplaintForm,
+    choice_list,
+    prepare,
+    read_uploads,
+    submit_form,
+)
 from caseflow.web.http import content_disposition
 
 bp = Blueprint("public", __name__)
@@ -52,6 +59,25 @@ class RatingForm(FlaskForm):
     rating = RadioField("您对办理结果是否满意", choices=choice_list(Rating.choices()), validate_choice=False,
                         validators=[AnyOf(list(Rating._value2member_map_), "请选择满意程度")])
     comment = TextAreaField("意见（选择“不满意”时必填）")
+
+
+class MaterialForm(FlaskForm):
+    """补充材料: more text and files, checked as the complaint form's."""
+
+    text = TextAreaField("补充说明")
+    attachments = MultipleFileField("附件（PDF、JPG或PNG，选填）")
+
+
+class WithdrawForm(FlaskForm):
+    """撤诉: a reason, then a confirmation (``confirm`` is set by the confirmation page's button)."""
+
+    reason = TextAreaField("撤诉理由")
+    confirm = HiddenField()
+
+
+class NoticeForm(FlaskForm):
+    notice = RadioField("短信通知", choices=choice_list(NoticePreference.choices()), validate_choice=False,
+                        validators=[AnyOf(list(NoticePreference._value2member_map_), "请选择是否接收短信通知")])
 
 
 def grants() -> list[str]:
@@ -90,7 +116,7 @@ def _receipt(case: Case, code: str | None, token: str | None) -> dict:
         "received": format_datetime_cn(case.received_at), "unit": case.responsible_unit.name,
         "contact": {"hotline": case.responsible_unit.hotline, "phone": case.responsible_unit.phone,
                     "address": case.responsible_unit.address},
-        "category": case.category.label, "schools": [s.name for s in case.schools],
+        "category": case.category.label, "schools": [s.name for s in case.schools], "notice": case.notice.label,
         "action_due": format_date_cn(case.action_due_on), "days": tracking.process_days(),
         "ministry": receipts.ministry_note(case) if receipts.goes_to_ministry(case) else None,
         "complainant": _person(case.complainant), "student": _person(case.student, student=True),
@@ -175,11 +201,16 @@ def _granted_case(number: str) -> Case:
     return case
 
 
-def _show(case: Case, rating_form: RatingForm | None = None):
+def _show(case: Case, rating_form: RatingForm | None = None, **forms: FlaskForm):
+    """The tracking page, with the complainant's forms (those in ``forms`` as typed, with their errors)."""
+    notice = forms.pop("notice_form", None) or NoticeForm(notice=case.notice.value, formdata=None)
     return render_template(
         "public/case.html", case=case, timeline=tracking.public_timeline(case),
         progress=tracking.progress(case), rating_form=rating_form or RatingForm(),
         can_rate=tracking.can_rate(case),
+        can=lambda action: permissions.complainant_can(action, case),
+        material_form=forms.pop("material_form", None) or MaterialForm(formdata=None),
+        withdraw_form=forms.pop("withdraw_form", None) or WithdrawForm(formdata=None), notice_form=notice,
     )
 
 
@@ -218,4 +249,77 @@ def rate(number: str):
         flash("已收到您的意见，本投诉将重新办理。", "success")
     else:
         flash("感谢您的评价。", "success")
+    return redirect(url_for(".case", number=case.number))
+
+
+# --- the complainant after submitting (caseflow.cases.citizen_actions) ------------------------------
+
+def _refused(case: Case, exc: IllegalTransition):
+    """An action the case's state no longer allows (finished meanwhile): say so on the page."""
+    flash(exc.message, "error")
+    return redirect(url_for(".case", number=case.number))
+
+
+@bp.route("/track/<number>/material", methods=["POST"])
+def add_material(number: str):
+    """补充材料: the text is kept on any error; files cannot be kept by a browser and are asked for again."""
+    case = _granted_case(number)
+    form = MaterialForm()
+    if not form.validate():  # the CSRF token only
+        return _show(case, material_form=form), 400
+    uploads = read_uploads(form.attachments)
+    if not form.attachments.errors:
+        try:
+            with unit_of_work():
+                citizen_actions.add_material(case, form.text.data, uploads)
+        except IllegalTransition as exc:
+            return _refused(case, exc)
+        except InvalidInput as exc:
+            (form.attachments if exc.field == "attachments" else form.text).errors.append(exc.message)
+    if form.text.errors or form.attachments.errors:
+        if uploads:
+            form.attachments.errors.append(FILES_NOT_KEPT)
+        return _show(case, material_form=form), 400
+    flash("补充材料已提交，承办单位会收到通知。", "success")
+    return redirect(url_for(".case", number=case.number))
+
+
+@bp.route("/track/<number>/withdraw", methods=["POST"])
+def withdraw(number: str):
+    """撤诉 in two steps: the reason, then a confirmation page (works without JavaScript)."""
+    case = _granted_case(number)
+    form = WithdrawForm()
+    if not form.validate():  # the CSRF token only
+        return _show(case, withdraw_form=form), 400
+    try:
+        if form.confirm.data != "1":
+            form.reason.data = citizen_actions.withdrawal_reason(case, form.reason.data)
+            return render_template("public/withdraw_confirm.html", case=case, form=form)
+        with unit_of_work():
+            citizen_actions.withdraw(case, form.reason.data)
+    except IllegalTransition as exc:
+        return _refused(case, exc)
+    except InvalidInput as exc:
+        form.reason.errors.append(exc.message)
+        return _show(case, withdraw_form=form), 400
+    flash("您已撤回投诉，办理结束。", "success")
+    return redirect(url_for(".case", number=case.number))
+
+
+@bp.route("/track/<number>/notice", methods=["POST"])
+def notice(number: str):
+    """SMS or none, changed on the tracking page."""
+    case = _granted_case(number)
+    form = NoticeForm()
+    if form.validate():
+        try:
+            with unit_of_work():
+                citizen_actions.choose_notice(case, NoticePreference(form.notice.data))
+        except IllegalTransition as exc:
+            return _refused(case, exc)
+        except InvalidInput as exc:
+            form.notice.errors.append(exc.message)
+    if form.notice.errors:
+        return _show(case, notice_form=form), 400
+    flash("已保存您的短信通知设置。", "success")
     return redirect(url_for(".case", number=case.number))

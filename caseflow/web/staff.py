@@ -23,7 +23,7 @@ from flask import (
 from flask_login import current_user
 
 from caseflow import retention
-from caseflow.cases import access, attachments, operations, permissions, queries
+from caseflow.cases import access, attachments, citizen_actions, operations, permissions, queries
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.errors import (
     ConcurrentUpdate,
@@ -111,6 +111,7 @@ EVENT_LABELS = {
     "deadline_recomputed": "时限重新计算", "legal_hold": "设置法律保留", "legal_release": "解除法律保留",
     "supervision_opinion": "督办意见", "escalate_up": "提请上级督办",
     "pause_request": "申请中止计时", "pause_refused": "不同意中止计时",
+    "complainant_material": "投诉人补充材料", "notice_changed": "投诉人更改短信通知设置",
 }
 
 
@@ -310,9 +311,10 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=events,
         attachments=queries.visible_attachments(current_user, case),
-        describe=describe_event, retention_ends=retention.retention_ends(case), texts_masked=_any_masked(
+        describe=describe_event, complainant_actions=citizen_actions.ACTIONS,
+        retention_ends=retention.retention_ends(case), texts_masked=_any_masked(
             case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
-            case.rating_comment, *(e.note for e in events)),
+            case.rating_comment, case.withdrawal_reason, *(e.note for e in events)),
     )
 
 
@@ -511,12 +513,14 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
         pending_pause=permissions.pending_pause(order), running_pause=permissions.running_pause(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
         verdicts=Verdict, contacts="see_contacts" in actions, revealed_text=revealed_text,
+        material=citizen_actions.material(order.case),
         texts_masked=_any_masked(order.content, order.handling_opinion, order.findings, order.handling_result,
                                  order.return_reason, order.sent_back_reason, *(e.reason for e in order.extensions),
                                  *(e.decision_note for e in order.extensions),
                                  *(t for p in order.pauses for t in (p.detail, p.decision_note)),
                                  order.return_decision,
-                                 *(t for c in children for t in (c.findings, c.handling_result, c.return_reason))),
+                                 *(t for c in children for t in (c.findings, c.handling_result, c.return_reason)),
+                                 *(e.note for e in citizen_actions.material(order.case))),
     )
 
 

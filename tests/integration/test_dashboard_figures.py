@@ -121,9 +121,10 @@ def test_dashboard_known_by_hand(world, db, figures):
     assert d.stage_days["close"] == pytest.approx((1 + 1 + 6 + 1) / 4)
     assert [(u.code if u else None, name, n) for u, name, n in d.overdue_by_unit] == [("410181", "巩义市教育局", 1)]
     assert [t["month"] for t in d.trend[-2:]] == ["2026-09", "2026-10"]
-    assert d.trend[-2] == {"month": "2026-09", "received": 2, "closed": 1, "completion": 1.0, "satisfaction": 1.0}
+    assert d.trend[-2] == {"month": "2026-09", "received": 2, "closed": 1, "completion": 1.0, "satisfaction": 1.0,
+                           "withdrawn": 0}
     assert d.trend[-1] == {"month": "2026-10", "received": 5, "closed": 3, "completion": 0.75,
-                           "satisfaction": pytest.approx(2 / 3)}
+                           "satisfaction": pytest.approx(2 / 3), "withdrawn": 0}
     assert all(t["received"] == 0 for t in d.trend[:-2])
 
     with _at("2026-10-30 09:00"):

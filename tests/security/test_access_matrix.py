@@ -40,10 +40,12 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PUBLIC = {
     "static", "auth.login", "public.index", "public.new_complaint", "public.receipt", "public.school_search",
     "public.track", "public.case", "public.rate", "public.my_data", "documents.receipt",
+    "public.add_material", "public.withdraw", "public.notice",
     "guidance.directory_page", "guidance.faq_page", "guidance.faq_answer", "guidance.complaint_start",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
 }
-CITIZEN_CASE = {"public.case", "public.rate", "public.my_data", "documents.receipt"}
+CITIZEN_CASE = {"public.case", "public.rate", "public.my_data", "documents.receipt", "public.add_material",
+                "public.withdraw", "public.notice"}
 
 ROLES = ("intake", "officer", "supervisor", "admin")
 CASE_ROLES = ("intake", "officer", "supervisor")

@@ -116,3 +116,14 @@ def test_the_validated_person_is_the_domain_record():
     assert not found
     assert (person.name, person.sex, person.age, person.registry_no, person.birth_date) == (
         "张小红", Sex.FEMALE, 11, "G" + STUDENT_ID, date(2015, 3, 8))
+
+
+@pytest.mark.parametrize(("phone", "notice", "problem"), [
+    ("13812345678", None, None), ("13812345678", "none", None), ("0371-65900000", None, None),
+    ("0371-65900000", "none", None),
+    ("0371-65900000", "sms", "短信只能发送到手机。请填写手机号码，或选择“不接收短信”"),
+    ("13812345678", "pigeon", "请选择是否接收短信通知"),
+])
+def test_texts_or_none_is_checked_against_the_phone(phone, notice, problem):
+    values = complaint(complainant=complainant(phone=phone), notice=notice)
+    assert problems(values).get("notice") == ([problem] if problem else None)

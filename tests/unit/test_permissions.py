@@ -164,3 +164,17 @@ def test_reveal_belongs_to_the_responsible_bureau_not_the_school_nor_a_unit_that
         assert not can(_user(role, SCHOOL), "reveal_student", case)
         with pytest.raises(NotAllowed):
             check(_user(role, SCHOOL), "reveal_complainant", case)
+
+
+@pytest.mark.parametrize("state", list(CaseState))
+def test_the_complainant_adds_material_and_withdraws_until_the_case_is_finished(state):
+    case = _case(state)
+    unfinished = state not in CaseState.FINISHED
+    assert permissions.complainant_can("add_material", case) is unfinished
+    assert permissions.complainant_can("withdraw", case) is unfinished
+    assert permissions.complainant_can("choose_notice", case)
+    if not unfinished:
+        with pytest.raises(IllegalTransition, match=state.label):
+            permissions.complainant_check("add_material", case)
+    with pytest.raises(ValueError):
+        permissions.complainant_check("reopen_myself", case)

@@ -34,7 +34,7 @@ def test_order_moves(action, state):
 
 
 def test_terminal_states_have_no_way_out():
-    for state in (CaseState.REJECTED, CaseState.REFERRED):
+    for state in (CaseState.REJECTED, CaseState.REFERRED, CaseState.WITHDRAWN):
         assert not any(state in m.sources for m in CASE_MOVES.values())
     for state in (OrderState.ACCEPTED, OrderState.RETURNED, OrderState.CANCELLED):
         assert not any(state in m.sources for m in ORDER_MOVES.values())
