@@ -8,9 +8,11 @@ from caseflow.models.enums import (
     CaseState,
     Category,
     ExtensionState,
+    FollowUpState,
     OrderKind,
     OrderState,
     Rating,
+    Resolution,
     Role,
     Sex,
     UnitKind,
@@ -18,6 +20,7 @@ from caseflow.models.enums import (
 )
 from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
+from caseflow.models.followups import FollowUp
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
 from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
@@ -51,6 +54,7 @@ __all__ = [
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "FollowUp", "FollowUpState", "Resolution",
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",

@@ -94,6 +94,25 @@ class ExtensionState(Labelled):
     REFUSED = "refused", "未批准"
 
 
+class FollowUpState(Labelled):
+    """A closed case's follow-up (回访) task: waiting for the online rating or the call, then how it ended."""
+
+    PENDING = "pending", "待回访"
+    ONLINE = "online", "已在线评价"
+    CALLED = "called", "已电话回访"
+    INVALID = "invalid", "无效回访"
+
+    VALID: ClassVar[tuple[FollowUpState, ...]]  # what the three rates count
+
+
+class Resolution(Labelled):
+    """Whether the complainant says the problem was solved (asked on the follow-up call)."""
+
+    SOLVED = "solved", "已解决"
+    PARTLY = "partly", "部分解决"
+    UNSOLVED = "unsolved", "未解决"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -105,3 +124,4 @@ CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, Cas
 CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED)
 OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED)
+FollowUpState.VALID = (FollowUpState.ONLINE, FollowUpState.CALLED)

@@ -110,6 +110,7 @@ EVENT_LABELS = {
     "chase_remind": "催办", "chase_overdue": "逾期", "chase_escalate": "督办（提请上级）",
     "deadline_recomputed": "时限重新计算", "legal_hold": "设置法律保留", "legal_release": "解除法律保留",
     "supervision_opinion": "督办意见", "escalate_up": "提请上级督办",
+    "follow_up_open": "生成回访任务", "follow_up_online": "在线评价，取消电话回访", "follow_up_call": "电话回访",
 }
 
 
