@@ -226,3 +226,58 @@ def test_a_reopened_case_closed_again_gets_a_new_follow_up(world, db, october):
         db.session.commit()
     task = followups.pending_for(f)
     assert task.round == 2 and task.rate_until == date(2026, 10, 22)
+
+
+def test_the_monthly_report_shows_the_three_rates_in_html_xlsx_and_pdf(world, db, october, tmp_path):
+    import io
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from caseflow.chase.report import get_or_generate, render_html, render_pdf, render_xlsx
+
+    with _at("2026-11-02 09:00"):
+        report = get_or_generate(world.unit("410100"), "2026-10")
+        db.session.commit()
+    rows = {r["code"]: r for r in report.data["rows"]}
+    assert (rows["410105"]["follow_ups"], rows["410105"]["response_rate"], rows["410105"]["resolution_rate"],
+            rows["410105"]["follow_up_satisfaction"]) == (5, "80.0%", "40.0%", "76.0%")
+    total = report.data["total"]
+    assert (total["follow_ups"], total["response_rate"], total["resolution_rate"],
+            total["follow_up_satisfaction"]) == (6, "83.3%", "50.0%", "80.0%")
+    html = str(render_html(report))
+    assert "响应率" in html and "（满意 + 0.9 × 基本满意）÷ 有效回访数" in html
+
+    ws = load_workbook(io.BytesIO(render_xlsx(report))).active
+    header = [c.value for c in ws[2]]
+    body = {row[0].value: [c.value for c in row] for row in ws.iter_rows(min_row=3)}
+    assert header[-4:] == ["有效回访数", "响应率", "解决率", "满意率（回访）"]
+    assert body["金水区教育局"][-4:] == [5, "80.0%", "40.0%", "76.0%"]
+    assert body["合计"][-4:] == [6, "83.3%", "50.0%", "80.0%"]
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render_pdf(report))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "响应率" in text and "解决率" in text and "满意率（回访）" in text
+    jinshui = next(line for line in text.splitlines() if "金水区教育局" in line)
+    assert "80.0%" in jinshui and "40.0%" in jinshui and "76.0%" in jinshui
+    assert "0.9 × 基本满意" in text
+
+
+def test_the_dashboard_shows_the_rates_their_definitions_and_trend(client, world, db, october, login):
+    with _at("2026-10-30 09:00"):
+        login(world.user("supervisor", "410100"))
+        page = client.get("/dashboard").get_data(as_text=True)
+    assert "回访三率" in page and "83.3%" in page and "50.0%" in page and "80.0%" in page
+    assert "（满意 + 0.9 × 基本满意）÷ 有效回访数" in page and "近12个月回访响应率、解决率与满意率" in page
+    with _at("2026-10-30 09:05"):
+        login(world.user("admin", "410000"))
+        resp = client.post("/admin/settings/rates", data={"rate_weight_basically": "1.2", "rate_weight_partly": "0.5"})
+        assert resp.status_code == 400 and "请填写0到1之间的数" in resp.get_data(as_text=True)
+        assert 'value="0.5"' in resp.get_data(as_text=True)  # what was typed is kept
+        resp = client.post("/admin/settings/rates", data={"rate_weight_basically": "0.5", "rate_weight_partly": "0.5"})
+        assert resp.status_code == 302
+        login(world.user("supervisor", "410100"))
+        page = client.get("/dashboard").get_data(as_text=True)
+    assert "66.7%" in page and "（已解决 + 0.5 × 部分解决）÷ 有效回访数" in page
