@@ -86,16 +86,25 @@ class CallResult:
     note: str | None = None
 
 
+def call_problems(result: CallResult) -> list[tuple[str, str]]:
+    """Every (field, message) a reached call still lacks; the page shows them all at once."""
+    if not result.reached:
+        return []
+    problems = []
+    if result.resolution is None:
+        problems.append(("resolution", "请选择投诉人所说的解决情况"))
+    if result.rating is None:
+        problems.append(("rating", "请选择投诉人的满意度"))
+    if result.rating is Rating.UNSATISFIED and not (result.note or "").strip():
+        problems.append(("note", "投诉人不满意时，请记录不满意的原因"))
+    return problems
+
+
 def check_call(result: CallResult) -> CallResult:
-    """Every field a reached call needs, with a message per field; the note is trimmed."""
+    """The call as it is stored (the note trimmed, no answers for an unanswered call), or the first problem."""
+    for field, message in call_problems(result):
+        raise InvalidInput(message, field=field)
     note = (result.note or "").strip()[:2000] or None
-    if result.reached:
-        if result.resolution is None:
-            raise InvalidInput("请选择投诉人所说的解决情况", field="resolution")
-        if result.rating is None:
-            raise InvalidInput("请选择投诉人的满意度", field="rating")
-        if result.rating is Rating.UNSATISFIED and not note:
-            raise InvalidInput("投诉人不满意时，请记录不满意的原因", field="note")
     return CallResult(result.reached, result.resolution if result.reached else None,
                       result.rating if result.reached else None, note)
 

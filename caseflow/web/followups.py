@@ -91,6 +91,11 @@ def call(task_id: int):
     result = followups.CallResult(
         form.reached.data == "yes", Resolution(form.resolution.data) if form.resolution.data else None,
         Rating(form.rating.data) if form.rating.data else None, form.note.data)
+    problems = followups.call_problems(result)
+    for field, message in problems:
+        form.add_error(field, message)
+    if problems:
+        return _page(task, form), 400
     try:
         with unit_of_work():
             operations.record_call(current_user, task, result)

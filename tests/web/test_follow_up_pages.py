@@ -32,6 +32,7 @@ def test_list_call_form_and_phone_reveal(client, world, db, login):
         resp = client.post(f"/follow-ups/{task.id}/call", data={"reached": "yes", "note": "家长说已注册"})
         page = resp.get_data(as_text=True)
         assert resp.status_code == 400 and "请选择投诉人所说的解决情况" in page and "家长说已注册" in page
+        assert "请选择投诉人的满意度" in page and "请修改以下2处问题后再提交" in page
         resp = client.post(f"/follow-ups/{task.id}/call", data={"reached": "yes", "resolution": "unsolved",
                                                                   "rating": "unsatisfied"})
         assert resp.status_code == 400 and "投诉人不满意时，请记录不满意的原因" in resp.get_data(as_text=True)
