@@ -157,7 +157,7 @@ class Counts:
 def counts(unit_id: int, today: date) -> Counts:
     """One statement: the unit's open follow-ups counted by where their deadline stands."""
     open_now = _call_open_sql(today)
-    pending = sa.and_(FollowUp.state == FollowUpState.PENDING)
+    pending = FollowUp.state == FollowUpState.PENDING
 
     def n(cond):
         return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from caseflow.cases import followups
 from caseflow.cases.access import CASE_ROLES
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import status
@@ -224,7 +225,7 @@ def _order_attach_state(order: Order) -> None:
 def _call_state(task: FollowUp) -> None:
     if task.state is not FollowUpState.PENDING:
         raise IllegalTransition(f"该回访任务当前状态为“{task.state.label}”，无需再回访。")
-    if task.rate_until is not None and not status.is_past(task.rate_until, local_today()):
+    if not followups.call_open(task, local_today()):
         raise IllegalTransition("投诉人在线评价的期限尚未届满，届满后仍未评价的再电话回访。")
 
 

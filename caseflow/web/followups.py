@@ -56,7 +56,7 @@ def _page(task: FollowUp, form: CallForm | None = None, phone: str | None = None
     today = local_today()
     return render_template("staff/follow_up.html", task=task, case=task.case, form=form or CallForm(),
                            phone=phone, label=followups.deadline(task, today),
-                           may_call=followups.call_open(task, today), phone_form=PhoneForm(),
+                           may_call=permissions.can(current_user, "call", task), phone_form=PhoneForm(),
                            may_reveal=permissions.can(current_user, "reveal_complainant", task.case))
 
 

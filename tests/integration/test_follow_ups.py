@@ -281,3 +281,18 @@ def test_the_dashboard_shows_the_rates_their_definitions_and_trend(client, world
         login(world.user("supervisor", "410100"))
         page = client.get("/dashboard").get_data(as_text=True)
     assert "66.7%" in page and "（已解决 + 0.5 × 部分解决）÷ 有效回访数" in page
+
+
+def test_anonymising_a_case_removes_the_call_note_and_keeps_the_rates(world, db, october):
+    from caseflow import retention
+
+    d = october["D"]
+    task = db.session.scalars(db.select(followups.FollowUp).where(followups.FollowUp.case_id == d.id)).one()
+    task.note = "家长说学籍号是G410105201503081234"
+    db.session.commit()
+    before = three_rates_rows(world.unit("410100"), "2026-10", rates.current_weights())["410105"].counts
+    retention.anonymise(d)
+    db.session.commit()
+    db.session.refresh(task)
+    assert task.note is None and (task.resolution, task.rating) == (PARTLY, B)
+    assert three_rates_rows(world.unit("410100"), "2026-10", rates.current_weights())["410105"].counts == before
