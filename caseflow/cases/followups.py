@@ -125,22 +125,10 @@ def record_call(task: FollowUp, actor: User, result: CallResult, at: datetime) -
             + (f"。{result.note}" if result.note else ""))
 
 
-def call_open(task: FollowUp, today: date) -> bool:
-    """The call may be made now: the task is open and any online-rating window is over."""
-    return task.state is FollowUpState.PENDING and (task.rate_until is None or status.is_past(task.rate_until, today))
-
-
-# --- the officers' list -------------------------------------------------------------------------------
-
-def _call_open_sql(today: date) -> sa.ColumnElement[bool]:
-    """SQL twin of ``call_open``."""
-    return sa.and_(FollowUp.state == FollowUpState.PENDING,
-                   sa.or_(FollowUp.rate_until.is_(None), status.is_past(FollowUp.rate_until, today)))
-
-
 def due_calls(unit_id: int, today: date) -> list[FollowUp]:
     """A unit's follow-ups waiting for a call, the earliest deadline first."""
-    return list(db.session.scalars(sa.select(FollowUp).where(FollowUp.unit_id == unit_id, _call_open_sql(today))
+    return list(db.session.scalars(sa.select(FollowUp).where(FollowUp.unit_id == unit_id,
+                                                             status.follow_up_call_owed(FollowUp, today))
                                    .order_by(FollowUp.due_on, FollowUp.id)))
 
 
@@ -156,7 +144,7 @@ class Counts:
 
 def counts(unit_id: int, today: date) -> Counts:
     """One statement: the unit's open follow-ups counted by where their deadline stands."""
-    open_now = _call_open_sql(today)
+    open_now = status.follow_up_call_owed(FollowUp, today)
     pending = FollowUp.state == FollowUpState.PENDING
 
     def n(cond):

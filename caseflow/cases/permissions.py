@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from caseflow.cases import followups
 from caseflow.cases.access import CASE_ROLES
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import status
@@ -225,7 +224,7 @@ def _order_attach_state(order: Order) -> None:
 def _call_state(task: FollowUp) -> None:
     if task.state is not FollowUpState.PENDING:
         raise IllegalTransition(f"该回访任务当前状态为“{task.state.label}”，无需再回访。")
-    if not followups.call_open(task, local_today()):
+    if not status.follow_up_call_owed(task, local_today()):
         raise IllegalTransition("投诉人在线评价的期限尚未届满，届满后仍未评价的再电话回访。")
 
 

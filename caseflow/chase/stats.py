@@ -227,6 +227,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
              .outerjoin(Order, Order.id == ChaseStep.order_id)
              .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
                     ChaseStep.subject.not_like(f"{BY_HAND}%"),  # the 督办数 counts escalations of late work
+                    ChaseStep.subject.not_like("follow_up:%"),  # a late follow-up call is no late handling
                     _in_period(ChaseStep.created_at, start, end)))
     merge(_roll_up(scope, steps, late_unit, by_child=by_child, by_month=True))
     return out

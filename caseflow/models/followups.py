@@ -33,6 +33,8 @@ class FollowUp(Model):
     rate_until: Mapped[date | None]
     due_on: Mapped[date]
     failed_calls: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    # How far the chase scan has gone on the call's deadline (1 reminded, 2 overdue), as for orders.
+    chase_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

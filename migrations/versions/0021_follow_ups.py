@@ -35,6 +35,7 @@ def upgrade():
         sa.Column('rate_until', sa.Date(), nullable=True),
         sa.Column('due_on', sa.Date(), nullable=False),
         sa.Column('failed_calls', sa.SmallInteger(), server_default='0', nullable=False),
+        sa.Column('chase_level', sa.SmallInteger(), server_default='0', nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('ended_by_id', sa.Integer(), nullable=True),

@@ -296,3 +296,39 @@ def test_anonymising_a_case_removes_the_call_note_and_keeps_the_rates(world, db,
     db.session.refresh(task)
     assert task.note is None and (task.resolution, task.rating) == (PARTLY, B)
     assert three_rates_rows(world.unit("410100"), "2026-10", rates.current_weights())["410105"].counts == before
+
+
+def test_the_call_deadline_is_chased_like_the_others(world, db):
+    from caseflow.chase.scan import run_scan
+    from caseflow.chase.stats import monthly_rows
+    from caseflow.models import ChaseStep, Notification
+
+    owed = closed_case(world, db, "4141000001")  # due 10-20
+    rated = closed_case(world, db, "4141000002", CaseSource.WEB)
+    rate(db, rated, "2026-10-14 09:00", S)
+    called = closed_case(world, db, "4141000001", CaseSource.LETTER)
+    call(world, db, called, "2026-10-14 10:00", reached(SOLVED, S))
+    task = followups.pending_for(owed)
+
+    def steps():
+        return [(s.step, s.deadline, s.target_unit_id, s.reason) for s in
+                db.session.scalars(db.select(ChaseStep).where(ChaseStep.subject.like("follow_up:%"))
+                                   .order_by(ChaseStep.id))]
+
+    for day in ("2026-10-16", "2026-10-19", "2026-10-19", "2026-10-21", "2026-10-22"):
+        with _at(f"{day} 08:00"):
+            run_scan()
+            db.session.commit()
+        if day == "2026-10-16":
+            assert steps() == []  # not due soon yet
+    county = world.unit("410105").id
+    assert steps() == [("remind", "action", county, f"投诉{owed.number}应于2026年10月20日前完成回访。"),
+                       ("overdue", "action", county, f"投诉{owed.number}已超过回访时限2026年10月20日。")]
+    db.session.refresh(task)
+    assert task.chase_level == 2
+    told = db.session.scalars(db.select(Notification.user_id).where(
+        Notification.body.like(f"投诉{owed.number}已超过回访时限%"))).all()
+    assert set(told) == {world.user("officer", "410105").id, world.user("supervisor", "410105").id}
+    assert [e.action for e in owed.events][-2:] == ["chase_remind", "chase_overdue"]
+    # A late call is the unit's own lateness on the follow-up, not a late order or case in the report.
+    assert {r.code: r.overdue for r in monthly_rows(world.unit("410100"), "2026-10")}["410105"] == 0
