@@ -25,7 +25,19 @@ from caseflow.deadlines.status import on_time
 from caseflow.extensions import db
 from caseflow.guidance import faq, rules
 from caseflow.identity import check_char
-from caseflow.models import Case, CaseSource, Category, Rating, Role, Sex, Unit, UnitKind, User, Verdict
+from caseflow.models import (
+    Case,
+    CaseSource,
+    Category,
+    FollowUp,
+    Rating,
+    Role,
+    Sex,
+    Unit,
+    UnitKind,
+    User,
+    Verdict,
+)
 from caseflow.security.passwords import hash_new_password
 from caseflow.timeutil import local_date
 
@@ -236,6 +248,8 @@ def _shift(case: Case, days: int) -> None:
             back(ext, ("created_at", "decided_at"))
     for event in case.events:
         back(event, ("created_at",))
+    for task in db.session.scalars(sa.select(FollowUp).where(FollowUp.case_id == case.id)):
+        back(task, ("created_at", "ended_at", "closed_on", "rate_until", "due_on"))
 
 
 def _settle(case: Case) -> None:

@@ -22,6 +22,7 @@ from caseflow.models import (
     CaseEvent,
     CaseState,
     ExtensionRequest,
+    FollowUp,
     Person,
     RenderedDocument,
     User,
@@ -104,6 +105,9 @@ def anonymise(case: Case, *, by: User | None = None) -> list[Path]:
         db.session.execute(sa.update(ExtensionRequest).where(ExtensionRequest.order_id.in_(order_ids))
                            .values(reason=REMOVED, decision_note=None))
     db.session.execute(sa.update(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.note.is_not(None))
+                       .values(note=None))
+    # The follow-up call's note holds the complainant's words; its answers (the rates' facts) stay.
+    db.session.execute(sa.update(FollowUp).where(FollowUp.case_id == case.id, FollowUp.note.is_not(None))
                        .values(note=None))
     files = [path_of(a) for a in case.attachments]
     db.session.execute(sa.delete(Attachment).where(Attachment.case_id == case.id))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import permissions, receipts
+from caseflow.cases import followups, permissions, receipts
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.sms import wants_sms
@@ -34,6 +34,7 @@ from caseflow.models import (
     Category,
     ExtensionRequest,
     ExtensionState,
+    FollowUp,
     NoticePreference,
     Order,
     OrderKind,
@@ -639,23 +640,54 @@ def close_case(actor: User, case: Case, reply: str) -> None:
     event = _move_case(case, "close", actor, note=reply, reply=reply, closed_at=now, action_due_on=None)
     event.workdays = policy.working_days_taken(load_calendar(), case.received_at, now)
     _event(case, "informed", actor, note="已告知投诉人办理结果", public=False)
+    task = followups.open_task(case, now)
+    _event(case, "follow_up_open", actor, note=f"{case.responsible_unit.name}回访，时限"
+           + format_date_cn(task.due_on) + (f"；{format_date_cn(task.rate_until)}前投诉人在线评价的，不再电话回访"
+                                              if task.rate_until else ""))
     flush()
     _text_complainant(case, "closed")
 
 
 def rate_case(case: Case, rating: Rating, comment: str | None = None) -> None:
-    """回访: the complainant rates the result; 不满意 starts a new round in the same unit."""
+    """The complainant rates the result on the tracking page; this ends the follow-up task (no call is made)."""
+    comment = _rating_comment(case, rating, comment)
+    ended = followups.rated_online(case, rating, utcnow())  # the task of this round, before 不满意 starts the next
+    _rate(case, rating, comment, None)
+    if ended:
+        _event(case, "follow_up_online", None, note=ended)
+    flush()
+
+
+def _rating_comment(case: Case, rating: Rating, comment: str | None) -> str | None:
+    """Whether the result may be rated now, and the comment (required with 不满意)."""
     if case.rating is not None and case.state is CaseState.CLOSED:
         raise IllegalTransition("您已评价过本次办理结果。")
     comment = (comment or "").strip()[:2000] or None
     if rating is Rating.UNSATISFIED and not comment:
         raise InvalidInput("请说明不满意的原因", field="comment")
-    _move_case(case, "rate", None, note=f"{rating.label}" + (f"：{comment}" if comment else ""),
+    return comment
+
+
+def _rate(case: Case, rating: Rating, comment: str | None, actor: User | None, how: str = "") -> None:
+    """A rating of the result (online, or told on the follow-up call); 不满意 starts a new round in the same unit."""
+    _move_case(case, "rate", actor, note=f"{how}{rating.label}" + (f"：{comment}" if comment else ""),
                value=rating.value, rating=rating, rating_comment=comment, rated_at=utcnow())
     if rating is Rating.UNSATISFIED:
         due = policy.registered_action_due(current_rules(), local_today())
-        _move_case(case, "reopen", None, note=comment, round=case.round + 1, closed_at=None, rating=None,
+        _move_case(case, "reopen", actor, note=comment, round=case.round + 1, closed_at=None, rating=None,
                    rated_at=None, action_due_on=due.on, action_due_provisional=due.provisional)
+
+
+def record_call(actor: User, task: FollowUp, result: followups.CallResult) -> None:
+    """回访: an officer of the responsible unit records a call; an answered call rates the result for the
+    complainant, through the same path as an online rating (不满意 reopens the case)."""
+    permissions.check(actor, "call", task)
+    result = followups.check_call(result)
+    case = task.case
+    comment = _rating_comment(case, result.rating, result.note) if result.rating else None
+    _event(case, "follow_up_call", actor, note=followups.record_call(task, actor, result, utcnow()))
+    if result.rating is not None:
+        _rate(case, result.rating, comment, actor, how="电话回访：")
     flush()
 
 

@@ -31,12 +31,15 @@ from caseflow.models import (
     CaseState,
     ExtensionRequest,
     ExtensionState,
+    FollowUp,
+    FollowUpState,
     Order,
     OrderPause,
     OrderState,
     Role,
     User,
 )
+from caseflow.timeutil import local_today
 
 REVEAL_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.INTAKE)
 WORKER_ROLES = (Role.OFFICER, Role.SUPERVISOR)
@@ -124,6 +127,11 @@ def chases(user: User, order: Order) -> bool:
     receiver = order.receiving_unit
     return (user.role is Role.SUPERVISOR and receiver.id != user.unit_id and user.unit is not None
             and receiver.is_within(user.unit))
+
+
+def follows_up(user: User, task: FollowUp) -> bool:
+    """Officers (and the supervisor) of the unit that closed the case call the complainant back."""
+    return user.role in WORKER_ROLES and user.unit_id == task.unit_id
 
 
 def _roles(*roles: Role) -> Callable[[User, Any], bool]:
@@ -252,6 +260,13 @@ def _order_attach_state(order: Order) -> None:
         raise IllegalTransition("该单已结束，不能再上传附件。")
 
 
+def _call_state(task: FollowUp) -> None:
+    if task.state is not FollowUpState.PENDING:
+        raise IllegalTransition(f"该回访任务当前状态为“{task.state.label}”，无需再回访。")
+    if not status.follow_up_call_owed(task, local_today()):
+        raise IllegalTransition("投诉人在线评价的期限尚未届满，届满后仍未评价的再电话回访。")
+
+
 # --- the rules -----------------------------------------------------------------------------------
 
 _MANAGER_ONLY = "只有负责该投诉单位的责任人可以执行此操作。"
@@ -303,6 +318,11 @@ ORDER_RULES: dict[str, Rule] = {
     "remind":            Rule(chases, "只有接收单位的上级单位责任人可以催办该单。", _remind_state),
 }
 
+# A closed case's follow-up task (回访, caseflow.cases.followups).
+FOLLOW_UP_RULES: dict[str, Rule] = {
+    "call": Rule(follows_up, "只有办结该投诉的单位的承办人或责任人可以回访。", _call_state),
+}
+
 # What a role may do regardless of any one case: the staff areas (checked by the views' decorator and
 # the navigation) and actions that need no case or order.
 USER_RULES: dict[str, Rule] = {
@@ -322,6 +342,7 @@ USER_RULES: dict[str, Rule] = {
     # Several orders at once from the inbox; each order is still checked on its own ("sign", the chase's 催办).
     "bulk_sign":          Rule(_roles(*WORKER_ROLES), "只有承办人和责任人可以批量签收。"),
     "bulk_remind":        Rule(_roles(Role.SUPERVISOR), "只有责任人可以批量催办。"),
+    "follow_up":          Rule(_roles(*WORKER_ROLES), "只有承办人和责任人可以回访。"),
 }
 
 
@@ -367,6 +388,8 @@ def _rules_for(obj: object) -> dict[str, Rule]:
         return CASE_RULES
     if isinstance(obj, Order):
         return ORDER_RULES
+    if isinstance(obj, FollowUp):
+        return FOLLOW_UP_RULES
     raise TypeError(f"no permission rules for {type(obj).__name__}")
 
 
@@ -379,7 +402,7 @@ def _rule(action: str, obj: object) -> Rule:
 
 # --- asking --------------------------------------------------------------------------------------
 
-def check(user: User, action: str, obj: Case | Order | None = None, *, check_state: bool = True,
+def check(user: User, action: str, obj: Case | Order | FollowUp | None = None, *, check_state: bool = True,
           denied: str | None = None) -> None:
     """Raise ``NotAllowed`` unless ``user`` holds the right, then ``IllegalTransition`` unless the state allows it.
 
@@ -392,7 +415,7 @@ def check(user: User, action: str, obj: Case | Order | None = None, *, check_sta
         rule.state(obj)
 
 
-def can(user: User, action: str, obj: Case | Order | None = None, *, check_state: bool = True) -> bool:
+def can(user: User, action: str, obj: Case | Order | FollowUp | None = None, *, check_state: bool = True) -> bool:
     """Whether ``user`` may take ``action`` on ``obj`` (now, unless ``check_state`` is False)."""
     try:
         check(user, action, obj, check_state=check_state)
@@ -401,6 +424,6 @@ def can(user: User, action: str, obj: Case | Order | None = None, *, check_state
     return True
 
 
-def allowed_actions(user: User, obj: Case | Order) -> set[str]:
+def allowed_actions(user: User, obj: Case | Order | FollowUp) -> set[str]:
     """Every action ``user`` may take on ``obj`` now: the forms its page shows."""
     return {action for action in _rules_for(obj) if can(user, action, obj)}

@@ -12,9 +12,10 @@ from typing import Generic, TypeVar
 
 from caseflow.errors import IllegalTransition
 from caseflow.models.enums import CaseState as C
+from caseflow.models.enums import FollowUpState as F
 from caseflow.models.enums import OrderState as O
 
-S = TypeVar("S", C, O)
+S = TypeVar("S", C, O, F)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,17 @@ ORDER_MOVES: dict[str, Move[O]] = {
 }
 
 
+# A closed round's follow-up (回访): an online rating in time drops the call; a call ends it, or too many
+# unanswered calls make it invalid (not counted in the rates).
+FOLLOW_UP_MOVES: dict[str, Move[F]] = {
+    "open":           _m((), F.PENDING, "生成回访任务"),
+    "rated_online":   _m((F.PENDING,), F.ONLINE, "投诉人已在线评价，无需电话回访"),
+    "call_unreached": _m((F.PENDING,), F.PENDING, "回访电话未接通"),
+    "call_invalid":   _m((F.PENDING,), F.INVALID, "多次未接通，回访无效"),
+    "call":           _m((F.PENDING,), F.CALLED, "电话回访"),
+}
+
+
 def _check(moves: dict[str, Move[S]], action: str, state: S | None, what: str) -> Move[S]:
     move = moves.get(action)
     if move is None:
@@ -93,3 +105,8 @@ def case_move(action: str, state: C | None) -> Move[C]:
 def order_move(action: str, state: O | None) -> Move[O]:
     """The move for ``action`` from ``state``, or ``IllegalTransition``."""
     return _check(ORDER_MOVES, action, state, "该单")
+
+
+def follow_up_move(action: str, state: F | None) -> Move[F]:
+    """The move for ``action`` from ``state``, or ``IllegalTransition``."""
+    return _check(FOLLOW_UP_MOVES, action, state, "该回访任务")

@@ -10,16 +10,20 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from caseflow import exports
-from caseflow.chase.stats import monthly_rows, previous_month, totals
+from caseflow.chase.rates import ThreeRates, current_weights, definitions
+from caseflow.chase.stats import monthly_rows, previous_month, three_rates_rows, totals
 from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
 from caseflow.models import MonthlyReport, Unit, UnitKind
 from caseflow.timeutil import format_datetime_cn, local_today
 
+# The three rates of the follow-ups (回访), from ``stats.three_rates_rows`` under the weights at generation.
+FOLLOW_UP_COLUMNS = [("follow_ups", "有效回访数"), ("response_rate", "响应率"), ("resolution_rate", "解决率"),
+                     ("follow_up_satisfaction", "满意率（回访）")]
 COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
            ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率"),
-           ("withdrawn", "撤诉数")]
+           ("withdrawn", "撤诉数"), *FOLLOW_UP_COLUMNS]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -41,6 +45,7 @@ def get_or_generate(unit: Unit, month: str) -> MonthlyReport:
     rows = monthly_rows(unit, month)
     data = {"unit": {"code": unit.code, "name": unit.name}, "month": month,
             "rows": [r.as_dict() for r in rows], "total": totals(rows).as_dict()}
+    _add_follow_up_rates(unit, month, data)
     report = MonthlyReport(unit_id=unit.id, month=month, data=data)
     try:
         with db.session.begin_nested():  # another request may be generating the same report right now
@@ -49,6 +54,18 @@ def get_or_generate(unit: Unit, month: str) -> MonthlyReport:
         return db.session.scalars(sa.select(MonthlyReport).where(MonthlyReport.unit_id == unit.id,
                                                                  MonthlyReport.month == month)).one()
     return report
+
+
+def _add_follow_up_rates(unit: Unit, month: str, data: dict) -> None:
+    """The three rates in each row and the total, with their definitions under the weights in force (frozen too)."""
+    weights = current_weights()
+    by_code = three_rates_rows(unit, month, weights)
+    total = ThreeRates(weights)
+    for row in data["rows"]:
+        row.update(by_code[row["code"]].as_dict())
+        total.add(by_code[row["code"]].counts)
+    data["total"].update(total.as_dict())
+    data["follow_up_definitions"] = definitions(weights)
 
 
 def generate_due_reports(today: date) -> int:

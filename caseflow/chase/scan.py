@@ -49,6 +49,8 @@ REASONS = {
     ("case", "remind"): "投诉{case_number}应于{due}前完成下一步处理。",
     ("case", "overdue"): "投诉{case_number}已超过处理时限{due}。",
     ("case", "escalate"): "投诉{case_number}逾期{late}个工作日以上未处理（时限{due}），提请上级督办。",
+    ("follow_up", "remind"): "投诉{case_number}应于{due}前完成回访。",
+    ("follow_up", "overdue"): "投诉{case_number}已超过回访时限{due}。",
 }
 
 # Which unit a step goes to: the receiver is reminded, the issuer told, the unit above supervises.
@@ -61,6 +63,8 @@ TARGET = {
     ("case", "remind"): "responsible_unit_id",
     ("case", "overdue"): "responsible_unit_id",
     ("case", "escalate"): "escalate_to",
+    ("follow_up", "remind"): "responsible_unit_id",
+    ("follow_up", "overdue"): "responsible_unit_id",
 }
 
 # Who hears of a step at the target unit.
@@ -75,6 +79,8 @@ _ORDERS = sa.table("orders", sa.column("state", sa.String), sa.column("kind", sa
                    sa.column("parent_id", sa.Integer), sa.column("due_on", sa.Date),
                    sa.column("sign_due_on", sa.Date), sa.column("review_due_on", sa.Date)).c
 _CASES = sa.table("cases", sa.column("state", sa.String), sa.column("action_due_on", sa.Date)).c
+_FOLLOW_UPS = sa.table("follow_ups", sa.column("state", sa.String), sa.column("rate_until", sa.Date),
+                       sa.column("due_on", sa.Date)).c
 # Placeholders bound when a pass runs: today, the last day still "due soon", the escalation cutoff.
 _TODAY: sa.ColumnClause[date]
 _SOON: sa.ColumnClause[date]
@@ -90,9 +96,9 @@ def _sql(condition: sa.ColumnElement[bool]) -> str:
 class Pass:
     """One level of the chase for one deadline column."""
 
-    subject: str  # order / case
+    subject: str  # order / case / follow_up
     step: str  # remind / overdue / escalate
-    deadline: str  # sign / complete / action / review
+    deadline: str  # sign / complete / action / review (a follow-up's call is the responsible unit's own step: action)
     level: int
     level_col: str
     due_col: str
@@ -101,14 +107,14 @@ class Pass:
 
     @property
     def table(self) -> str:
-        return "orders" if self.subject == "order" else "cases"
+        return {"order": "orders", "case": "cases", "follow_up": "follow_ups"}[self.subject]
 
     @property
     def target(self) -> str:
         return REVIEWER if self.deadline == "review" else TARGET[(self.subject, self.step)]
 
 
-_o, _c = _ORDERS, _CASES
+_o, _c, _f = _ORDERS, _CASES, _FOLLOW_UPS
 PASSES = [
     Pass("order", "remind", "sign", 1, "sign_chase_level", "sign_due_on",
          _sql(status.sign_running(_o) & status.is_due_soon(_o.sign_due_on, _TODAY, _SOON))),
@@ -134,6 +140,11 @@ PASSES = [
          _sql(status.action_overdue(_c, _TODAY))),
     Pass("case", "escalate", "action", 3, "action_chase_level", "action_due_on",
          _sql(status.action_running(_c) & status.is_late_by(_c.action_due_on, _TODAY, _CUTOFF))),
+    # The follow-up call (回访) the responsible unit owes: reminded and marked overdue to that unit itself.
+    Pass("follow_up", "remind", "action", 1, "chase_level", "due_on",
+         _sql(status.follow_up_call_owed(_f, _TODAY) & status.is_due_soon(_f.due_on, _TODAY, _SOON))),
+    Pass("follow_up", "overdue", "action", 2, "chase_level", "due_on",
+         _sql(status.follow_up_call_owed(_f, _TODAY) & status.is_past(_f.due_on, _TODAY))),
 ]
 
 
@@ -156,8 +167,14 @@ _SOURCE = {
                       coalesce(r.parent_id, c.responsible_unit_id) AS escalate_to,
                       CAST(NULL AS INTEGER) AS return_reviewer_id
                FROM cases c JOIN units r ON r.id = c.responsible_unit_id""",
+    "follow_up": """SELECT f.id AS subject_id, 'follow_up:' || f.id AS subject, f.case_id,
+                           CAST(NULL AS INTEGER) AS order_id, CAST(NULL AS TEXT) AS number, CAST(NULL AS TEXT) AS kind,
+                           c.number AS case_number, f.{due_col} AS due_on, CAST(NULL AS INTEGER) AS receiving_unit_id,
+                           CAST(NULL AS INTEGER) AS issuing_unit_id, f.unit_id AS responsible_unit_id,
+                           coalesce(r.parent_id, f.unit_id) AS escalate_to
+                    FROM follow_ups f JOIN cases c ON c.id = f.case_id JOIN units r ON r.id = f.unit_id""",
 }
-_ALIAS = {"order": "o", "case": "c"}
+_ALIAS = {"order": "o", "case": "c", "follow_up": "f"}
 
 _SQL_FIELDS = {
     "kind": "CASE s.kind WHEN 'verification' THEN '核查单' ELSE '督办单' END",

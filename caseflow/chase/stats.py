@@ -29,9 +29,22 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.chase.queries import BY_HAND, escalated
+from caseflow.chase.rates import ThreeRates
 from caseflow.deadlines import status
 from caseflow.extensions import db
-from caseflow.models import Case, CaseEvent, CaseState, ChaseStep, Order, OrderKind, Rating, Unit
+from caseflow.models import (
+    Case,
+    CaseEvent,
+    CaseState,
+    ChaseStep,
+    FollowUp,
+    FollowUpState,
+    Order,
+    OrderKind,
+    Rating,
+    Resolution,
+    Unit,
+)
 from caseflow.timeutil import SHANGHAI, local_today
 
 SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
@@ -218,6 +231,7 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
              .outerjoin(Order, Order.id == ChaseStep.order_id)
              .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
                     ChaseStep.subject.not_like(f"{BY_HAND}%"),  # the 督办数 counts escalations of late work
+                    ChaseStep.subject.not_like("follow_up:%"),  # a late follow-up call is no late handling
                     _in_period(ChaseStep.created_at, start, end)))
     merge(_roll_up(scope, steps, late_unit, by_child=by_child, by_month=True))
     return out
@@ -418,3 +432,47 @@ def overdue_by_unit(scope: Unit, today: date, now: list[UnitNow] | None = None) 
     now = by_unit_now(scope, today) if now is None else now
     late = sorted((r for r in now if r.overdue_orders), key=lambda r: (-r.overdue_orders, r.code))
     return [(r.unit, r.name, r.overdue_orders) for r in late]
+
+
+# --- the three rates of the follow-ups (回访: 响应率 / 解决率 / 满意率) ------------------------------------
+
+def follow_up_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
+    """Valid follow-ups ended in [start, end) and their answers, per (child, month) or per (month,): one statement.
+
+    A follow-up counts in the month it ended, for the unit that owed it (responsible at closing).
+    """
+    valid = FollowUp.state.in_(FollowUpState.VALID)
+    stmt = (_per_unit(FollowUp.unit_id, FollowUp.ended_at,
+                      sa.func.count().label("valid"),
+                      _count_if(FollowUp.in_time.is_(True)).label("in_time"),
+                      _count_if(FollowUp.resolution == Resolution.SOLVED).label("solved"),
+                      _count_if(FollowUp.resolution == Resolution.PARTLY).label("partly"),
+                      _count_if(FollowUp.rating == Rating.SATISFIED).label("satisfied"),
+                      _count_if(FollowUp.rating == Rating.BASICALLY).label("basically"))
+            .where(valid, _in_period(FollowUp.ended_at, start, end)))
+    return _roll_up(scope, stmt, FollowUp.unit_id, by_child=by_child, by_month=True)
+
+
+def three_rates_rows(scope: Unit, month: str, weights: dict[str, float]) -> dict[str, ThreeRates]:
+    """The monthly report's three rates by child code (the scope's own code for itself)."""
+    start, end = month_bounds(month)
+    rows = {code: ThreeRates(weights) for code in (scope.code, *(u.code for u in _children(scope)))}
+    for (child, _m), counts in follow_up_facts(scope, start, end, by_child=True).items():
+        if child in rows:
+            rows[child].add(counts)
+    return rows
+
+
+def three_rates(scope: Unit, today: date, weights: dict[str, float], months: int = 12
+                ) -> tuple[ThreeRates, list[dict]]:
+    """The scope's three rates over the last ``months`` months, and each month's for the trend lines."""
+    labels = _months_back(today, months)
+    facts = follow_up_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
+    total, trend_rows = ThreeRates(weights), []
+    for month in labels:
+        rates = ThreeRates(weights)
+        rates.add(facts.get((month,), {}))
+        total.add(rates.counts)
+        trend_rows.append({"month": month, "valid": rates.counts["valid"], "response": rates.response,
+                           "resolution": rates.resolution, "satisfaction": rates.satisfaction})
+    return total, trend_rows

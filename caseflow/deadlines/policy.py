@@ -28,6 +28,8 @@ DEFAULT_DAYS = {
     "max_extension_days": 10,      # an extension moves an order's deadline by at most this much
     "pause_max_days": 20,          # a clock pause (中止计时) ends by itself after this many working days
     "return_review_days": 1,       # a return (退单) -> the issuer's (or the level above's) decision on it
+    "follow_up_rate_days": 2,      # closing -> the online rating that replaces the follow-up call
+    "follow_up_call_days": 5,      # closing -> the follow-up call (回访) made
 }
 
 # The period an order of each kind has, from the day it is sent (or sent back).
@@ -142,6 +144,12 @@ def next_action_due(rules: DeadlineRules, state: CaseState, *, received_on: date
     if state is CaseState.DECIDING and findings_on is not None:
         return decision_due(rules, findings_on)
     return None
+
+
+def follow_up_due(rules: DeadlineRules, closed_on: date, *, rates_online: bool) -> tuple[date | None, Due]:
+    """The last day an online rating replaces the call (None for one who cannot rate online), and the call's deadline."""
+    rate_until = rules.after(closed_on, "follow_up_rate_days").on if rates_online else None
+    return rate_until, rules.after(closed_on, "follow_up_call_days")
 
 
 def latest_extension(rules: DeadlineRules, due_on: date) -> date:

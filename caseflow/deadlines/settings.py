@@ -1,6 +1,8 @@
 """The deadline rules in force, from the database: calendar overrides, confirmed years, day settings."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import g, has_app_context
 
 from caseflow.deadlines.policy import DEFAULT_DAYS, DeadlineRules
@@ -22,6 +24,8 @@ SETTING_LABELS = {
     "max_extension_days": "延期申请最多延长多少个工作日",
     "pause_max_days": "中止计时最长多少个工作日（期满自动恢复计时）",
     "return_review_days": "退回申请的审核时限（工作日）",
+    "follow_up_rate_days": "办结后等待投诉人在线评价（工作日，期间评价的不再电话回访）",
+    "follow_up_call_days": "办结后完成回访（工作日）",
 }
 assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
 
@@ -68,12 +72,17 @@ def save_settings(actor: User | None, values: dict[str, int]) -> None:
             raise InvalidInput(f"未知设置：{key}", field=key)
         if not isinstance(value, int) or not 1 <= value <= 30:
             raise InvalidInput("请填写1到30之间的整数", field=key)
+    store_settings(actor, "deadlines", values)
+
+
+def store_settings(actor: User | None, group: str, values: Mapping[str, object]) -> None:
+    """Write checked settings (as text) and audit who changed them."""
     for key, value in values.items():
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=str(value)))
         else:
             row.value = str(value)
-    record_access(actor, "settings_save", "settings", "deadlines",
+    record_access(actor, "settings_save", "settings", group,
                   detail=", ".join(f"{k}={v}" for k, v in sorted(values.items())))
     db.session.flush()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from caseflow.models.enums import CaseState, OrderState
+from caseflow.models.enums import CaseState, FollowUpState, OrderState
 from caseflow.workdays import WorkCalendar
 
 
@@ -90,6 +90,16 @@ def case_overdue(c: Any, o: Any, today: Any) -> Any:
 
 def action_due_today(c: Any, today: Any) -> Any:
     return action_running(c) & (c.action_due_on == today)
+
+
+def follow_up_call_owed(f: Any, today: Any) -> Any:
+    """The follow-up call (回访) is owed now: the task is open and any online-rating window is over.
+
+    ``f`` is a ``FollowUp`` (a bool comes back) or its class / table (a SQL condition).
+    """
+    if hasattr(f.state, "in_"):
+        return (f.state == FollowUpState.PENDING) & (f.rate_until.is_(None) | is_past(f.rate_until, today))
+    return f.state is FollowUpState.PENDING and (f.rate_until is None or is_past(f.rate_until, today))
 
 
 def soon_after(calendar: WorkCalendar, today: date) -> date:

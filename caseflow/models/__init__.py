@@ -8,11 +8,13 @@ from caseflow.models.enums import (
     CaseState,
     Category,
     ExtensionState,
+    FollowUpState,
     NoticePreference,
     OrderKind,
     OrderState,
     PauseReason,
     Rating,
+    Resolution,
     Role,
     Sex,
     UnitKind,
@@ -20,6 +22,7 @@ from caseflow.models.enums import (
 )
 from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
+from caseflow.models.followups import FollowUp
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
 from caseflow.models.orders import ExtensionRequest, Order, OrderPause
 from caseflow.models.registry import (
@@ -53,6 +56,7 @@ __all__ = [
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
+    "FollowUp", "FollowUpState", "Resolution",
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "OrderPause", "PauseReason",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",

@@ -113,6 +113,25 @@ class NoticePreference(Labelled):
     NONE = "none", "不接收短信"
 
 
+class FollowUpState(Labelled):
+    """A closed case's follow-up (回访) task: waiting for the online rating or the call, then how it ended."""
+
+    PENDING = "pending", "待回访"
+    ONLINE = "online", "已在线评价"
+    CALLED = "called", "已电话回访"
+    INVALID = "invalid", "无效回访"
+
+    VALID: ClassVar[tuple[FollowUpState, ...]]  # what the three rates count
+
+
+class Resolution(Labelled):
+    """Whether the complainant says the problem was solved (asked on the follow-up call)."""
+
+    SOLVED = "solved", "已解决"
+    PARTLY = "partly", "部分解决"
+    UNSOLVED = "unsolved", "未解决"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -126,3 +145,4 @@ OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 # Paused and return-pending orders are open (they may be cancelled) but not working: the receiver owes
 # nothing while the clock is stopped or while the issuer reviews the return (its own deadline, review_due_on).
 OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED, OrderState.PAUSED, OrderState.RETURN_PENDING)
+FollowUpState.VALID = (FollowUpState.ONLINE, FollowUpState.CALLED)

@@ -26,6 +26,7 @@ def register_web(app: Flask) -> None:
     from caseflow.web.bulk import bp as bulk_bp
     from caseflow.web.documents import bp as documents_bp
     from caseflow.web.exports import bp as exports_bp
+    from caseflow.web.followups import bp as followups_bp
     from caseflow.web.guidance import bp as guidance_bp
     from caseflow.web.intake import bp as intake_bp
     from caseflow.web.public import bp as public_bp
@@ -33,7 +34,7 @@ def register_web(app: Flask) -> None:
     from caseflow.web.staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, exports_bp, bulk_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp,
-               audit_bp, registry_bp, guidance_bp):
+               audit_bp, registry_bp, guidance_bp, followups_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above
 

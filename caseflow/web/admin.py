@@ -21,6 +21,8 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from caseflow.cases import staff as staff_admin
 from caseflow.cases import units as unit_admin
+from caseflow.chase import rates
+from caseflow.chase.rates import WEIGHT_LABELS
 from caseflow.deadlines import calendar as holidays
 from caseflow.deadlines import settings as deadline_settings
 from caseflow.deadlines.recompute import provisional_count
@@ -31,7 +33,7 @@ from caseflow.models import Role, Unit, User
 from caseflow.security import totp
 from caseflow.timeutil import format_date_cn, local_today
 from caseflow.web.auth import permission_required
-from caseflow.web.fields import CnDateField, CnIntegerField
+from caseflow.web.fields import CnDateField, CnFloatField, CnIntegerField
 from caseflow.web.password_field import new_password_field
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -123,6 +125,15 @@ class SettingsForm(FlaskForm):
 for _key, _label in SETTING_LABELS.items():
     setattr(SettingsForm, _key, CnIntegerField(_label, validators=[
         InputRequired("请填写天数"), NumberRange(1, 30, "请填写1到30之间的整数")]))
+
+
+class RateWeightsForm(FlaskForm):
+    pass
+
+
+for _key, _label in WEIGHT_LABELS.items():
+    setattr(RateWeightsForm, _key, CnFloatField(_label, validators=[
+        InputRequired("请填写权重"), NumberRange(0, 1, "请填写0到1之间的数，如0.9")]))
 
 
 def _show_error(form: FlaskForm, exc: InvalidInput) -> None:
@@ -395,5 +406,23 @@ def settings():
                     lambda _: ("已保存期限设置，新设置适用于此后计算的完成时限。", url_for(".settings")))
         if done:
             return done
-    return render_template("admin/settings.html", form=form, defaults=DEFAULT_DAYS), (
-        400 if form.errors else 200)
+    return _settings_page(form, RateWeightsForm(formdata=None, data=rates.current_weights()))
+
+
+def _settings_page(form: FlaskForm, weights_form: FlaskForm):
+    return render_template("admin/settings.html", form=form, defaults=DEFAULT_DAYS, weights_form=weights_form,
+                           weight_defaults=rates.DEFAULT_WEIGHTS), (
+        400 if form.errors or weights_form.errors else 200)
+
+
+@bp.post("/settings/rates")
+def rate_weights():
+    """The weights of the three follow-up rates (回访); they apply to every figure shown from now on."""
+    weights_form = RateWeightsForm()
+    if weights_form.validate_on_submit():
+        done = form_operation(weights_form, lambda: rates.save_weights(
+            current_user, {key: weights_form[key].data for key in rates.DEFAULT_WEIGHTS}),
+            lambda _: ("已保存回访三率的计算权重。", url_for(".settings")))
+        if done:
+            return done
+    return _settings_page(SettingsForm(formdata=None, data=deadline_settings.current_settings()), weights_form)

@@ -1,7 +1,7 @@
 """Form fields whose parse errors are Chinese (WTForms says "Not a valid date value" otherwise)."""
 from __future__ import annotations
 
-from wtforms import DateField, IntegerField
+from wtforms import DateField, FloatField, IntegerField
 
 
 def _chinese_parse_error(base: type, message: str) -> type:
@@ -20,3 +20,4 @@ def _chinese_parse_error(base: type, message: str) -> type:
 
 CnDateField = _chinese_parse_error(DateField, "日期格式不正确，请按“2026-12-01”的格式填写")
 CnIntegerField = _chinese_parse_error(IntegerField, "请填写整数")
+CnFloatField = _chinese_parse_error(FloatField, "请填写数字，如0.9")

@@ -112,6 +112,7 @@ EVENT_LABELS = {
     "supervision_opinion": "督办意见", "escalate_up": "提请上级督办",
     "pause_request": "申请中止计时", "pause_refused": "不同意中止计时",
     "complainant_material": "投诉人补充材料", "notice_changed": "投诉人更改短信通知设置",
+    "follow_up_open": "生成回访任务", "follow_up_online": "在线评价，取消电话回访", "follow_up_call": "电话回访",
 }
 
 

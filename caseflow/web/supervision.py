@@ -20,11 +20,11 @@ from flask_login import current_user
 
 from caseflow import jobs
 from caseflow.cases import access
-from caseflow.chase import queries, supervise
+from caseflow.chase import queries, rates, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
-from caseflow.chase.stats import month_bounds, previous_month
+from caseflow.chase.stats import month_bounds, previous_month, three_rates
 from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
@@ -82,7 +82,18 @@ def dashboard():
     return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
                            chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
-                           month_end=_month_end)
+                           month_end=_month_end, follow_up=_follow_up_rates(scope))
+
+
+def _follow_up_rates(scope: Unit) -> dict:
+    """The three rates of the follow-ups (回访), their definitions under the weights in force, and the trend."""
+    weights = rates.current_weights()
+    total, trend = three_rates(scope, local_today(), weights)
+    chart = charts.line_chart("近12个月回访响应率、解决率与满意率", [t["month"] for t in trend], {
+        "响应率": [t["response"] for t in trend], "解决率": [t["resolution"] for t in trend],
+        "满意率": [t["satisfaction"] for t in trend]}, percent=True)
+    return {"total": total, "trend": trend, "chart": chart, "definitions": rates.definitions(weights),
+            "percent": rates.percent}
 
 
 def _month_end(month: str) -> str:

@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = '0020'  # MERGE: down_revision 0021
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

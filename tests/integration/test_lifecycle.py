@@ -80,7 +80,7 @@ def test_two_county_case_through_relays_to_closing(world, db):
         ops.rate_case(case, Rating.UNSATISFIED, "再评一次")
     actions = _events(db, case)
     assert actions[:3] == ["submit", "accept", "issue_verification"]
-    assert actions.count("order_relay") == 2 and actions[-1] == "rate"
+    assert actions.count("order_relay") == 2 and actions[-2:] == ["rate", "follow_up_online"]
 
 
 @time_machine.travel(START, tick=False)

@@ -156,7 +156,7 @@ def test_full_path(app, db, world):
         "order_report", "order_accept", "order_accept", "findings_complete",
         "issue_supervision", "order_issue", "order_sign", "order_relay", "order_issue",
         "order_sign", "order_report", "order_report", "order_accept", "order_accept", "results_complete",
-        "close", "informed", "rate",
+        "close", "informed", "follow_up_open", "rate", "follow_up_online",
     ]
     # The timeline names the actors and units and the state labels.
     page = city.page(f"/cases/{case.number}")
