@@ -25,6 +25,7 @@ from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
 from caseflow.identity import is_mobile
+from caseflow.integrations import webhooks
 from caseflow.jobs import add_outbox
 from caseflow.models import (
     Case,
@@ -97,6 +98,8 @@ def _event(case: Case, action: str, actor: User | None, *, from_state=None, to_s
         to_state=str(to_state) if to_state else None, note=note, public=public,
     )
     db.session.add(event)
+    if to_state is not None:  # a state move: the integrations of the units concerned hear of it
+        webhooks.announce(event)
     return event
 
 

@@ -19,6 +19,7 @@ from caseflow.models.enums import (
 from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
+from caseflow.models.integrations import ApiToken, Webhook, WebhookDelivery
 from caseflow.models.orders import ExtensionRequest, Order
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
@@ -51,7 +52,7 @@ __all__ = [
     "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
-    "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
+    "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule", "ApiToken", "Webhook", "WebhookDelivery",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
 ]

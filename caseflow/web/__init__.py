@@ -32,6 +32,9 @@ def register_web(app: Flask) -> None:
     from caseflow.web.registry import bp as registry_bp
     from caseflow.web.staff import bp as staff_bp
 
+    from caseflow.web.api import init_api
+
+    init_api(app)  # before the limits: its public endpoints share the citizen pages' limits
     for bp in (public_bp, auth_bp, exports_bp, bulk_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp,
                audit_bp, registry_bp, guidance_bp):
         app.register_blueprint(bp)

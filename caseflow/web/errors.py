@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 
 from caseflow.errors import DomainError
 
@@ -39,6 +39,11 @@ def init_errors(app: Flask) -> None:
         g.request_id = re.sub(r"[^A-Za-z0-9._-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
 
     def render(code: int, message: str | None = None):
+        if request.path.startswith("/api/"):  # the JSON API answers JSON, in the same words
+            from caseflow.web.api import error_body
+
+            message = message or MESSAGES.get(code, "请求无法完成。")
+            return jsonify(error_body(code, message)), code
         return (
             render_template("errors/error.html", code=code, title=TITLES.get(code, "出错了"),
                             message=message or MESSAGES.get(code, "请求无法完成。"),

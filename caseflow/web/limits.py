@@ -18,6 +18,8 @@ LIMITED = {
     "public.new_complaint": ("RATE_LIMIT_SUBMIT", ["POST"]),
     "public.track": ("RATE_LIMIT_TRACK", ["POST"]),
     "public.case": ("RATE_LIMIT_TRACK", None),
+    "api.submit_complaint": ("RATE_LIMIT_SUBMIT", ["POST"]),  # the JSON API's public side, as the pages
+    "api.complaint_status": ("RATE_LIMIT_TRACK", None),
 }
 
 
