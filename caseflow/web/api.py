@@ -72,7 +72,9 @@ def init_api(app: Flask) -> None:
                                                   "description": "系统管理员发放的接口令牌"})
     for name, words in (("DEFAULT_ERROR", "出错：message为中文说明，errors按字段列出问题"),
                         ("UNPROCESSABLE_ENTITY", "内容有误：errors按字段列出问题")):
-        api.spec.components.responses[name]["description"] = words
+        lazy = api.spec.components.responses_lazy  # registered lazily by flask-smorest, in English
+        if name in lazy:
+            lazy[name]["description"] = words
     api.register_blueprint(blp)
     app.register_blueprint(docs)
     csrf.exempt(blp)
