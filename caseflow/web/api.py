@@ -128,7 +128,8 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
     else:
         texts = [m for m in (messages if isinstance(messages, list) else [messages]) if isinstance(m, str)]
         chinese = [m for m in texts if any("\u4e00" <= ch <= "\u9fff" for ch in m)]
-        out[prefix or "_"] = "；".join(chinese) or s.INVALID
+        unknown = "Unknown field." in texts  # marshmallow's words for a parameter the schema does not have
+        out[prefix or "_"] = "；".join(chinese) or (s.UNKNOWN if unknown else s.INVALID)
     return out
 
 

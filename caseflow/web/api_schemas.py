@@ -5,11 +5,12 @@ Field checks here are only about form (a text, not too long, no NUL); every comp
 """
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from caseflow.models import Category, OrderKind, OrderState, Sex, Verdict
 
 _INVALID = "该项格式不正确"
+UNKNOWN = "不支持该参数"
 _ERRORS = {"required": "请填写此项", "null": "此项不能为空", "invalid": "该项应为文字"}
 
 
@@ -94,6 +95,9 @@ class AccessCodeHeader(Input):
 
 class OrderFilters(Input):
     """The filters of the staff's order list (``ListFilters``), as query parameters."""
+
+    class Meta:
+        unknown = RAISE  # a query parameter we do not know is refused: it would filter nothing
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000, error="页码应为正整数"),
                           error_messages={"invalid": "页码应为正整数"})
