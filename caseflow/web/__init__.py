@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
 
     guidance.init_guidance(app)
     from caseflow.web.admin import bp as admin_bp
+    from caseflow.web.api_admin import bp as api_admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
     from caseflow.web.bulk import bp as bulk_bp
@@ -36,7 +37,7 @@ def register_web(app: Flask) -> None:
 
     init_api(app)  # before the limits: its public endpoints share the citizen pages' limits
     for bp in (public_bp, auth_bp, exports_bp, bulk_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp,
-               audit_bp, registry_bp, guidance_bp):
+               audit_bp, registry_bp, guidance_bp, api_admin_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above
 

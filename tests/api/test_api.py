@@ -155,7 +155,7 @@ def test_the_token_rate_limit(app, client, db, world, api_token):
     assert body_of(client.get("/api/v1/orders", headers=headers))["message"] == "接口调用过于频繁，请1分钟后再试。"
 
 
-def test_webhooks_are_signed_retried_and_recorded(client, db, world, api_token, receiver):
+def test_webhooks_are_signed_retried_and_recorded(client, db, world, api_token, receiver, login):
     from caseflow import jobs
     from tests.factories import submit
 
@@ -196,3 +196,41 @@ def test_webhooks_are_signed_retried_and_recorded(client, db, world, api_token, 
     client.post(f"/api/v1/orders/{order.number}/sign", json={}, headers=headers)
     headers_seen, body = receiver.wait_for(3)[2]
     assert json.loads(body)["event"] == "order_sign" and json.loads(body)["to_state"] == "signed"
+
+    login(world.user("admin", "410000"))  # each delivery is recorded, on the administrators' page
+    page = client.get("/admin/api/tokens").get_data(as_text=True)
+    assert "下发（待签收）" in page and "签收（办理中）" in page and page.count("已送达（200）") == 2
+
+
+def test_administrators_create_and_revoke_tokens_on_their_page_and_the_command_line(app, client, db, world, login):
+    admin = world.user("admin", "410000")
+    login(admin)
+    resp = client.post("/admin/api/tokens", data={"name": "", "unit": "没有这个单位"})
+    assert resp.status_code == 400 and "请填写令牌名称" in resp.get_data(as_text=True)
+    resp = client.post("/admin/api/tokens", data={"name": "12345热线平台", "unit": "没有这个单位"})
+    assert resp.status_code == 400 and "12345热线平台" in resp.get_data(as_text=True)  # kept as typed
+    resp = client.post("/admin/api/tokens", data={"name": "12345热线平台", "unit": "410105"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
+    token = db.session.scalars(sa.select(ApiToken)).one()
+    raw = html.split('<code class="token">')[1].split("</code>")[0]
+    assert tokens.digest(raw) == token.token_hash
+    assert raw not in client.get("/admin/api/tokens").get_data(as_text=True)  # shown once only
+    assert client.get("/api/v1/orders", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    resp = client.post(f"/admin/api/tokens/{token.id}/revoke")
+    assert resp.status_code == 302
+    assert client.get("/api/v1/orders", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    login(world.user("supervisor", "410105"))
+    assert client.get("/admin/api/tokens").status_code == 403
+
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["api", "token", "create", "--unit", "4141000001", "--name", "学校系统"])
+    assert result.exit_code == 0, result.output
+    raw = result.output.strip().splitlines()[-1]
+    assert raw.startswith("cf_")
+    listed = cli.invoke(args=["api", "token", "list"]).output
+    assert "学校系统" in listed and "4141000001" in listed and raw not in listed
+    new_id = listed.splitlines()[0].split("\t")[0]
+    assert cli.invoke(args=["api", "token", "revoke", new_id]).exit_code == 0
+    assert cli.invoke(args=["api", "token", "revoke", new_id]).exit_code == 1  # already revoked
+    assert client.get("/api/v1/orders", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
