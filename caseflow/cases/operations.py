@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import permissions, receipts
+from caseflow.cases import permissions, receipts, webhooks
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
@@ -25,7 +25,6 @@ from caseflow.deadlines.status import on_time
 from caseflow.errors import ConcurrentUpdate, IllegalTransition, InvalidInput
 from caseflow.extensions import db
 from caseflow.identity import is_mobile
-from caseflow.integrations import webhooks
 from caseflow.jobs import add_outbox
 from caseflow.models import (
     Case,

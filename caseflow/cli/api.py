@@ -1,6 +1,6 @@
 """The JSON API's tokens from the command line: ``flask api token create|revoke|list``.
 
-Same operations as the admin page (``caseflow.integrations.tokens``); the operator at the console acts
+Same operations as the admin page (``caseflow.cases.api_tokens``); the operator at the console acts
 as no account, as for the other administration commands.  A new token is printed once, never stored.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from caseflow.cases import api_tokens as tokens
 from caseflow.cli.support import transact_or_exit
 from caseflow.extensions import db
-from caseflow.integrations import tokens
 from caseflow.models import ApiToken, Unit
 
 api_cli = AppGroup("api", help="The JSON API.")

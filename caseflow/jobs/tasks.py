@@ -31,9 +31,9 @@ def app_context():
 
 def _handlers():
     from caseflow.cases.sms import deliver_sms
+    from caseflow.cases.webhooks import deliver_webhook
     from caseflow.chase.notify import deliver_email_notifications
     from caseflow.documents.jobs import render_order_pdf
-    from caseflow.integrations.webhooks import deliver_webhook
 
     return {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
             "render_order_pdf": render_order_pdf, "webhook": deliver_webhook}

@@ -11,7 +11,7 @@ the pages keep their Chinese HTML.
 Every rule stays where it lives: complaints go through ``cases.intake`` and ``operations.submit_complaint``
 (the form's messages, per field), the status through ``cases.tracking`` (same throttle as the tracking
 page), orders through ``queries.order_list`` / ``access`` / ``operations`` as the acting token's service
-account (``integrations.tokens``), so ``permissions`` decides exactly as for an officer of that unit.
+account (``cases.api_tokens``), so ``permissions`` decides exactly as for an officer of that unit.
 The public endpoints are on the log-in allow-list (``web.auth``); every other one passes this
 blueprint's token gate, deny-by-default.  The API is token-authenticated, never by cookie, so it is
 exempt from CSRF; the rest of the app keeps it.
@@ -20,17 +20,17 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, abort, g, jsonify, make_response, render_template, request
 from flask import Blueprint as FlaskBlueprint
+from flask import Flask, abort, g, jsonify, make_response, render_template, request
 from flask_smorest import Api, Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from caseflow.cases import access, intake, permissions, queries, receipts, tracking
+from caseflow.cases import access, intake, permissions, queries, receipts, tracking, webhooks
+from caseflow.cases import api_tokens as tokens
 from caseflow.cases.operations import find_by_token, report_order, sign_order, submit_complaint
 from caseflow.cases.queries import ListFilters
 from caseflow.errors import InvalidInput
 from caseflow.extensions import csrf, unit_of_work
-from caseflow.integrations import tokens, webhooks
 from caseflow.models import Case, CaseSource, Order, User, Verdict
 from caseflow.security.redact import redact
 from caseflow.web import api_schemas as s

@@ -10,10 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from caseflow.cases import api_tokens as tokens
+from caseflow.cases import webhooks
 from caseflow.cases.units import unit_by_code_or_name
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db, unit_of_work
-from caseflow.integrations import tokens, webhooks
 from caseflow.models import ApiToken
 from caseflow.web.admin import form_operation
 from caseflow.web.auth import permission_required

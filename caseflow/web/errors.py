@@ -7,7 +7,6 @@ import re
 import uuid
 
 from flask import Flask, Response, g, jsonify, render_template, request
-
 from werkzeug.exceptions import HTTPException
 
 from caseflow.errors import DomainError

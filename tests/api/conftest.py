@@ -13,7 +13,7 @@ import pytest
 def api_token(db, world):
     """``api_token(code)`` creates a token for the unit ``code`` (as an administrator would) and returns
     (the token row, the plain token, the Authorization header)."""
-    from caseflow.integrations import tokens
+    from caseflow.cases import api_tokens as tokens
 
     def make(code: str, name: str = "12345热线平台"):
         token, raw = tokens.create_token(world.user("admin", "410000"), world.unit(code), name)

@@ -9,9 +9,18 @@ from datetime import timedelta
 import sqlalchemy as sa
 import time_machine
 
+from caseflow.cases import api_tokens as tokens
 from caseflow.cases import operations as ops
-from caseflow.integrations import tokens
-from caseflow.models import ApiToken, AuditEntry, Case, CaseState, OrderState, OutboxItem, User, WebhookDelivery
+from caseflow.models import (
+    ApiToken,
+    AuditEntry,
+    Case,
+    CaseState,
+    OrderState,
+    OutboxItem,
+    User,
+    WebhookDelivery,
+)
 from caseflow.timeutil import utcnow
 from tests.api.conftest import body_of
 from tests.factories import complaint_data
