@@ -6,6 +6,7 @@ import hmac
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -23,7 +24,7 @@ from caseflow.models import (
 )
 from caseflow.timeutil import utcnow
 from tests.api.conftest import body_of
-from tests.factories import complaint_data
+from tests.factories import complaint_data, submit
 from tests.web.formdata import valid_form
 
 
@@ -166,7 +167,6 @@ def test_the_token_rate_limit(app, client, db, world, api_token):
 
 def test_webhooks_are_signed_retried_and_recorded(client, db, world, api_token, receiver, login):
     from caseflow import jobs
-    from tests.factories import submit
 
     _, _, headers = api_token("4141000001")
     resp = client.post("/api/v1/webhooks", json={"url": "ftp://example"}, headers=headers)
@@ -243,3 +243,44 @@ def test_administrators_create_and_revoke_tokens_on_their_page_and_the_command_l
     assert cli.invoke(args=["api", "token", "revoke", new_id]).exit_code == 0
     assert cli.invoke(args=["api", "token", "revoke", new_id]).exit_code == 1  # already revoked
     assert client.get("/api/v1/orders", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+
+def test_the_public_side_shares_the_pages_limits_and_needs_no_csrf_token(world, db, database_url):
+    """With CSRF and the rate limits on, as served: the API takes JSON without a CSRF token, the forms still
+    want theirs, and submitting is limited as on the citizen's form (429 in JSON, with Retry-After)."""
+    from caseflow import create_app
+    from caseflow.extensions import db as ext_db
+    from tests.conftest import IsolatedClient
+
+    served = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True,
+                         "RATELIMIT_ENABLED": True, "RATE_LIMIT_SUBMIT": "2 per minute"})
+    served.test_client_class = IsolatedClient
+    try:
+        client = served.test_client()
+        answers = [client.post("/api/v1/complaints", json=_complaint(token=f"limit-{i}")) for i in range(3)]
+        assert [r.status_code for r in answers] == [201, 201, 429]
+        assert answers[2].is_json and body_of(answers[2])["message"] == "尝试次数过多，请稍后再试。"
+        assert int(answers[2].headers["Retry-After"]) > 0
+        assert client.post("/track", data={"number": "X", "code": "Y"}).status_code == 400  # CSRF, as before
+    finally:
+        with served.app_context():
+            ext_db.engine.dispose()
+
+
+@pytest.mark.redis
+def test_a_real_rq_worker_delivers_the_webhook(world, db, rq_app, run_worker, api_token, receiver):
+    from caseflow.cases import webhooks
+
+    token, _, _ = api_token("410105")
+    hook, secret = webhooks.register(token, receiver.url)
+    db.session.commit()
+    case, _ = submit(db)  # the county is responsible: its integration hears of the new complaint
+    delivery = db.session.scalars(sa.select(WebhookDelivery)).one()
+    assert delivery.delivered_at is None  # queued in Redis, not yet run
+    run_worker()
+    headers_seen, body = receiver.wait_for(1)[0]
+    assert json.loads(body)["case"]["number"] == case.number and json.loads(body)["event"] == "submit"
+    assert headers_seen["x-caseflow-signature"] == "sha256=" + hmac.new(
+        secret.encode(), headers_seen["x-caseflow-timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    db.session.expire_all()
+    assert delivery.status_code == 200 and db.session.get(OutboxItem, delivery.outbox_id).state == "done"
