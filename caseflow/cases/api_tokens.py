@@ -96,9 +96,12 @@ def tokens() -> list[ApiToken]:
 def authenticate(raw: str | None, client: str | None) -> ApiToken:
     """The live token ``raw`` names, counted against its rate limit; ``TokenRefused`` otherwise.
 
-    A wrong token counts against the client's address (the caller commits so the count stays).
+    A wrong token counts against the client's address (the caller commits so the count stays); a call
+    without any token is refused without counting.
     """
     raw = (raw or "").strip()
+    if not raw:
+        raise TokenRefused()  # no token at all: nothing guessed, nothing counted
     limit = failure_limit()
     address = [f"addr:{client or '-'}"]
     throttle.attempt(limit, address)

@@ -284,3 +284,15 @@ def test_a_real_rq_worker_delivers_the_webhook(world, db, rq_app, run_worker, ap
         secret.encode(), headers_seen["x-caseflow-timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
     db.session.expire_all()
     assert delivery.status_code == 200 and db.session.get(OutboxItem, delivery.outbox_id).state == "done"
+
+
+def test_wrong_tokens_are_throttled_per_address(app, client, db, world, api_token):
+    app.config.update(API_MAX_FAILURES=3)
+    _, _, headers = api_token("4141000003")
+    for _ in range(5):
+        assert client.get("/api/v1/orders").status_code == 401  # no token: refused, not counted
+    answers = [client.get("/api/v1/orders", headers={"Authorization": "Bearer cf_guess"}).status_code
+               for _ in range(4)]
+    assert answers == [401, 401, 401, 429]
+    resp = client.get("/api/v1/orders", headers=headers)
+    assert resp.status_code == 429 and "接口令牌错误次数过多" in body_of(resp)["message"]
