@@ -83,12 +83,7 @@ def init_api(app: Flask) -> None:
 @docs.get("/docs")
 def docs_page():
     """The document, readable: Swagger UI served from our own static files (no CDN)."""
-    resp = make_response(render_template("api/docs.html"))
-    # Swagger UI sets element styles from its script: this page alone allows inline styles.
-    resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-    return resp
+    return render_template("api/docs.html")
 
 
 # --- errors -------------------------------------------------------------------------------------
