@@ -23,6 +23,7 @@ from http import HTTPStatus
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, abort, g, jsonify, make_response, render_template, request
 from flask_smorest import Api, Blueprint
+from marshmallow import RAISE
 from sqlalchemy.exc import IntegrityError
 
 from caseflow.cases import access, intake, permissions, queries, receipts, tracking, webhooks
@@ -112,20 +113,21 @@ def _invalid(exc: InvalidInput):
     return jsonify(error_body(422, exc.message, errors)), 422
 
 
+LOCATIONS = ("json", "query", "headers", "path", "form")
+
+
 def _flatten(messages, prefix: str = "") -> dict[str, str]:
-    """webargs' nested messages ({location: {field: [msg]}}) as field → Chinese message."""
-    out: dict[str, str] = {}
+    """webargs' nested messages ({location: {field: [message]}}) as field → Chinese message."""
     if isinstance(messages, dict):
+        out: dict[str, str] = {}
         for key, value in messages.items():
-            name = key if key in ("json", "query", "headers", "path", "form") and not prefix else \
-                f"{prefix}.{key}" if prefix else str(key)
-            out.update(_flatten(value, "" if name in ("json", "query", "headers", "path", "form") else name))
-    else:
-        texts = [m for m in (messages if isinstance(messages, list) else [messages]) if isinstance(m, str)]
-        chinese = [m for m in texts if any("\u4e00" <= ch <= "\u9fff" for ch in m)]
-        unknown = "Unknown field." in texts  # marshmallow's words for a parameter the schema does not have
-        out[prefix or "_"] = "；".join(chinese) or (s.UNKNOWN if unknown else s.INVALID)
-    return out
+            name = prefix if key in LOCATIONS and not prefix else f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, name))
+        return out
+    texts = [m for m in (messages if isinstance(messages, list) else [messages]) if isinstance(m, str)]
+    chinese = [m for m in texts if any("\u4e00" <= ch <= "\u9fff" for ch in m)]
+    unknown = "Unknown field." in texts  # marshmallow's words for a parameter the schema does not have
+    return {prefix or "_": "；".join(chinese) or (s.UNKNOWN if unknown else s.INVALID)}
 
 
 @blp.errorhandler(422)
@@ -247,7 +249,7 @@ def _token_doc(*codes: int):
 
 @blp.route("/orders", methods=["GET"])
 @_token_doc()
-@blp.arguments(s.OrderFilters, location="query")
+@blp.arguments(s.OrderFilters, location="query", unknown=RAISE)  # webargs would drop unknown ones
 @blp.response(200, s.OrderPage, description="本单位待办的工作单（待签收、办理中、待审核），分页")
 @blp.alt_response(422, schema=s.Error, description="筛选条件有误")
 def orders(args: dict):

@@ -5,11 +5,11 @@ Field checks here are only about form (a text, not too long, no NUL); every comp
 """
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from caseflow.models import Category, OrderKind, OrderState, Sex, Verdict
 
-_INVALID = "该项格式不正确"
+INVALID = "该项格式不正确"  # a refusal whose own words are not Chinese (marshmallow's, webargs')
 UNKNOWN = "不支持该参数"
 _ERRORS = {"required": "请填写此项", "null": "此项不能为空", "invalid": "该项应为文字"}
 
@@ -95,9 +95,7 @@ class AccessCodeHeader(Input):
 
 class OrderFilters(Input):
     """The filters of the staff's order list (``ListFilters``), as query parameters."""
-
-    class Meta:
-        unknown = RAISE  # a query parameter we do not know is refused: it would filter nothing
+    # A query parameter we do not know is refused (it would filter nothing): ``unknown=RAISE`` in web.api.
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000, error="页码应为正整数"),
                           error_messages={"invalid": "页码应为正整数"})
@@ -172,5 +170,3 @@ class Error(Schema):
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "字段 → 问题"})
 
-
-INVALID = _INVALID

@@ -135,6 +135,10 @@ def test_tokens_are_hashed_scoped_revocable_and_errors_are_json(client, db, worl
     assert client.post("/login", data={"username": token.user.username, "password": raw}).status_code != 302
 
     assert client.get("/api/v1/orders", headers=headers).status_code == 200
+    resp = client.get("/api/v1/orders?page=x&state=nope", headers=headers)
+    assert resp.status_code == 422 and body_of(resp)["errors"] == {"page": "页码应为正整数", "state": "没有这个状态"}
+    resp = client.get("/api/v1/orders?foo=1", headers=headers)
+    assert resp.status_code == 422 and body_of(resp)["errors"] == {"foo": "不支持该参数"}
     case, _ = ops.submit_complaint(complaint_data())
     ops.accept_case(world.user("supervisor", "410105"), case)
     (order,) = ops.issue_verification(world.user("supervisor", "410105"), case, [world.unit("4141000001")])
