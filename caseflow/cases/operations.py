@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import followups, permissions, receipts
+from caseflow.cases import followups, permissions, receipts, webhooks
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.sms import wants_sms
@@ -102,6 +102,8 @@ def _event(case: Case, action: str, actor: User | None, *, from_state=None, to_s
         to_state=str(to_state) if to_state else None, note=note, public=public,
     )
     db.session.add(event)
+    if to_state is not None:  # a state move: the integrations of the units concerned hear of it
+        webhooks.announce(event)
     return event
 
 

@@ -222,12 +222,13 @@ def rules_load(path: str | None) -> None:
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.cli.admin import calendar_cli, users_cli
+    from caseflow.cli.api import api_cli
     from caseflow.cli.documents import doctor, forms_cli
     from caseflow.cli.registry import registry_cli
     from caseflow.cli.security import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, cleanup,
-                  users_cli, forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli):
+                  users_cli, forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli, api_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

@@ -31,11 +31,12 @@ def app_context():
 
 def _handlers():
     from caseflow.cases.sms import deliver_sms
+    from caseflow.cases.webhooks import deliver_webhook
     from caseflow.chase.notify import deliver_email_notifications
     from caseflow.documents.jobs import render_order_pdf
 
     return {"sms": deliver_sms, "email_notifications": deliver_email_notifications,
-            "render_order_pdf": render_order_pdf}
+            "render_order_pdf": render_order_pdf, "webhook": deliver_webhook}
 
 
 def deliver_outbox(item_id: int) -> str:

@@ -24,6 +24,7 @@ from caseflow.models.events import AuditEntry, CaseEvent
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.followups import FollowUp
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
+from caseflow.models.integrations import ApiToken, Webhook, WebhookDelivery
 from caseflow.models.orders import ExtensionRequest, Order, OrderPause
 from caseflow.models.registry import (
     ACTIVE_STATUSES,
@@ -59,6 +60,7 @@ __all__ = [
     "FollowUp", "FollowUpState", "Resolution",
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",
     "OrderPause", "PauseReason",
+    "ApiToken", "Webhook", "WebhookDelivery",
     "ACTIVE_STATUSES", "CaseRegistryLink", "Headcount", "ImportState", "ProblemKind", "RegistryImport",
     "RegistryProblem", "RegistryRecord", "RegistrySource", "RegistryStatus",
     "NoticePreference",

@@ -45,10 +45,12 @@ ACTION_LABELS = {"reveal": "查看完整信息", "print": "打印", "lookup": "�
                  "totp_enable": "启用两步验证", "totp_disable": "关闭两步验证", "totp_failure": "验证码错误",
                  "unit_create": "添加单位", "unit_update": "修改单位", "settings_save": "保存期限设置",
                  "calendar_set_day": "设置节假日", "calendar_remove_day": "删除节假日设置",
-                 "calendar_import": "导入节假日安排", "calendar_confirm_year": "确认全年日历"}
+                 "calendar_import": "导入节假日安排", "calendar_confirm_year": "确认全年日历",
+                 "api_call": "接口调用", "api_token_create": "创建接口令牌", "api_token_revoke": "吊销接口令牌"}
 # The kinds of record an audit row is about, as the audit table names them.
 TARGET_LABELS = {"case": "投诉", "order": "工作单", "person": "个人", "registry": "学籍", "user": "账号",
-                 "unit": "单位", "calendar": "日历", "settings": "期限设置", "deadlines": "期限设置"}
+                 "unit": "单位", "calendar": "日历", "settings": "期限设置", "deadlines": "期限设置",
+                 "api_token": "接口令牌"}
 
 
 def who_looked(*, id_number: str | None = None, case_number: str | None = None,

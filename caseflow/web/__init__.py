@@ -21,6 +21,8 @@ def register_web(app: Flask) -> None:
 
     guidance.init_guidance(app)
     from caseflow.web.admin import bp as admin_bp
+    from caseflow.web.api import init_api
+    from caseflow.web.api_admin import bp as api_admin_bp
     from caseflow.web.audit import bp as audit_bp
     from caseflow.web.auth import bp as auth_bp
     from caseflow.web.bulk import bp as bulk_bp
@@ -33,8 +35,9 @@ def register_web(app: Flask) -> None:
     from caseflow.web.registry import bp as registry_bp
     from caseflow.web.staff import bp as staff_bp
 
+    init_api(app)  # before the limits: its public endpoints share the citizen pages' limits
     for bp in (public_bp, auth_bp, exports_bp, bulk_bp, staff_bp, admin_bp, intake_bp, supervision.bp, documents_bp,
-               audit_bp, registry_bp, guidance_bp, followups_bp):
+               audit_bp, registry_bp, guidance_bp, followups_bp, api_admin_bp):
         app.register_blueprint(bp)
     limits.init_limits(app)  # wraps the citizen views registered above
 

@@ -36,14 +36,20 @@ PUBLIC_ENDPOINTS = frozenset({
     "guidance.directory_page", "guidance.faq_page", "guidance.faq_answer", "guidance.complaint_start",
     "auth.login",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
+    # The JSON API: submitting and tracking as on the citizen pages, and its document (web.api).
+    "api.submit_complaint", "api.complaint_status", "api-docs.openapi_json", "api_docs.docs_page",
 })
+# Blueprints that authenticate every call themselves, deny-by-default: the API's token gate (web.api).
+TOKEN_BLUEPRINTS = frozenset({"api"})
 
 
 @bp.before_app_request
 def _deny_by_default():
     """Send anonymous users to the log-in page from every endpoint not on ``PUBLIC_ENDPOINTS``."""
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.method in EXEMPT_METHODS:
-        return None  # an unknown URL or method gets its 404/405 page; CORS preflights carry no cookie
+        return None
+    if request.blueprint in TOKEN_BLUEPRINTS:
+        return None  # never by the session cookie: the blueprint's own gate asks for its token  # an unknown URL or method gets its 404/405 page; CORS preflights carry no cookie
     if current_user.is_authenticated:
         return None
     return login_manager.unauthorized()

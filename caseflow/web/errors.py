@@ -6,7 +6,8 @@ import logging
 import re
 import uuid
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from caseflow.errors import DomainError
 
@@ -38,7 +39,14 @@ def init_errors(app: Flask) -> None:
         # A proxy's id is kept for correlation, reduced to safe characters; otherwise a fresh one.
         g.request_id = re.sub(r"[^A-Za-z0-9._-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
 
-    def render(code: int, message: str | None = None):
+    def render(code: int, message: str | None = None, exc: Exception | None = None):
+        if request.path.startswith("/api/"):  # the JSON API answers JSON, in the same words
+            from caseflow.web.api import error_body
+
+            message = message or MESSAGES.get(code, "请求无法完成。")
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"] \
+                if isinstance(exc, HTTPException) else []  # a 405's Allow, a 429's Retry-After
+            return jsonify(error_body(code, message)), code, headers
         return (
             render_template("errors/error.html", code=code, title=TITLES.get(code, "出错了"),
                             message=message or MESSAGES.get(code, "请求无法完成。"),
@@ -48,7 +56,7 @@ def init_errors(app: Flask) -> None:
 
     for code in TITLES:
         if code != 500:
-            app.register_error_handler(code, lambda exc, code=code: render(code))
+            app.register_error_handler(code, lambda exc, code=code: render(code, exc=exc))
 
     @app.errorhandler(500)
     def _server_error(exc):

@@ -22,6 +22,8 @@ LIMITED = {
     "public.add_material": ("RATE_LIMIT_SUBMIT", ["POST"]),
     "public.withdraw": ("RATE_LIMIT_SUBMIT", ["POST"]),
     "public.notice": ("RATE_LIMIT_SUBMIT", ["POST"]),
+    "api.submit_complaint": ("RATE_LIMIT_SUBMIT", ["POST"]),  # the JSON API's public side, as the pages
+    "api.complaint_status": ("RATE_LIMIT_TRACK", None),
 }
 
 

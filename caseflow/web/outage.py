@@ -9,9 +9,10 @@ anonymous and, should rendering still fail, a static page is sent.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,15 @@ def unavailable(exc: BaseException | None = None) -> Response:
     with contextlib.suppress(Exception):
         db.session.remove()
     g._login_user = login_manager.anonymous_user()  # the page must not load the user from the database
+    message = "系统暂时繁忙，请稍后重试。您的数据没有丢失。"
+    if request.path.startswith("/api/"):  # the JSON API answers JSON
+        response = Response(json.dumps({"code": 503, "status": "Service Unavailable", "message": message}),
+                            status=503, mimetype="application/json")
+        response.headers["Retry-After"] = str(current_app.config.get("RETRY_AFTER_SECONDS", 10))
+        return response
     try:
         body = render_template("errors/error.html", code=503, title="系统繁忙",
-                               message="系统暂时繁忙，请稍后重试。您的数据没有丢失。",
+                               message=message,
                                request_id=g.get("request_id", ""))
     except Exception:  # noqa: BLE001 - whatever the template needs, the answer is still a 503
         body = FALLBACK_PAGE

@@ -43,7 +43,10 @@ PUBLIC = {
     "public.add_material", "public.withdraw", "public.notice",
     "guidance.directory_page", "guidance.faq_page", "guidance.faq_answer", "guidance.complaint_start",
     "auth.login_totp",  # the log-in's second step: it asks only a session whose password was right a moment ago
+    "api.submit_complaint", "api.complaint_status", "api-docs.openapi_json", "api_docs.docs_page",
 }
+# The JSON API's other endpoints take a token, never the session: anyone without one gets 401 (tests/api).
+TOKEN_ONLY = re.compile(r"^api\.")
 CITIZEN_CASE = {"public.case", "public.rate", "public.my_data", "documents.receipt", "public.add_material",
                 "public.withdraw", "public.notice"}
 
@@ -56,7 +59,7 @@ WITHIN_RESPONSIBLE = {"own", "parent"}  # at or above 410105 in the tree
 
 # Endpoints whose URL takes an internal integer id: administrators' and notification pages, and
 # registry imports and detected problems (data-monitoring objects, not case references).
-INT_ID_ALLOWED = re.compile(r"^/(admin|notifications|registry/imports|registry/problems|faq)(/|$)")
+INT_ID_ALLOWED = re.compile(r"^/(admin|notifications|registry/imports|registry/problems|faq|api/v1/webhooks)(/|$)")
 
 # Query-scoped pages of supervisors (drill-down): ?unit= must lie in the user's part of the tree.
 SCOPED = ("/dashboard?unit={code}", "/reports/monthly?unit={code}", "/reports/monthly?unit={code}&format=xlsx")
@@ -113,6 +116,9 @@ def test_every_non_public_endpoint_requires_login(client, world):
         url = _dummy(rule)
         for method in sorted({"GET", "POST"} & rule.methods):
             resp = client.open(url, method=method)
+            if TOKEN_ONLY.match(rule.endpoint):
+                assert resp.status_code == 401 and resp.is_json, (method, url, resp.status_code)
+                continue
             assert resp.status_code == 302, (method, url, resp.status_code)
             assert resp.headers["Location"].startswith("/login"), (method, url, resp.headers["Location"])
             checked += 1
@@ -172,6 +178,8 @@ def scene(app, db, world):
 def _classify(rule) -> str:
     """Which object an endpoint's URL names; unknown shapes fail (deny by default)."""
     args = set(rule.arguments)
+    if TOKEN_ONLY.match(rule.endpoint) and rule.endpoint not in PUBLIC:
+        return "token"
     if rule.endpoint in PUBLIC or not args:
         return "none"
     if rule.rule.startswith("/admin"):
@@ -204,7 +212,7 @@ def _urls(app, case, order, atts):
             continue
         if kind == "problem":
             urls = [(kind, rule.build({"problem_id": 999999})[1])]  # no such problem: never a 500
-        elif kind == "admin":
+        elif kind == "admin" or (kind == "token" and "number" not in rule.arguments):
             values = {a: ("410105" if a == "code" else 1) for a in rule.arguments}
             values = {a: ("2026-01-01" if a == "day" else v) for a, v in values.items()}
             urls = [(kind, rule.build(values)[1])]
@@ -220,6 +228,8 @@ def _urls(app, case, order, atts):
 
 
 def _expect(role: str, relation: str, kind: str, method: str, status: int) -> bool:
+    if kind == "token":  # a logged-in session opens no API endpoint: only a token does
+        return status == 401
     if kind == "admin":
         return status != 403 and status < 500 if role == "admin" else status == 403
     if kind == "problem":
@@ -297,7 +307,8 @@ def test_access_matrix(app, db, scene):
     case, order, atts, users = scene
     probes = _urls(app, case, order, atts)
     assert {"case", "order", "attachment:case", "attachment:order", "admin"} <= {k for k, _m, _u in probes}
-    pages = [r.rule for r in _rules(app) if not r.arguments and "GET" in r.methods and r.endpoint not in PUBLIC]
+    pages = [r.rule for r in _rules(app) if not r.arguments and "GET" in r.methods and r.endpoint not in PUBLIC
+             and not TOKEN_ONLY.match(r.endpoint)]
     pages += ["/cases?mine=1", f"/cases?number={case.number[:-1]}", "/inbox?overdue=1"]
     today = local_today()
     batch = {"unit": "410105", "date_from": (today - timedelta(days=3)).isoformat(),
