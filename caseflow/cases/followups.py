@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from caseflow.cases.workflow import follow_up_move
 from caseflow.deadlines import policy, status
@@ -129,6 +130,7 @@ def due_calls(unit_id: int, today: date) -> list[FollowUp]:
     """A unit's follow-ups waiting for a call, the earliest deadline first."""
     return list(db.session.scalars(sa.select(FollowUp).where(FollowUp.unit_id == unit_id,
                                                              status.follow_up_call_owed(FollowUp, today))
+                                   .options(joinedload(FollowUp.case).joinedload(Case.complainant))
                                    .order_by(FollowUp.due_on, FollowUp.id)))
 
 
@@ -162,5 +164,7 @@ def deadline(task: FollowUp, today: date) -> status.DeadlineLabel:
     return status.describe(load_calendar(), task.due_on, today, done=task.state is not FollowUpState.PENDING)
 
 
-def get_task(task_id: int) -> FollowUp | None:
-    return db.session.get(FollowUp, task_id)
+def task_of(case_number: str) -> FollowUp | None:
+    """The case's follow-up of its latest closed round (URLs name cases by number, never by row id)."""
+    return db.session.scalars(sa.select(FollowUp).join(Case, Case.id == FollowUp.case_id)
+                              .where(Case.number == case_number).order_by(FollowUp.round.desc()).limit(1)).first()

@@ -34,9 +34,9 @@ class PhoneForm(FlaskForm):
     pass
 
 
-def _task(task_id: int) -> FollowUp:
+def _task(number: str) -> FollowUp:
     """The task, only for the unit that owes it (404 for everyone else, as for cases outside one's tree)."""
-    task = followups.get_task(task_id)
+    task = followups.task_of(number)
     if task is None or not permissions.can(current_user, "call", task, check_state=False):
         abort(404)
     return task
@@ -60,17 +60,17 @@ def _page(task: FollowUp, form: CallForm | None = None, phone: str | None = None
                            may_reveal=permissions.can(current_user, "reveal_complainant", task.case))
 
 
-@bp.get("/follow-ups/<int:task_id>")
+@bp.get("/follow-ups/<number>")
 @callers
-def detail(task_id: int):
-    return _page(_task(task_id))
+def detail(number: str):
+    return _page(_task(number))
 
 
-@bp.post("/follow-ups/<int:task_id>/phone")
+@bp.post("/follow-ups/<number>/phone")
 @callers
-def phone(task_id: int):
+def phone(number: str):
     """The complainant's full phone, to make the call; the look is recorded in the audit log."""
-    task = _task(task_id)
+    task = _task(number)
     if not PhoneForm().validate_on_submit():
         abort(400)
     with unit_of_work():
@@ -80,11 +80,11 @@ def phone(task_id: int):
     return resp
 
 
-@bp.post("/follow-ups/<int:task_id>/call")
+@bp.post("/follow-ups/<number>/call")
 @callers
-def call(task_id: int):
+def call(number: str):
     """Record one call: unanswered (try again later) or answered with the complainant's answers."""
-    task = _task(task_id)
+    task = _task(number)
     form = CallForm()
     if not form.validate_on_submit():
         return _page(task, form), 400

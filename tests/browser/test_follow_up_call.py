@@ -26,8 +26,8 @@ def test_officer_records_a_follow_up_call(journey, app, db, world):
     j.assert_fits(page)
     j.axe(page, "follow-up list")
 
-    page.click(f"a[href='/follow-ups/{task.id}']")
-    page.wait_for_url(f"**/follow-ups/{task.id}")
+    page.click(f"a[href='/follow-ups/{task.case.number}']")
+    page.wait_for_url(f"**/follow-ups/{task.case.number}")
     assert "138****5678" in page.inner_text("main")
     page.click("button:has-text('显示完整电话')")
     page.wait_for_selector("a[href='tel:13812345678']")
