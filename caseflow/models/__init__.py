@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models. Import from here."""
 from caseflow.models.attachments import Attachment
-from caseflow.models.cases import Case, Counter, Person, case_schools
+from caseflow.models.cases import Case, CaseLink, Counter, Person, case_schools
 from caseflow.models.chase import ChaseStep, EmailMessage, MonthlyReport, Notification
 from caseflow.models.documents import RenderedDocument
 from caseflow.models.enums import (
@@ -8,6 +8,7 @@ from caseflow.models.enums import (
     CaseState,
     Category,
     ExtensionState,
+    MatchReason,
     OrderKind,
     OrderState,
     Rating,
@@ -47,8 +48,8 @@ from caseflow.models.users import User
 
 __all__ = [
     "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
-    "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
-    "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
+    "CaseEvent", "CaseLink", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
+    "ExtensionRequest", "ExtensionState", "MatchReason", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
     "FaqCount", "FaqEntry", "OrderCitation", "PolicyRule",

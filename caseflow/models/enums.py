@@ -50,11 +50,13 @@ class CaseState(Labelled):
     CLOSED = "closed", "已办结"
     REJECTED = "rejected", "不予受理"
     REFERRED = "referred", "已上报上级"
+    MERGED = "merged", "已并案"  # a repeat complaint handled within an earlier case (``Case.merged_into``)
 
     # The state sets, defined once below the class (members must exist first). Tuples in
     # declaration order, so SQL rendered from them is stable.
     AWAITING_RESPONSIBLE: ClassVar[tuple[CaseState, ...]]  # the responsible unit owes the next step
     FINISHED: ClassVar[tuple[CaseState, ...]]  # nothing more happens unless the complainant reopens
+    COUNTED: ClassVar[tuple[CaseState, ...]]  # counted in figures: a merged case counts once, as its primary
 
 
 class OrderKind(Labelled):
@@ -94,6 +96,14 @@ class ExtensionState(Labelled):
     REFUSED = "refused", "未批准"
 
 
+class MatchReason(Labelled):
+    """Why two complaints look like the same student's (repeat complaints), strongest first."""
+
+    ID_NUMBER = "id_number", "同一身份证号"
+    REGISTRY_NO = "registry_no", "同一学籍号"
+    NAME_BIRTH_SCHOOL = "name_birth_school", "姓名、出生日期、学校相同"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -102,6 +112,8 @@ class Sex(Labelled):
 
 
 CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
-CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED)
+# A merged case is finished for chasing: its primary carries the work (and is chased).
+CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED, CaseState.MERGED)
+CaseState.COUNTED = tuple(s for s in CaseState if s is not CaseState.MERGED)
 OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 OrderState.OPEN = (*OrderState.WORKING, OrderState.REPORTED)
