@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import permissions, receipts
+from caseflow.cases import permissions, receipts, repeats
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.workflow import case_move, order_move
@@ -220,6 +220,9 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
         raise InvalidInput("请选择学校，而不是教育行政部门", field="schools")
     if actor is not None:
         permissions.check(actor, "register_complaint")
+    else:  # a citizen sending the same complaint again is told where the first one stands
+        repeats.refuse_resubmission(data.complainant.phone, data.student.id_number, data.student.registry_no,
+                                    data.category)
     unit, reason, referred = route(schools)
     now = utcnow()
     number = next_number("case", local_date(now).year)
@@ -243,9 +246,19 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if referred:
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()
+    _record_repeats(case)
     receipts.remember(case, token, code)
     _text_complainant(case, "registered")
     return case, code
+
+
+def _record_repeats(case: Case) -> None:
+    """Keep the earlier cases about the same student as possible repeats, noted on the new case's timeline."""
+    links = repeats.record_matches(case)
+    if links:
+        _event(case, "repeat_found", None, note="可能的重复投诉：" + "；".join(
+            f"{link.other.number}（{link.reason.label}）" for link in links))
+        flush()
 
 
 def accept_case(actor: User, case: Case) -> None:

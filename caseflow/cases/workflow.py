@@ -30,6 +30,7 @@ def _m(sources: Iterable[S], target: S, label: str, public: str | None = None) -
 
 
 OPEN_CASE = (C.SUBMITTED, C.REGISTERED)
+UNFINISHED_CASE = tuple(s for s in C if s not in C.FINISHED)
 
 CASE_MOVES: dict[str, Move[C]] = {
     "submit":             _m((), C.SUBMITTED, "提交投诉", "投诉已提交，等待受理"),
@@ -46,6 +47,12 @@ CASE_MOVES: dict[str, Move[C]] = {
     "close":              _m((C.DECIDING, C.CONCLUDING), C.CLOSED, "办结并答复投诉人", "已办结"),
     "rate":               _m((C.CLOSED,), C.CLOSED, "投诉人评价", "您已评价"),
     "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
+    # 并单: a repeat complaint is handled within an earlier case about the same student (its primary).
+    "merge":              _m(UNFINISHED_CASE, C.MERGED, "并案办理",
+                             "您的投诉与此前另一件投诉反映同一问题，已合并办理"),
+    # 撤销并单 restores the state the case had before merging (``Case.state_before_merge``); the target
+    # below is only the fallback for a case that has none recorded.
+    "unmerge":            _m((C.MERGED,), C.REGISTERED, "撤销并单", "已撤销合并，您的投诉单独办理"),
 }
 
 ORDER_MOVES: dict[str, Move[O]] = {

@@ -26,6 +26,9 @@ DEFAULT_DAYS = {
     "escalate_after_days_verification": 2,  # a verification order overdue this long -> escalated
     "escalate_after_days_supervision": 2,   # a supervision order overdue this long -> escalated
     "max_extension_days": 10,      # an extension moves an order's deadline by at most this much
+    # Repeat complaints (calendar days, not working days):
+    "repeat_window_days": 30,      # a case closed this recently is still matched by a new complaint
+    "repeat_resubmit_days": 30,    # the same complainant's same complaint this soon makes no new case
 }
 
 # The period an order of each kind has, from the day it is sent (or sent back).

@@ -20,6 +20,8 @@ SETTING_LABELS = {
     "escalate_after_days_verification": "核查单逾期多少个工作日后提请上级督办",
     "escalate_after_days_supervision": "督办单逾期多少个工作日后提请上级督办",
     "max_extension_days": "延期申请最多延长多少个工作日",
+    "repeat_window_days": "办结后多少天内仍提示可能的重复投诉（自然日）",
+    "repeat_resubmit_days": "同一投诉人多少天内再次提交同一学生的同类投诉时不再新建投诉（自然日）",
 }
 assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
 
