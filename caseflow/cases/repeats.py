@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -25,6 +26,9 @@ from caseflow.extensions import db
 from caseflow.models import Case, CaseLink, CaseState, Category, MatchReason, Person, case_schools
 from caseflow.security import crypto
 from caseflow.timeutil import format_date_cn, local_date, utcnow
+
+if TYPE_CHECKING:  # the validated complaint, named in an annotation only (operations imports this module)
+    from caseflow.cases.operations import ComplaintData
 
 MAX_MATCHES = 20  # per reason: more than this about one student is a case for the list's search
 
@@ -135,9 +139,13 @@ class RepeatSubmission(InvalidInput):
         self.case = case
 
 
-def refuse_resubmission(phone: str | None, student_id_number: str | None, student_registry_no: str | None,
-                        category: Category) -> None:
-    """Raise ``RepeatSubmission`` when the citizen sent this complaint within ``repeat_resubmit_days``."""
-    earlier = earlier_submission(phone, student_id_number, student_registry_no, category)
+def refuse_complaint_resubmission(complaint: ComplaintData) -> None:
+    """Raise ``RepeatSubmission`` when the citizen sent this complaint within ``repeat_resubmit_days``.
+
+    Asked by the citizen's paths (the web
+    form, the API) before ``submit_complaint``; a clerk registering a call or letter is not refused.
+    """
+    earlier = earlier_submission(complaint.complainant.phone, complaint.student.id_number,
+                                 complaint.student.registry_no, complaint.category)
     if earlier is not None:
         raise RepeatSubmission(earlier)

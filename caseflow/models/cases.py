@@ -118,8 +118,9 @@ class Case(Model):
         sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),
         sa.CheckConstraint("(state = 'merged') = (merged_into_id IS NOT NULL)", name="merged_has_primary"),
-        # The dashboard's counts per unit and month, read from the index alone.
-        sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id"),
+        # The dashboard's counts per unit and month, read from the index alone (the state: merged ones
+        # are counted once, as their primary).
+        sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id", "state"),
         sa.Index("ix_cases_unit_state", "responsible_unit_id", "state"),
     )
 
