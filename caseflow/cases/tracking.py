@@ -75,6 +75,30 @@ def public_timeline(case: Case) -> list[PublicEvent]:
     return timeline
 
 
+def followed(case: Case) -> Case:
+    """The case whose progress the complainant follows: a merged repeat complaint shows its primary's."""
+    if case.state is CaseState.MERGED and case.merged_into is not None:
+        return case.merged_into
+    return case
+
+
+def merged_note(case: Case) -> str | None:
+    """The plain words a merged complaint's tracking page opens with (None for any other case)."""
+    primary = followed(case)
+    if primary is case:
+        return None
+    return f"您的投诉与编号为{primary.number}的投诉反映同一问题，已合并办理，办理进展如下。"
+
+
+def followed_timeline(case: Case) -> list[PublicEvent]:
+    """The public timeline a complainant sees: their own case's, then (once merged) the primary's."""
+    primary = followed(case)
+    own = public_timeline(case)
+    if primary is case:
+        return own
+    return sorted(own + public_timeline(primary), key=lambda e: e.at)
+
+
 def next_deadline(case: Case) -> date | None:
     """When the current step is due: the unit's own action, or the open orders of this round."""
     if case.state in CaseState.FINISHED:

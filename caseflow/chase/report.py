@@ -10,7 +10,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from caseflow import exports
-from caseflow.chase.stats import monthly_rows, previous_month, totals
+from caseflow.chase.stats import REPEAT_COLUMNS, REPEAT_DEFINITION, monthly_rows, previous_month, totals
 from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
@@ -18,7 +18,8 @@ from caseflow.models import MonthlyReport, Unit, UnitKind
 from caseflow.timeutil import format_datetime_cn, local_today
 
 COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
-           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率")]
+           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率"),
+           *REPEAT_COLUMNS]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -71,14 +72,15 @@ def generate_all_for_previous_month() -> int:
 def render_html(report: MonthlyReport, *, standalone: bool = True) -> Markup:
     # Rendered by an autoescaping template: markup that the report page embeds as it is.
     return Markup(render_template("reports/monthly.html", report=report, data=report.data, columns=COLUMNS,
-                                  standalone=standalone, generated=format_datetime_cn(report.generated_at)))
+                                  standalone=standalone, generated=format_datetime_cn(report.generated_at),
+                                  repeat_definition=REPEAT_DEFINITION))
 
 
 def render_xlsx(report: MonthlyReport) -> bytes:
     """The stored report as XLSX, through the one export helper (no cell a live formula)."""
     data = report.data
     return exports.xlsx_bytes([label for _key, label in COLUMNS],
-                              ([row[key] for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
+                              ([row.get(key, "—") for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
                               title=f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）",
                               sheet_name=report.month, first_width=28)
 

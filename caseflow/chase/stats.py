@@ -244,6 +244,8 @@ def monthly_rows(scope: Unit, month: str) -> list[Row]:
     return list(rows.values())
 
 
+# The monthly report's columns of the repeat-complaint rate (a report stored before them shows "—").
+REPEAT_COLUMNS = [("repeats", "重复投诉数"), ("repeat_rate", "重复投诉率")]
 REPEAT_DEFINITION = ("重复投诉率 = 本期收到的投诉中并入或关联为此前投诉的重复投诉件数 ÷ 本期收到的投诉件数"
                      "（含已并案的投诉；受理投诉数等其他数字中，已并案的投诉只按其并入的投诉计算一次）。")
 

@@ -176,10 +176,12 @@ def _granted_case(number: str) -> Case:
 
 
 def _show(case: Case, rating_form: RatingForm | None = None):
+    """The tracking page; a merged repeat complaint shows its primary's progress (never its people)."""
+    shown = tracking.followed(case)
     return render_template(
-        "public/case.html", case=case, timeline=tracking.public_timeline(case),
-        progress=tracking.progress(case), rating_form=rating_form or RatingForm(),
-        can_rate=tracking.can_rate(case),
+        "public/case.html", case=case, shown=shown, timeline=tracking.followed_timeline(case),
+        progress=tracking.progress(shown), rating_form=rating_form or RatingForm(),
+        can_rate=tracking.can_rate(case), merged_note=tracking.merged_note(case),
     )
 
 

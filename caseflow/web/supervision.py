@@ -24,7 +24,7 @@ from caseflow.chase import queries, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
 from caseflow.chase.stats import dashboard as build_dashboard
-from caseflow.chase.stats import month_bounds, previous_month
+from caseflow.chase.stats import REPEAT_DEFINITION, month_bounds, previous_month
 from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
@@ -82,7 +82,7 @@ def dashboard():
     return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
                            chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
-                           month_end=_month_end)
+                           month_end=_month_end, repeat_definition=REPEAT_DEFINITION)
 
 
 def _month_end(month: str) -> str:
