@@ -84,22 +84,23 @@ def record_matches(case: Case) -> list[CaseLink]:
     return links
 
 
-def matches_of(case: Case) -> list[Match]:
-    """The recorded matches of ``case`` with the earlier cases, as the case page shows them."""
+def _linked(case: Case, mine: sa.ColumnElement, theirs: sa.ColumnElement) -> list[Match]:
+    """The cases at the ``theirs`` end of the links whose ``mine`` end is ``case``, oldest first."""
     other = aliased(Case)
     rows = db.session.execute(
-        sa.select(other, CaseLink.reason, CaseLink.linked_at).join(other, other.id == CaseLink.other_id)
-        .where(CaseLink.case_id == case.id).order_by(other.received_at, other.id))
+        sa.select(other, CaseLink.reason, CaseLink.linked_at).join(other, other.id == theirs)
+        .where(mine == case.id).order_by(other.received_at, other.id))
     return [Match(c, reason, linked_at is not None) for c, reason, linked_at in rows]
+
+
+def matches_of(case: Case) -> list[Match]:
+    """The recorded matches of ``case`` with the earlier cases, as the case page shows them."""
+    return _linked(case, CaseLink.case_id, CaseLink.other_id)
 
 
 def repeats_of(case: Case) -> list[Match]:
     """Later cases recorded as possible repeats of ``case`` (its other side), and those merged into it."""
-    later = aliased(Case)
-    rows = db.session.execute(
-        sa.select(later, CaseLink.reason, CaseLink.linked_at).join(later, later.id == CaseLink.case_id)
-        .where(CaseLink.other_id == case.id).order_by(later.received_at, later.id))
-    return [Match(c, reason, linked_at is not None) for c, reason, linked_at in rows]
+    return _linked(case, CaseLink.other_id, CaseLink.case_id)
 
 
 def link_between(case: Case, other: Case) -> CaseLink | None:

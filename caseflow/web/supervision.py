@@ -23,8 +23,8 @@ from caseflow.cases import access
 from caseflow.chase import queries, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
-from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.chase.stats import REPEAT_DEFINITION, month_bounds, previous_month
+from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit

@@ -28,14 +28,14 @@ def test_the_responsible_supervisor_sees_the_match_and_merges_then_unmerges(app,
     html = sup.page(f"/cases/{later.number}")
     panel = html[html.index('id="repeats"'):]
     assert "可能的重复投诉" in panel and earlier.number in panel and "同一身份证号" in panel
-    assert 'action="/cases/%s/merge"' % later.number in html and 'action="/cases/%s/link"' % later.number in html
+    assert f'action="/cases/{later.number}/merge"' in html and f'action="/cases/{later.number}/link"' in html
 
     sup.act(f"/cases/{later.number}/merge", "merge", later.version_id, other=earlier.number, note="同一问题")
     later = fresh(db, later)
     assert later.state is CaseState.MERGED and later.merged_into_id == earlier.id
     html = sup.page(f"/cases/{later.number}")
-    assert "已并案办理" in html and 'action="/cases/%s/unmerge"' % later.number in html
-    assert 'action="/cases/%s/merge"' % later.number not in html
+    assert "已并案办理" in html and f'action="/cases/{later.number}/unmerge"' in html
+    assert f'action="/cases/{later.number}/merge"' not in html
     primary = sup.page(f"/cases/{earlier.number}")
     assert "重复投诉并入本投诉" in primary and "已并入本投诉" in primary
 
