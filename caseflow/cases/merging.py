@@ -8,11 +8,14 @@ MERGED out (``CaseState.COUNTED``). Each operation writes an event on both timel
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from caseflow.cases import permissions, repeats
 from caseflow.cases.operations import _cancel_open_orders, _event, _move_case, flush
 from caseflow.deadlines import policy
 from caseflow.deadlines.settings import current_rules
 from caseflow.errors import InvalidInput
+from caseflow.extensions import db
 from caseflow.models import Case, CaseLink, CaseState, User
 from caseflow.security.text import strip_bidi
 from caseflow.timeutil import local_today, utcnow
@@ -39,6 +42,8 @@ def merge_case(actor: User, case: Case, primary: Case, note: str | None = None) 
     if primary.responsible_unit_id != case.responsible_unit_id:
         raise InvalidInput(f"投诉{primary.number}由{primary.responsible_unit.name}负责，只能并入本单位负责的投诉。",
                            field="other")
+    if db.session.scalar(sa.select(sa.exists().where(Case.merged_into_id == case.id))):
+        raise InvalidInput(f"已有重复投诉并入投诉{case.number}，它不能再并入其他投诉。", field="other")
     before = case.state
     _cancel_open_orders(case, actor)
     _move_case(case, "merge", actor, note=f"并入投诉{primary.number}（{link.reason.label}）{_note(note)}",

@@ -1,12 +1,16 @@
 """Repeat complaints (issue 18): matched at intake, merged, unmerged, linked, and counted once."""
+import io
+import subprocess
 from datetime import date
 
 import pytest
 import time_machine
+from openpyxl import load_workbook
 
 from caseflow.cases import merging, permissions, repeats
 from caseflow.cases import operations as ops
 from caseflow.cases.operations import PersonData
+from caseflow.chase.report import get_or_generate, render_pdf, render_xlsx
 from caseflow.chase.stats import dashboard, monthly_rows, totals
 from caseflow.errors import InvalidInput, NotAllowed
 from caseflow.models import CaseEvent, CaseSource, CaseState, Category, MatchReason, OrderState, Sex
@@ -101,6 +105,10 @@ def test_merge_refuses_other_units_and_unrecorded_cases(world, db):
         merging.merge_case(sup, later, unrelated)
     with pytest.raises(NotAllowed):
         merging.merge_case(world.user("supervisor", "410103"), later, earlier)
+    third, _ = submit(db, **_other_parent(name="张小明", registry_no="G" + STUDENT_ID))
+    merging.merge_case(sup, third, later)
+    with pytest.raises(InvalidInput, match="不能再并入其他投诉"):  # no chains: the citizen sees one primary
+        merging.merge_case(sup, later, earlier)
     merging.link_cases(sup, later, earlier)
     db.session.commit()
     assert repeats.matches_of(later)[0].linked and _actions(db, earlier)[-1] == "link_related"
@@ -150,3 +158,22 @@ def test_the_same_citizen_sending_the_same_complaint_again_is_told_its_state(wor
     # A clerk registering a call is never refused; the match is recorded for the unit instead.
     case, _ = ops.submit_complaint(complaint_data(), source=CaseSource.PHONE, actor=world.user("intake", "410105"))
     assert [m.case.id for m in repeats.matches_of(case)] == [earlier.id]
+
+
+def test_the_monthly_report_carries_the_repeat_rate_in_xlsx_and_pdf(world, db):
+    with time_machine.travel(START, tick=False):
+        earlier, _ = submit(db)
+        later, _ = submit(db, **_other_parent())
+        merging.merge_case(world.user("supervisor", "410105"), later, earlier)
+        db.session.commit()
+    with time_machine.travel("2026-11-03 09:00 +0800", tick=False):
+        report = get_or_generate(world.unit("410100"), "2026-10")
+        db.session.commit()
+    sheet = load_workbook(io.BytesIO(render_xlsx(report))).active
+    header = [c.value for c in sheet[2]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=3, values_only=True)}
+    assert rows["金水区教育局"]["受理投诉数"] == 1 and rows["金水区教育局"]["重复投诉率"] == "50.0%"
+    assert rows["合计"]["重复投诉数"] == 1
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=render_pdf(report), capture_output=True,
+                          check=True).stdout.decode()
+    assert "重复投诉率" in text and "50.0%" in text and "本期收到的投诉件数" in text

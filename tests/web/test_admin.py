@@ -192,7 +192,7 @@ def test_settings_validate_and_save(admin, client, db):
     data = {"issue_verification_days": "3", "verification_days": "0", "decision_days": "abc",
             "supervision_days": "5", "sign_days": "1", "escalate_after_days": "2",
             "escalate_after_days_verification": "2", "escalate_after_days_supervision": "3",
-            "max_extension_days": "10"}
+            "max_extension_days": "10", "repeat_window_days": "30", "repeat_resubmit_days": "30"}
     resp = client.post("/admin/settings", data=data)
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "请填写1到30之间的整数" in page and "请填写整数" in page
