@@ -416,6 +416,7 @@ class ListPage:
     state_counts: list[tuple[CaseState | OrderState, int]]
     per_page: int = PER_PAGE
     counts_capped: bool = False  # the counts per state saw only the first COUNT_CAP rows
+    uncounted: tuple = ()  # states listed under their own chip only, not in 全部 (merged cases)
 
     @property
     def page(self) -> int:
@@ -460,7 +461,9 @@ def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column
     per_page = PER_PAGE_OF[f.list]
     f.page = min(f.page, max((total + per_page - 1) // per_page, 1))  # past the end: the last page
     items = list(db.session.scalars(sorted_query.limit(per_page).offset((f.page - 1) * per_page)).unique())
-    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped)
+    uncounted = tuple(s for s in shown if counted is not None and s not in counted)
+    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped,
+                    uncounted)
 
 
 def _list(f: ListFilters, visible: sa.Select, conditions, state_column, states, shown, sort, *options,

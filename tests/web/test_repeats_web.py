@@ -120,3 +120,17 @@ def test_the_dashboard_and_the_monthly_report_show_the_repeat_rate(app, world, d
     assert "重复投诉率：50.0%" in block and "金水区教育局" in block and "÷ 本期收到的投诉件数" in block
     report = sup.page("/reports/monthly?month=2026-10")
     assert "重复投诉率" in report and "50.0%" in report and 'id="repeat-definition"' in report
+
+
+def test_the_case_list_counts_a_merged_case_once(app, world, db):
+    earlier, later, _ = _pair(db)
+    merging.merge_case(world.user("supervisor", "410105"), later, earlier)
+    db.session.commit()
+    sup = Browser(app, world.user("supervisor", "410105"))
+    html = sup.page("/cases")
+    assert re.search(r"全部 <b>1</b>", html) and re.search(r"已并案 <b>1</b>", html)
+    assert earlier.number in html and f"/cases/{later.number}" not in html
+    merged = sup.page("/cases?state=merged")
+    assert f"/cases/{later.number}" in merged
+    export = sup.get("/cases/export.csv").get_data(as_text=True)
+    assert earlier.number in export and later.number not in export
