@@ -7,6 +7,7 @@ import re
 import time_machine
 
 from caseflow.cases import merging
+from caseflow.cases import operations as ops
 from caseflow.cases.operations import PersonData
 from caseflow.models import Case, CaseState, Sex
 from tests.factories import submit
@@ -76,12 +77,16 @@ def test_the_second_complainant_tracks_the_merged_case_with_their_own_code(app, 
     earlier, later, code = _pair(db)
     sup = world.user("supervisor", "410105")
     merging.merge_case(sup, later, earlier)
+    ops.accept_case(sup, earlier)
+    ops.issue_verification(sup, earlier, [world.unit("4141000001")])
     db.session.commit()
     resp = client.post("/track", data={"number": later.number, "code": code})
     assert resp.headers["Location"] == f"/track/{later.number}"
     html = client.get(f"/track/{later.number}").get_data(as_text=True)
     assert f"您的投诉与编号为{earlier.number}的投诉反映同一问题，已合并办理，办理进展如下。" in html
     assert "已并案" in html and "您的投诉与此前另一件投诉反映同一问题，已合并办理" in html
+    assert "已向有关单位下发核查单，正在核实" in html and "投诉已受理" in html  # the primary's progress
+    assert html.count("投诉已提交，等待受理") == 1  # their own submission, not the other one's
     assert "张伟" not in html  # the primary's complainant stays theirs
 
 
