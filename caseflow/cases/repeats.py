@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from caseflow.deadlines.settings import setting_days
 from caseflow.errors import InvalidInput
@@ -84,7 +84,7 @@ def record_matches(case: Case) -> list[CaseLink]:
     return links
 
 
-def _linked(case: Case, mine: sa.ColumnElement, theirs: sa.ColumnElement) -> list[Match]:
+def _linked(case: Case, mine: InstrumentedAttribute[int], theirs: InstrumentedAttribute[int]) -> list[Match]:
     """The cases at the ``theirs`` end of the links whose ``mine`` end is ``case``, oldest first."""
     other = aliased(Case)
     rows = db.session.execute(
