@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from caseflow.cases import citizen_actions
+from caseflow.cases import citizen_actions, merging, repeats
 from caseflow.cases import operations as ops
 from caseflow.cases.numbering import hash_access_code
 from caseflow.deadlines.policy import working_days_taken
@@ -528,9 +528,22 @@ def _stories(s: _Stories) -> list[Callable[[], Case]]:
         citizen_actions.withdraw(case, "学校已在系统中更正了出生日期，问题已经解决。")
         return case
 
+    def merged() -> Case:
+        """The grandfather of the first story's pupil calls about the same matter: merged into it (并单)."""
+        data = _complaint(
+            1, ("王建国", M, date(1958, 3, 14), "13607711234"), ("王子涵", F, date(2016, 9, 3)),
+            Category.UNREGISTERED,
+            "来电反映：孙女王子涵在金水区文博小学读一年级，学校一直没有给办理学籍注册，家里很着急，请教育局督促。",
+            ["2141050101"])
+        case, _code = ops.submit_complaint(data, source=CaseSource.PHONE, actor=s.u("js-intake"))
+        _shift(case, 2)
+        (match,) = repeats.matches_of(case)  # the first story's web complaint, by the student's ID number
+        merging.merge_case(s.u("js-supervisor"), case, match.case, "同一学生同一问题，并入此前的网上投诉办理。")
+        return case
+
     return [submitted_overdue, submitted_fresh, registered_overdue, verifying_unsigned_overdue,
             verifying_two_schools, deciding_overdue, handling_overdue, concluding, closed_unrated,
-            closed_rated, rejected, referred, reopened, withdrawn]
+            closed_rated, rejected, referred, reopened, withdrawn, merged]
 
 
 # --- entry point ---------------------------------------------------------------------------------------

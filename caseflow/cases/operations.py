@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from caseflow.cases import followups, permissions, receipts, webhooks
+from caseflow.cases import followups, permissions, receipts, repeats, webhooks
 from caseflow.cases.numbering import hash_access_code, new_access_code, next_number
 from caseflow.cases.routing import responsible_code
 from caseflow.cases.sms import wants_sms
@@ -250,9 +250,19 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if referred:
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()
+    _record_repeats(case)
     receipts.remember(case, token, code)
     _text_complainant(case, "registered")
     return case, code
+
+
+def _record_repeats(case: Case) -> None:
+    """Keep the earlier cases about the same student as possible repeats, noted on the new case's timeline."""
+    links = repeats.record_matches(case)
+    if links:
+        _event(case, "repeat_found", None, note="可能的重复投诉：" + "；".join(
+            f"{link.other.number}（{link.reason.label}）" for link in links))
+        flush()
 
 
 def accept_case(actor: User, case: Case) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from caseflow.cases import repeats
 from caseflow.cases.access import CASE_ROLES
 from caseflow.cases.workflow import case_move, order_move
 from caseflow.deadlines import status
@@ -197,6 +198,19 @@ def _hold_state(case: Case) -> None:
         raise IllegalTransition("该投诉已按保存期限匿名化，无法再设置法律保留。")
 
 
+def _merge_state(case: Case) -> None:
+    case_move("merge", case.state)
+    if not repeats.matches_of(case):
+        raise IllegalTransition("没有发现可能重复的投诉，无需并单。")
+
+
+def _link_state(case: Case) -> None:
+    if case.state is CaseState.MERGED:
+        raise IllegalTransition("该投诉已并案办理，不能再关联。")
+    if not any(not m.linked for m in repeats.matches_of(case)):
+        raise IllegalTransition("没有可关联的投诉。")
+
+
 def _relay_state(order: Order) -> None:
     if order.active_child is not None:
         raise IllegalTransition("该单已转下级办理，不能重复转办。")
@@ -281,6 +295,10 @@ CASE_RULES: dict[str, Rule] = {
     "close":              Rule(manages, _MANAGER_ONLY, _case_move("close")),
     "attach":             Rule(_roles(*CASE_ROLES), "您的角色不能上传附件。", _case_attach_state),
     "legal_hold":         Rule(manages, _MANAGER_ONLY, _hold_state),
+    # Repeat complaints (caseflow.cases.merging): the responsible unit merges, unmerges or links.
+    "merge":              Rule(manages, _MANAGER_ONLY, _merge_state),
+    "unmerge":            Rule(manages, _MANAGER_ONLY, _case_move("unmerge")),
+    "link_related":       Rule(manages, _MANAGER_ONLY, _link_state),
     "reveal_complainant": Rule(reveals_complainant, "只有处理责任单位可以查看投诉人的完整信息。"),
     "reveal_student":     Rule(reveals_student, "您的单位不能查看该学生的完整信息。"),
     # 督办 by hand (caseflow.chase.supervise), from the escalation queue and the case page.

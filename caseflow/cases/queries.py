@@ -423,6 +423,7 @@ class ListPage:
     state_counts: list[tuple[CaseState | OrderState, int]]
     per_page: int = PER_PAGE
     counts_capped: bool = False  # the counts per state saw only the first COUNT_CAP rows
+    uncounted: tuple = ()  # states listed under their own chip only, not in 全部 (merged cases)
 
     @property
     def page(self) -> int:
@@ -451,35 +452,53 @@ def _capped_count(query: sa.Select) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
 
 
-def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column, states, shown) -> ListPage:
+def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column, states, shown,
+          counted: tuple | None = None) -> ListPage:
     counts, counts_capped = _state_counts(base, state_column, states)
+    if not f.state and counted is not None:  # the rows listed without a state chosen (merged cases: their own chip)
+        counts_listed = sum(n for s, n in counts.items() if s in counted)
+    else:
+        counts_listed = sum(counts.values())
     if f.state and counts_capped:  # the chips saw only the first rows: count the chosen state itself
         found = _capped_count(sorted_query)
         total, capped = min(found, COUNT_CAP), found > COUNT_CAP
     else:
-        total = min(counts.get(f.state, 0) if f.state else sum(counts.values()), COUNT_CAP)
+        total = min(counts.get(f.state, 0) if f.state else counts_listed, COUNT_CAP)
         capped = counts_capped
     per_page = PER_PAGE_OF[f.list]
     f.page = min(f.page, max((total + per_page - 1) // per_page, 1))  # past the end: the last page
     items = list(db.session.scalars(sorted_query.limit(per_page).offset((f.page - 1) * per_page)).unique())
-    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped)
+    uncounted = tuple(s for s in shown if counted is not None and s not in counted)
+    return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped,
+                    uncounted)
 
 
-def _list(f: ListFilters, visible: sa.Select, conditions, state_column, states, shown, sort, *options) -> ListPage:
-    """A list's page: ``visible`` (the access rule) narrowed by ``conditions()``, counted per state, sorted."""
+def _list(f: ListFilters, visible: sa.Select, conditions, state_column, states, shown, sort, *options,
+          counted: tuple | None = None) -> ListPage:
+    """A list's page: ``visible`` (the access rule) narrowed by ``conditions()``, counted per state, sorted.
+
+    Without a state chosen it lists the ``counted`` states only (all when None).
+    """
     try:
         base = visible.where(*conditions())
     except _Unknown:
         return ListPage(f, [], 0, False, [(s, 0) for s in shown], PER_PAGE_OF[f.list])
-    query = base.where(state_column == f.state) if f.state else base
-    return _page(f, base, sort(query.options(*options), f.sort), state_column, states, shown)
+    if f.state:
+        query = base.where(state_column == f.state)
+    else:
+        query = base.where(state_column.in_(counted)) if counted is not None else base
+    return _page(f, base, sort(query.options(*options), f.sort), state_column, states, shown, counted)
 
 
 def case_list(user: User, f: ListFilters) -> ListPage:
-    """The cases ``user`` may see that match ``f``: one page, sorted, with the counts per state."""
+    """The cases ``user`` may see that match ``f``: one page, sorted, with the counts per state.
+
+    Merged repeat complaints are counted once, as their primary: listed under their own state chip only.
+    """
     return _list(f, access.visible_cases(user), lambda: case_conditions(user, f, with_state=False),
                  Case.state, CaseState, CaseState, _case_sorted,
-                 selectinload(Case.complainant), selectinload(Case.student), selectinload(Case.responsible_unit))
+                 selectinload(Case.complainant), selectinload(Case.student), selectinload(Case.responsible_unit),
+                 counted=CaseState.COUNTED)
 
 
 def order_list(user: User, f: ListFilters) -> ListPage:
@@ -492,9 +511,10 @@ def order_list(user: User, f: ListFilters) -> ListPage:
 
 
 def case_export_query(user: User, f: ListFilters) -> sa.Select:
-    """Every case of the list (no paging), in the list's order: for exports."""
+    """Every case of the list (no paging), in the list's order: for exports (merged ones as the list has them)."""
     try:
-        return _case_sorted(access.visible_cases(user).where(*case_conditions(user, f)), f.sort)
+        listed = () if f.state else (Case.state.in_(CaseState.COUNTED),)
+        return _case_sorted(access.visible_cases(user).where(*case_conditions(user, f), *listed), f.sort)
     except _Unknown:
         return access.visible_cases(user).where(sa.false())
 

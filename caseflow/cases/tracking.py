@@ -62,10 +62,11 @@ class PublicEvent:
     text: str
 
 
-def public_timeline(case: Case) -> list[PublicEvent]:
+def public_timeline(case: Case, *, leave_out: tuple[str, ...] = ()) -> list[PublicEvent]:
     """Public moves only, as the workflow words them: never notes, never officials' names."""
     events = db.session.scalars(
-        sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+        sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True),
+                                   CaseEvent.action.not_in(leave_out))
         .order_by(CaseEvent.created_at, CaseEvent.id)
     )
     timeline = []
@@ -79,6 +80,34 @@ def public_timeline(case: Case) -> list[PublicEvent]:
 
 # Public events that are not moves of the case: the complainant's own actions (citizen_actions).
 PUBLIC_ACTIONS = {"complainant_material": "您补充了材料，已通知承办单位"}
+
+
+def followed(case: Case) -> Case:
+    """The case whose progress the complainant follows: a merged repeat complaint shows its primary's."""
+    if case.state is CaseState.MERGED and case.merged_into is not None:
+        return case.merged_into
+    return case
+
+
+def merged_note(case: Case) -> str | None:
+    """The plain words a merged complaint's tracking page opens with (None for any other case)."""
+    primary = followed(case)
+    if primary is case:
+        return None
+    return f"您的投诉与编号为{primary.number}的投诉反映同一问题，已合并办理，办理进展如下。"
+
+
+# The primary's moves that speak to its own complainant ("您已评价"…), left out of a merged case's page.
+OWN_COMPLAINANT_MOVES = ("submit", "register", "rate", "reopen")
+
+
+def followed_timeline(case: Case) -> list[PublicEvent]:
+    """The public timeline a complainant sees: their own case's, then (once merged) the primary's work."""
+    primary = followed(case)
+    own = public_timeline(case)
+    if primary is case:
+        return own
+    return sorted(own + public_timeline(primary, leave_out=OWN_COMPLAINANT_MOVES), key=lambda e: e.at)
 
 
 def next_deadline(case: Case) -> date | None:

@@ -50,6 +50,12 @@ CASE_MOVES: dict[str, Move[C]] = {
     "reopen":             _m((C.CLOSED,), C.REGISTERED, "投诉人不满意，重新办理", "您对结果不满意，已重新办理"),
     # 撤诉: the complainant withdraws at any step before the case is finished (caseflow.cases.citizen_actions).
     "withdraw":           _m(UNFINISHED_CASE, C.WITHDRAWN, "投诉人撤诉", "您已撤回投诉，办理结束"),
+    # 并单: a repeat complaint is handled within an earlier case about the same student (its primary).
+    "merge":              _m(UNFINISHED_CASE, C.MERGED, "并案办理",
+                             "您的投诉与此前另一件投诉反映同一问题，已合并办理"),
+    # 撤销并单 restores the state the case had before merging (``Case.state_before_merge``); the target
+    # below is only the fallback for a case that has none recorded.
+    "unmerge":            _m((C.MERGED,), C.REGISTERED, "撤销并单", "已撤销合并，您的投诉单独办理"),
 }
 
 ORDER_MOVES: dict[str, Move[O]] = {

@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 
 from caseflow import exports
 from caseflow.chase.rates import ThreeRates, current_weights, definitions
-from caseflow.chase.stats import monthly_rows, previous_month, three_rates_rows, totals
+from caseflow.chase.stats import (
+    REPEAT_COLUMNS,
+    REPEAT_DEFINITION,
+    monthly_rows,
+    previous_month,
+    three_rates_rows,
+    totals,
+)
 from caseflow.deadlines.settings import load_calendar
 from caseflow.errors import InvalidInput
 from caseflow.extensions import db
@@ -23,7 +30,7 @@ FOLLOW_UP_COLUMNS = [("follow_ups", "有效回访数"), ("response_rate", "响�
                      ("follow_up_satisfaction", "满意率（回访）")]
 COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
            ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率"),
-           ("withdrawn", "撤诉数"), *FOLLOW_UP_COLUMNS]
+           ("withdrawn", "撤诉数"), *REPEAT_COLUMNS, *FOLLOW_UP_COLUMNS]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -89,7 +96,8 @@ def generate_all_for_previous_month() -> int:
 def render_html(report: MonthlyReport, *, standalone: bool = True) -> Markup:
     # Rendered by an autoescaping template: markup that the report page embeds as it is.
     return Markup(render_template("reports/monthly.html", report=report, data=report.data, columns=COLUMNS,
-                                  standalone=standalone, generated=format_datetime_cn(report.generated_at)))
+                                  standalone=standalone, generated=format_datetime_cn(report.generated_at),
+                                  repeat_definition=REPEAT_DEFINITION))
 
 
 def render_xlsx(report: MonthlyReport) -> bytes:
@@ -99,7 +107,7 @@ def render_xlsx(report: MonthlyReport) -> bytes:
     """
     data = report.data
     return exports.xlsx_bytes([label for _key, label in COLUMNS],
-                              ([row.get(key, "") for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
+                              ([row.get(key, "—") for key, _label in COLUMNS] for row in [*data["rows"], data["total"]]),
                               title=f"{data['unit']['name']}学籍投诉办理情况通报（{data['month']}）",
                               sheet_name=report.month, first_width=28)
 

@@ -35,6 +35,7 @@ from caseflow.extensions import db
 from caseflow.models import (
     Case,
     CaseEvent,
+    CaseLink,
     CaseState,
     ChaseStep,
     FollowUp,
@@ -161,18 +162,25 @@ class Row:
     escalated: int = 0
     satisfaction: Rate = field(default_factory=Rate)
     withdrawn: int = 0  # 撤诉: ended by the complainant, never counted as closed (办结)
+    repeats: Rate = field(default_factory=Rate)  # 重复投诉率: repeat complaints ÷ complaints received
 
     def as_dict(self) -> dict:
         return {"code": self.code, "name": self.name, "received": self.received, "closed": self.closed,
                 "on_time": self.on_time, "overdue": self.overdue, "escalated": self.escalated,
                 "rated": self.satisfaction.total, "satisfied": self.satisfaction.hits,
-                "satisfaction": self.satisfaction.percent, "withdrawn": self.withdrawn}
+                "satisfaction": self.satisfaction.percent, "withdrawn": self.withdrawn,
+                **self.repeat_dict()}
+
+    def repeat_dict(self) -> dict:
+        return {"repeats": self.repeats.hits, "complaints": self.repeats.total, "repeat_rate": self.repeats.percent}
 
     def add(self, figures: dict[str, int]) -> None:
         for key in ("received", "closed", "on_time", "overdue", "escalated", "withdrawn"):
             setattr(self, key, getattr(self, key) + figures.get(key, 0))
         self.satisfaction.hits += figures.get("satisfied", 0)
         self.satisfaction.total += figures.get("rated", 0)
+        self.repeats.hits += figures.get("repeats", 0)
+        self.repeats.total += figures.get("complaints", 0)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -207,7 +215,9 @@ def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: boo
         stmt = _per_unit(unit_id, at, *figures).where(where, _in_period(at, start, end))
         return _roll_up(scope, stmt, unit_id, by_child=by_child, by_month=True)
 
-    merge(run(Case.responsible_unit_id, Case.received_at, sa.true(), sa.func.count().label("received")))
+    # A merged repeat complaint is counted once, as its primary.
+    merge(run(Case.responsible_unit_id, Case.received_at, Case.state.in_(CaseState.COUNTED),
+              sa.func.count().label("received")))
     # Withdrawals (撤诉) on their own: a case ended by its complainant is no closing (ix_cases_withdrawn).
     merge(run(Case.responsible_unit_id, Case.withdrawn_at, Case.withdrawn_at.is_not(None),
               sa.func.count().label("withdrawn")))
@@ -249,7 +259,25 @@ def monthly_rows(scope: Unit, month: str) -> list[Row]:
     for (child, _month), figures in _monthly_facts(scope, start, end, by_child=True).items():
         if child in rows:  # always: the statements keep to the scope's subtree
             rows[child].add(figures)
+    for (child, _month), figures in repeat_facts(scope, start, end, by_child=True).items():
+        rows[child].add(figures)
     return list(rows.values())
+
+
+# The monthly report's columns of the repeat-complaint rate (a report stored before them shows "—").
+REPEAT_COLUMNS = [("repeats", "重复投诉数"), ("repeat_rate", "重复投诉率")]
+REPEAT_DEFINITION = ("重复投诉率 = 本期收到的投诉中并入或关联为此前投诉的重复投诉件数 ÷ 本期收到的投诉件数"
+                     "（含已并案的投诉；受理投诉数等其他数字中，已并案的投诉只按其并入的投诉计算一次）。")
+
+
+def repeat_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
+    """Complaints received per (child, month) or per (month,), and how many of them repeat an earlier case:
+    merged into it (并单) or linked to it (关联). One statement, by the date the repeat was received."""
+    linked = sa.exists().where(CaseLink.case_id == Case.id, CaseLink.linked_at.is_not(None))
+    stmt = (_per_unit(Case.responsible_unit_id, Case.received_at, sa.func.count().label("complaints"),
+                      _count_if(sa.or_(Case.state == CaseState.MERGED, linked)).label("repeats"))
+            .where(_in_period(Case.received_at, start, end)))
+    return _roll_up(scope, stmt, Case.responsible_unit_id, by_child=by_child, by_month=True)
 
 
 def totals(rows: list[Row]) -> Row:
@@ -298,6 +326,8 @@ class Dashboard:
     overdue_by_unit: list[tuple[Unit | None, str, int]]
     trend: list[dict]
     now: list[UnitNow] = field(default_factory=list)
+    repeat_rate: Rate = field(default_factory=Rate)
+    repeats_by_unit: list[tuple[str, str, Rate]] = field(default_factory=list)  # (code, name, rate) per child
 
 
 def _average(total: int, n: int) -> float | None:
@@ -327,7 +357,8 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     now = _now_rows(scope, figures["now"])
     return Dashboard(scope, {CaseState(s): n for s, n in figures["states"].items()}, Rate(*figures["sign"]),
                      Rate(*figures["completion"]), Rate(*figures["satisfaction"]), dict(figures["stages"]),
-                     overdue_by_unit(scope, today, now), [dict(t) for t in figures["trend"]], now)
+                     overdue_by_unit(scope, today, now), [dict(t) for t in figures["trend"]], now,
+                     *_repeat_rates(scope, figures["repeats"]))
 
 
 CACHE_SIZE = 512
@@ -353,9 +384,10 @@ def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
     start = datetime.combine(since, time(), SHANGHAI).astimezone(UTC)
     subtree = sa.select(Unit.id).where(_within(scope))
 
-    states = {s.value: 0 for s in CaseState}
+    states = {s.value: 0 for s in CaseState.COUNTED}  # a merged case is counted once, as its primary
     for state, n in db.session.execute(
-            sa.select(Case.state, sa.func.count()).where(Case.responsible_unit_id.in_(subtree)).group_by(Case.state)):
+            sa.select(Case.state, sa.func.count()).where(Case.responsible_unit_id.in_(subtree),
+                                                        Case.state.in_(CaseState.COUNTED)).group_by(Case.state)):
         states[CaseState(state).value] = n
 
     verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
@@ -383,7 +415,25 @@ def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
                   "close": _average(e.close_days or 0, e.closed or 0)}
     return {"states": states, "sign": (o.signed_in_time or 0, o.signed), "completion": (o.done_in_time or 0, o.done),
             "satisfaction": (e.satisfied or 0, e.rated or 0), "stages": stage_days,
-            "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts)}
+            "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts),
+            "repeats": _repeat_figures(scope, start, today)}
+
+
+def _repeat_figures(scope: Unit, start: datetime, today: date) -> dict[str, tuple[int, int]]:
+    """(repeats, complaints) per direct child code since ``start``, for the dashboard's 重复投诉率."""
+    out: dict[str, tuple[int, int]] = {}
+    end = month_bounds(f"{today:%Y-%m}")[1]
+    for (code, _month), f in repeat_facts(scope, start, end, by_child=True).items():
+        hits, total = out.get(code, (0, 0))
+        out[code] = (hits + f.get("repeats", 0), total + f.get("complaints", 0))
+    return out
+
+
+def _repeat_rates(scope: Unit, figures: dict[str, tuple[int, int]]) -> tuple[Rate, list[tuple[str, str, Rate]]]:
+    """The scope's repeat-complaint rate and one per direct child (the scope's own line first)."""
+    units = [(scope.code, f"{scope.name}（本级）"), *((u.code, u.name) for u in _children(scope))]
+    rows = [(code, name, Rate(*figures.get(code, (0, 0)))) for code, name in units]
+    return Rate(sum(r.hits for _c, _n, r in rows), sum(r.total for _c, _n, r in rows)), rows
 
 
 @dataclass

@@ -30,6 +30,9 @@ DEFAULT_DAYS = {
     "return_review_days": 1,       # a return (退单) -> the issuer's (or the level above's) decision on it
     "follow_up_rate_days": 2,      # closing -> the online rating that replaces the follow-up call
     "follow_up_call_days": 5,      # closing -> the follow-up call (回访) made
+    # Repeat complaints (calendar days, not working days):
+    "repeat_window_days": 30,      # a case closed this recently is still matched by a new complaint
+    "repeat_resubmit_days": 30,    # the same complainant's same complaint this soon makes no new case
 }
 
 # The period an order of each kind has, from the day it is sent (or sent back).

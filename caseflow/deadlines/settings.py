@@ -26,6 +26,8 @@ SETTING_LABELS = {
     "return_review_days": "退回申请的审核时限（工作日）",
     "follow_up_rate_days": "办结后等待投诉人在线评价（工作日，期间评价的不再电话回访）",
     "follow_up_call_days": "办结后完成回访（工作日）",
+    "repeat_window_days": "办结后多少天内仍提示可能的重复投诉（自然日）",
+    "repeat_resubmit_days": "同一投诉人多少天内再次提交同一学生的同类投诉时不再新建投诉（自然日）",
 }
 assert SETTING_LABELS.keys() == DEFAULT_DAYS.keys()
 

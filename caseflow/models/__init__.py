@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models. Import from here."""
 from caseflow.models.attachments import Attachment
-from caseflow.models.cases import Case, Counter, Person, case_schools
+from caseflow.models.cases import Case, CaseLink, Counter, Person, case_schools
 from caseflow.models.chase import ChaseStep, EmailMessage, MonthlyReport, Notification
 from caseflow.models.documents import RenderedDocument
 from caseflow.models.enums import (
@@ -9,6 +9,7 @@ from caseflow.models.enums import (
     Category,
     ExtensionState,
     FollowUpState,
+    MatchReason,
     NoticePreference,
     OrderKind,
     OrderState,
@@ -53,8 +54,8 @@ from caseflow.models.users import User
 
 __all__ = [
     "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
-    "CaseEvent", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
-    "ExtensionRequest", "ExtensionState", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
+    "CaseEvent", "CaseLink", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
+    "ExtensionRequest", "ExtensionState", "MatchReason", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",
     "FollowUp", "FollowUpState", "Resolution",

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import Model, db
-from caseflow.models.enums import CaseSource, CaseState, Category, NoticePreference, Rating, Sex
+from caseflow.models.enums import CaseSource, CaseState, Category, MatchReason, NoticePreference, Rating, Sex
 from caseflow.models.types import Encrypted, UTCDateTime, enum_column, now_utc
 from caseflow.models.units import Unit
 
@@ -96,10 +96,15 @@ class Case(Model):
                                                      server_default=NoticePreference.SMS.value)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # 并单: a repeat complaint merged into an earlier case (its primary) keeps its own number and code,
+    # is MERGED, and remembers the state it had, which unmerging restores.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    state_before_merge: Mapped[str | None] = mapped_column(sa.String(24))
 
     complainant: Mapped[Person] = relationship(foreign_keys=[complainant_id])
     student: Mapped[Person] = relationship(foreign_keys=[student_id])
     responsible_unit: Mapped[Unit] = relationship()
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     schools: Mapped[list[Unit]] = relationship(secondary=case_schools, order_by=Unit.code)
     orders: Mapped[list[Order]] = relationship(
         back_populates="case", order_by="Order.id"
@@ -118,8 +123,10 @@ class Case(Model):
         sa.CheckConstraint("(state = 'rejected') = (rejection_reason IS NOT NULL)", name="rejected_has_reason"),
         sa.CheckConstraint("state != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("(rating IS NULL) = (rated_at IS NULL)", name="rating_has_time"),
-        # The dashboard's counts per unit and month, read from the index alone.
-        sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id"),
+        sa.CheckConstraint("(state = 'merged') = (merged_into_id IS NOT NULL)", name="merged_has_primary"),
+        # The dashboard's counts per unit and month, read from the index alone (the state: merged ones
+        # are counted once, as their primary).
+        sa.Index("ix_cases_received_unit", "received_at", "responsible_unit_id", "state"),
         sa.Index("ix_cases_unit_state", "responsible_unit_id", "state"),
         # A withdrawal has its reason and time; the report's withdrawals per unit and month by this index.
         sa.CheckConstraint("(state = 'withdrawn') = (withdrawal_reason IS NOT NULL)", name="withdrawn_has_reason"),
@@ -129,6 +136,29 @@ class Case(Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.state}>"
+
+
+class CaseLink(Model):
+    """A possible repeat complaint: a later case (``case``) about the same student as an earlier one (``other``).
+
+    Found at intake with the reason of the match; ``linked_at`` is set when the responsible unit links
+    the two as related (关联) without merging. A merge is on the case itself (``Case.merged_into``).
+    """
+
+    __tablename__ = "case_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    other_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[MatchReason] = mapped_column(enum_column(MatchReason))
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    linked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship(foreign_keys=[case_id])
+    other: Mapped[Case] = relationship(foreign_keys=[other_id])
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "other_id", name="uq_case_links_pair"),)
 
 
 class Counter(Model):

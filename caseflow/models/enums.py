@@ -50,6 +50,7 @@ class CaseState(Labelled):
     CLOSED = "closed", "已办结"
     REJECTED = "rejected", "不予受理"
     REFERRED = "referred", "已上报上级"
+    MERGED = "merged", "已并案"  # a repeat complaint handled within an earlier case (``Case.merged_into``)
     # The complainant withdrew the complaint (撤诉): finished, and never counted as resolved (办结).
     WITHDRAWN = "withdrawn", "已撤诉"
 
@@ -57,6 +58,7 @@ class CaseState(Labelled):
     # declaration order, so SQL rendered from them is stable.
     AWAITING_RESPONSIBLE: ClassVar[tuple[CaseState, ...]]  # the responsible unit owes the next step
     FINISHED: ClassVar[tuple[CaseState, ...]]  # nothing more happens unless the complainant reopens
+    COUNTED: ClassVar[tuple[CaseState, ...]]  # counted in figures: a merged case counts once, as its primary
 
 
 class OrderKind(Labelled):
@@ -132,6 +134,14 @@ class Resolution(Labelled):
     UNSOLVED = "unsolved", "未解决"
 
 
+class MatchReason(Labelled):
+    """Why two complaints look like the same student's (repeat complaints), strongest first."""
+
+    ID_NUMBER = "id_number", "同一身份证号"
+    REGISTRY_NO = "registry_no", "同一学籍号"
+    NAME_BIRTH_SCHOOL = "name_birth_school", "姓名、出生日期、学校相同"
+
+
 class Sex(Labelled):
     MALE = "male", "男"
     FEMALE = "female", "女"
@@ -140,7 +150,10 @@ class Sex(Labelled):
 
 
 CaseState.AWAITING_RESPONSIBLE = (CaseState.SUBMITTED, CaseState.REGISTERED, CaseState.DECIDING)
-CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED, CaseState.WITHDRAWN)
+# A merged case is finished for chasing: its primary carries the work (and is chased).
+CaseState.FINISHED = (CaseState.CLOSED, CaseState.REJECTED, CaseState.REFERRED, CaseState.MERGED,
+                      CaseState.WITHDRAWN)
+CaseState.COUNTED = tuple(s for s in CaseState if s is not CaseState.MERGED)
 OrderState.WORKING = (OrderState.SENT, OrderState.SIGNED, OrderState.RELAYED)
 # Paused and return-pending orders are open (they may be cancelled) but not working: the receiver owes
 # nothing while the clock is stopped or while the issuer reviews the return (its own deadline, review_due_on).

@@ -22,7 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from caseflow.cases import receipts
+from caseflow.cases import receipts, repeats
 from caseflow.cases.attachments import check_upload, store
 from caseflow.cases.intake import (
     CLERK_SOURCES,
@@ -239,6 +239,8 @@ def submit_form(form: ComplaintForm, *, actor: User | None = None) -> tuple[Case
         return None
     try:
         complaint, source = form.to_complaint()
+        if actor is None:  # a citizen sending the same complaint again is told where the first one stands
+            repeats.refuse_complaint_resubmission(complaint)
         with unit_of_work():
             case, code = submit_complaint(complaint, source=source, actor=actor, token=token)
             for data, filename in form.uploads:

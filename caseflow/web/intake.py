@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template
 from flask_login import current_user
 
-from caseflow.cases import access, receipts
+from caseflow.cases import access, receipts, repeats
 from caseflow.models import Case, CaseSource
 from caseflow.web.auth import permission_required
 from caseflow.web.complaint_form import IntakeForm, prepare, submit_form
@@ -31,6 +31,10 @@ def new():
     if result is None:
         return render_template("intake/new.html", form=form)
     case, code = result
+    matches = repeats.matches_of(case)
+    if matches:
+        flash(f"发现{len(matches)}件可能的重复投诉（" + "、".join(f"{m.case.number}，{m.reason.label}" for m in matches)
+              + "），已提示处理责任单位决定是否并单。", "warning")
     target = landing(case)
     if target != f"/cases/{case.number}":
         return redirect(target)  # the receipt page shows the code itself

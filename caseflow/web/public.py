@@ -202,12 +202,17 @@ def _granted_case(number: str) -> Case:
 
 
 def _show(case: Case, rating_form: RatingForm | None = None, **forms: FlaskForm):
-    """The tracking page, with the complainant's forms (those in ``forms`` as typed, with their errors)."""
+    """The tracking page, with the complainant's forms (those in ``forms`` as typed, with their errors).
+
+    A merged repeat complaint shows its primary's progress (never its people); the complainant's own
+    forms stay on their own case.
+    """
+    shown = tracking.followed(case)
     notice = forms.pop("notice_form", None) or NoticeForm(notice=case.notice.value, formdata=None)
     return render_template(
-        "public/case.html", case=case, timeline=tracking.public_timeline(case),
-        progress=tracking.progress(case), rating_form=rating_form or RatingForm(),
-        can_rate=tracking.can_rate(case),
+        "public/case.html", case=case, shown=shown, timeline=tracking.followed_timeline(case),
+        progress=tracking.progress(shown), rating_form=rating_form or RatingForm(),
+        can_rate=tracking.can_rate(case), merged_note=tracking.merged_note(case),
         can=lambda action: permissions.complainant_can(action, case),
         material_form=forms.pop("material_form", None) or MaterialForm(formdata=None),
         withdraw_form=forms.pop("withdraw_form", None) or WithdrawForm(formdata=None), notice_form=notice,

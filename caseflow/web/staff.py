@@ -23,7 +23,16 @@ from flask import (
 from flask_login import current_user
 
 from caseflow import retention
-from caseflow.cases import access, attachments, citizen_actions, operations, permissions, queries
+from caseflow.cases import (
+    access,
+    attachments,
+    citizen_actions,
+    merging,
+    operations,
+    permissions,
+    queries,
+    repeats,
+)
 from caseflow.cases.workflow import CASE_MOVES, ORDER_MOVES
 from caseflow.errors import (
     ConcurrentUpdate,
@@ -113,6 +122,8 @@ EVENT_LABELS = {
     "pause_request": "申请中止计时", "pause_refused": "不同意中止计时",
     "complainant_material": "投诉人补充材料", "notice_changed": "投诉人更改短信通知设置",
     "follow_up_open": "生成回访任务", "follow_up_online": "在线评价，取消电话回访", "follow_up_call": "电话回访",
+    "repeat_found": "发现可能的重复投诉", "merge_in": "重复投诉并入本投诉", "unmerge_out": "重复投诉撤销并单",
+    "link_related": "关联投诉",
 }
 
 
@@ -242,6 +253,9 @@ CASE_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "close": (forms.CaseCloseForm, "close"),
     "attach": (forms.AttachmentForm, "attach"),
     "legal_hold": (forms.LegalHoldForm, "hold"),
+    "merge": (forms.RepeatForm, "merge"),
+    "link_related": (forms.RepeatForm, "link"),
+    "unmerge": (forms.UnmergeForm, "unmerge"),
 }
 ORDER_FORMS: dict[str, tuple[type[forms.FlaskForm], str]] = {
     "sign": (forms.SignForm, "sign"),
@@ -307,16 +321,35 @@ def _case_page(case: Case, override: forms.FlaskForm | None = None, name: str | 
     if override is not None and name:
         out[name] = override
     _fill_unit_choices(case, out)
+    matches = _fill_repeat_choices(case, out)
     events = queries.visible_events(current_user, case)
     return render_template(
         "staff/case.html", case=case, actions=actions, forms=out, revealed=revealed or {}, failed=out.get(name),
         chains=queries.order_chains(current_user, case), events=events,
         attachments=queries.visible_attachments(current_user, case),
         describe=describe_event, complainant_actions=citizen_actions.ACTIONS,
-        retention_ends=retention.retention_ends(case), texts_masked=_any_masked(
+        retention_ends=retention.retention_ends(case), repeat_matches=matches,
+        repeat_later=_visible(repeats.repeats_of(case)), texts_masked=_any_masked(
             case.description, case.complaint_summary, case.rejection_reason, case.reply, case.routing_note,
             case.rating_comment, case.withdrawal_reason, *(e.note for e in events)),
     )
+
+
+def _visible(matches: list[repeats.Match]) -> list[tuple[repeats.Match, bool]]:
+    """Each match with whether the user may open its case (a match in another unit's tree is named only)."""
+    return [(m, access.can_see_case(current_user, m.case)) for m in matches]
+
+
+def _fill_repeat_choices(case: Case, out: dict) -> list[tuple[repeats.Match, bool]]:
+    """The possible repeats of the case; the merge form offers the unmerged ones, the link form the unlinked."""
+    matches = repeats.matches_of(case)
+    for action, keep in (("merge", lambda m: m.case.state is not CaseState.MERGED),
+                         ("link_related", lambda m: not m.linked)):
+        form = out.get(action)
+        if form is not None and not form.other.choices:
+            form.other.choices = forms.select_choices(
+                (m.case.number, f"{m.case.number}（{m.reason.label}，{m.case.state.label}）") for m in matches if keep(m))
+    return _visible(matches)
 
 
 def _any_masked(*texts: str | None) -> bool:
@@ -423,6 +456,38 @@ def case_supervise(number: str):
         operations.issue_supervision(current_user, case, unit, f.opinion.data, f.content.data)
 
     return _case_action(number, "issue_supervision", run, "督办单已下发。")
+
+
+def _match(case: Case, f: forms.RepeatForm) -> Case:
+    """The chosen case among the recorded matches of ``case`` (anything else is refused by the operation)."""
+    chosen = next((m.case for m in repeats.matches_of(case) if m.case.number == f.other.data), None)
+    if chosen is None:
+        raise InvalidInput("请从系统提示的可能重复的投诉中选择。", field="other")
+    return chosen
+
+
+@bp.post("/cases/<number>/merge")
+@case_roles
+def case_merge(number: str):
+    """并单: the repeat complaint is handled within the chosen earlier case."""
+    return _case_action(number, "merge", lambda case, f: merging.merge_case(current_user, case, _match(case, f),
+                                                                           f.note.data), "已并单。")
+
+
+@bp.post("/cases/<number>/unmerge")
+@case_roles
+def case_unmerge(number: str):
+    return _case_action(number, "unmerge", lambda case, f: merging.unmerge_case(current_user, case, f.note.data),
+                        "已撤销并单，该投诉恢复单独办理。")
+
+
+@bp.post("/cases/<number>/link")
+@case_roles
+def case_link(number: str):
+    """关联: recorded as a repeat of the chosen case, both still handled."""
+    return _case_action(number, "link_related",
+                        lambda case, f: merging.link_cases(current_user, case, _match(case, f), f.note.data),
+                        "已关联。")
 
 
 @bp.post("/cases/<number>/close")

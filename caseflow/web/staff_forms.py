@@ -103,6 +103,18 @@ class LegalHoldForm(ActionForm):
     error_fields = {"理由": "reason"}
 
 
+class RepeatForm(ActionForm):
+    """并单 or 关联: which of the possible repeats (radio of the recorded matches), and an optional note."""
+
+    other = RadioField("选择投诉", choices=[], validate_choice=False, validators=[DataRequired("请选择投诉")])
+    note = TextAreaField("说明（选填）", validators=[Optional(), _max(2000)])
+    error_fields = {"other": "other"}
+
+
+class UnmergeForm(ActionForm):
+    note = TextAreaField("撤销理由（选填）", validators=[Optional(), _max(2000)])
+
+
 class AttachmentForm(FlaskForm):
     file = FileField("附件（PDF、JPG或PNG）", validators=[FileRequired("请选择要上传的文件")])
     error_fields: dict[str, str] = {"attachments": "file"}

@@ -23,8 +23,8 @@ from caseflow.cases import access
 from caseflow.chase import queries, rates, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
+from caseflow.chase.stats import REPEAT_DEFINITION, month_bounds, previous_month, three_rates
 from caseflow.chase.stats import dashboard as build_dashboard
-from caseflow.chase.stats import month_bounds, previous_month, three_rates
 from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
 from caseflow.models import CaseState, Unit
@@ -82,7 +82,8 @@ def dashboard():
     return render_template("supervision/dashboard.html", d=d, scope=scope, crumbs=_breadcrumbs(scope),
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
                            chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
-                           month_end=_month_end, follow_up=_follow_up_rates(scope))
+                           month_end=_month_end, repeat_definition=REPEAT_DEFINITION,
+                           follow_up=_follow_up_rates(scope))
 
 
 def _follow_up_rates(scope: Unit) -> dict:

@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0018'  # MERGE: down_revision 0019
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

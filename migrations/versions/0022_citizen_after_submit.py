@@ -19,9 +19,9 @@ down_revision = '0021'
 branch_labels = None
 depends_on = None
 
-# MERGE: the states added by 0019-0021 (e.g. 'merged') belong in both tuples too.
+# The states before this revision ('merged' came with 0019), then the new one.
 STATES = ('submitted', 'registered', 'verifying', 'deciding', 'handling', 'concluding', 'closed', 'rejected',
-          'referred')
+          'referred', 'merged')
 NEW_STATES = (*STATES, 'withdrawn')
 
 

@@ -253,3 +253,21 @@ def test_filing_a_problem_that_routes_above_the_supervisor_shows_where_it_went(h
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/intake/registered/")
     page = district.page(resp.headers["Location"])
     assert "河南省教育厅" in page and "本单位看不到其后的办理过程" in page
+
+
+def test_a_monitoring_case_about_a_student_already_complained_about_is_matched(hand_made, db):
+    """Issue 18: registry monitoring is an intake path too; the unit sees the citizen's earlier complaint."""
+    from caseflow.cases import repeats
+    from caseflow.cases.operations import PersonData
+    from caseflow.models import MatchReason
+    from caseflow.registry import monitoring
+    from tests.factories import make_id_number, submit
+
+    citizen, _ = submit(db, schools=("4141000005",),
+                        student=PersonData(name="辛", id_number=make_id_number("410105", date(2015, 3, 8), 115)))
+    run_check()
+    db.session.commit()
+    problem = db.session.scalars(sa.select(RegistryProblem).where(RegistryProblem.kind == "only_provincial")).one()
+    case = monitoring.open_case(hand_made.user("supervisor", "410000"), problem.id)
+    db.session.commit()
+    assert [(m.case.id, m.reason) for m in repeats.matches_of(case)] == [(citizen.id, MatchReason.ID_NUMBER)]

@@ -193,7 +193,8 @@ def test_settings_validate_and_save(admin, client, db):
             "supervision_days": "5", "sign_days": "1", "escalate_after_days": "2",
             "escalate_after_days_verification": "2", "escalate_after_days_supervision": "3",
             "max_extension_days": "10", "pause_max_days": "20", "return_review_days": "1",
-            "follow_up_rate_days": "2", "follow_up_call_days": "5"}
+            "follow_up_rate_days": "2", "follow_up_call_days": "5", "repeat_window_days": "30",
+            "repeat_resubmit_days": "30"}
     resp = client.post("/admin/settings", data=data)
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "请填写1到30之间的整数" in page and "请填写整数" in page
