@@ -26,7 +26,7 @@ from flask_smorest import Api, Blueprint
 from marshmallow import RAISE
 from sqlalchemy.exc import IntegrityError
 
-from caseflow.cases import access, intake, permissions, queries, receipts, tracking, webhooks
+from caseflow.cases import access, intake, permissions, queries, receipts, repeats, tracking, webhooks
 from caseflow.cases import api_tokens as tokens
 from caseflow.cases.operations import find_by_token, report_order, sign_order, submit_complaint
 from caseflow.cases.queries import ListFilters
@@ -174,6 +174,7 @@ def _created(case: Case, code: str | None) -> dict:
 @blp.response(201, s.ComplaintCreated, description="已登记：返回投诉编号和查询码")
 @blp.alt_response(200, schema=s.ComplaintCreated, description="同一提交标识已提交过：返回原投诉")
 @blp.alt_response(422, schema=s.Error, description="投诉内容有误：errors按字段列出问题（与网上投诉表单的提示相同）")
+@blp.alt_response(409, schema=s.Error, description="同一投诉人近期已提交过同一学生的同类投诉：message 说明原投诉的编号和状态")
 @blp.alt_response(429, schema=s.Error, description="提交过于频繁")
 def submit_complaint_view(data: dict):
     """提交投诉（与网上投诉表单的校验规则相同）"""
@@ -184,8 +185,12 @@ def submit_complaint_view(data: dict):
     values = intake.ComplaintInput(
         complainant=_person(data, "complainant"), student=_person(data, "student"),
         category=data.get("category"), description=data.get("description"),
-        schools=[data.get("school1"), data.get("school2")], source=CaseSource.WEB.value)
+        schools=[data.get("school1"), data.get("school2")], source=CaseSource.WEB.value, notice=data.get("notice"))
     complaint = intake.validate_complaint(values)  # ComplaintRefused: 422 with every problem
+    try:  # the citizen's own repeat within the window starts no second case (as on the form)
+        repeats.refuse_complaint_resubmission(complaint)
+    except repeats.RepeatSubmission as exc:
+        _refuse(409, str(exc))
     try:
         with unit_of_work():
             case, code = submit_complaint(complaint, source=CaseSource.WEB, token=token)
@@ -210,9 +215,11 @@ def complaint_status(headers: dict, number: str):
             case = tracking.open_case(number, headers["access_code"], request.remote_addr)
     except InvalidInput as exc:
         _refuse(404, exc.message)
+    shown = tracking.followed(case)  # a merged repeat complaint: its primary's progress, as on the page
     return {"number": case.number, "state": case.state.value, "state_label": case.state.label,
-            "responsible_unit": case.responsible_unit.name, "next_deadline": tracking.next_deadline(case),
-            "timeline": [{"at": e.at, "text": e.text} for e in tracking.public_timeline(case)]}
+            "responsible_unit": case.responsible_unit.name, "next_deadline": tracking.next_deadline(shown),
+            "merged_into": shown.number if shown is not case else None, "note": tracking.merged_note(case),
+            "timeline": [{"at": e.at, "text": e.text} for e in tracking.followed_timeline(case)]}
 
 
 # --- orders (token) --------------------------------------------------------------------------------

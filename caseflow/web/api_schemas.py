@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from caseflow.models import Category, OrderKind, OrderState, Sex, Verdict
+from caseflow.models import Category, NoticePreference, OrderKind, OrderState, Sex, Verdict
 
 INVALID = "该项格式不正确"  # a refusal whose own words are not Chinese (marshmallow's, webargs')
 UNKNOWN = "不支持该参数"
@@ -61,6 +61,8 @@ class ComplaintIn(Input):
     school1 = Text(metadata={"description": "涉及的学校：名称或10位学校标识码"})
     school2 = Text(metadata={"description": "涉及的第二所学校（选填）"})
     description = Text(max_length=20000, metadata={"description": "投诉内容（10至5000字）"})
+    notice = Text(metadata={"description": "是否接收短信通知：sms 接收，none 不接收；不填时填写手机号码的接收",
+                            "enum": [n.value for n in NoticePreference]})
     token = Text(max_length=64, metadata={
         "description": "提交标识（选填）：同一标识重复提交时返回同一投诉，不会重复登记"})
 
@@ -85,6 +87,9 @@ class ComplaintStatus(Schema):
     state_label = fields.String(required=True)
     responsible_unit = fields.String(required=True)
     next_deadline = fields.Date(required=True, allow_none=True, metadata={"description": "当前步骤的办理时限"})
+    merged_into = fields.String(required=True, allow_none=True, metadata={
+        "description": "已并案时：合并办理的投诉编号（进度为该投诉的进度）"})
+    note = fields.String(required=True, allow_none=True, metadata={"description": "已并案时给投诉人的说明"})
     timeline = fields.List(fields.Nested(TimelineEntry), required=True)
 
 

@@ -261,7 +261,10 @@ def test_the_public_side_shares_the_pages_limits_and_needs_no_csrf_token(world, 
     served.test_client_class = IsolatedClient
     try:
         client = served.test_client()
-        answers = [client.post("/api/v1/complaints", json=_complaint(token=f"limit-{i}")) for i in range(3)]
+        # three complainants (one complainant's same complaint again would be refused as a repeat)
+        answers = [client.post("/api/v1/complaints",
+                               json=_complaint(token=f"limit-{i}", complainant_phone=f"1390000000{i}"))
+                   for i in range(3)]
         assert [r.status_code for r in answers] == [201, 201, 429]
         assert answers[2].is_json and body_of(answers[2])["message"] == "尝试次数过多，请稍后再试。"
         assert int(answers[2].headers["Retry-After"]) > 0
@@ -300,3 +303,30 @@ def test_wrong_tokens_are_throttled_per_address(app, client, db, world, api_toke
     assert answers == [401, 401, 401, 429]
     resp = client.get("/api/v1/orders", headers=headers)
     assert resp.status_code == 429 and "接口令牌错误次数过多" in body_of(resp)["message"]
+
+
+def test_a_citizens_repeat_is_refused_and_a_merged_complaint_reads_its_primary(client, db, world):
+    """The API applies the form's repeat rule (409 naming the first case) and, once staff merge a
+    complaint from someone else about the same student, its status reads the primary's progress."""
+    from caseflow.cases import merging, repeats
+
+    first = client.post("/api/v1/complaints", json=_complaint(notice="none"))
+    assert first.status_code == 201, first.get_data(as_text=True)
+    number = body_of(first)["number"]
+    assert db.session.scalars(sa.select(Case).where(Case.number == number)).one().notice.value == "none"
+    again = client.post("/api/v1/complaints", json=_complaint())  # same complainant, student and category
+    assert again.status_code == 409 and number in body_of(again)["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+
+    other = client.post("/api/v1/complaints", json=_complaint(complainant_name="王建国", complainant_phone="13607711234"))
+    assert other.status_code == 201
+    second = db.session.scalars(sa.select(Case).where(Case.number == body_of(other)["number"])).one()
+    (match,) = repeats.matches_of(second)
+    assert match.case.number == number
+    merging.merge_case(world.user("supervisor", "410105"), second, match.case, "同一学生同一问题。")
+    db.session.commit()
+    status = client.get(f"/api/v1/complaints/{second.number}",
+                        headers={"X-Access-Code": body_of(other)["access_code"]})
+    assert status.status_code == 200
+    read = body_of(status)
+    assert read["state"] == "merged" and read["merged_into"] == number and number in read["note"]
