@@ -27,9 +27,9 @@ from caseflow.timeutil import format_datetime_cn, local_today
 
 # The three rates of the follow-ups (回访), from ``stats.three_rates_rows`` under the weights at generation.
 FOLLOW_UP_COLUMNS = [("follow_ups", "有效回访数"), ("response_rate", "响应率"), ("resolution_rate", "解决率"),
-                     ("follow_up_satisfaction", "满意率（回访）")]
+                     ("follow_up_satisfaction", "回访满意率")]
 COLUMNS = [("name", "单位"), ("received", "受理投诉数"), ("closed", "办结数"), ("on_time", "按时办结单数"),
-           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "满意率"),
+           ("overdue", "逾期单数"), ("escalated", "督办数"), ("rated", "评价数"), ("satisfaction", "评价满意率"),
            ("withdrawn", "撤诉数"), *REPEAT_COLUMNS, *FOLLOW_UP_COLUMNS]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

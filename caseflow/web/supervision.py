@@ -73,8 +73,8 @@ def dashboard():
     months = [t["month"] for t in trend]
     chart_trend = charts.line_chart("近12个月受理与办结数", months, {
         "受理": [t["received"] for t in trend], "办结": [t["closed"] for t in trend]})
-    chart_rates = charts.line_chart("近12个月按时办结率与满意率", months, {
-        "按时办结率": [t["completion"] for t in trend], "满意率": [t["satisfaction"] for t in trend]}, percent=True)
+    chart_rates = charts.line_chart("近12个月按时办结率与评价满意率", months, {
+        "按时办结率": [t["completion"] for t in trend], "评价满意率": [t["satisfaction"] for t in trend]}, percent=True)
     chart_overdue = charts.bar_chart("逾期单据数（按下级单位）", [(name, n) for _u, name, n in d.overdue_by_unit])
     chart_states = charts.bar_chart("各状态投诉数", [(s.label, n) for s, n in d.state_counts.items() if n])
     chart_stages = charts.bar_chart("各环节平均用时（工作日）",

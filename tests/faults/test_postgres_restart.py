@@ -77,6 +77,7 @@ class Citizen(threading.Thread):
             page = self._until_answered(lambda b=browser: b.get("/complaints/new"))
             fields = {**valid_form(), **browser.form_fields(page.body)}
             fields["complainant_name"] = "张" + NAMES[self.n % 10] + NAMES[i % 10]
+            fields["complainant_phone"] = f"139{self.n:04d}{i:04d}"  # the same person's same complaint is a repeat
             self.sent.add(fields["token"])
             answer = self._until_answered(lambda b=browser, f=fields: b.post("/complaints/new", f))
             if answer.status == 302 and answer.location.endswith("/complaints/receipt"):

@@ -251,7 +251,7 @@ def test_the_monthly_report_shows_the_three_rates_in_html_xlsx_and_pdf(world, db
     ws = load_workbook(io.BytesIO(render_xlsx(report))).active
     header = [c.value for c in ws[2]]
     body = {row[0].value: [c.value for c in row] for row in ws.iter_rows(min_row=3)}
-    assert header[-4:] == ["有效回访数", "响应率", "解决率", "满意率（回访）"]
+    assert header[-4:] == ["有效回访数", "响应率", "解决率", "回访满意率"]
     assert body["金水区教育局"][-4:] == [5, "80.0%", "40.0%", "76.0%"]
     assert body["合计"][-4:] == [6, "83.3%", "50.0%", "80.0%"]
 
@@ -259,7 +259,7 @@ def test_the_monthly_report_shows_the_three_rates_in_html_xlsx_and_pdf(world, db
     pdf.write_bytes(render_pdf(report))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert "响应率" in text and "解决率" in text and "满意率（回访）" in text
+    assert "响应率" in text and "解决率" in text and "回访满意率" in text
     jinshui = next(line for line in text.splitlines() if "金水区教育局" in line)
     assert "80.0%" in jinshui and "40.0%" in jinshui and "76.0%" in jinshui
     assert "0.9 × 基本满意" in text
