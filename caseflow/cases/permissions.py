@@ -142,6 +142,11 @@ def _roles(*roles: Role) -> Callable[[User, Any], bool]:
     return allowed
 
 
+def _bureau_worker(user: User, _obj: Any = None) -> bool:
+    """An officer or supervisor of a bureau: only a bureau is ever responsible for a case (and owes its 回访)."""
+    return user.role in WORKER_ROLES and user.unit is not None and not user.unit.is_school
+
+
 # --- the states ----------------------------------------------------------------------------------
 
 def pending_extension(order: Order) -> ExtensionRequest | None:
@@ -360,7 +365,7 @@ USER_RULES: dict[str, Rule] = {
     # Several orders at once from the inbox; each order is still checked on its own ("sign", the chase's 催办).
     "bulk_sign":          Rule(_roles(*WORKER_ROLES), "只有承办人和责任人可以批量签收。"),
     "bulk_remind":        Rule(_roles(Role.SUPERVISOR), "只有责任人可以批量催办。"),
-    "follow_up":          Rule(_roles(*WORKER_ROLES), "只有承办人和责任人可以回访。"),
+    "follow_up":          Rule(_bureau_worker, "只有教育行政部门的承办人和责任人可以回访。"),
 }
 
 

@@ -179,3 +179,11 @@ def test_the_complainant_adds_material_and_withdraws_until_the_case_is_finished(
             permissions.complainant_check("add_material", case)
     with pytest.raises(ValueError):
         permissions.complainant_check("reopen_myself", case)
+
+
+def test_only_bureau_workers_reach_the_follow_up_calls(world):
+    """Only a bureau is ever responsible for a case, so a school's staff have no 回访 page."""
+    assert permissions.can(world.user("officer", "410105"), "follow_up")
+    assert permissions.can(world.user("supervisor", "410105"), "follow_up")
+    assert not permissions.can(world.user("officer", "4141000001"), "follow_up")
+    assert not permissions.can(world.user("intake", "410105"), "follow_up")
