@@ -28,7 +28,9 @@ def test_the_api_docs_page_speaks_chinese_where_swagger_ui_speaks(journey):
     page.goto("/api/docs")
     page.wait_for_selector("#swagger-ui .opblock")
     page.locator("#swagger-ui .opblock-summary").first.click()
-    page.wait_for_selector("#swagger-ui .opblock-body")
+    # The opened operation whole: its request body (marked required) and its responses with their media types.
+    page.wait_for_selector("#swagger-ui .opblock-body .parameter__name.required")
+    page.wait_for_selector("#swagger-ui .opblock-body .responses-wrapper .response-control-media-type")
     shown = page.inner_text("#swagger-ui")
     for english in ("Authorize", "Schemas", "Parameters", "Responses", "Request body", "Example Value",
                     "required", "Controls Accept header"):
