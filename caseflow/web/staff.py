@@ -678,18 +678,24 @@ def order_pause(number: str):
                                                                f.detail.data), "中止计时申请已提交。")
 
 
+def _decision(number: str, action: str, prefix: str, pending, decide, what: str):
+    """The issuer approves or refuses a pending request of the order (an extension, a pause) with two buttons."""
+    def run(order, f):
+        approve = _two_buttons(f, "approve", "refuse", f"请点击“同意{what}”或“不同意”作出决定。")
+        asked = pending(order)
+        if asked is None:
+            raise ConcurrentUpdate(f"该{what}申请已处理。")
+        decide(current_user, asked, approve, f.note.data)
+
+    approve = f"{prefix}-approve" in request.form
+    return _order_action(number, action, run, f"已同意{what}。" if approve else f"已不同意{what}。")
+
+
 @bp.post("/orders/<number>/pause/decide")
 @case_roles
 def order_pause_decide(number: str):
-    def run(order, f):
-        approve = _two_buttons(f, "approve", "refuse", "请点击“同意中止计时”或“不同意”作出决定。")
-        pause = permissions.pending_pause(order)
-        if pause is None:
-            raise ConcurrentUpdate("该中止计时申请已处理。")
-        operations.decide_pause(current_user, pause, approve, f.note.data)
-
-    approve = "decidepause-approve" in request.form
-    return _order_action(number, "decide_pause", run, "已同意中止计时。" if approve else "已不同意中止计时。")
+    return _decision(number, "decide_pause", "decidepause", permissions.pending_pause, operations.decide_pause,
+                     "中止计时")
 
 
 @bp.post("/orders/<number>/resume")
@@ -742,16 +748,8 @@ def order_extension(number: str):
 @bp.post("/orders/<number>/extension/decide")
 @case_roles
 def order_extension_decide(number: str):
-    def run(order, f):
-        approve = _two_buttons(f, "approve", "refuse", "请点击“同意延期”或“不同意”作出决定。")
-        ext = permissions.pending_extension(order)
-        if ext is None:
-            raise ConcurrentUpdate("该延期申请已处理。")
-        operations.decide_extension(current_user, ext, approve, f.note.data)
-
-    approve = "decide-approve" in request.form
-    return _order_action(number, "decide_extension", run,
-                         "已同意延期。" if approve else "已不同意延期。")
+    return _decision(number, "decide_extension", "decide", permissions.pending_extension,
+                     operations.decide_extension, "延期")
 
 
 @bp.post("/orders/<number>/attachments")
