@@ -83,7 +83,7 @@ def add_material(case: Case, text: str | None, files: list[tuple[bytes, str]]) -
     what = "、".join(part for part in (f"说明{len(text)}字" if text else "", f"附件{len(stored)}个" if stored else "")
                      if part)
     _tell_handlers(case, _handlers(case), f"投诉人补充材料：投诉{case.number}",
-                   f"投诉人通过查询页面补充了材料（{what}），请在投诉页面查看。")
+                   f"通过查询页面补充了材料（{what}），请在投诉页面查看。")
     flush()
     return event
 
@@ -107,7 +107,7 @@ def withdraw(case: Case, reason: str | None) -> None:
                action_due_on=None)
     _cancel_open_orders(case, None)
     _tell_handlers(case, handlers, f"投诉人已撤诉：投诉{case.number}",
-                   f"投诉人撤回了投诉{case.number}，相关单据已撤销。撤诉理由请在投诉页面查看。")
+                   "相关单据已撤销，撤诉理由请在投诉页面查看。")
     flush()
     _text_complainant(case, "withdrawn")
 

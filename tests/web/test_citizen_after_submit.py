@@ -77,7 +77,7 @@ def test_added_material_is_an_event_the_handling_units_are_told_of(client, app, 
     expected.add((world.user("officer", "4141000001").id, f"/orders/{order.number}"))
     assert _notified(db, case) == expected
     bodies = db.session.scalars(db.select(Notification.body).where(Notification.case_id == case.id)).all()
-    assert set(bodies) == {"投诉人通过查询页面补充了材料（说明34字、附件1个），请在投诉页面查看。"}
+    assert set(bodies) == {"通过查询页面补充了材料（说明34字、附件1个），请在投诉页面查看。"}
     # The citizen's timeline says so; staff read the material masked, on the case page and the order page.
     html = client.get(f"/track/{case.number}").get_data(as_text=True)
     assert "您补充了材料，已通知承办单位" in html
