@@ -215,6 +215,13 @@ def find_by_token(token: str | None) -> Case | None:
     return db.session.scalars(sa.select(Case).where(Case.submission_token == token)).first()
 
 
+def _arrival(source: CaseSource, actor: User | None) -> str:
+    """How the complaint came in, for its first timeline line: 网上提交, 电话登记, or relayed by a platform."""
+    if actor is not None:
+        return source.label + "登记"
+    return "网上提交" if source is CaseSource.WEB else f"{source.label}（由外部平台转入）"
+
+
 def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB,
                      actor: User | None = None, token: str | None = None) -> tuple[Case, str]:
     """Store a complaint, route it, and return it with its access code (shown once)."""
@@ -246,7 +253,7 @@ def submit_complaint(data: ComplaintData, *, source: CaseSource = CaseSource.WEB
     if case.state is CaseState.REGISTERED:
         case.registered_at = now
     _event(case, action, actor, to_state=case.state, public=True,
-           note=f"{'网上提交' if actor is None else source.label + '登记'}；责任单位：{unit.name}。{reason}")
+           note=f"{_arrival(source, actor)}；责任单位：{unit.name}。{reason}")
     if referred:
         _event(case, "routing_referral", None, note="跨省投诉：需由本省上报教育部协调处理。")
     flush()

@@ -43,6 +43,8 @@ docs = FlaskBlueprint("api_docs", __name__, url_prefix="/api")
 
 # Reachable without a token (and on the log-in allow-list, web.auth); every other endpoint needs one.
 PUBLIC = frozenset({"api.submit_complaint", "api.complaint_status"})
+# A complaint comes through the API from the citizen (web) or relayed by a hotline taking calls (phone).
+API_SOURCES = (CaseSource.WEB, CaseSource.PHONE)
 
 DESCRIPTION = """供12345热线平台等外部系统使用的接口。
 
@@ -185,15 +187,20 @@ def submit_complaint_view(data: dict):
     values = intake.ComplaintInput(
         complainant=_person(data, "complainant"), student=_person(data, "student"),
         category=data.get("category"), description=data.get("description"),
-        schools=[data.get("school1"), data.get("school2")], source=CaseSource.WEB.value, notice=data.get("notice"))
-    complaint = intake.validate_complaint(values)  # ComplaintRefused: 422 with every problem
-    try:  # the citizen's own repeat within the window starts no second case (as on the form)
-        repeats.refuse_complaint_resubmission(complaint)
-    except repeats.RepeatSubmission as exc:
-        _refuse(409, str(exc))
+        schools=[data.get("school1"), data.get("school2")], source=data.get("source") or CaseSource.WEB.value,
+        notice=data.get("notice"))
+    result = intake.check_complaint(values, sources=API_SOURCES)
+    if result.complaint is None or result.source is None:
+        raise intake.ComplaintRefused(result.problems)  # 422 with every problem
+    complaint, source = result.complaint, result.source
+    if source is CaseSource.WEB:  # the citizen's own repeat within the window starts no second case (as on the form)
+        try:
+            repeats.refuse_complaint_resubmission(complaint)
+        except repeats.RepeatSubmission as exc:
+            _refuse(409, str(exc))
     try:
         with unit_of_work():
-            case, code = submit_complaint(complaint, source=CaseSource.WEB, token=token)
+            case, code = submit_complaint(complaint, source=source, token=token)
     except IntegrityError:  # a parallel request with the same token won the race
         existing = find_by_token(token)
         if existing is None:

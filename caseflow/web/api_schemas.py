@@ -61,6 +61,8 @@ class ComplaintIn(Input):
     school1 = Text(metadata={"description": "涉及的学校：名称或10位学校标识码"})
     school2 = Text(metadata={"description": "涉及的第二所学校（选填）"})
     description = Text(max_length=20000, metadata={"description": "投诉内容（10至5000字）"})
+    source = Text(metadata={"description": "来源：web 投诉人网上提交（默认）；phone 12345热线等电话受理后转入",
+                            "enum": ["web", "phone"]})
     notice = Text(metadata={"description": "是否接收短信通知：sms 接收，none 不接收；不填时填写手机号码的接收",
                             "enum": [n.value for n in NoticePreference]})
     token = Text(max_length=64, metadata={

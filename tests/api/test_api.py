@@ -330,3 +330,20 @@ def test_a_citizens_repeat_is_refused_and_a_merged_complaint_reads_its_primary(c
     assert status.status_code == 200
     read = body_of(status)
     assert read["state"] == "merged" and read["merged_into"] == number and number in read["note"]
+
+
+def test_a_hotline_relays_a_phone_complaint(client, db, world):
+    """A hotline platform relays the calls it took as phone complaints (followed up by a call, not refused as a
+    citizen's repeat); any other source is refused on its field."""
+    from caseflow.models import CaseEvent, CaseSource
+
+    first = client.post("/api/v1/complaints", json=_complaint(source="phone"))
+    again = client.post("/api/v1/complaints", json=_complaint(source="phone"))
+    assert (first.status_code, again.status_code) == (201, 201)
+    case = db.session.scalars(sa.select(Case).where(Case.number == body_of(first)["number"])).one()
+    assert case.source is CaseSource.PHONE and case.state is CaseState.SUBMITTED
+    note = db.session.scalars(sa.select(CaseEvent.note).where(CaseEvent.case_id == case.id,
+                                                              CaseEvent.action == "submit")).one()
+    assert note.startswith("电话（由外部平台转入）")
+    wrong = client.post("/api/v1/complaints", json=_complaint(source="monitoring"))
+    assert wrong.status_code == 422 and body_of(wrong)["errors"]["source"] == "请选择投诉来源"
