@@ -30,6 +30,7 @@ from caseflow.models import (
     CaseSource,
     Category,
     FollowUp,
+    PauseReason,
     Rating,
     Role,
     Sex,
@@ -541,9 +542,44 @@ def _stories(s: _Stories) -> list[Callable[[], Case]]:
         merging.merge_case(s.u("js-supervisor"), case, match.case, "同一学生同一问题，并入此前的网上投诉办理。")
         return case
 
+    def paused() -> Case:
+        """The school waits for the parent's transfer certificate: it asks to stop the clock, the district agrees."""
+        case = s.web(_complaint(
+            22, ("马丽", F, date(1986, 6, 6), "13607712345"), ("马浩宇", M, date(2013, 2, 14)),
+            Category.TRANSFER,
+            "孩子从外省转学回来，育才小学说要等原学校的转学证明才能接续学籍，已经等了一个月，请教育局督促。",
+            ["2141050102"]))
+        sup, school = s.u("js-supervisor"), s.u("yucai-officer")
+        ops.accept_case(sup, case)
+        _shift(case, 1)
+        (order,) = ops.issue_verification(sup, case, [s.unit("2141050102")])
+        _shift(case, 1)
+        ops.sign_order(school, order)
+        _settle(case)
+        pause = ops.request_pause(school, order, PauseReason.AWAITING_COMPLAINANT,
+                                  "请家长提供原学校出具的转学证明，收到后即恢复计时。")
+        ops.decide_pause(sup, pause, True, "同意。收到材料后请立即恢复计时并报送核查情况。")
+        return case
+
+    def closed_by_phone() -> Case:
+        """A father's call, handled and closed: he cannot rate online, so the district owes him a call (回访)."""
+        data = _complaint(
+            23, ("冯国强", M, date(1979, 10, 20), "13937165432"), ("冯雨欣", F, date(2012, 12, 12)),
+            Category.MISMATCH,
+            "来电反映：女儿学籍上的出生日期比户口本晚了一个月，升学报名时信息对不上，请尽快更正。",
+            ["2141050101"])
+        case, _code = ops.submit_complaint(data, source=CaseSource.PHONE, actor=s.u("js-intake"))
+        s.verified(case, "js-supervisor", "wenbo-officer", "2141050101", "经核实，学籍录入出生日期有误，情况属实。")
+        s.handled(case, "js-supervisor", "wenbo-officer", "2141050101",
+                  "责成学校依据户口簿更正该生出生日期。", "已在国网和省网更正该生出生日期。")
+        _shift(case, 1)
+        ops.close_case(s.u("js-supervisor"), case, "经核实，您反映的情况属实，学校已在系统中更正孩子的出生日期。")
+        _shift(case, 2)
+        return case
+
     return [submitted_overdue, submitted_fresh, registered_overdue, verifying_unsigned_overdue,
             verifying_two_schools, deciding_overdue, handling_overdue, concluding, closed_unrated,
-            closed_rated, rejected, referred, reopened, withdrawn, merged]
+            closed_rated, rejected, referred, reopened, withdrawn, merged, paused, closed_by_phone]
 
 
 # --- entry point ---------------------------------------------------------------------------------------
