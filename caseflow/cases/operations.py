@@ -304,10 +304,10 @@ def transfer_case(actor: User, case: Case, target: Unit, reason: str) -> None:
     if target.id != old.parent_id and target.parent_id != old.id:
         raise InvalidInput(f"转办须逐级进行：只能转给{old.name}的上一级或直属下级教育行政部门", field="unit")
     due = policy.registered_action_due(current_rules(), local_today())  # the new unit's clock starts now
+    case.responsible_unit = target  # before the move's event: the unit it goes to hears of it (webhooks)
+    case.routing_note = f"由{old.name}转办：{reason}"
     _move_case(case, "transfer", actor, note=f"由{old.name}转至{target.name}：{reason}",
                action_due_on=due.on, action_due_provisional=due.provisional)
-    case.responsible_unit = target
-    case.routing_note = f"由{old.name}转办：{reason}"
     flush()
 
 

@@ -91,6 +91,8 @@ def announce(event: CaseEvent) -> None:
     """Queue the deliveries of one state move to the webhooks of the units it concerns."""
     case, order = event.case, event.order
     units = {case.responsible_unit.id} if case.responsible_unit is not None else set()
+    if event.actor_unit_id is not None:  # the unit that acted, too: a transfer's old unit, say
+        units.add(event.actor_unit_id)
     if order is not None:
         units |= {u.id for u in (order.issuing_unit, order.receiving_unit) if u is not None}
     with db.session.no_autoflush:

@@ -347,3 +347,20 @@ def test_a_hotline_relays_a_phone_complaint(client, db, world):
     assert note.startswith("电话（由外部平台转入）")
     wrong = client.post("/api/v1/complaints", json=_complaint(source="monitoring"))
     assert wrong.status_code == 422 and body_of(wrong)["errors"]["source"] == "请选择投诉来源"
+
+
+def test_a_transfer_is_announced_to_both_units(client, db, world, api_token, receiver):
+    """转办 moves a case to another bureau: the integrations of the unit it leaves and of the unit it reaches
+    both hear of it."""
+    from caseflow.models import Webhook
+
+    for code in ("410105", "410100"):
+        _, _, headers = api_token(code)
+        assert client.post("/api/v1/webhooks", json={"url": receiver.url}, headers=headers).status_code == 201
+    case, _ = submit(db)
+    ops.transfer_case(world.user("supervisor", "410105"), case, world.unit("410100"), "涉及两个区的学校，由市局办理。")
+    db.session.commit()
+    told = db.session.execute(sa.select(Webhook.unit_id, WebhookDelivery.event).join(
+        WebhookDelivery, WebhookDelivery.webhook_id == Webhook.id)).all()
+    assert {(unit_id, event) for unit_id, event in told if event == "transfer"} == {
+        (world.unit("410105").id, "transfer"), (world.unit("410100").id, "transfer")}
