@@ -101,6 +101,18 @@ def merged_note(case: Case) -> str | None:
 OWN_COMPLAINANT_MOVES = ("submit", "register", "rate", "reopen")
 
 
+def public_reply(case: Case) -> str | None:
+    """The reply the complainant reads: the followed case's, once it is closed or referred upward."""
+    shown = followed(case)
+    return shown.reply if shown.state in (CaseState.CLOSED, CaseState.REFERRED) else None
+
+
+def merged_and_closed(case: Case) -> bool:
+    """A merged complaint whose primary is closed: its complainant has nothing more to wait for."""
+    shown = followed(case)
+    return shown is not case and shown.state is CaseState.CLOSED
+
+
 def followed_timeline(case: Case) -> list[PublicEvent]:
     """The public timeline a complainant sees: their own case's, then (once merged) the primary's work."""
     primary = followed(case)

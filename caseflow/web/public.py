@@ -213,6 +213,7 @@ def _show(case: Case, rating_form: RatingForm | None = None, **forms: FlaskForm)
         "public/case.html", case=case, shown=shown, timeline=tracking.followed_timeline(case),
         progress=tracking.progress(shown), rating_form=rating_form or RatingForm(),
         can_rate=tracking.can_rate(case), merged_note=tracking.merged_note(case),
+        merged_closed=tracking.merged_and_closed(case), reply=tracking.public_reply(case),
         can=lambda action: permissions.complainant_can(action, case),
         material_form=forms.pop("material_form", None) or MaterialForm(formdata=None),
         withdraw_form=forms.pop("withdraw_form", None) or WithdrawForm(formdata=None), notice_form=notice,

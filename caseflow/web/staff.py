@@ -560,6 +560,7 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
                 revealed_text: bool = False) -> str:
     actions = permissions.allowed_actions(current_user, order)
     out = _order_forms(order, actions)
+    material = citizen_actions.material(order.case)  # shown, and among the texts that may be masked
     if override is not None and name:
         out[name] = override
     if "report" in out:
@@ -579,14 +580,14 @@ def _order_page(order: Order, override: forms.FlaskForm | None = None, name: str
         pending_pause=permissions.pending_pause(order), running_pause=permissions.running_pause(order),
         attachments=[a for a in queries.visible_attachments(current_user, order.case) if a.order_id == order.id],
         verdicts=Verdict, contacts="see_contacts" in actions, revealed_text=revealed_text,
-        material=citizen_actions.material(order.case),
+        material=material,
         texts_masked=_any_masked(order.content, order.handling_opinion, order.findings, order.handling_result,
                                  order.return_reason, order.sent_back_reason, *(e.reason for e in order.extensions),
                                  *(e.decision_note for e in order.extensions),
                                  *(t for p in order.pauses for t in (p.detail, p.decision_note)),
                                  order.return_decision,
                                  *(t for c in children for t in (c.findings, c.handling_result, c.return_reason)),
-                                 *(e.note for e in citizen_actions.material(order.case))),
+                                 *(e.note for e in material)),
     )
 
 
