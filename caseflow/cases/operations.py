@@ -566,14 +566,25 @@ def request_extension(actor: User, order: Order, new_due_on: date, reason: str) 
     return ext
 
 
+def _decide_request(actor: User, asked: ExtensionRequest | OrderPause, action: str, what: str, approve: bool,
+                    note: str | None, now) -> str | None:
+    """The issuer's decision on a pending request of the order (an extension, a pause): checked and recorded.
+
+    Returns the decision note as kept (cleaned, at most 2000 characters).
+    """
+    permissions.check(actor, action, asked.order)
+    if asked.state is not ExtensionState.PENDING:
+        raise IllegalTransition(f"该{what}申请已处理。")
+    kept = strip_bidi(note or "").strip()[:2000] or None
+    asked.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
+    asked.decided_by_id, asked.decided_at, asked.decision_note = actor.id, now, kept
+    return kept
+
+
 def decide_extension(actor: User, ext: ExtensionRequest, approve: bool, note: str | None = None) -> None:
     """The issuer approves (the deadline moves) or refuses an extension request."""
     order = ext.order
-    permissions.check(actor, "decide_extension", order)
-    if ext.state is not ExtensionState.PENDING:
-        raise IllegalTransition("该延期申请已处理。")
-    ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
-    ext.decided_by_id, ext.decided_at, ext.decision_note = actor.id, utcnow(), (note or "").strip() or None
+    _decide_request(actor, ext, "decide_extension", "延期", approve, note, utcnow())
     if approve:
         order.due_on = ext.requested_due_on
     _event(order.case, "extension_approved" if approve else "extension_refused", actor, order=order,
@@ -606,13 +617,8 @@ def request_pause(actor: User, order: Order, reason: PauseReason | None, detail:
 def decide_pause(actor: User, pause: OrderPause, approve: bool, note: str | None = None) -> None:
     """The issuer approves (the clock stops now, until resumed or ``pause_max_days`` later) or refuses."""
     order = pause.order
-    permissions.check(actor, "decide_pause", order)
-    if pause.state is not ExtensionState.PENDING:
-        raise IllegalTransition("该中止计时申请已处理。")
     now = utcnow()
-    note = strip_bidi(note or "").strip()[:2000] or None
-    pause.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
-    pause.decided_by_id, pause.decided_at, pause.decision_note = actor.id, now, note
+    note = _decide_request(actor, pause, "decide_pause", "中止计时", approve, note, now)
     if approve:
         pause.started_at = now
         pause.ends_by = policy.pause_ends_by(current_rules(), local_date(now))
