@@ -328,6 +328,7 @@ class Dashboard:
     now: list[UnitNow] = field(default_factory=list)
     repeat_rate: Rate = field(default_factory=Rate)
     repeats_by_unit: list[tuple[str, str, Rate]] = field(default_factory=list)  # (code, name, rate) per child
+    follow_up_facts: dict[tuple, dict[str, int]] = field(default_factory=dict)  # by (month,), for three_rates
 
 
 def _average(total: int, n: int) -> float | None:
@@ -358,7 +359,8 @@ def dashboard(scope: Unit, *, since: date | None = None, today: date | None = No
     return Dashboard(scope, {CaseState(s): n for s, n in figures["states"].items()}, Rate(*figures["sign"]),
                      Rate(*figures["completion"]), Rate(*figures["satisfaction"]), dict(figures["stages"]),
                      overdue_by_unit(scope, today, now), [dict(t) for t in figures["trend"]], now,
-                     *_repeat_rates(scope, figures["repeats"]))
+                     *_repeat_rates(scope, figures["repeats"]),
+                     {(month,): dict(counts) for month, counts in figures["follow_ups"].items()})
 
 
 CACHE_SIZE = 512
@@ -416,6 +418,8 @@ def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
     return {"states": states, "sign": (o.signed_in_time or 0, o.signed), "completion": (o.done_in_time or 0, o.done),
             "satisfaction": (e.satisfied or 0, e.rated or 0), "stages": stage_days,
             "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts),
+            "follow_ups": {month: counts for (month,), counts in follow_up_facts(
+                scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False).items()},
             "repeats": _repeat_figures(scope, start, today)}
 
 
@@ -513,11 +517,16 @@ def three_rates_rows(scope: Unit, month: str, weights: dict[str, float]) -> dict
     return rows
 
 
-def three_rates(scope: Unit, today: date, weights: dict[str, float], months: int = 12
-                ) -> tuple[ThreeRates, list[dict]]:
-    """The scope's three rates over the last ``months`` months, and each month's for the trend lines."""
+def three_rates(scope: Unit, today: date, weights: dict[str, float], months: int = 12, *,
+                facts: dict[tuple, dict[str, int]] | None = None) -> tuple[ThreeRates, list[dict]]:
+    """The scope's three rates over the last ``months`` months, and each month's for the trend lines.
+
+    ``facts`` are ``follow_up_facts`` by month already read for those months (the dashboard's, cached with its
+    other figures: the weights apply afterwards, so a change of weights shows at once).
+    """
     labels = _months_back(today, months)
-    facts = follow_up_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
+    if facts is None:
+        facts = follow_up_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
     total, trend_rows = ThreeRates(weights), []
     for month in labels:
         rates = ThreeRates(weights)

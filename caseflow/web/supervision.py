@@ -23,7 +23,7 @@ from caseflow.cases import access
 from caseflow.chase import queries, rates, supervise
 from caseflow.chase.report import COLUMNS, RENDERERS, check_month, get_or_generate, render_html
 from caseflow.chase.scan import STEP_LABEL
-from caseflow.chase.stats import REPEAT_DEFINITION, month_bounds, previous_month, three_rates
+from caseflow.chase.stats import REPEAT_DEFINITION, Dashboard, month_bounds, previous_month, three_rates
 from caseflow.chase.stats import dashboard as build_dashboard
 from caseflow.errors import IllegalTransition, InvalidInput
 from caseflow.extensions import db, unit_of_work
@@ -83,13 +83,13 @@ def dashboard():
                            states=CaseState, stages=STAGES, chart_trend=chart_trend, chart_rates=chart_rates,
                            chart_overdue=chart_overdue, chart_states=chart_states, chart_stages=chart_stages,
                            month_end=_month_end, repeat_definition=REPEAT_DEFINITION,
-                           follow_up=_follow_up_rates(scope))
+                           follow_up=_follow_up_rates(d))
 
 
-def _follow_up_rates(scope: Unit) -> dict:
+def _follow_up_rates(d: Dashboard) -> dict:
     """The three rates of the follow-ups (回访), their definitions under the weights in force, and the trend."""
     weights = rates.current_weights()
-    total, trend = three_rates(scope, local_today(), weights)
+    total, trend = three_rates(d.scope, local_today(), weights, facts=d.follow_up_facts)
     chart = charts.line_chart("近12个月回访响应率、解决率与满意率", [t["month"] for t in trend], {
         "响应率": [t["response"] for t in trend], "解决率": [t["resolution"] for t in trend],
         "满意率": [t["satisfaction"] for t in trend]}, percent=True)
