@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow import jobs
 
     jobs.init_app(app)  # the outbox goes out after every commit
+    from caseflow.chase import facts
+
+    facts.init_app(app)  # the dashboard's summary rows are kept by every commit that changes a case
     from caseflow.jobs import local
 
     local.init_app(app)  # without Redis, the served app runs the periodic jobs itself

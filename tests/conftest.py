@@ -165,8 +165,21 @@ def app(database_url):
     with app.app_context():
         yield app
         db.session.remove()
-        _wipe(db)
-        db.engine.dispose()
+        try:
+            _check_summary_rows(db)
+        finally:
+            db.session.remove()
+            _wipe(db)
+            db.engine.dispose()
+
+
+def _check_summary_rows(db) -> None:
+    """After every test: the dashboard's summary rows agree with the data the test left (whatever wrote it)."""
+    from caseflow.chase import facts
+
+    problems = facts.drift()
+    if problems:
+        pytest.fail("summary rows out of step with the data:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

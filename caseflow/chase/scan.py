@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from caseflow.chase import facts
 from caseflow.deadlines import policy, status
 from caseflow.deadlines.settings import current_rules
 from caseflow.extensions import db
@@ -235,9 +236,11 @@ def _run_pass_postgres(p: Pass, params: dict, now) -> tuple[int, int]:
       FROM steps st JOIN users u ON u.unit_id = st.target_unit_id AND u.active AND u.role = ANY(:roles)
       ON CONFLICT DO NOTHING
       RETURNING email_state)
-    SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM notes WHERE email_state = 'pending')
+    SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM notes WHERE email_state = 'pending'),
+           (SELECT array_agg(DISTINCT case_id) FROM steps)
     """
-    created, emails = db.session.execute(sa.text(sql), {**params, "now": now}).one()
+    created, emails, cases = db.session.execute(sa.text(sql), {**params, "now": now}).one()
+    facts.touch(cases or ())  # the dashboard's overdue and escalation counts
     return created, emails
 
 
@@ -267,6 +270,7 @@ def _run_pass_portable(p: Pass, params: dict, now) -> tuple[int, int]:
             created.append(dict(step, id=key[0]))
     if not created:
         return 0, 0
+    facts.touch(c["case_id"] for c in created)  # the dashboard's overdue and escalation counts
     conn.execute(sa.insert(CaseEvent), [
         dict(case_id=c["case_id"], order_id=c["order_id"], action=params["action"], note=c["reason"],
              public=False, created_at=now) for c in created])

@@ -6,12 +6,12 @@ event); overdue marks and escalations are append-only ``chase_steps``; ratings
 are ``rate`` events carrying the rating given.  A later edit, an extension or a
 calendar change therefore never rewrites a past month.
 
-Everything is limited to one unit's part of the tree and grouped by the unit's
-direct children (province → city → county → school) and by Shanghai calendar
-month, in SQL: each fact is read once over its index and joined to a small
-derived table of the scope's units that gives each unit the child it lies below
-(from its path), then hashed into a few groups.  The dashboard is a handful of
-statements whatever the number of cases, on PostgreSQL and SQLite alike.
+The monthly counts (received, closed, on time, overdue, rated, repeats, follow-ups …) are summary rows
+per unit, month and metric, rolled up the tree and kept by the transaction that changes a case
+(``caseflow.chase.facts``, where each count is defined).  A supervisor's figures are therefore a few
+rows of their own unit and of its direct children (province → city → county → school) — a handful of
+index reads whatever the number of cases.  What stands *today* (late orders and cases, escalations) is
+counted live from the open work, grouped by child in SQL.
 """
 from __future__ import annotations
 
@@ -28,47 +28,38 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
-from caseflow.chase.queries import BY_HAND, escalated
+from caseflow.chase.queries import escalated
 from caseflow.chase.rates import ThreeRates
 from caseflow.deadlines import status
 from caseflow.extensions import db
 from caseflow.models import (
     Case,
     CaseEvent,
-    CaseLink,
     CaseState,
     ChaseStep,
-    FollowUp,
-    FollowUpState,
     Order,
-    OrderKind,
-    Rating,
-    Resolution,
     Unit,
+    UnitFacts,
 )
 from caseflow.timeutil import SHANGHAI, local_today
 
-SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
-
-
 # --- SQL building blocks (PostgreSQL and SQLite) ---------------------------------------------------
 
-def _sql_function(name: str, type_: sa.types.TypeEngine, postgresql: str, other: str) -> Any:
-    """A SQL function written one way for PostgreSQL and another for SQLite ({} is the argument list)."""
-    element = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True})
-    for dialect, template in (("postgresql", postgresql), (None, other)):
-        def render(el, compiler, _template=template, **kw):
-            return _template.format(compiler.process(el.clauses, **kw))
-        compiles(element, *([dialect] if dialect else []))(render)
-    return element
+class strpos(FunctionElement):
+    """SQL: the 1-based position of a substring (0 when absent)."""
+
+    type = sa.Integer()
+    inherit_cache = True
 
 
-# The first day of a UTC timestamp's Shanghai month (read it with ``_month``); date_trunc is much cheaper per
-# row than to_char.  SQLite keeps naive UTC text, and Shanghai has had no daylight saving time since 1991.
-local_month = _sql_function("local_month", sa.String(), "date_trunc('month', ({}) AT TIME ZONE 'Asia/Shanghai')",
-                            "strftime('%Y-%m', {}, '+8 hours')")
-# 1-based position of a substring (0 when absent).
-strpos = _sql_function("strpos", sa.Integer(), "strpos({})", "instr({})")
+@compiles(strpos, "postgresql")
+def _strpos_pg(element, compiler, **kw):
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(strpos)
+def _strpos_other(element, compiler, **kw):
+    return f"instr({compiler.process(element.clauses, **kw)})"
 
 
 def child_code(scope: Unit, path: Any) -> Any:
@@ -88,47 +79,58 @@ def _within(scope: Unit) -> Any:
     return Unit.path.startswith(scope.path, autoescape=True)
 
 
-def _roll_up(scope: Unit, stmt: sa.Select, unit_id: Any, *, by_child: bool, by_month: bool
-             ) -> dict[tuple, dict[str, int]]:
-    """Run ``stmt`` (from ``_per_unit``) grouped by the scope's child that ``unit_id`` lies under and/or by month.
+def _by_child(scope: Unit, stmt: sa.Select, unit_id: Any) -> dict[str, dict[str, int]]:
+    """Run ``stmt`` (SELECT unit_id, figures…) grouped by the scope's direct child that ``unit_id`` lies under.
 
     The child comes from a small derived table of the subtree's units (id → child code, computed from
     the path), so the big table is read once over its index and hashed into a few groups.
     """
-    cols = list(stmt.selected_columns)
-    month = cols[1] if by_month else None
-    figures = cols[2 if by_month else 1:]
+    figures = list(stmt.selected_columns)[1:]
     names = [str(c.key) for c in figures]
-    keys: list[Any] = []
+    units = sa.select(Unit.id, child_code(scope, Unit.path).label("child")).where(_within(scope)).subquery()
+    stmt = (stmt.where(unit_id == units.c.id).with_only_columns(units.c.child, *figures, maintain_column_froms=True)
+            .group_by(units.c.child))
+    return {row.child: {name: int(row._mapping[name] or 0) for name in names} for row in db.session.execute(stmt)}
+
+
+def _read(scope: Unit, first: str | None, last: str | None, metrics: list[str], *, by_child: bool,
+          by_month: bool = True) -> dict[tuple, dict[str, int]]:
+    """Summary rows (``caseflow.chase.facts``) of months ``first``..``last`` ('YYYY-MM', inclusive; None: open).
+
+    Keyed (child code, month), (month,), (child code,) or () as asked; a child's figures count everything below
+    it, and the scope's own line (its code) is its total less its children's.
+    """
+    cols: list[Any] = [UnitFacts.metric, sa.func.sum(UnitFacts.n).label("n")]
+    groups: list[Any] = [UnitFacts.metric]
+    if by_month:
+        cols.insert(0, UnitFacts.month)
+        groups.insert(0, UnitFacts.month)
+    stmt = sa.select(*cols).where(UnitFacts.metric.in_(metrics))
+    if first:
+        stmt = stmt.where(UnitFacts.month >= first)
+    if last:
+        stmt = stmt.where(UnitFacts.month <= last)
     if by_child:
-        units = sa.select(Unit.id, child_code(scope, Unit.path).label("child")).where(_within(scope)).subquery()
-        stmt = stmt.where(unit_id == units.c.id)
-        keys.append(units.c.child)
+        own = (Unit.id == scope.id).label("own")
+        stmt = (stmt.add_columns(own, Unit.code).join(Unit, Unit.id == UnitFacts.unit_id)
+                .where(sa.or_(Unit.id == scope.id, Unit.parent_id == scope.id)))
+        groups += [Unit.id, Unit.code]
     else:
-        stmt = stmt.where(unit_id.in_(sa.select(Unit.id).where(_within(scope))))
-    if month is not None:
-        keys.append(month)
-    stmt = stmt.with_only_columns(*keys, *figures, maintain_column_froms=True)
-    if keys:
-        stmt = stmt.group_by(*keys)
-    out: dict[tuple, dict[str, int]] = {}
-    for row in db.session.execute(stmt).mappings():
-        key = tuple(_month(row[k.key]) if k.key == "month" else row[k.key] for k in keys)
-        out[key] = {name: int(row[name] or 0) for name in names}
-    return out
-
-
-def _month(value: Any) -> str:
-    """'YYYY-MM' of what ``local_month`` gave (a timestamp on PostgreSQL, text on SQLite)."""
-    return value[:7] if isinstance(value, str) else f"{value:%Y-%m}"
-
-
-def _per_unit(unit_id: Any, at: Any | None, *figures: Any) -> sa.Select:
-    """SELECT unit_id[, month], figures… — filtered by the caller, then grouped by ``_roll_up``."""
-    cols = [unit_id.label("unit_id")]
-    if at is not None:
-        cols.append(local_month(at).label("month"))
-    return sa.select(*cols, *figures)
+        stmt = stmt.where(UnitFacts.unit_id == scope.id)
+    found: dict[tuple, dict[str, int]] = {}
+    scope_totals: dict[tuple, dict[str, int]] = {}
+    for row in db.session.execute(stmt.group_by(*groups)):
+        period = (row.month,) if by_month else ()
+        slot = scope_totals.setdefault(period, {}) if by_child and row.own else found.setdefault(
+            ((row.code,) if by_child else ()) + period, {})
+        slot[row.metric] = int(row.n)
+    if by_child:  # the scope's own line: its total less its children's
+        for (_code, *period), figures in list(found.items()):
+            own = scope_totals.setdefault(tuple(period), {})
+            for name, n in figures.items():
+                own[name] = own.get(name, 0) - n
+        found.update({(scope.code, *period): figures for period, figures in scope_totals.items()})
+    return found
 
 
 # --- the monthly report ----------------------------------------------------------------------------
@@ -197,54 +199,16 @@ def previous_month(today: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
-def _in_period(column, start: datetime, end: datetime):
-    return sa.and_(column >= start, column < end)
+MONTHLY = ["received", "withdrawn", "closed", "close_days", "rated", "satisfied", "on_time", "completed",
+           "overdue", "escalated"]
 
 
-def _monthly_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
-    """The report's counts per (child, month) or per (month,): four statements, one per kind of fact."""
-    out: dict[tuple, dict[str, int]] = {}
+def _monthly_facts(scope: Unit, first: str, last: str, *, by_child: bool) -> dict[tuple, dict[str, int]]:
+    """The report's counts per (child, month) or per (month,), months ``first``..``last`` (inclusive).
 
-    def merge(found: dict[tuple, dict[str, int]]) -> None:
-        for key, figures in found.items():
-            slot = out.setdefault(key, {})
-            for name, n in figures.items():
-                slot[name] = slot.get(name, 0) + n
-
-    def run(unit_id, at, where, *figures):
-        stmt = _per_unit(unit_id, at, *figures).where(where, _in_period(at, start, end))
-        return _roll_up(scope, stmt, unit_id, by_child=by_child, by_month=True)
-
-    # A merged repeat complaint is counted once, as its primary.
-    merge(run(Case.responsible_unit_id, Case.received_at, Case.state.in_(CaseState.COUNTED),
-              sa.func.count().label("received")))
-    # Withdrawals (撤诉) on their own: a case ended by its complainant is no closing (ix_cases_withdrawn).
-    merge(run(Case.responsible_unit_id, Case.withdrawn_at, Case.withdrawn_at.is_not(None),
-              sa.func.count().label("withdrawn")))
-    events = (_per_unit(Case.responsible_unit_id, CaseEvent.created_at,
-                        _count_if(CaseEvent.action == "close").label("closed"),
-                        sa.func.sum(sa.case((CaseEvent.action == "close", CaseEvent.workdays))).label("close_days"),
-                        _count_if(CaseEvent.action == "rate").label("rated"),
-                        _count_if(sa.and_(CaseEvent.action == "rate", CaseEvent.value.in_(SATISFIED))).label("satisfied"))
-              .select_from(CaseEvent).join(Case, Case.id == CaseEvent.case_id)
-              .where(CaseEvent.action.in_(("close", "rate")), _in_period(CaseEvent.created_at, start, end)))
-    merge(_roll_up(scope, events, Case.responsible_unit_id, by_child=by_child, by_month=True))
-    merge(run(Order.receiving_unit_id, Order.reported_at, Order.completed_on_time.is_not(None),
-              _count_if(Order.completed_on_time.is_(True)).label("on_time"),
-              sa.func.count().label("completed")))
-    # Overdue: who was late (the receiving unit, or the responsible unit for its own deadline).
-    late_unit = sa.func.coalesce(Order.receiving_unit_id, Case.responsible_unit_id)
-    steps = (_per_unit(late_unit, ChaseStep.created_at,
-                       _count_if(ChaseStep.step == "overdue").label("overdue"),
-                       _count_if(ChaseStep.step == "escalate").label("escalated"))
-             .select_from(ChaseStep).join(Case, Case.id == ChaseStep.case_id)
-             .outerjoin(Order, Order.id == ChaseStep.order_id)
-             .where(ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
-                    ChaseStep.subject.not_like(f"{BY_HAND}%"),  # the 督办数 counts escalations of late work
-                    ChaseStep.subject.not_like("follow_up:%"),  # a late follow-up call is no late handling
-                    _in_period(ChaseStep.created_at, start, end)))
-    merge(_roll_up(scope, steps, late_unit, by_child=by_child, by_month=True))
-    return out
+    What each count is (which rows, which unit, which month) is defined once, in ``caseflow.chase.facts``.
+    """
+    return _read(scope, first, last, MONTHLY, by_child=by_child)
 
 
 def _children(scope: Unit) -> list[Unit]:
@@ -253,14 +217,11 @@ def _children(scope: Unit) -> list[Unit]:
 
 def monthly_rows(scope: Unit, month: str) -> list[Row]:
     """The 通报 table for a month: one row per direct child unit (and the unit itself)."""
-    start, end = month_bounds(month)
     rows = {scope.code: Row(scope.code, f"{scope.name}（本级）")}
     rows.update({u.code: Row(u.code, u.name) for u in _children(scope)})
-    for (child, _month), figures in _monthly_facts(scope, start, end, by_child=True).items():
-        if child in rows:  # always: the statements keep to the scope's subtree
+    for (child, _month), figures in _read(scope, month, month, MONTHLY + REPEATS, by_child=True).items():
+        if child in rows:  # always: the summary rows keep to the scope's subtree
             rows[child].add(figures)
-    for (child, _month), figures in repeat_facts(scope, start, end, by_child=True).items():
-        rows[child].add(figures)
     return list(rows.values())
 
 
@@ -270,14 +231,7 @@ REPEAT_DEFINITION = ("重复投诉率 = 本期收到的投诉中并入或关联�
                      "（含已并案的投诉；受理投诉数等其他数字中，已并案的投诉只按其并入的投诉计算一次）。")
 
 
-def repeat_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
-    """Complaints received per (child, month) or per (month,), and how many of them repeat an earlier case:
-    merged into it (并单) or linked to it (关联). One statement, by the date the repeat was received."""
-    linked = sa.exists().where(CaseLink.case_id == Case.id, CaseLink.linked_at.is_not(None))
-    stmt = (_per_unit(Case.responsible_unit_id, Case.received_at, sa.func.count().label("complaints"),
-                      _count_if(sa.or_(Case.state == CaseState.MERGED, linked)).label("repeats"))
-            .where(_in_period(Case.received_at, start, end)))
-    return _roll_up(scope, stmt, Case.responsible_unit_id, by_child=by_child, by_month=True)
+REPEATS = ["complaints", "repeats"]  # complaints received (merged ones too), and those repeating an earlier case
 
 
 def totals(rows: list[Row]) -> Row:
@@ -300,7 +254,7 @@ def trend(scope: Unit, today: date, months: int = 12, *, facts: dict[tuple, dict
     """
     labels = _months_back(today, months)
     if facts is None:
-        facts = _monthly_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
+        facts = _monthly_facts(scope, labels[0], labels[-1], by_child=False)
     out = []
     for month in labels:
         f = facts.get((month,), {})
@@ -381,56 +335,35 @@ def _data_version() -> tuple:
     return tuple(db.session.execute(sa.select(events, steps, tree.c.units, tree.c.shape)).one())
 
 
+STATES = [f"state:{s.value}" for s in CaseState.COUNTED]
+SENT = ["sent.signed_in_time", "sent.signed", "sent.sign_days", "sent.done_in_time", "sent.done",
+        "sent.verify_days", "sent.verified", "sent.handle_days", "sent.handled"]
+
+
 def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
     """The dashboard's figures as plain data (no ORM objects: they outlive the session in the cache)."""
-    start = datetime.combine(since, time(), SHANGHAI).astimezone(UTC)
-    subtree = sa.select(Unit.id).where(_within(scope))
-
-    states = {s.value: 0 for s in CaseState.COUNTED}  # a merged case is counted once, as its primary
-    for state, n in db.session.execute(
-            sa.select(Case.state, sa.func.count()).where(Case.responsible_unit_id.in_(subtree),
-                                                        Case.state.in_(CaseState.COUNTED)).group_by(Case.state)):
-        states[CaseState(state).value] = n
-
-    verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
-    done = Order.completed_on_time.is_not(None)
-    o = db.session.execute(sa.select(
-        _count_if(Order.signed_on_time.is_(True)).label("signed_in_time"),
-        sa.func.count(Order.signed_on_time).label("signed"),
-        sa.func.sum(Order.sign_workdays).label("sign_days"),
-        _count_if(Order.completed_on_time.is_(True)).label("done_in_time"),
-        sa.func.count(Order.completed_on_time).label("done"),
-        sa.func.sum(sa.case((sa.and_(done, verify), Order.complete_workdays))).label("verify_days"),
-        _count_if(sa.and_(done, verify)).label("verified"),
-        sa.func.sum(sa.case((sa.and_(done, handle), Order.complete_workdays))).label("handle_days"),
-        _count_if(sa.and_(done, handle)).label("handled"),
-    ).where(Order.receiving_unit_id.in_(subtree), Order.sent_at >= start)).one()
+    first = f"{since:%Y-%m}"
+    # Cases by state (all time; a merged case is counted once, as its primary) and orders sent since ``since``.
+    found = _read(scope, None, None, STATES, by_child=False, by_month=False).get((), {})
+    states = {name.removeprefix("state:"): found.get(name, 0) for name in STATES}
+    found = _read(scope, first, None, SENT, by_child=False, by_month=False).get((), {})
+    o = SimpleNamespace(**{name.removeprefix("sent."): found.get(name, 0) for name in SENT})
     # Closings and ratings since ``since`` (a month's first day): summed from the trend's months, read
-    # once from ``since`` (or the trend's first month, if earlier) to the end of this month.
+    # once from ``since`` (or the trend's first month, if earlier) to this month.
     labels = _months_back(today, 12)
-    first = min(f"{since:%Y-%m}", labels[0])
-    facts = _monthly_facts(scope, month_bounds(first)[0], month_bounds(labels[-1])[1], by_child=False)
-    e = SimpleNamespace(**{name: sum(f.get(name, 0) for (month,), f in facts.items() if month >= f"{since:%Y-%m}")
+    facts = _monthly_facts(scope, min(first, labels[0]), labels[-1], by_child=False)
+    e = SimpleNamespace(**{name: sum(f.get(name, 0) for (month,), f in facts.items() if month >= first)
                            for name in ("rated", "satisfied", "closed", "close_days")})
-    stage_days = {"sign": _average(o.sign_days or 0, o.signed), "verify": _average(o.verify_days or 0, o.verified or 0),
-                  "handle": _average(o.handle_days or 0, o.handled or 0),
-                  "close": _average(e.close_days or 0, e.closed or 0)}
-    return {"states": states, "sign": (o.signed_in_time or 0, o.signed), "completion": (o.done_in_time or 0, o.done),
-            "satisfaction": (e.satisfied or 0, e.rated or 0), "stages": stage_days,
+    stage_days = {"sign": _average(o.sign_days, o.signed), "verify": _average(o.verify_days, o.verified),
+                  "handle": _average(o.handle_days, o.handled), "close": _average(e.close_days, e.closed)}
+    repeats = {code: (f.get("repeats", 0), f.get("complaints", 0))
+               for (code,), f in _read(scope, first, f"{today:%Y-%m}", REPEATS, by_child=True, by_month=False).items()}
+    return {"states": states, "sign": (o.signed_in_time, o.signed), "completion": (o.done_in_time, o.done),
+            "satisfaction": (e.satisfied, e.rated), "stages": stage_days,
             "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts),
             "follow_ups": {month: counts for (month,), counts in follow_up_facts(
-                scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False).items()},
-            "repeats": _repeat_figures(scope, start, today)}
-
-
-def _repeat_figures(scope: Unit, start: datetime, today: date) -> dict[str, tuple[int, int]]:
-    """(repeats, complaints) per direct child code since ``start``, for the dashboard's 重复投诉率."""
-    out: dict[str, tuple[int, int]] = {}
-    end = month_bounds(f"{today:%Y-%m}")[1]
-    for (code, _month), f in repeat_facts(scope, start, end, by_child=True).items():
-        hits, total = out.get(code, (0, 0))
-        out[code] = (hits + f.get("repeats", 0), total + f.get("complaints", 0))
-    return out
+                scope, labels[0], labels[-1], by_child=False).items()},
+            "repeats": repeats}
 
 
 def _repeat_rates(scope: Unit, figures: dict[str, tuple[int, int]]) -> tuple[Rate, list[tuple[str, str, Rate]]]:
@@ -459,15 +392,15 @@ def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
 
 def _now_figures(scope: Unit, today: date) -> dict[str, dict[str, int]]:
     """The figures of ``UnitNow`` by child code: two statements."""
-    orders = (_per_unit(Order.receiving_unit_id, None, sa.func.count().label("overdue_orders"))
+    orders = (sa.select(Order.receiving_unit_id, sa.func.count().label("overdue_orders"))
               .where(status.order_overdue(Order, today)), Order.receiving_unit_id)
-    cases = (_per_unit(Case.responsible_unit_id, None,
+    cases = (sa.select(Case.responsible_unit_id,
                        _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
                        _count_if(escalated(Case)).label("escalated"))
              .where(Case.state.not_in(CaseState.FINISHED)), Case.responsible_unit_id)
     out: dict[str, dict[str, int]] = {}
     for stmt, unit_id in (orders, cases):
-        for (code,), figures in _roll_up(scope, stmt, unit_id, by_child=True, by_month=False).items():
+        for code, figures in _by_child(scope, stmt, unit_id).items():
             out.setdefault(code, {}).update(figures)
     return out
 
@@ -490,28 +423,22 @@ def overdue_by_unit(scope: Unit, today: date, now: list[UnitNow] | None = None) 
 
 # --- the three rates of the follow-ups (回访: 响应率 / 解决率 / 满意率) ------------------------------------
 
-def follow_up_facts(scope: Unit, start: datetime, end: datetime, *, by_child: bool) -> dict[tuple, dict[str, int]]:
-    """Valid follow-ups ended in [start, end) and their answers, per (child, month) or per (month,): one statement.
+FOLLOW_UPS = ["fu.valid", "fu.in_time", "fu.solved", "fu.partly", "fu.satisfied", "fu.basically"]
+
+
+def follow_up_facts(scope: Unit, first: str, last: str, *, by_child: bool) -> dict[tuple, dict[str, int]]:
+    """Valid follow-ups ended in months ``first``..``last`` and their answers, per (child, month) or per (month,).
 
     A follow-up counts in the month it ended, for the unit that owed it (responsible at closing).
     """
-    valid = FollowUp.state.in_(FollowUpState.VALID)
-    stmt = (_per_unit(FollowUp.unit_id, FollowUp.ended_at,
-                      sa.func.count().label("valid"),
-                      _count_if(FollowUp.in_time.is_(True)).label("in_time"),
-                      _count_if(FollowUp.resolution == Resolution.SOLVED).label("solved"),
-                      _count_if(FollowUp.resolution == Resolution.PARTLY).label("partly"),
-                      _count_if(FollowUp.rating == Rating.SATISFIED).label("satisfied"),
-                      _count_if(FollowUp.rating == Rating.BASICALLY).label("basically"))
-            .where(valid, _in_period(FollowUp.ended_at, start, end)))
-    return _roll_up(scope, stmt, FollowUp.unit_id, by_child=by_child, by_month=True)
+    return {key: {name.removeprefix("fu."): n for name, n in counts.items()}
+            for key, counts in _read(scope, first, last, FOLLOW_UPS, by_child=by_child).items()}
 
 
 def three_rates_rows(scope: Unit, month: str, weights: dict[str, float]) -> dict[str, ThreeRates]:
     """The monthly report's three rates by child code (the scope's own code for itself)."""
-    start, end = month_bounds(month)
     rows = {code: ThreeRates(weights) for code in (scope.code, *(u.code for u in _children(scope)))}
-    for (child, _m), counts in follow_up_facts(scope, start, end, by_child=True).items():
+    for (child, _m), counts in follow_up_facts(scope, month, month, by_child=True).items():
         if child in rows:
             rows[child].add(counts)
     return rows
@@ -526,7 +453,7 @@ def three_rates(scope: Unit, today: date, weights: dict[str, float], months: int
     """
     labels = _months_back(today, months)
     if facts is None:
-        facts = follow_up_facts(scope, month_bounds(labels[0])[0], month_bounds(labels[-1])[1], by_child=False)
+        facts = follow_up_facts(scope, labels[0], labels[-1], by_child=False)
     total, trend_rows = ThreeRates(weights), []
     for month in labels:
         rates = ThreeRates(weights)

@@ -22,6 +22,7 @@ from caseflow.models.enums import (
     Verdict,
 )
 from caseflow.models.events import AuditEntry, CaseEvent
+from caseflow.models.facts import CaseFacts, UnitFacts
 from caseflow.models.filters import SAVED_FILTER_LISTS, SavedFilter
 from caseflow.models.followups import FollowUp
 from caseflow.models.guidance import FaqCount, FaqEntry, OrderCitation, PolicyRule
@@ -53,8 +54,9 @@ from caseflow.models.units import Unit
 from caseflow.models.users import User
 
 __all__ = [
+    "UnitFacts",
     "Attachment", "AuditEntry", "CalendarDay", "CalendarYear", "Case", "CitizenSession",
-    "CaseEvent", "CaseLink", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
+    "CaseEvent", "CaseFacts", "CaseLink", "CaseSource", "CaseState", "Category", "ChaseStep", "Counter", "EmailMessage",
     "ExtensionRequest", "ExtensionState", "MatchReason", "MonthlyReport", "Notification", "Order", "OrderKind", "OrderState",
     "OutboxItem", "Person", "Rating", "ReceiptCode", "RenderedDocument", "Role", "SavedFilter", "SAVED_FILTER_LISTS",
     "Setting", "Sex", "SmsMessage", "ThrottleCounter", "Unit", "UnitKind", "User", "Verdict", "case_schools",

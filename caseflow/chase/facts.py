@@ -1,0 +1,397 @@
+"""Summary rows: the counts behind the dashboard and the monthly report, kept by the transaction that changes them.
+
+A *fact* is a number for one unit, one Shanghai calendar month and one metric ("received", "closed", "overdue",
+…).  ``KINDS`` says, once, which rows count toward which metric, for which unit and in which month: the cases
+by the month they were received, closings and ratings, the orders by the month they were sent and reported,
+the chase's overdue marks and escalations, the follow-up calls.  Every figure the dashboard and the report
+show is read from two tables this module keeps:
+
+- ``unit_facts`` (unit, month, metric) → n, **rolled up**: a unit's row counts its own facts and those of
+  every unit below it, so a province's twelve months are a dozen rows whatever the number of cases;
+- ``case_facts``: each case's own facts as last added to ``unit_facts``, so that a change is applied as the
+  difference between a case's facts before and after it.
+
+Any flush that adds, changes or deletes a case or one of its orders, events, chase steps, follow-ups or
+links marks the case (``after_flush``); code that writes those tables with a bulk statement marks them with
+``touch``.  Just before the commit, the marked cases' facts are computed afresh from the data, compared with
+what ``case_facts`` holds, and the difference is added to ``unit_facts`` for the unit and all its parents —
+in the same transaction, so the summary is never out of step with the data a reader sees.  Concurrent
+transactions touching the same case serialise on its ``case_facts`` row (locked before it is read); the
+summary rows are updated in one statement in a fixed order, so two transactions cannot deadlock on them.
+
+``rebuild`` computes both tables from scratch (the migration and the benchmark's bulk load use it);
+``drift`` compares them with a fresh computation (the tests call it after every test).
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+
+from caseflow.chase.queries import BY_HAND
+from caseflow.extensions import db
+from caseflow.models import (
+    Case,
+    CaseEvent,
+    CaseFacts,
+    CaseLink,
+    CaseState,
+    ChaseStep,
+    FollowUp,
+    FollowUpState,
+    Order,
+    OrderKind,
+    Rating,
+    Resolution,
+    Unit,
+    UnitFacts,
+)
+
+SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
+Key = tuple[int, str, str]  # (unit id, 'YYYY-MM', metric)
+
+
+class month_key(FunctionElement):
+    """SQL: the 'YYYY-MM' of a UTC timestamp's Shanghai calendar month.
+
+    SQLite keeps naive UTC text, and Shanghai has had no daylight saving time since 1991.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(month_key, "postgresql")
+def _month_key_pg(element, compiler, **kw):
+    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
+
+
+@compiles(month_key)
+def _month_key_other(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _sum_if(condition: Any, value: Any) -> Any:
+    return sa.func.sum(sa.case((condition, value), else_=0))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of fact: rows of ``source`` (filtered by ``where``) counted for ``unit`` in the month of ``at``."""
+
+    name: str
+    case_id: Any
+    unit: Any
+    at: Any
+    source: Any  # a FROM clause (table or join)
+    where: tuple
+    metrics: dict[str, Any]  # metric name → aggregate over the rows
+
+    def select(self, *, by_case: bool, cases: Any = None) -> sa.Select:
+        keys = [self.case_id.label("case_id")] if by_case else []
+        keys += [self.unit.label("unit_id"), month_key(self.at).label("month")]
+        stmt = (sa.select(*keys, *(agg.label(name) for name, agg in self.metrics.items()))
+                .select_from(self.source).where(*self.where, self.at.is_not(None), self.unit.is_not(None)))
+        if cases is not None:
+            stmt = stmt.where(cases(self.case_id))
+        return stmt.group_by(*(k.element for k in keys))
+
+
+def _kinds() -> list[Kind]:
+    """What counts, once for every reader (built per call: the enum sets are read at that moment)."""
+    counted = Case.state.in_(CaseState.COUNTED)  # a merged repeat complaint is counted once, as its primary
+    linked = sa.exists().where(CaseLink.case_id == Case.id, CaseLink.linked_at.is_not(None))
+    verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
+    done = Order.completed_on_time.is_not(None)
+    valid = FollowUp.state.in_(FollowUpState.VALID)
+    close, rate = CaseEvent.action == "close", CaseEvent.action == "rate"
+    return [
+        # Cases by the month they were received, for the unit responsible for them.
+        Kind("received", Case.id, Case.responsible_unit_id, Case.received_at, Case, (), {
+            "received": _count_if(counted),
+            "complaints": sa.func.count(),  # 重复投诉率's denominator counts merged complaints too
+            "repeats": _count_if(sa.or_(Case.state == CaseState.MERGED, linked)),
+            **{f"state:{s.value}": _count_if(Case.state == s) for s in CaseState.COUNTED},
+        }),
+        # Withdrawals (撤诉): a case ended by its complainant is no closing.
+        Kind("withdrawn", Case.id, Case.responsible_unit_id, Case.withdrawn_at, Case, (),
+             {"withdrawn": sa.func.count()}),
+        # Closings and ratings, for the unit responsible for the case.
+        Kind("closings", CaseEvent.case_id, Case.responsible_unit_id, CaseEvent.created_at,
+             sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id), (CaseEvent.action.in_(("close", "rate")),), {
+                 "closed": _count_if(close),
+                 "close_days": _sum_if(close, sa.func.coalesce(CaseEvent.workdays, 0)),
+                 "rated": _count_if(rate),
+                 "satisfied": _count_if(sa.and_(rate, CaseEvent.value.in_(SATISFIED))),
+             }),
+        # Orders by the month they were reported, for the receiving unit: on-time completion.
+        Kind("reported", Order.case_id, Order.receiving_unit_id, Order.reported_at, Order, (done,), {
+            "on_time": _count_if(Order.completed_on_time.is_(True)),
+            "completed": sa.func.count(),
+        }),
+        # Orders by the month they were sent: signing and completion, and the working days each stage took.
+        Kind("sent", Order.case_id, Order.receiving_unit_id, Order.sent_at, Order, (), {
+            "sent.signed_in_time": _count_if(Order.signed_on_time.is_(True)),
+            "sent.signed": _count_if(Order.signed_on_time.is_not(None)),
+            "sent.sign_days": _sum_if(Order.sign_workdays.is_not(None), Order.sign_workdays),
+            "sent.done_in_time": _count_if(Order.completed_on_time.is_(True)),
+            "sent.done": _count_if(done),
+            "sent.verify_days": _sum_if(sa.and_(done, verify, Order.complete_workdays.is_not(None)),
+                                        Order.complete_workdays),
+            "sent.verified": _count_if(sa.and_(done, verify)),
+            "sent.handle_days": _sum_if(sa.and_(done, handle, Order.complete_workdays.is_not(None)),
+                                        Order.complete_workdays),
+            "sent.handled": _count_if(sa.and_(done, handle)),
+        }),
+        # Overdue marks and escalations, for who was late: the receiving unit, or the responsible unit for
+        # its own deadline.  The 督办数 counts escalations of late work (not by hand, not of a follow-up call).
+        Kind("chase", ChaseStep.case_id, sa.func.coalesce(Order.receiving_unit_id, Case.responsible_unit_id),
+             ChaseStep.created_at,
+             sa.join(ChaseStep, Case, Case.id == ChaseStep.case_id).outerjoin(Order, Order.id == ChaseStep.order_id),
+             (ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
+              ChaseStep.subject.not_like(f"{BY_HAND}%"), ChaseStep.subject.not_like("follow_up:%")), {
+                 "overdue": _count_if(ChaseStep.step == "overdue"),
+                 "escalated": _count_if(ChaseStep.step == "escalate"),
+             }),
+        # Valid follow-up calls, in the month they ended, for the unit that owed them.
+        Kind("follow_ups", FollowUp.case_id, FollowUp.unit_id, FollowUp.ended_at, FollowUp, (valid,), {
+            "fu.valid": sa.func.count(),
+            "fu.in_time": _count_if(FollowUp.in_time.is_(True)),
+            "fu.solved": _count_if(FollowUp.resolution == Resolution.SOLVED),
+            "fu.partly": _count_if(FollowUp.resolution == Resolution.PARTLY),
+            "fu.satisfied": _count_if(FollowUp.rating == Rating.SATISFIED),
+            "fu.basically": _count_if(FollowUp.rating == Rating.BASICALLY),
+        }),
+    ]
+
+
+def metric_names() -> list[str]:
+    return [name for kind in _kinds() for name in kind.metrics]
+
+
+# --- the facts of given cases ----------------------------------------------------------------------
+
+def facts_of(cases: Any, session: Session | None = None) -> dict[int, dict[Key, int]]:
+    """Each case's facts, computed from the data.  ``cases(column)`` is a condition on a case id column."""
+    session = session or db.session
+    out: dict[int, dict[Key, int]] = defaultdict(dict)
+    for kind in _kinds():
+        for row in session.execute(kind.select(by_case=True, cases=cases)).mappings():
+            mine = out[row["case_id"]]
+            for name in kind.metrics:
+                n = int(row[name] or 0)
+                if n:
+                    mine[(row["unit_id"], row["month"], name)] = n
+    return out
+
+
+def _in(ids: list[int]):
+    return lambda column: column.in_(ids)
+
+
+def _encode(facts: dict[Key, int]) -> str:
+    return json.dumps(sorted([u, m, k, n] for (u, m, k), n in facts.items()), separators=(",", ":"))
+
+
+def _decode(text: str) -> dict[Key, int]:
+    return {(u, m, k): n for u, m, k, n in json.loads(text)}
+
+
+def _ancestors(unit_ids: Iterable[int], session: Session) -> dict[int, list[int]]:
+    """Each unit's id and its parents' ids (its path's codes)."""
+    paths = dict(session.execute(sa.select(Unit.id, Unit.path).where(Unit.id.in_(set(unit_ids)))).all())
+    codes = {code for path in paths.values() for code in path.strip("/").split("/")}
+    ids = dict(session.execute(sa.select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all())
+    return {unit: [ids[c] for c in path.strip("/").split("/") if c in ids] for unit, path in paths.items()}
+
+
+CHUNK = 2000
+
+
+def refresh(case_ids: Iterable[int]) -> None:
+    """Bring the facts of these cases up to date in ``case_facts`` and (as a difference) in ``unit_facts``."""
+    ids = sorted(set(case_ids))
+    delta: dict[Key, int] = defaultdict(int)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        # Lock first (in id order): a concurrent transaction on the same case waits here until this one
+        # commits, then reads the facts it left.
+        old = {cid: _decode(text) for cid, text in db.session.execute(
+            sa.select(CaseFacts.case_id, CaseFacts.facts).where(CaseFacts.case_id.in_(chunk))
+            .order_by(CaseFacts.case_id).with_for_update())}
+        new = facts_of(_in(chunk))
+        existing = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(chunk))))
+        changed = []
+        for cid in chunk:
+            before = old.get(cid, {})
+            after = new.get(cid, {}) if cid in existing else {}
+            for key in before.keys() | after.keys():
+                delta[key] += after.get(key, 0) - before.get(key, 0)
+            if cid not in existing:
+                if cid in old:
+                    changed.append((cid, None))  # the case is gone: so are its facts
+            elif cid not in old or before != after:
+                changed.append((cid, after))
+        gone = [cid for cid, facts in changed if facts is None]
+        if gone:
+            db.session.execute(sa.delete(CaseFacts).where(CaseFacts.case_id.in_(gone)))
+        rows = [{"case_id": cid, "facts": _encode(facts)} for cid, facts in changed if facts is not None]
+        if rows:
+            insert = _insert(CaseFacts)
+            db.session.execute(insert.on_conflict_do_update(index_elements=["case_id"],
+                                                            set_={"facts": insert.excluded.facts}), rows)
+    _add(delta)
+
+
+def _insert(model):
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def _add(delta: dict[Key, int]) -> None:
+    """Add a difference of leaf facts to ``unit_facts``, for each unit and all its parents (one statement)."""
+    delta = {k: n for k, n in delta.items() if n}
+    if not delta:
+        return
+    parents = _ancestors((unit for unit, _m, _k in delta), db.session)
+    rolled: dict[Key, int] = defaultdict(int)
+    for (unit, month, metric), n in delta.items():
+        for up in parents.get(unit, [unit]):
+            rolled[(up, month, metric)] += n
+    rows = [{"unit_id": u, "month": m, "metric": k, "n": n} for (u, m, k), n in sorted(rolled.items()) if n]
+    if not rows:
+        return
+    insert = _insert(UnitFacts)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=["unit_id", "month", "metric"], set_={"n": UnitFacts.n + insert.excluded.n}), rows)
+
+
+# --- keeping them up to date -----------------------------------------------------------------------
+
+_TOUCHED = "caseflow.fact_cases"
+
+
+def touch(case_ids: Iterable[int | None]) -> None:
+    """Mark cases whose facts a bulk statement changed (the ORM's changes are found by themselves)."""
+    db.session.info.setdefault(_TOUCHED, set()).update(i for i in case_ids if i is not None)
+
+
+def _case_ids(objects: Iterable[object]) -> Iterator[int | None]:
+    for obj in objects:
+        if isinstance(obj, Case):
+            yield obj.id
+        elif isinstance(obj, Order | CaseEvent | ChaseStep | FollowUp):
+            yield obj.case_id
+        elif isinstance(obj, CaseLink):
+            yield obj.case_id
+            yield obj.other_id
+
+
+def _after_flush(session: Session, _context) -> None:
+    found = {i for i in _case_ids(chain(session.new, session.dirty, session.deleted)) if i is not None}
+    if found:
+        session.info.setdefault(_TOUCHED, set()).update(found)
+
+
+def _before_commit(session: Session) -> None:
+    if not session.info.get(_TOUCHED):
+        return
+    session.flush()
+    refresh(session.info.pop(_TOUCHED))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def init_app(app) -> None:
+    """Keep the summary rows with every commit of the app's sessions (installed once per process)."""
+    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                           ("after_rollback", _after_rollback)):
+        if not sa.event.contains(db.session, name, listener):
+            sa.event.listen(db.session, name, listener)
+
+
+# --- from scratch ----------------------------------------------------------------------------------
+
+def _ancestry() -> Any:
+    """SQL: (unit_id, ancestor_id) for every unit and each of its parents and itself."""
+    base = sa.select(Unit.id.label("unit_id"), Unit.id.label("ancestor_id"), Unit.parent_id.label("next_id"))
+    tree = base.cte("ancestry", recursive=True)
+    up = sa.orm.aliased(Unit)
+    tree = tree.union_all(sa.select(tree.c.unit_id, up.id, up.parent_id).join(up, up.id == tree.c.next_id))
+    return tree
+
+
+def rebuild(session: Session | None = None, batch: int = 20_000) -> dict[str, int]:
+    """Compute ``unit_facts`` and ``case_facts`` from scratch (in the caller's transaction)."""
+    session = session or db.session
+    session.execute(sa.delete(UnitFacts))
+    session.execute(sa.delete(CaseFacts))
+    tree = _ancestry()
+    for kind in _kinds():
+        leaf = kind.select(by_case=False).cte(f"leaf_{kind.name}")
+        parts = [sa.select(tree.c.ancestor_id, leaf.c.month, sa.literal(name, sa.String).label("metric"),
+                           sa.func.sum(leaf.c[name]).label("n"))
+                 .join(tree, tree.c.unit_id == leaf.c.unit_id)
+                 .group_by(tree.c.ancestor_id, leaf.c.month)
+                 .having(sa.func.sum(leaf.c[name]) != 0)
+                 for name in kind.metrics]
+        session.execute(sa.insert(UnitFacts).from_select(["unit_id", "month", "metric", "n"],
+                                                             sa.union_all(*parts)))
+    cases = 0
+    last = 0
+    while True:
+        ids = list(session.scalars(sa.select(Case.id).where(Case.id > last).order_by(Case.id).limit(batch)))
+        if not ids:
+            break
+        lo, hi = ids[0], ids[-1]
+        found = facts_of(lambda column, lo=lo, hi=hi: column.between(lo, hi), session)
+        session.execute(sa.insert(CaseFacts), [{"case_id": cid, "facts": _encode(found.get(cid, {}))}
+                                                  for cid in ids])
+        cases += len(ids)
+        last = hi
+    units = session.scalar(sa.select(sa.func.count()).select_from(UnitFacts))
+    session.info.pop(_TOUCHED, None)
+    return {"cases": cases, "unit_facts": int(units or 0)}
+
+
+def drift(limit: int = 20) -> list[str]:
+    """Where the summary rows differ from the data (empty when they agree): the tests' check."""
+    problems: list[str] = []
+    ids = list(db.session.scalars(sa.select(Case.id)))
+    fresh = facts_of(_in(ids)) if ids else {}
+    stored = {cid: _decode(text) for cid, text in db.session.execute(sa.select(CaseFacts.case_id, CaseFacts.facts))}
+    for cid in sorted(set(ids) | stored.keys()):
+        if fresh.get(cid, {}) != stored.get(cid, {}) or (cid in ids) != (cid in stored):
+            problems.append(f"case {cid}: stored {stored.get(cid)} != computed {fresh.get(cid, {})}")
+    leaf: dict[Key, int] = defaultdict(int)
+    for facts in fresh.values():
+        for key, n in facts.items():
+            leaf[key] += n
+    parents = _ancestors({u for u, _m, _k in leaf}, db.session) if leaf else {}
+    expected: dict[Key, int] = defaultdict(int)
+    for (unit, month, metric), n in leaf.items():
+        for up in parents.get(unit, [unit]):
+            expected[(up, month, metric)] += n
+    have = {(u, m, k): n for u, m, k, n in db.session.execute(
+        sa.select(UnitFacts.unit_id, UnitFacts.month, UnitFacts.metric, UnitFacts.n)) if n}
+    for key in sorted(expected.keys() | have.keys()):
+        if expected.get(key, 0) != have.get(key, 0):
+            problems.append(f"unit_facts {key}: stored {have.get(key, 0)} != computed {expected.get(key, 0)}")
+    return problems[:limit] if limit else problems
