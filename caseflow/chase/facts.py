@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.chase.queries import BY_HAND
@@ -57,6 +57,7 @@ from caseflow.models import (
 
 SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
 Key = tuple[int, str, str]  # (unit id, 'YYYY-MM', metric)
+AnySession = Session | scoped_session[Any]
 
 
 class month_key(FunctionElement):
@@ -183,9 +184,9 @@ def metric_names() -> list[str]:
 
 # --- the facts of given cases ----------------------------------------------------------------------
 
-def facts_of(cases: Any, session: Session | None = None) -> dict[int, dict[Key, int]]:
+def facts_of(cases: Any, session: AnySession | None = None) -> dict[int, dict[Key, int]]:
     """Each case's facts, computed from the data.  ``cases(column)`` is a condition on a case id column."""
-    session = session or db.session
+    session = db.session if session is None else session
     out: dict[int, dict[Key, int]] = defaultdict(dict)
     for kind in _kinds():
         for row in session.execute(kind.select(by_case=True, cases=cases)).mappings():
@@ -209,7 +210,7 @@ def _decode(text: str) -> dict[Key, int]:
     return {(u, m, k): n for u, m, k, n in json.loads(text)}
 
 
-def _ancestors(unit_ids: Iterable[int], session: Session) -> dict[int, list[int]]:
+def _ancestors(unit_ids: Iterable[int], session: AnySession) -> dict[int, list[int]]:
     """Each unit's id and its parents' ids (its path's codes)."""
     paths = dict(session.execute(sa.select(Unit.id, Unit.path).where(Unit.id.in_(set(unit_ids)))).all())
     codes = {code for path in paths.values() for code in path.strip("/").split("/")}
@@ -233,7 +234,7 @@ def refresh(case_ids: Iterable[int]) -> None:
             .order_by(CaseFacts.case_id).with_for_update())}
         new = facts_of(_in(chunk))
         existing = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(chunk))))
-        changed = []
+        changed: list[tuple[int, dict[Key, int] | None]] = []
         for cid in chunk:
             before = old.get(cid, {})
             after = new.get(cid, {}) if cid in existing else {}
@@ -255,12 +256,12 @@ def refresh(case_ids: Iterable[int]) -> None:
     _add(delta)
 
 
-def _insert(model):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
+def _insert(model) -> Any:
+    """INSERT … ON CONFLICT, which PostgreSQL and SQLite both have (each dialect builds its own)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def _add(delta: dict[Key, int]) -> None:
@@ -309,10 +310,10 @@ def _after_flush(session: Session, _context) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    if not session.info.get(_TOUCHED):
-        return
-    session.flush()
-    refresh(session.info.pop(_TOUCHED))
+    session.flush()  # what the commit would flush next is marked now (``_after_flush``)
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        refresh(touched)
 
 
 def _after_rollback(session: Session) -> None:
@@ -338,9 +339,9 @@ def _ancestry() -> Any:
     return tree
 
 
-def rebuild(session: Session | None = None, batch: int = 20_000) -> dict[str, int]:
+def rebuild(session: AnySession | None = None, batch: int = 20_000) -> dict[str, int]:
     """Compute ``unit_facts`` and ``case_facts`` from scratch (in the caller's transaction)."""
-    session = session or db.session
+    session = db.session if session is None else session
     session.execute(sa.delete(UnitFacts))
     session.execute(sa.delete(CaseFacts))
     tree = _ancestry()

@@ -120,16 +120,16 @@ def _read(scope: Unit, first: str | None, last: str | None, metrics: list[str], 
     found: dict[tuple, dict[str, int]] = {}
     scope_totals: dict[tuple, dict[str, int]] = {}
     for row in db.session.execute(stmt.group_by(*groups)):
-        period = (row.month,) if by_month else ()
+        period: tuple = (row.month,) if by_month else ()
         slot = scope_totals.setdefault(period, {}) if by_child and row.own else found.setdefault(
             ((row.code,) if by_child else ()) + period, {})
         slot[row.metric] = int(row.n)
     if by_child:  # the scope's own line: its total less its children's
-        for (_code, *period), figures in list(found.items()):
-            own = scope_totals.setdefault(tuple(period), {})
+        for key, figures in list(found.items()):
+            mine = scope_totals.setdefault(key[1:], {})
             for name, n in figures.items():
-                own[name] = own.get(name, 0) - n
-        found.update({(scope.code, *period): figures for period, figures in scope_totals.items()})
+                mine[name] = mine.get(name, 0) - n
+        found.update({(scope.code, *key): figures for key, figures in scope_totals.items()})
     return found
 
 
