@@ -386,12 +386,7 @@ def order_conditions(user: User, f: ListFilters, *, with_state: bool = True) -> 
 
 
 def _order_urgency() -> sa.ColumnElement:
-    """The deadline the receiver must meet next (signing, then completing); none once it reported.
-
-    ``ix_orders_urgency`` (models/orders.py) indexes this very expression: change both together.
-    """
-    return sa.case((status.sign_running(Order), Order.sign_due_on),
-                   (status.completion_running(Order), Order.due_on), else_=None)
+    return status.order_urgency(Order)
 
 
 def _case_sorted(query: sa.Select, sort: str) -> sa.Select:

@@ -47,6 +47,9 @@ class ChaseStep(Model):
         sa.UniqueConstraint("subject", "step", "deadline", "due_on", name="uq_chase_steps_once"),
         sa.CheckConstraint("step IN ('remind', 'overdue', 'escalate')", name="step_known"),
         sa.CheckConstraint("deadline IN ('sign', 'complete', 'action', 'review')", name="deadline_known"),
+        # The dashboard's escalated cases, read from the escalations alone.
+        sa.Index("ix_chase_steps_escalations", "case_id", postgresql_where=sa.text("step = 'escalate'"),
+                 sqlite_where=sa.text("step = 'escalate'")),
     )
 
 

@@ -173,3 +173,31 @@ def test_a_repeat_comes_from_the_cache_and_a_change_is_seen_at_once(world, db, f
         after = dashboard(province, since=date(2026, 9, 1), today=today)
     assert after.sign_rate == Rate(3, 6)
     assert after.stage_days["sign"] == pytest.approx((1 + 1 + 6 + 1 + 4 + 14) / 6)  # 10-12 → 10-30: 14 days
+
+
+def test_the_now_figures_count_what_the_lists_filters_find(world, db, figures):
+    """The dashboard counts late and escalated cases as sets (late_cases, escalated_cases); the lists ask each
+    case (case_overdue, escalated): the same cases either way, per unit, on the fixture and days around it."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import aliased
+
+    from caseflow.chase.queries import escalated
+    from caseflow.chase.stats import by_unit_now
+    from caseflow.deadlines import status
+    from caseflow.models import Case, Order
+
+    for day in (date(2026, 10, 14), date(2026, 10, 20), date(2026, 10, 30)):
+        now = {r.code: (r.overdue_cases, r.escalated) for r in by_unit_now(world.unit("410000"), day)}
+        asked = {}
+        for code in now:
+            unit = world.unit(code)
+            within = Case.responsible_unit_id.in_(
+                sa.select(type(unit).id).where(type(unit).path.startswith(unit.path)))
+            if code == "410000":
+                within = Case.responsible_unit_id == unit.id
+            late = db.session.scalar(sa.select(sa.func.count()).where(
+                within, Case.state.not_in(CaseState.FINISHED), status.case_overdue(Case, aliased(Order), day)))
+            up = db.session.scalar(sa.select(sa.func.count()).where(within, escalated(Case)))
+            asked[code] = (late, up)
+        assert now == asked, day
+        assert sum(late for late, _ in now.values()) >= (1 if day >= date(2026, 10, 20) else 0)
