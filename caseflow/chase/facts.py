@@ -185,16 +185,26 @@ def metric_names() -> list[str]:
 # --- the facts of given cases ----------------------------------------------------------------------
 
 def facts_of(cases: Any, session: AnySession | None = None) -> dict[int, dict[Key, int]]:
-    """Each case's facts, computed from the data.  ``cases(column)`` is a condition on a case id column."""
+    """Each case's facts, computed from the data.  ``cases(column)`` is a condition on a case id column.
+
+    One statement: every kind's rows, side by side (a kind's metrics in the first columns ``v0``…).
+    """
     session = db.session if session is None else session
+    kinds = _kinds()
+    width = max(len(k.metrics) for k in kinds)
+    parts = []
+    for number, kind in enumerate(kinds):
+        stmt = kind.select(by_case=True, cases=cases)
+        values = [sa.cast(c, sa.BigInteger) for c in list(stmt.selected_columns)[3:]]
+        values += [sa.cast(sa.null(), sa.BigInteger)] * (width - len(values))
+        parts.append(stmt.with_only_columns(*list(stmt.selected_columns)[:3], sa.literal(number).label("kind"),
+                                            *(v.label(f"v{i}") for i, v in enumerate(values))))
     out: dict[int, dict[Key, int]] = defaultdict(dict)
-    for kind in _kinds():
-        for row in session.execute(kind.select(by_case=True, cases=cases)).mappings():
-            mine = out[row["case_id"]]
-            for name in kind.metrics:
-                n = int(row[name] or 0)
-                if n:
-                    mine[(row["unit_id"], row["month"], name)] = n
+    for row in session.execute(sa.union_all(*parts)):
+        mine = out[row.case_id]
+        for name, n in zip(kinds[row.kind].metrics, row[4:], strict=False):
+            if n:
+                mine[(row.unit_id, row.month, name)] = int(n)
     return out
 
 
@@ -211,11 +221,12 @@ def _decode(text: str) -> dict[Key, int]:
 
 
 def _ancestors(unit_ids: Iterable[int], session: AnySession) -> dict[int, list[int]]:
-    """Each unit's id and its parents' ids (its path's codes)."""
-    paths = dict(session.execute(sa.select(Unit.id, Unit.path).where(Unit.id.in_(set(unit_ids)))).all())
-    codes = {code for path in paths.values() for code in path.strip("/").split("/")}
-    ids = dict(session.execute(sa.select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all())
-    return {unit: [ids[c] for c in path.strip("/").split("/") if c in ids] for unit, path in paths.items()}
+    """Each unit's id and its parents' ids, up the tree (one statement)."""
+    tree = _ancestry(sa.select(Unit.id).where(Unit.id.in_(set(unit_ids))))
+    out: dict[int, list[int]] = defaultdict(list)
+    for unit, ancestor in session.execute(sa.select(tree.c.unit_id, tree.c.ancestor_id)):
+        out[unit].append(ancestor)
+    return out
 
 
 CHUNK = 2000
@@ -330,9 +341,11 @@ def init_app(app) -> None:
 
 # --- from scratch ----------------------------------------------------------------------------------
 
-def _ancestry() -> Any:
-    """SQL: (unit_id, ancestor_id) for every unit and each of its parents and itself."""
+def _ancestry(units: Any = None) -> Any:
+    """SQL: (unit_id, ancestor_id) for every unit (or those of ``units``, a select of ids), itself and each parent."""
     base = sa.select(Unit.id.label("unit_id"), Unit.id.label("ancestor_id"), Unit.parent_id.label("next_id"))
+    if units is not None:
+        base = base.where(Unit.id.in_(units))
     tree = base.cte("ancestry", recursive=True)
     up = sa.orm.aliased(Unit)
     tree = tree.union_all(sa.select(tree.c.unit_id, up.id, up.parent_id).join(up, up.id == tree.c.next_id))
