@@ -13,7 +13,9 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.cases import access, permissions
 from caseflow.deadlines import status
@@ -199,6 +201,36 @@ def _hashes(q: str) -> list[str]:
     return [h for h in dict.fromkeys(crypto.lookup_hash(v) for v in values) if h]
 
 
+class has_characters(FunctionElement):
+    """SQL: a name contains each of these characters (``ix_persons_name_chars`` on PostgreSQL; true elsewhere).
+
+    Short names have no trigram: this narrows them to the people whose name has the characters, and the
+    substring test then keeps those that have them in a row.
+    """
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(has_characters, "postgresql")
+def _has_characters_pg(element, compiler, **kw):
+    name, chars = list(element.clauses)
+    return f"string_to_array({compiler.process(name, **kw)}, NULL) @> {compiler.process(chars, **kw)}"
+
+
+@compiles(has_characters)
+def _has_characters_other(element, compiler, **kw):
+    return "1 = 1"
+
+
+def _name_contains(q: str) -> sa.ColumnElement[bool]:
+    contains = Person.name.contains(q, autoescape=True)
+    if len(q) >= 3:  # the trigram index
+        return contains
+    chars = sa.literal(sorted(set(q)), sa.ARRAY(sa.Text))
+    return sa.and_(has_characters(Person.name, chars), contains)
+
+
 def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     """The case's complainant or student is a person matching ``condition``.
 
@@ -224,7 +256,7 @@ def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
     upper = q.upper()
     if _ORDER_NUMBER.match(upper):
         return number_column.startswith(upper, autoescape=True)
-    return _people(Person.name.contains(q, autoescape=True))
+    return _people(_name_contains(q))
 
 
 def _case_number_or(q: str, column) -> sa.ColumnElement[bool] | None:

@@ -46,9 +46,12 @@ class Person(Model):
     registry_no: Mapped[str | None] = mapped_column(Encrypted)
     registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
-    # Name search by substring: trigrams on PostgreSQL (migration 0012), a plain index elsewhere.
+    # Name search by substring: trigrams on PostgreSQL (migration 0012), a plain index elsewhere; a name of one
+    # or two characters has no trigram, and is found by the characters it contains (migration 0026).
     __table_args__ = (
         sa.Index("ix_persons_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        sa.Index("ix_persons_name_chars", sa.text("string_to_array(name, NULL)"),
+                 postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
 
