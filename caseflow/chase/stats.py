@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
-from caseflow.chase.queries import escalated_cases
+from caseflow.chase.queries import escalated, escalated_cases
 from caseflow.chase.rates import ThreeRates
 from caseflow.deadlines import status
 from caseflow.extensions import db
@@ -80,17 +80,19 @@ def _within(scope: Unit) -> Any:
 
 
 def _by_child(scope: Unit, stmt: sa.Select, unit_id: Any) -> dict[str, dict[str, int]]:
-    """Run ``stmt`` (SELECT unit_id, figures…) grouped by the scope's direct child that ``unit_id`` lies under.
+    """Run ``stmt`` (SELECT unit_id, aggregates…) per unit, then summed per direct child of the scope.
 
-    The child comes from a small derived table of the subtree's units (id → child code, computed from
-    the path), so the big table is read once over its index and hashed into a few groups.
+    The units' figures are summed first (a few thousand rows), and only they are joined to a small derived
+    table of the subtree's units that gives each unit the child it lies below (computed from its path).
     """
     figures = list(stmt.selected_columns)[1:]
     names = [str(c.key) for c in figures]
+    per_unit = stmt.group_by(unit_id).subquery()
     units = sa.select(Unit.id, child_code(scope, Unit.path).label("child")).where(_within(scope)).subquery()
-    stmt = (stmt.where(unit_id == units.c.id).with_only_columns(units.c.child, *figures, maintain_column_froms=True)
-            .group_by(units.c.child))
-    return {row.child: {name: int(row._mapping[name] or 0) for name in names} for row in db.session.execute(stmt)}
+    rows = db.session.execute(
+        sa.select(units.c.child, *(sa.func.sum(per_unit.c[name]).label(name) for name in names))
+        .join(per_unit, list(per_unit.c)[0] == units.c.id).group_by(units.c.child))
+    return {row.child: {name: int(row._mapping[name] or 0) for name in names} for row in rows}
 
 
 def _read(scope: Unit, first: str | None, last: str | None, metrics: list[str], *, by_child: bool,
@@ -390,24 +392,43 @@ def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
     return _now_rows(scope, _now_figures(scope, today))
 
 
+PER_CASE_LIMIT = 10_000  # open cases in scope up to which each is asked; above it, the late work is read as sets
+
+
 def _now_figures(scope: Unit, today: date) -> dict[str, dict[str, int]]:
-    """The figures of ``UnitNow`` by child code: two statements, each driven by the late work's own indexes."""
-    # Late orders: the implied condition on the next deadline reads them off ix_orders_urgency.
+    """The figures of ``UnitNow`` by child code: two statements.
+
+    Late orders are read off the orders' next-deadline index (the implied condition lets the database use
+    it).  Late and escalated cases: a county's few thousand open cases are each asked (``case_overdue``,
+    ``escalated``, over its units' index); a province's hundreds of thousands are not — the late cases and
+    the escalations are read as sets from their own indexes (``status.late_cases``, ``escalated_cases``).
+    The scope's open cases are counted from the summary rows to choose.
+    """
     orders = (sa.select(Order.receiving_unit_id, sa.func.count().label("overdue_orders"))
               .where(status.order_overdue(Order, today), status.is_past(status.order_urgency(Order), today)),
               Order.receiving_unit_id)
-    # Late and escalated open cases: from the set of late cases and the escalations, not every open case.
     unfinished = Case.state.not_in(CaseState.FINISHED)
-    late = status.late_cases(Case, aliased(Order), today, Case.responsible_unit_id, where=unfinished).subquery()
-    flags = sa.union_all(
-        sa.select(late.c.id, late.c.responsible_unit_id, sa.literal(1).label("late"), sa.literal(0).label("up")),
-        escalated_cases(Case, Case.responsible_unit_id, sa.literal(0), sa.literal(1)),
-    ).subquery()
-    per_case = (sa.select(flags.c.responsible_unit_id, sa.func.max(flags.c.late).label("late"),
-                          sa.func.max(flags.c.up).label("up"))
-                .group_by(flags.c.id, flags.c.responsible_unit_id).subquery())
-    cases = (sa.select(per_case.c.responsible_unit_id, sa.func.sum(per_case.c.late).label("overdue_cases"),
-                       sa.func.sum(per_case.c.up).label("escalated")), per_case.c.responsible_unit_id)
+    open_states = [f"state:{s.value}" for s in CaseState.COUNTED if s not in CaseState.FINISHED]
+    open_cases = sum(_read(scope, None, None, open_states, by_child=False, by_month=False).get((), {}).values())
+    cases: tuple[sa.Select, Any]
+    if open_cases <= PER_CASE_LIMIT:
+        # The subtree's unit ids as values: the database then reads just their open cases (ix_cases_unfinished_unit).
+        units = list(db.session.scalars(sa.select(Unit.id).where(_within(scope))))
+        cases = (sa.select(Case.responsible_unit_id,
+                           _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
+                           _count_if(escalated(Case)).label("escalated"))
+                 .where(unfinished, Case.responsible_unit_id.in_(units)), Case.responsible_unit_id)
+    else:
+        late = status.late_cases(Case, aliased(Order), today, Case.responsible_unit_id, where=unfinished).subquery()
+        up = escalated_cases(Case, Case.responsible_unit_id).subquery()  # a row per escalation: distinct cases
+        both = sa.union_all(
+            sa.select(late.c.responsible_unit_id, sa.func.count().label("overdue_cases"), sa.literal(0).label("escalated"))
+            .group_by(late.c.responsible_unit_id),
+            sa.select(up.c.responsible_unit_id, sa.literal(0), sa.func.count(sa.distinct(up.c.id)))
+            .group_by(up.c.responsible_unit_id),
+        ).subquery()
+        cases = (sa.select(both.c.responsible_unit_id, sa.func.sum(both.c.overdue_cases).label("overdue_cases"),
+                           sa.func.sum(both.c.escalated).label("escalated")), both.c.responsible_unit_id)
     out: dict[str, dict[str, int]] = {}
     for stmt, unit_id in (orders, cases):
         for code, figures in _by_child(scope, stmt, unit_id).items():

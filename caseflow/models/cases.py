@@ -140,7 +140,9 @@ class Case(Model):
         sa.CheckConstraint("(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_has_time"),
         sa.Index("ix_cases_withdrawn", "withdrawn_at", "responsible_unit_id"),
         # The dashboard's late and escalated cases now: the open cases, found without reading every case.
-        sa.Index("ix_cases_unfinished", "id", "responsible_unit_id", postgresql_where=sa.text(_UNFINISHED),
+        sa.Index("ix_cases_unfinished", "id", "responsible_unit_id", "round", postgresql_where=sa.text(_UNFINISHED),
+                 sqlite_where=sa.text(_UNFINISHED)),
+        sa.Index("ix_cases_unfinished_unit", "responsible_unit_id", postgresql_where=sa.text(_UNFINISHED),
                  sqlite_where=sa.text(_UNFINISHED)),
     )
 

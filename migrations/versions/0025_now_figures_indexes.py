@@ -1,4 +1,4 @@
-"""the dashboard's late and escalated cases now: an index of the open cases and one of the escalations
+"""the dashboard's late and escalated cases now: indexes of the open cases (by id, by unit) and of the escalations
 
 Revision ID: 0025
 Revises: 0024
@@ -19,7 +19,9 @@ UNFINISHED = "state NOT IN ('closed', 'rejected', 'referred', 'merged', 'withdra
 
 
 def upgrade():
-    op.create_index('ix_cases_unfinished', 'cases', ['id', 'responsible_unit_id'], unique=False,
+    op.create_index('ix_cases_unfinished', 'cases', ['id', 'responsible_unit_id', 'round'], unique=False,
+                    postgresql_where=sa.text(UNFINISHED), sqlite_where=sa.text(UNFINISHED))
+    op.create_index('ix_cases_unfinished_unit', 'cases', ['responsible_unit_id'], unique=False,
                     postgresql_where=sa.text(UNFINISHED), sqlite_where=sa.text(UNFINISHED))
     op.create_index('ix_chase_steps_escalations', 'chase_steps', ['case_id'], unique=False,
                     postgresql_where=sa.text("step = 'escalate'"), sqlite_where=sa.text("step = 'escalate'"))
@@ -27,4 +29,5 @@ def upgrade():
 
 def downgrade():
     op.drop_index('ix_chase_steps_escalations', table_name='chase_steps')
+    op.drop_index('ix_cases_unfinished_unit', table_name='cases')
     op.drop_index('ix_cases_unfinished', table_name='cases')

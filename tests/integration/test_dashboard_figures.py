@@ -175,17 +175,21 @@ def test_a_repeat_comes_from_the_cache_and_a_change_is_seen_at_once(world, db, f
     assert after.stage_days["sign"] == pytest.approx((1 + 1 + 6 + 1 + 4 + 14) / 6)  # 10-12 → 10-30: 14 days
 
 
-def test_the_now_figures_count_what_the_lists_filters_find(world, db, figures):
-    """The dashboard counts late and escalated cases as sets (late_cases, escalated_cases); the lists ask each
-    case (case_overdue, escalated): the same cases either way, per unit, on the fixture and days around it."""
+@pytest.mark.parametrize("per_case_limit", [10_000, -1], ids=["each case asked", "as sets"])
+def test_the_now_figures_count_what_the_lists_filters_find(world, db, figures, monkeypatch, per_case_limit):
+    """A province's late and escalated cases are counted as sets (late_cases, escalated_cases), a county's by
+    asking each case; the lists ask each case (case_overdue, escalated): the same cases every way, per unit,
+    on the fixture and days around it."""
     import sqlalchemy as sa
     from sqlalchemy.orm import aliased
 
+    from caseflow.chase import stats
     from caseflow.chase.queries import escalated
     from caseflow.chase.stats import by_unit_now
     from caseflow.deadlines import status
     from caseflow.models import Case, Order
 
+    monkeypatch.setattr(stats, "PER_CASE_LIMIT", per_case_limit)
     for day in (date(2026, 10, 14), date(2026, 10, 20), date(2026, 10, 30)):
         now = {r.code: (r.overdue_cases, r.escalated) for r in by_unit_now(world.unit("410000"), day)}
         asked = {}
