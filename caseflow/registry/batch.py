@@ -313,12 +313,13 @@ def _plan(ctx: Context, kind: str = "any") -> tuple[list[pl.Expr], ...]:
                & (c("body_born").dt.year() >= 1900) & (c("body_born") <= ctx.today))
     citizen_id = (c("id_u").str.contains(_ID_LIKE) & c("id_check")
                   & (c("id_born").dt.year() >= 1900) & (c("id_born") <= ctx.today))
+    ids = [body_id.alias("body_id"), citizen_id.alias("citizen_id_ok")]  # columns: each is used twice
     # G: G + the citizen ID number of the row.  J: ID-like.  L: 18 digits with a birth date.
-    registry = (((c("kind") == "G") & body_id & c("citizen_id") & (c("id_u") == c("body")))
-                | (((c("kind") == "J") & body_id)
+    registry = (((c("kind") == "G") & c("body_id") & c("citizen_id") & (c("id_u") == c("body")))
+                | (((c("kind") == "J") & c("body_id"))
                    | ((c("kind") == "L") & c("body").str.contains(r"^[0-9]{18}$")
                       & (c("body_born").dt.year() >= 1900)))
-                & (~c("citizen_id") | citizen_id))
+                & (~c("citizen_id") | c("citizen_id_ok")))
     id_sex = pl.when(c("id_u").str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(
         pl.lit("male")).otherwise(pl.lit("female"))
     lengths = [c(name).str.len_chars() <= limit for name, limit in LIMITS.items() if name != "id_number"]
@@ -336,7 +337,7 @@ def _plan(ctx: Context, kind: str = "any") -> tuple[list[pl.Expr], ...]:
         return pl.when(c(name) != "").then(c(name)).alias(name)
 
     output = [
-        c("i").alias("line_no"), (c("kind") + c("body")).alias("registry_no"),
+        c("i").alias("line_no"), c("reg").alias("registry_no"),  # 19 ASCII letters and digits: kind + body
         pl.when(c("id_type").is_in(list(CITIZEN_ID_ALIASES))).then(pl.lit(CITIZEN_ID)).otherwise(c("id_type"))
         .alias("id_type"),
         pl.when(c("id_u") != "").then(c("id_u")).alias("id_number"), c("name"), c("sex_value").alias("sex"),
@@ -344,7 +345,7 @@ def _plan(ctx: Context, kind: str = "any") -> tuple[list[pl.Expr], ...]:
         none_if_empty("grade"), none_if_empty("class_name"), c("status_value").alias("status"),
         none_if_empty("guardian_name"), none_if_empty("guardian_phone"),
     ]
-    return split, cells, upper, derived, born_body, [ok], output
+    return split, cells, upper, derived, born_body, ids, [ok], output
 
 
 _NO_PLANNING = pl.QueryOptFlags.none()
@@ -356,7 +357,7 @@ def _fast(first_line: int, text: str | pl.Series, ctx: Context,
 
     ``text``: the chunk, or a one-value String series of it; ``kind``: what :func:`_chunk_kind` says of it.
     """
-    split, cells, upper, derived, born_body, ok, output = ctx.plan(kind)
+    split, cells, upper, derived, born_body, ids, ok, output = ctx.plan(kind)
     raw = text if isinstance(text, pl.Series) else pl.Series("raw", [text], dtype=pl.String)
     frame = (
         pl.LazyFrame({"raw": raw}).select(pl.col("raw").str.split("\n")).explode("raw")
@@ -366,7 +367,7 @@ def _fast(first_line: int, text: str | pl.Series, ctx: Context,
         .collect(optimizations=_NO_PLANNING)
     )
     frame = frame.with_columns(body_check=_check_ok(frame["body"]), id_check=_check_ok(frame["id_u"]))
-    ok_mask = frame.select(ok).to_series()
+    ok_mask = frame.lazy().with_columns(ids).select(ok).collect(optimizations=_NO_PLANNING).to_series()
     others = frame.select("i", "raw").filter(~ok_mask)
     slow = list(zip(others["i"].to_list(), others["raw"].to_list(), strict=True))
     # Only the output columns are filtered (the frame holds some forty).
@@ -390,7 +391,8 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         .then(c("guardian_phone").str.slice(0, 3) + "****" + c("guardian_phone").str.slice(7, 4)),
         # "id|registry_no|phone", the registry number left out where it is "G" + the ID number (unseal_pii).
         plain=pl.concat_str([c("id_number").fill_null(""), pl.lit("|"),
-                             pl.when(c("registry_no") == pl.lit("G") + c("id_number")).then(pl.lit(""))
+                             pl.when(c("registry_no").str.starts_with("G")
+                                     & (c("registry_no").str.slice(1) == c("id_number"))).then(pl.lit(""))
                              .otherwise(c("registry_no")), pl.lit("|"), c("guardian_phone").fill_null("")]),
     )
     id_masks = _mask_rest(derived["id"], clean["id_number"], mask_id_number)
