@@ -169,6 +169,19 @@ def record_batches(path: Path, encoding: str, offset: int, first_line: int,
             yield records, raw.tell()
 
 
+# The workers' environment.  One Polars thread per worker: the workers are the parallelism, and idle thread pools
+# spinning on a two-core machine take CPU from PostgreSQL.  The allocators keep the memory a chunk freed for the
+# next chunk instead of handing it back to the system and faulting it in again (~390,000 page faults and 0.6 s
+# of system CPU a million rows; +13 MB a worker): glibc's for the chunk's bytes (its mmap threshold, 128 KB..32
+# MB by default, would map and unmap each 2 MB buffer), jemalloc's (Polars on Linux, which sets decays of 0.5 and
+# 1 s in this variable when it is imported) for the columns.  Other allocators ignore these names.
+_WORKER_ENVIRONMENT = {
+    "POLARS_MAX_THREADS": "1",
+    "MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
+}
+
+
 class Workers:
     """Worker processes that encode chunks; started before the work is cut (spawning takes a while).
 
@@ -179,10 +192,9 @@ class Workers:
     def __init__(self, count: int, settings: CryptoSettings, schools: dict[str, int], today: date,
                  import_id: int) -> None:
         context = multiprocessing.get_context("spawn")
-        # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
-        # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
-        saved = os.environ.get("POLARS_MAX_THREADS")
-        os.environ["POLARS_MAX_THREADS"] = "1"
+        # Spawned children copy the environment when they start.
+        saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
+        os.environ.update(_WORKER_ENVIRONMENT)
         try:
             self.pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init,
                                             initargs=(settings, schools, today, import_id))
@@ -190,10 +202,11 @@ class Workers:
             for _ in range(count):
                 self.pool.submit(os.getpid)
         finally:
-            if saved is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         self.count = count
 
     def ordered(self, tasks: Iterator[tuple[Callable, tuple, object]]) -> Iterator[tuple[object, object]]:
