@@ -23,11 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from caseflow.registry import batch
 from caseflow.security.crypto import CryptoSettings, Keyring
+
+if TYPE_CHECKING:
+    # Imported where used: the importing process starts the workers before it loads Polars (~0.25 s), so
+    # that their start overlaps its own.
+    from caseflow.registry import batch
 
 _context: dict[str, object] = {}
 
@@ -63,6 +66,8 @@ def _init(settings: CryptoSettings, schools: dict[str, int], today: date, import
 
 def _ctx(columns: dict[str, int]) -> batch.Context:
     """The worker's context for a file with these columns (built once: it plans the Polars checks)."""
+    from caseflow.registry import batch
+
     key = tuple(columns.items())
     if _context.get("key") != key:
         _context.update(key=key, ctx=batch.Context(columns, _context["schools"], _context["today"],
@@ -82,6 +87,8 @@ def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context
 
     UTF-8 goes to Polars as bytes (no decoding into a Python string).
     """
+    from caseflow.registry import batch
+
     if not plain(data):
         return None
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -94,6 +101,8 @@ def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context
 
 def _encode_records(columns: dict[str, int], records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
     """Worker: a batch of records split into cells -> (COPY text, rejects, records read)."""
+    from caseflow.registry import batch
+
     return batch.encode_records(records, _ctx(columns)).for_copy()
 
 
@@ -110,6 +119,8 @@ def plain(data: bytes) -> bool:
         return False
     if b"\r" not in data:
         return True
+    import numpy as np
+
     raw = np.frombuffer(data, dtype=np.uint8)
     cr = np.flatnonzero(raw == 13)
     return int(cr[-1]) + 1 < len(raw) and bool((raw[cr + 1] == 10).all())
@@ -283,6 +294,8 @@ def encode_records(batches: Iterable[tuple[list[tuple[int, list[str]]], int]], c
         for result, position in workers.ordered(tasks):
             yield (*result, position)
         return
+    from caseflow.registry import batch
+
     for records, position in batches:
         encoded = batch.encode_records(records, ctx)
         yield finish(encoded), encoded.rejects, encoded.rows, position
