@@ -359,10 +359,13 @@ def _fast(first_line: int, text: str | pl.Series, ctx: Context,
     """
     split, cells, upper, derived, born_body, ids, ok, output = ctx.plan(kind)
     raw = text if isinstance(text, pl.Series) else pl.Series("raw", [text], dtype=pl.String)
+    # Blank lines are skipped, not counted.  In a clean chunk only empty ones are dropped here (the one after the
+    # last LF); the rare others (commas alone, a CR) fail the checks and validate_row's caller skips them.
+    blank = pl.col("raw").str.contains(r"^[\s,]*$") if kind == "any" else pl.col("raw") == ""
     frame = (
         pl.LazyFrame({"raw": raw}).select(pl.col("raw").str.split("\n")).explode("raw")
         .with_row_index("i", offset=first_line)
-        .filter(~pl.col("raw").str.contains(r"^[\s,]*$"))  # blank lines are skipped, not counted
+        .filter(~blank)
         .select(split).select(cells).with_columns(upper).with_columns(derived).with_columns(born_body)
         .collect(optimizations=_NO_PLANNING)
     )
