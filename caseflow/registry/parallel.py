@@ -182,10 +182,11 @@ def record_batches(path: Path, encoding: str, offset: int, first_line: int,
 
 # The workers' environment.  One Polars thread per worker: the workers are the parallelism, and idle thread pools
 # spinning on a two-core machine take CPU from PostgreSQL.  The allocators keep the memory a chunk freed for the
-# next chunk instead of handing it back to the system and faulting it in again (~390,000 page faults and 0.6 s
-# of system CPU a million rows; +13 MB a worker): glibc's for the chunk's bytes (its mmap threshold, 128 KB..32
-# MB by default, would map and unmap each 2 MB buffer), jemalloc's (Polars on Linux, which sets decays of 0.5 and
-# 1 s in this variable when it is imported) for the columns.  Other allocators ignore these names.
+# next chunk instead of handing it back to the system and faulting it in again (a million rows: the workers'
+# page faults ~330,000 -> ~65,000, their system CPU 0.7-0.9 -> 0.35-0.5 s; ~10 MB more a worker): glibc's for
+# the chunk's bytes (its mmap threshold, 128 KB..32 MB by default, maps and unmaps 2 MB buffers), jemalloc's
+# (Polars on Linux, which sets decays of 0.5 and 1 s in this variable when it is imported) for the columns.
+# Other allocators ignore these names.
 _WORKER_ENVIRONMENT = {
     "POLARS_MAX_THREADS": "1",
     "MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
