@@ -23,11 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from caseflow.registry import batch
 from caseflow.security.crypto import CryptoSettings, Keyring
+
+if TYPE_CHECKING:
+    # Imported where used: the importing process starts the workers before it loads Polars (~0.25 s), so
+    # that their start overlaps its own.
+    from caseflow.registry import batch
 
 _context: dict[str, object] = {}
 
@@ -63,6 +66,8 @@ def _init(settings: CryptoSettings, schools: dict[str, int], today: date, import
 
 def _ctx(columns: dict[str, int]) -> batch.Context:
     """The worker's context for a file with these columns (built once: it plans the Polars checks)."""
+    from caseflow.registry import batch
+
     key = tuple(columns.items())
     if _context.get("key") != key:
         _context.update(key=key, ctx=batch.Context(columns, _context["schools"], _context["today"],
@@ -82,6 +87,8 @@ def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context
 
     UTF-8 goes to Polars as bytes (no decoding into a Python string).
     """
+    from caseflow.registry import batch
+
     if not plain(data):
         return None
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -94,6 +101,8 @@ def encode_chunk(first_line: int, data: bytes, encoding: str, ctx: batch.Context
 
 def _encode_records(columns: dict[str, int], records: list[tuple[int, list[str]]]) -> tuple[bytes, list[list], int]:
     """Worker: a batch of records split into cells -> (COPY text, rejects, records read)."""
+    from caseflow.registry import batch
+
     return batch.encode_records(records, _ctx(columns)).for_copy()
 
 
@@ -110,6 +119,8 @@ def plain(data: bytes) -> bool:
         return False
     if b"\r" not in data:
         return True
+    import numpy as np
+
     raw = np.frombuffer(data, dtype=np.uint8)
     cr = np.flatnonzero(raw == 13)
     return int(cr[-1]) + 1 < len(raw) and bool((raw[cr + 1] == 10).all())
@@ -169,6 +180,20 @@ def record_batches(path: Path, encoding: str, offset: int, first_line: int,
             yield records, raw.tell()
 
 
+# The workers' environment.  One Polars thread per worker: the workers are the parallelism, and idle thread pools
+# spinning on a two-core machine take CPU from PostgreSQL.  The allocators keep the memory a chunk freed for the
+# next chunk instead of handing it back to the system and faulting it in again (a million rows: the workers'
+# page faults ~330,000 -> ~65,000, their system CPU 0.7-0.9 -> 0.35-0.5 s; ~10 MB more a worker): glibc's for
+# the chunk's bytes (its mmap threshold, 128 KB..32 MB by default, maps and unmaps 2 MB buffers), jemalloc's
+# (Polars on Linux, which sets decays of 0.5 and 1 s in this variable when it is imported) for the columns.
+# Other allocators ignore these names.
+_WORKER_ENVIRONMENT = {
+    "POLARS_MAX_THREADS": "1",
+    "MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
+}
+
+
 class Workers:
     """Worker processes that encode chunks; started before the work is cut (spawning takes a while).
 
@@ -179,10 +204,9 @@ class Workers:
     def __init__(self, count: int, settings: CryptoSettings, schools: dict[str, int], today: date,
                  import_id: int) -> None:
         context = multiprocessing.get_context("spawn")
-        # One Polars thread per worker: the workers are the parallelism, and idle thread pools spinning on a
-        # two-core machine take CPU from PostgreSQL. Spawned children copy the environment when they start.
-        saved = os.environ.get("POLARS_MAX_THREADS")
-        os.environ["POLARS_MAX_THREADS"] = "1"
+        # Spawned children copy the environment when they start.
+        saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
+        os.environ.update(_WORKER_ENVIRONMENT)
         try:
             self.pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init,
                                             initargs=(settings, schools, today, import_id))
@@ -190,10 +214,11 @@ class Workers:
             for _ in range(count):
                 self.pool.submit(os.getpid)
         finally:
-            if saved is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         self.count = count
 
     def ordered(self, tasks: Iterator[tuple[Callable, tuple, object]]) -> Iterator[tuple[object, object]]:
@@ -270,6 +295,8 @@ def encode_records(batches: Iterable[tuple[list[tuple[int, list[str]]], int]], c
         for result, position in workers.ordered(tasks):
             yield (*result, position)
         return
+    from caseflow.registry import batch
+
     for records, position in batches:
         encoded = batch.encode_records(records, ctx)
         yield finish(encoded), encoded.rejects, encoded.rows, position

@@ -108,6 +108,25 @@ def _check(encoded: batch.Encoded, accepted: dict, rejected: dict) -> None:
        as_bytes=st.booleans())
 def test_plain_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts, as_bytes):
     """A chunk as text, or as UTF-8 bytes already checked plain (how the importer passes UTF-8 files)."""
+    _check_plain_chunk(rows, blank_every, crlf, blank, cuts, as_bytes)
+
+
+# The cells with nothing to strip or scan for: a chunk of them takes the clean plan (batch._chunk_kind).
+CLEAN_CELLS = {h: [v for v in values if not any(b in v.encode() for b in batch._UNCLEAN)] for h, values in CELLS.items()}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.fixed_dictionaries({h: st.sampled_from(v) for h, v in CLEAN_CELLS.items()}), min_size=1,
+                     max_size=25),
+       blank_every=st.integers(min_value=0, max_value=4), crlf=st.booleans(), blank=st.sampled_from(["", ",,"]),
+       cuts=st.lists(st.integers(min_value=-8, max_value=len(HEADER) + 1), min_size=25, max_size=25))
+def test_clean_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts):
+    """UTF-8 chunks with no white space, bidirectional control or odd separator: the plan that takes the cells
+    as they are (only a CRLF line's last cell loses its CR) gives the same answers."""
+    assert _check_plain_chunk(rows, blank_every, crlf, blank, cuts, True) in ("clean", "clean_crlf")
+
+
+def _check_plain_chunk(rows, blank_every, crlf, blank, cuts, as_bytes) -> str:
     ctx = _context()
     lines, texts = [], []
     for k, row in enumerate(rows):
@@ -126,6 +145,7 @@ def test_plain_chunks_match_validate_row(rows, blank_every, crlf, blank, cuts, a
     assert '"' not in text
     encoded = batch.encode_text(10, text.encode(), ctx, checked=True) if as_bytes else batch.encode_text(10, text, ctx)
     _check(encoded, *_expected(lines, ctx))
+    return batch._chunk_kind(text.encode() if as_bytes else text)
 
 
 def test_a_chunk_of_bytes_that_is_not_utf8_is_refused_as_such():
