@@ -24,6 +24,7 @@ summary rows are updated in one statement in a fixed order, so two transactions 
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -110,8 +111,9 @@ class Kind:
         return stmt.group_by(*(k.element for k in keys))
 
 
+@functools.cache
 def _kinds() -> list[Kind]:
-    """What counts, once for every reader (built per call: the enum sets are read at that moment)."""
+    """What counts, once for every reader."""
     counted = Case.state.in_(CaseState.COUNTED)  # a merged repeat complaint is counted once, as its primary
     linked = sa.exists().where(CaseLink.case_id == Case.id, CaseLink.linked_at.is_not(None))
     verify, handle = Order.kind == OrderKind.VERIFICATION, Order.kind == OrderKind.SUPERVISION
@@ -185,11 +187,32 @@ def metric_names() -> list[str]:
 # --- the facts of given cases ----------------------------------------------------------------------
 
 def facts_of(cases: Any, session: AnySession | None = None) -> dict[int, dict[Key, int]]:
-    """Each case's facts, computed from the data.  ``cases(column)`` is a condition on a case id column.
+    """Each case's facts, computed from the data.  ``cases`` is a list of case ids or a (low, high) id range.
 
-    One statement: every kind's rows, side by side (a kind's metrics in the first columns ``v0``…).
+    One statement, built once per process: every kind's rows side by side (a kind's metrics in ``v0``…).
     """
     session = db.session if session is None else session
+    kinds = _kinds()
+    if isinstance(cases, tuple):
+        rows = session.execute(_facts_statement(True), {"low": cases[0], "high": cases[1]})
+    else:
+        rows = session.execute(_facts_statement(False), {"case_ids": list(cases)})
+    out: dict[int, dict[Key, int]] = defaultdict(dict)
+    for row in rows:
+        mine = out[row.case_id]
+        for name, n in zip(kinds[row.kind].metrics, row[4:], strict=False):
+            if n:
+                mine[(row.unit_id, row.month, name)] = int(n)
+    return out
+
+
+@functools.cache
+def _facts_statement(by_range: bool) -> sa.CompoundSelect:
+    def cases(column):
+        if by_range:
+            return column.between(sa.bindparam("low"), sa.bindparam("high"))
+        return column.in_(sa.bindparam("case_ids", expanding=True))
+
     kinds = _kinds()
     width = max(len(k.metrics) for k in kinds)
     parts = []
@@ -199,17 +222,7 @@ def facts_of(cases: Any, session: AnySession | None = None) -> dict[int, dict[Ke
         values += [sa.cast(sa.null(), sa.BigInteger)] * (width - len(values))
         parts.append(stmt.with_only_columns(*list(stmt.selected_columns)[:3], sa.literal(number).label("kind"),
                                             *(v.label(f"v{i}") for i, v in enumerate(values))))
-    out: dict[int, dict[Key, int]] = defaultdict(dict)
-    for row in session.execute(sa.union_all(*parts)):
-        mine = out[row.case_id]
-        for name, n in zip(kinds[row.kind].metrics, row[4:], strict=False):
-            if n:
-                mine[(row.unit_id, row.month, name)] = int(n)
-    return out
-
-
-def _in(ids: list[int]):
-    return lambda column: column.in_(ids)
+    return sa.union_all(*parts)
 
 
 def _encode(facts: dict[Key, int]) -> str:
@@ -243,7 +256,7 @@ def refresh(case_ids: Iterable[int]) -> None:
         old = {cid: _decode(text) for cid, text in db.session.execute(
             sa.select(CaseFacts.case_id, CaseFacts.facts).where(CaseFacts.case_id.in_(chunk))
             .order_by(CaseFacts.case_id).with_for_update())}
-        new = facts_of(_in(chunk))
+        new = facts_of(chunk)
         existing = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(chunk))))
         changed: list[tuple[int, dict[Key, int] | None]] = []
         for cid in chunk:
@@ -375,7 +388,7 @@ def rebuild(session: AnySession | None = None, batch: int = 20_000) -> dict[str,
         if not ids:
             break
         lo, hi = ids[0], ids[-1]
-        found = facts_of(lambda column, lo=lo, hi=hi: column.between(lo, hi), session)
+        found = facts_of((lo, hi), session)
         session.execute(sa.insert(CaseFacts), [{"case_id": cid, "facts": _encode(found.get(cid, {}))}
                                                   for cid in ids])
         cases += len(ids)
@@ -389,7 +402,7 @@ def drift(limit: int = 20) -> list[str]:
     """Where the summary rows differ from the data (empty when they agree): the tests' check."""
     problems: list[str] = []
     ids = list(db.session.scalars(sa.select(Case.id)))
-    fresh = facts_of(_in(ids)) if ids else {}
+    fresh = facts_of(ids) if ids else {}
     stored = {cid: _decode(text) for cid, text in db.session.execute(sa.select(CaseFacts.case_id, CaseFacts.facts))}
     for cid in sorted(set(ids) | stored.keys()):
         if fresh.get(cid, {}) != stored.get(cid, {}) or (cid in ids) != (cid in stored):
