@@ -1,7 +1,7 @@
 """The three rates of the follow-ups (响应率 / 解决率 / 满意率): their weights, settings and definitions.
 
-The counts behind them are summed in SQL (``caseflow.chase.stats.follow_up_facts``); the weights an
-administrator sets turn the counts into rates, so a changed weight applies to every figure at once.
+The counts behind them are summary rows (``caseflow.chase.facts``, read by
+``caseflow.chase.stats.follow_up_facts``); the weights an administrator sets turn the counts into rates, so a changed weight applies to every figure at once.
 """
 from __future__ import annotations
 
