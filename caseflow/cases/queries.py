@@ -13,9 +13,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
-from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.cases import access, permissions
 from caseflow.deadlines import status
@@ -42,6 +40,7 @@ from caseflow.models import (
     case_schools,
 )
 from caseflow.security import crypto
+from caseflow.sqlfunctions import sql_function
 from caseflow.timeutil import local_midnight, local_today
 
 PER_PAGE = 20
@@ -201,26 +200,10 @@ def _hashes(q: str) -> list[str]:
     return [h for h in dict.fromkeys(crypto.lookup_hash(v) for v in values) if h]
 
 
-class has_characters(FunctionElement):
-    """SQL: a name contains each of these characters (``ix_persons_name_chars`` on PostgreSQL; true elsewhere).
-
-    Short names have no trigram: this narrows them to the people whose name has the characters, and the
-    substring test then keeps those that have them in a row.
-    """
-
-    type = sa.Boolean()
-    inherit_cache = True
-
-
-@compiles(has_characters, "postgresql")
-def _has_characters_pg(element, compiler, **kw):
-    name, chars = list(element.clauses)
-    return f"string_to_array({compiler.process(name, **kw)}, NULL) @> {compiler.process(chars, **kw)}"
-
-
-@compiles(has_characters)
-def _has_characters_other(element, compiler, **kw):
-    return "1 = 1"
+# SQL: a name contains each of these characters (``ix_persons_name_chars`` on PostgreSQL; true elsewhere). Short
+# names have no trigram: this narrows them to the people whose name has the characters, and the substring test
+# then keeps those that have them in a row.
+has_characters = sql_function("has_characters", sa.Boolean(), "string_to_array({0}, NULL) @> {1}", "1")
 
 
 def _name_contains(q: str) -> sa.ColumnElement[bool]:
@@ -417,10 +400,6 @@ def order_conditions(user: User, f: ListFilters, *, with_state: bool = True) -> 
     return out
 
 
-def _order_urgency() -> sa.ColumnElement:
-    return status.order_urgency(Order)
-
-
 def _case_sorted(query: sa.Select, sort: str) -> sa.Select:
     if sort == "number":
         return query.order_by(Case.number)
@@ -434,7 +413,7 @@ def _order_sorted(query: sa.Select, sort: str) -> sa.Select:
         return query.order_by(Order.number)
     if sort == "sent":
         return query.order_by(Order.sent_at.desc(), Order.id.desc())
-    return query.order_by(_order_urgency().asc().nulls_last(), Order.id.desc())
+    return query.order_by(status.order_urgency(Order).asc().nulls_last(), Order.id.desc())
 
 
 # --- the lists -------------------------------------------------------------------------------------

@@ -33,9 +33,7 @@ from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, scoped_session
-from sqlalchemy.sql.expression import FunctionElement
 
 from caseflow.chase.queries import BY_HAND
 from caseflow.extensions import db
@@ -55,38 +53,17 @@ from caseflow.models import (
     Unit,
     UnitFacts,
 )
+from caseflow.sqlfunctions import count_if, sql_function, sum_if
 
 SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
 Key = tuple[int, str, str]  # (unit id, 'YYYY-MM', metric)
 AnySession = Session | scoped_session[Any]
 
 
-class month_key(FunctionElement):
-    """SQL: the 'YYYY-MM' of a UTC timestamp's Shanghai calendar month.
-
-    SQLite keeps naive UTC text, and Shanghai has had no daylight saving time since 1991.
-    """
-
-    type = sa.String()
-    inherit_cache = True
-
-
-@compiles(month_key, "postgresql")
-def _month_key_pg(element, compiler, **kw):
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
-
-
-@compiles(month_key)
-def _month_key_other(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)}, '+8 hours')"
-
-
-def _count_if(condition: Any) -> Any:
-    return sa.func.sum(sa.case((condition, 1), else_=0))
-
-
-def _sum_if(condition: Any, value: Any) -> Any:
-    return sa.func.sum(sa.case((condition, value), else_=0))
+# The 'YYYY-MM' of a UTC timestamp's Shanghai calendar month (SQLite keeps naive UTC text; Shanghai has had no
+# daylight saving time since 1991).
+month_key = sql_function("month_key", sa.String(), "to_char(({0}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+                         "strftime('%Y-%m', {0}, '+8 hours')")
 
 
 @dataclass(frozen=True)
@@ -123,10 +100,10 @@ def _kinds() -> list[Kind]:
     return [
         # Cases by the month they were received, for the unit responsible for them.
         Kind("received", Case.id, Case.responsible_unit_id, Case.received_at, Case, (), {
-            "received": _count_if(counted),
+            "received": count_if(counted),
             "complaints": sa.func.count(),  # 重复投诉率's denominator counts merged complaints too
-            "repeats": _count_if(sa.or_(Case.state == CaseState.MERGED, linked)),
-            **{f"state:{s.value}": _count_if(Case.state == s) for s in CaseState.COUNTED},
+            "repeats": count_if(sa.or_(Case.state == CaseState.MERGED, linked)),
+            **{state_metric(s): count_if(Case.state == s) for s in CaseState.COUNTED},
         }),
         # Withdrawals (撤诉): a case ended by its complainant is no closing.
         Kind("withdrawn", Case.id, Case.responsible_unit_id, Case.withdrawn_at, Case, (),
@@ -134,29 +111,29 @@ def _kinds() -> list[Kind]:
         # Closings and ratings, for the unit responsible for the case.
         Kind("closings", CaseEvent.case_id, Case.responsible_unit_id, CaseEvent.created_at,
              sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id), (CaseEvent.action.in_(("close", "rate")),), {
-                 "closed": _count_if(close),
-                 "close_days": _sum_if(close, sa.func.coalesce(CaseEvent.workdays, 0)),
-                 "rated": _count_if(rate),
-                 "satisfied": _count_if(sa.and_(rate, CaseEvent.value.in_(SATISFIED))),
+                 "closed": count_if(close),
+                 "close_days": sum_if(close, sa.func.coalesce(CaseEvent.workdays, 0)),
+                 "rated": count_if(rate),
+                 "satisfied": count_if(sa.and_(rate, CaseEvent.value.in_(SATISFIED))),
              }),
         # Orders by the month they were reported, for the receiving unit: on-time completion.
         Kind("reported", Order.case_id, Order.receiving_unit_id, Order.reported_at, Order, (done,), {
-            "on_time": _count_if(Order.completed_on_time.is_(True)),
+            "on_time": count_if(Order.completed_on_time.is_(True)),
             "completed": sa.func.count(),
         }),
         # Orders by the month they were sent: signing and completion, and the working days each stage took.
         Kind("sent", Order.case_id, Order.receiving_unit_id, Order.sent_at, Order, (), {
-            "sent.signed_in_time": _count_if(Order.signed_on_time.is_(True)),
-            "sent.signed": _count_if(Order.signed_on_time.is_not(None)),
-            "sent.sign_days": _sum_if(Order.sign_workdays.is_not(None), Order.sign_workdays),
-            "sent.done_in_time": _count_if(Order.completed_on_time.is_(True)),
-            "sent.done": _count_if(done),
-            "sent.verify_days": _sum_if(sa.and_(done, verify, Order.complete_workdays.is_not(None)),
+            "sent.signed_in_time": count_if(Order.signed_on_time.is_(True)),
+            "sent.signed": count_if(Order.signed_on_time.is_not(None)),
+            "sent.sign_days": sum_if(Order.sign_workdays.is_not(None), Order.sign_workdays),
+            "sent.done_in_time": count_if(Order.completed_on_time.is_(True)),
+            "sent.done": count_if(done),
+            "sent.verify_days": sum_if(sa.and_(done, verify, Order.complete_workdays.is_not(None)),
                                         Order.complete_workdays),
-            "sent.verified": _count_if(sa.and_(done, verify)),
-            "sent.handle_days": _sum_if(sa.and_(done, handle, Order.complete_workdays.is_not(None)),
+            "sent.verified": count_if(sa.and_(done, verify)),
+            "sent.handle_days": sum_if(sa.and_(done, handle, Order.complete_workdays.is_not(None)),
                                         Order.complete_workdays),
-            "sent.handled": _count_if(sa.and_(done, handle)),
+            "sent.handled": count_if(sa.and_(done, handle)),
         }),
         # Overdue marks and escalations, for who was late: the receiving unit, or the responsible unit for
         # its own deadline.  The 督办数 counts escalations of late work (not by hand, not of a follow-up call).
@@ -165,23 +142,29 @@ def _kinds() -> list[Kind]:
              sa.join(ChaseStep, Case, Case.id == ChaseStep.case_id).outerjoin(Order, Order.id == ChaseStep.order_id),
              (ChaseStep.step.in_(("overdue", "escalate")), ChaseStep.deadline != "sign",
               ChaseStep.subject.not_like(f"{BY_HAND}%"), ChaseStep.subject.not_like("follow_up:%")), {
-                 "overdue": _count_if(ChaseStep.step == "overdue"),
-                 "escalated": _count_if(ChaseStep.step == "escalate"),
+                 "overdue": count_if(ChaseStep.step == "overdue"),
+                 "escalated": count_if(ChaseStep.step == "escalate"),
              }),
         # Valid follow-up calls, in the month they ended, for the unit that owed them.
         Kind("follow_ups", FollowUp.case_id, FollowUp.unit_id, FollowUp.ended_at, FollowUp, (valid,), {
             "fu.valid": sa.func.count(),
-            "fu.in_time": _count_if(FollowUp.in_time.is_(True)),
-            "fu.solved": _count_if(FollowUp.resolution == Resolution.SOLVED),
-            "fu.partly": _count_if(FollowUp.resolution == Resolution.PARTLY),
-            "fu.satisfied": _count_if(FollowUp.rating == Rating.SATISFIED),
-            "fu.basically": _count_if(FollowUp.rating == Rating.BASICALLY),
+            "fu.in_time": count_if(FollowUp.in_time.is_(True)),
+            "fu.solved": count_if(FollowUp.resolution == Resolution.SOLVED),
+            "fu.partly": count_if(FollowUp.resolution == Resolution.PARTLY),
+            "fu.satisfied": count_if(FollowUp.rating == Rating.SATISFIED),
+            "fu.basically": count_if(FollowUp.rating == Rating.BASICALLY),
         }),
     ]
 
 
-def metric_names() -> list[str]:
-    return [name for kind in _kinds() for name in kind.metrics]
+def metrics(*kinds: str) -> list[str]:
+    """The metric names of the named kinds (of every kind when none is named)."""
+    return [name for kind in _kinds() if not kinds or kind.name in kinds for name in kind.metrics]
+
+
+def state_metric(state: CaseState) -> str:
+    """The metric counting the cases in ``state`` (by the month they were received)."""
+    return f"state:{state.value}"
 
 
 # --- the facts of given cases ----------------------------------------------------------------------

@@ -24,10 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import FunctionElement
 
+from caseflow.chase import facts
 from caseflow.chase.queries import escalated, escalated_cases
 from caseflow.chase.rates import ThreeRates
 from caseflow.deadlines import status
@@ -41,25 +40,13 @@ from caseflow.models import (
     Unit,
     UnitFacts,
 )
+from caseflow.sqlfunctions import count_if, sql_function
 from caseflow.timeutil import SHANGHAI, local_today
 
 # --- SQL building blocks (PostgreSQL and SQLite) ---------------------------------------------------
 
-class strpos(FunctionElement):
-    """SQL: the 1-based position of a substring (0 when absent)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(strpos, "postgresql")
-def _strpos_pg(element, compiler, **kw):
-    return f"strpos({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(strpos)
-def _strpos_other(element, compiler, **kw):
-    return f"instr({compiler.process(element.clauses, **kw)})"
+# 1-based position of a substring (0 when absent).
+strpos = sql_function("strpos", sa.Integer(), "strpos({0}, {1})", "instr({0}, {1})")
 
 
 def child_code(scope: Unit, path: Any) -> Any:
@@ -69,10 +56,6 @@ def child_code(scope: Unit, path: Any) -> Any:
     """
     rest = sa.func.substr(path, len(scope.path) + 1)
     return sa.case((path == scope.path, sa.literal(scope.code)), else_=sa.func.substr(rest, 1, strpos(rest, "/") - 1))
-
-
-def _count_if(condition: Any) -> Any:
-    return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
 def _within(scope: Unit) -> Any:
@@ -102,6 +85,9 @@ def _read(scope: Unit, first: str | None, last: str | None, metrics: list[str], 
     Keyed (child code, month), (month,), (child code,) or () as asked; a child's figures count everything below
     it, and the scope's own line (its code) is its total less its children's.
     """
+    unknown = set(metrics) - set(facts.metrics())
+    if unknown:  # a name that no kind of fact defines would read as zero for ever
+        raise ValueError(f"no such summary metric: {sorted(unknown)}")
     cols: list[Any] = [UnitFacts.metric, sa.func.sum(UnitFacts.n).label("n")]
     groups: list[Any] = [UnitFacts.metric]
     if by_month:
@@ -201,8 +187,7 @@ def previous_month(today: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
-MONTHLY = ["received", "withdrawn", "closed", "close_days", "rated", "satisfied", "on_time", "completed",
-           "overdue", "escalated"]
+MONTHLY = ["received", *facts.metrics("withdrawn", "closings", "reported", "chase")]
 
 
 def _monthly_facts(scope: Unit, first: str, last: str, *, by_child: bool) -> dict[tuple, dict[str, int]]:
@@ -337,24 +322,24 @@ def _data_version() -> tuple:
     return tuple(db.session.execute(sa.select(events, steps, tree.c.units, tree.c.shape)).one())
 
 
-STATES = [f"state:{s.value}" for s in CaseState.COUNTED]
-SENT = ["sent.signed_in_time", "sent.signed", "sent.sign_days", "sent.done_in_time", "sent.done",
-        "sent.verify_days", "sent.verified", "sent.handle_days", "sent.handled"]
+STATES = [facts.state_metric(s) for s in CaseState.COUNTED]
+OPEN_STATES = [facts.state_metric(s) for s in CaseState.COUNTED if s not in CaseState.FINISHED]
+SENT = facts.metrics("sent")
 
 
 def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
     """The dashboard's figures as plain data (no ORM objects: they outlive the session in the cache)."""
     first = f"{since:%Y-%m}"
     # Cases by state (all time; a merged case is counted once, as its primary) and orders sent since ``since``.
-    found = _read(scope, None, None, STATES, by_child=False, by_month=False).get((), {})
-    states = {name.removeprefix("state:"): found.get(name, 0) for name in STATES}
+    found_states = _read(scope, None, None, STATES, by_child=False, by_month=False).get((), {})
+    states = {s.value: found_states.get(facts.state_metric(s), 0) for s in CaseState.COUNTED}
     found = _read(scope, first, None, SENT, by_child=False, by_month=False).get((), {})
     o = SimpleNamespace(**{name.removeprefix("sent."): found.get(name, 0) for name in SENT})
     # Closings and ratings since ``since`` (a month's first day): summed from the trend's months, read
     # once from ``since`` (or the trend's first month, if earlier) to this month.
     labels = _months_back(today, 12)
-    facts = _monthly_facts(scope, min(first, labels[0]), labels[-1], by_child=False)
-    e = SimpleNamespace(**{name: sum(f.get(name, 0) for (month,), f in facts.items() if month >= first)
+    monthly = _monthly_facts(scope, min(first, labels[0]), labels[-1], by_child=False)
+    e = SimpleNamespace(**{name: sum(f.get(name, 0) for (month,), f in monthly.items() if month >= first)
                            for name in ("rated", "satisfied", "closed", "close_days")})
     stage_days = {"sign": _average(o.sign_days, o.signed), "verify": _average(o.verify_days, o.verified),
                   "handle": _average(o.handle_days, o.handled), "close": _average(e.close_days, e.closed)}
@@ -362,7 +347,8 @@ def _dashboard_figures(scope: Unit, since: date, today: date) -> dict:
                for (code,), f in _read(scope, first, f"{today:%Y-%m}", REPEATS, by_child=True, by_month=False).items()}
     return {"states": states, "sign": (o.signed_in_time, o.signed), "completion": (o.done_in_time, o.done),
             "satisfaction": (e.satisfied, e.rated), "stages": stage_days,
-            "now": _now_figures(scope, today), "trend": trend(scope, today, facts=facts),
+            "now": _now_figures(scope, today, sum(found_states.get(m, 0) for m in OPEN_STATES)),
+            "trend": trend(scope, today, facts=monthly),
             "follow_ups": {month: counts for (month,), counts in follow_up_facts(
                 scope, labels[0], labels[-1], by_child=False).items()},
             "repeats": repeats}
@@ -395,28 +381,28 @@ def by_unit_now(scope: Unit, today: date) -> list[UnitNow]:
 PER_CASE_LIMIT = 10_000  # open cases in scope up to which each is asked; above it, the late work is read as sets
 
 
-def _now_figures(scope: Unit, today: date) -> dict[str, dict[str, int]]:
+def _now_figures(scope: Unit, today: date, open_cases: int | None = None) -> dict[str, dict[str, int]]:
     """The figures of ``UnitNow`` by child code: two statements.
 
     Late orders are read off the orders' next-deadline index (the implied condition lets the database use
     it).  Late and escalated cases: a county's few thousand open cases are each asked (``case_overdue``,
     ``escalated``, over its units' index); a province's hundreds of thousands are not — the late cases and
     the escalations are read as sets from their own indexes (``status.late_cases``, ``escalated_cases``).
-    The scope's open cases are counted from the summary rows to choose.
+    The scope's open cases (``open_cases``, or counted here) come from the summary rows, to choose.
     """
     orders = (sa.select(Order.receiving_unit_id, sa.func.count().label("overdue_orders"))
               .where(status.order_overdue(Order, today), status.is_past(status.order_urgency(Order), today)),
               Order.receiving_unit_id)
     unfinished = Case.state.not_in(CaseState.FINISHED)
-    open_states = [f"state:{s.value}" for s in CaseState.COUNTED if s not in CaseState.FINISHED]
-    open_cases = sum(_read(scope, None, None, open_states, by_child=False, by_month=False).get((), {}).values())
+    if open_cases is None:
+        open_cases = sum(_read(scope, None, None, OPEN_STATES, by_child=False, by_month=False).get((), {}).values())
     cases: tuple[sa.Select, Any]
     if open_cases <= PER_CASE_LIMIT:
         # The subtree's unit ids as values: the database then reads just their open cases (ix_cases_unfinished_unit).
         units = list(db.session.scalars(sa.select(Unit.id).where(_within(scope))))
         cases = (sa.select(Case.responsible_unit_id,
-                           _count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
-                           _count_if(escalated(Case)).label("escalated"))
+                           count_if(status.case_overdue(Case, aliased(Order), today)).label("overdue_cases"),
+                           count_if(escalated(Case)).label("escalated"))
                  .where(unfinished, Case.responsible_unit_id.in_(units)), Case.responsible_unit_id)
     else:
         late = status.late_cases(Case, aliased(Order), today, Case.responsible_unit_id, where=unfinished).subquery()
@@ -454,7 +440,7 @@ def overdue_by_unit(scope: Unit, today: date, now: list[UnitNow] | None = None) 
 
 # --- the three rates of the follow-ups (回访: 响应率 / 解决率 / 满意率) ------------------------------------
 
-FOLLOW_UPS = ["fu.valid", "fu.in_time", "fu.solved", "fu.partly", "fu.satisfied", "fu.basically"]
+FOLLOW_UPS = facts.metrics("follow_ups")
 
 
 def follow_up_facts(scope: Unit, first: str, last: str, *, by_child: bool) -> dict[tuple, dict[str, int]]:

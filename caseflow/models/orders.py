@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the other side of a relationship, named in annotations only
 _CHASED = f"state IN ({sql_values(OrderState.WORKING)})"
 _OPEN = f"state IN ({sql_values(OrderState.OPEN)})"
 # The deadline the receiver must meet next (signing, then completing): the order lists' default order.
-# The same expression as ``queries._order_urgency`` (status.sign_running / completion_running), so the
+# The same expression as ``status.order_urgency`` (sign_running / completion_running), so the
 # planner reads the sorted list off this index instead of sorting every visible order (migration 0012).
 # Written as PostgreSQL prints it back: the migrations-vs-models check compares the reflected text.
 _URGENT_ON_PG = ("(\nCASE\n    WHEN state::text = 'sent'::text THEN sign_due_on\n    WHEN state::text = ANY (ARRAY["
