@@ -230,8 +230,7 @@ _CHANGE = Page("a new complaint", None, "/complaints/new", None, None, post=True
 
 def _request(page: Page, browser: Browser) -> float:
     if page.after_change:
-        changer = browser.__dict__.setdefault("changer", Browser(browser.port, timeout=browser.timeout))
-        _request(_CHANGE, changer)
+        _request(_CHANGE, browser.companion)
     if not page.post:
         return _expect(page, browser.get(page.path)).seconds
     from tests.web.formdata import valid_form

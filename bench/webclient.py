@@ -35,6 +35,14 @@ class Browser:
     def __init__(self, port: int, timeout: float = 30):
         self.port, self.timeout = port, timeout
         self.cookies: dict[str, str] = {}
+        self._companion: Browser | None = None
+
+    @property
+    def companion(self) -> Browser:
+        """A second, anonymous visitor of this one's (the citizen whose complaint precedes a timed request)."""
+        if self._companion is None:
+            self._companion = Browser(self.port, timeout=self.timeout)
+        return self._companion
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 content_type: str | None = None) -> Answer:

@@ -15,6 +15,9 @@ from caseflow.timeutil import utcnow
 BY_HAND = "hand:"
 
 
+_ESCALATION = ChaseStep.step == "escalate"
+
+
 def escalated(case: Any) -> Any:
     """SQL: the case (the Case class) was escalated to a higher level (督办) and is not finished yet."""
     return case.state.not_in(CaseState.FINISHED) & sa.exists().where(ChaseStep.case_id == case.id, _ESCALATION)
@@ -26,8 +29,6 @@ def escalated_cases(case: Any, *columns: Any) -> sa.Select:
     return (sa.select(case.id, *columns).select_from(ChaseStep).join(case, case.id == ChaseStep.case_id)
             .where(case.state.not_in(CaseState.FINISHED), _ESCALATION))
 
-
-_ESCALATION = ChaseStep.step == "escalate"
 
 
 def escalations_to(unit: Unit) -> list[ChaseStep]:
