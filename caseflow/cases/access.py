@@ -11,46 +11,83 @@ from sqlalchemy.orm import aliased
 
 from caseflow.errors import NotInJurisdiction
 from caseflow.extensions import db
-from caseflow.models import Case, Order, Role, Unit, User
+from caseflow.models import Case, Order, Role, Unit, UnitKind, User
+from caseflow.sqlfunctions import sql_function
 
 CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 
 
-def _subtree(user: User, unit_column) -> sa.ColumnElement[bool]:
+# SQL: ``{0}`` is one of the values the subquery ``{1}`` returns.  On PostgreSQL an InitPlan array
+# (``= ANY(ARRAY(...))``): inside an OR the planner can still read it through an index (a BitmapOr), where
+# ``IN (subquery)`` is only a filter on a scan of every row.
+_in_array = sql_function("in_array", sa.Boolean(), "{0} = ANY(ARRAY{1})", "{0} IN {1}")
+
+# Scopes this small (a county and its schools: a few per cent of a province's cases) can be counted through
+# the indexes of their units' ids; above them the subtree holds much of the data and a scan is quicker.
+_NARROW = frozenset({UnitKind.COUNTY, UnitKind.SCHOOL})
+
+
+def _by_index(user: User, by_index: bool) -> bool:
+    return by_index and user.unit.kind in _NARROW
+
+
+def _subtree(user: User, unit_column, by_index: bool = False) -> sa.ColumnElement[bool]:
     """``unit_column`` refers to a unit at or below the user's unit."""
+    if _by_index(user, by_index):
+        units = sa.select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
+        return _in_array(unit_column, units.correlate(None).scalar_subquery())
     u = aliased(Unit)
     return sa.exists().where(u.id == unit_column, u.path.startswith(user.unit.path, autoescape=True))
 
 
-def case_visibility(user: User) -> sa.ColumnElement[bool]:
-    """SQL condition: the case is visible to ``user``."""
+def _among(user: User, id_column, rows: sa.Select, correlated: sa.ColumnElement[bool],
+           by_index: bool) -> sa.ColumnElement[bool]:
+    """``id_column`` is one of the ids ``rows`` selects: EXISTS ``rows`` under ``correlated``, or an id array."""
+    if _by_index(user, by_index):
+        return _in_array(id_column, rows.correlate(None).scalar_subquery())
+    return sa.exists(rows.where(correlated))
+
+
+def case_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[bool]:
+    """SQL condition: the case is visible to ``user``.
+
+    ``by_index``: for a statement that reads every visible row (the counts per state), in the shape PostgreSQL
+    reads through the indexes when the scope is narrow (measured at 100,000 cases: a county's counts 14 ms
+    against 69 ms scanning).  A page walked in its sort order tests rows one at a time, and there the default
+    (hashed) shape is quicker: an id array is searched linearly for each row.
+    """
     if user.role not in CASE_ROLES:
         return sa.false()
     o = aliased(Order)
     return sa.or_(
-        _subtree(user, Case.responsible_unit_id),
-        sa.exists().where(o.case_id == Case.id, _subtree(user, o.receiving_unit_id)),
+        _subtree(user, Case.responsible_unit_id, by_index),
+        _among(user, Case.id, sa.select(o.case_id).where(_subtree(user, o.receiving_unit_id, by_index)),
+               o.case_id == Case.id, by_index),
     )
 
 
-def order_visibility(user: User) -> sa.ColumnElement[bool]:
-    """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours)."""
+def order_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[bool]:
+    """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours).
+
+    ``by_index`` as for :func:`case_visibility`.
+    """
     if user.role not in CASE_ROLES:
         return sa.false()
     c = aliased(Case)
     return sa.or_(
-        _subtree(user, Order.receiving_unit_id),
-        _subtree(user, Order.issuing_unit_id),
-        sa.exists().where(c.id == Order.case_id, _subtree(user, c.responsible_unit_id)),
+        _subtree(user, Order.receiving_unit_id, by_index),
+        _subtree(user, Order.issuing_unit_id, by_index),
+        _among(user, Order.case_id, sa.select(c.id).where(_subtree(user, c.responsible_unit_id, by_index)),
+               c.id == Order.case_id, by_index),
     )
 
 
-def visible_cases(user: User) -> sa.Select:
-    return sa.select(Case).where(case_visibility(user))
+def visible_cases(user: User, *, by_index: bool = False) -> sa.Select:
+    return sa.select(Case).where(case_visibility(user, by_index=by_index))
 
 
-def visible_orders(user: User) -> sa.Select:
-    return sa.select(Order).where(order_visibility(user))
+def visible_orders(user: User, *, by_index: bool = False) -> sa.Select:
+    return sa.select(Order).where(order_visibility(user, by_index=by_index))
 
 
 def get_case(user: User, number: str, *, for_update: bool = False) -> Case:

@@ -177,3 +177,25 @@ def test_order_attachment_hidden_from_a_sibling_hop(app, db, world):
     assert erqi.get(f"/attachments/{att.public_id}").status_code == 404
     assert "金水区核查.pdf" in city.page(f"/cases/{case.number}")
     assert city.get(f"/attachments/{att.public_id}").status_code == 200
+
+
+def test_both_shapes_of_the_access_rule_select_the_same_rows(app, db, world, handled):
+    """``by_index`` (the counts of narrow scopes) and the default shape: the same cases and orders for every unit."""
+    from caseflow.cases import access
+    from caseflow.models import Case, Role, Unit, User
+
+    case, order, _ = handled
+    other, _ = submit(db)  # a second case, in another part of the tree or not: each unit must agree either way
+    seen_somewhere = 0
+    for unit in db.session.scalars(sa.select(Unit).order_by(Unit.path)):
+        user = User(role=Role.OFFICER, unit=unit)
+        shapes = [(db.session.scalars(access.visible_cases(user, by_index=b).with_only_columns(Case.id)).all(),
+                   db.session.scalars(access.visible_orders(user, by_index=b).with_only_columns(Order.id)).all())
+                  for b in (False, True)]
+        assert sorted(shapes[0][0]) == sorted(shapes[1][0]), unit.code
+        assert sorted(shapes[0][1]) == sorted(shapes[1][1]), unit.code
+        seen_somewhere += bool(shapes[0][0])
+        if unit.code == "4141000001":  # the school the order went to sees the case through the order alone
+            assert shapes[1] == ([case.id], [order.id])
+    db.session.rollback()
+    assert seen_somewhere >= 4, "the rule saw the cases from too few units to compare anything"

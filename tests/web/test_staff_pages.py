@@ -264,3 +264,28 @@ def test_action_forms_carry_working_csrf_tokens(app, db, world):
     # The reveal buttons carry the token too.
     html = school.page(f"/cases/{order.case.number}")
     assert re.search(r'name="csrf_token" value="[^"]+"', html)
+
+
+def test_the_inbox_reads_a_page_in_the_same_statements_however_many_rows(app, db, world):
+    """Each row's task (签收 / 办理 / 待审核下级报送) comes with the page: no statement per row."""
+    officer = Browser(app, world.user("officer", "4141000001"))
+
+    def statements_of_inbox() -> tuple[int, str]:
+        seen: list[str] = []
+
+        def count(*args):
+            seen.append(args[2])
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            html = officer.page("/inbox")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), html
+
+    issue(db, world, 2)
+    few, html = statements_of_inbox()
+    assert html.count("待签收") >= 2
+    issue(db, world, 5)
+    many, html = statements_of_inbox()
+    assert html.count("待签收") >= 7
+    assert many == few
