@@ -46,7 +46,15 @@ def scene(db, world):
     return a, b, c
 
 
-def test_each_filter_alone_and_combined(app, db, world, scene):
+@pytest.fixture(params=[5_000, 0], ids=["ids as a literal array", "ids as one value"])
+def people_ids(request, monkeypatch):
+    """Both ways the matching people's ids reach PostgreSQL (``queries._LITERAL_IDS``)."""
+    from caseflow.cases import queries
+
+    monkeypatch.setattr(queries, "_LITERAL_IDS", request.param)
+
+
+def test_each_filter_alone_and_combined(app, db, world, scene, people_ids):
     a, b, c = scene
     city = Browser(app, world.user("supervisor", "410100"))
 
@@ -130,7 +138,7 @@ def test_counts_above_the_cap_say_so(app, db, world, monkeypatch):
     assert "共 1 件" in html and rows(html) == [cases[0].number]
 
 
-def test_id_number_and_phone_search_only_finds_what_the_user_may_see(app, db, world, scene):
+def test_id_number_and_phone_search_only_finds_what_the_user_may_see(app, db, world, scene, people_ids):
     a, b, _c = scene
     sup = world.user("supervisor", "410105")
     operations.accept_case(sup, a)
