@@ -230,10 +230,11 @@ def _one_of(column, ids: list[int]) -> sa.ColumnElement[bool]:
     if db.session.get_bind().dialect.name != "postgresql":
         return column.in_(ids)
     int_array = postgresql.ARRAY(sa.Integer)
-    array = sa.bindparam(None, ids, type_=int_array)
-    if len(ids) > _LITERAL_IDS:  # an InitPlan; the cast keeps ANY an array expression, not ANY (subquery)
-        array = sa.cast(sa.select(array).scalar_subquery(), int_array)
-    return column == sa.any_(array)
+    literal = sa.bindparam(None, ids, type_=int_array)
+    if len(ids) <= _LITERAL_IDS:
+        return column == sa.any_(literal)
+    # An InitPlan; the cast keeps ANY an array expression (``ANY (subquery)`` would compare with each row).
+    return column == sa.any_(sa.cast(sa.select(literal).scalar_subquery(), int_array))
 
 
 def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
