@@ -377,6 +377,32 @@ def explain(url: str, data_key: str, page: Page, subject: dict[str, str], top: i
     return out
 
 
+def machine_speed(url: str) -> dict[str, float]:
+    """Two fixed pieces of work, so that figures taken on different machines (or days) can be compared: a
+    Python loop of 2,000,000 additions and PostgreSQL counting 2,000,000 generated rows (ms, best of 3)."""
+    def python_loop() -> None:
+        total = 0
+        for i in range(2_000_000):
+            total += i
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            def postgres_count() -> None:
+                conn.execute(sa.text("SELECT count(*) FROM generate_series(1, 2000000)")).scalar()
+
+            return {name: round(min(_timed(work) for _ in range(3)) * 1000, 1)
+                    for name, work in (("python_loop_ms", python_loop), ("postgres_count_ms", postgres_count))}
+    finally:
+        engine.dispose()
+
+
+def _timed(work: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -429,8 +455,11 @@ def main(argv: list[str] | None = None) -> int:
         # sync workers (1 thread), as in production
         server = LiveServer(env, workers=WORKERS, threads=1, log=Path(tmp) / "gunicorn.log",
                             timeout=GUNICORN_TIMEOUT).start()
+        speed = machine_speed(url)
         log(f"bench: gunicorn (2 sync workers) on 127.0.0.1:{server.port}; logs in {tmp}; "
-            f"load average {os.getloadavg()[0]:.1f} (the machine is shared)")
+            f"load average {os.getloadavg()[0]:.1f} (the machine is shared); machine speed: "
+            f"{speed['python_loop_ms']} ms for a Python loop of 2M additions, {speed['postgres_count_ms']} ms for "
+            f"PostgreSQL to count 2M rows")
         all_pages = pages(subject["case"], subject["order"], subject["track"], subject["month"])
         visitors = Visitors(server.port, subject)
         results = measure(all_pages, visitors, args.runs, args.requests, args.seconds, args.slow, log)
@@ -438,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         big = args.cases >= 1_000_000
         print(json.dumps({
             "cases": args.cases, "runs": args.runs, "build": build_figures, "load_average": os.getloadavg(),
+            "machine_speed": speed,
             "pages": {p.name: {"path": p.path, "p50_ms": results[p.name]["p50"], "p95_ms": results[p.name]["p95"],
                                "rps_8_clients": results[p.name]["rps"],
                                "rps_is_bound": results[p.name]["rps_bound"],
