@@ -46,12 +46,14 @@ def scene(db, world):
     return a, b, c
 
 
-@pytest.fixture(params=[5_000, 0], ids=["ids as a literal array", "ids as one value"])
+@pytest.fixture(params=[(5_000, 100_000), (0, 100_000), (5_000, 0)],
+                ids=["ids as a literal array", "ids as one value", "people left in the database"])
 def people_ids(request, monkeypatch):
-    """Both ways the matching people's ids reach PostgreSQL (``queries._LITERAL_IDS``)."""
+    """Every way the matching people reach the list's statements (``queries._LITERAL_IDS``, ``_PEOPLE_IN_HAND``)."""
     from caseflow.cases import queries
 
-    monkeypatch.setattr(queries, "_LITERAL_IDS", request.param)
+    monkeypatch.setattr(queries, "_LITERAL_IDS", request.param[0])
+    monkeypatch.setattr(queries, "_PEOPLE_IN_HAND", request.param[1])
 
 
 def test_each_filter_alone_and_combined(app, db, world, scene, people_ids):
