@@ -471,12 +471,23 @@ class ListPage:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def _state_counts(base: sa.Select, state_column, states) -> tuple[dict, bool]:
-    """Rows per state of ``base`` (one GROUP BY over at most ``COUNT_CAP`` + 1 rows), and whether it was capped."""
-    inner = base.with_only_columns(state_column.label("state")).order_by(None).limit(COUNT_CAP + 1).subquery()
-    rows = db.session.execute(sa.select(inner.c.state, sa.func.count()).group_by(inner.c.state)).all()
-    counts = {states(s): n for s, n in rows}
-    return counts, sum(counts.values()) > COUNT_CAP
+# SQL: the ids of a group as one value (PostgreSQL's array_agg; elsewhere group_concat, read back by _id_list_of).
+_id_list = sql_function("id_list", sa.types.NullType(), "array_agg({0})", "group_concat({0})")
+
+
+def _id_list_of(value) -> list[int]:
+    return value if isinstance(value, list) else [int(i) for i in str(value).split(",") if i]
+
+
+def _state_counts(base: sa.Select, state_column, states, id_column) -> tuple[dict, bool, dict]:
+    """Rows per state of ``base`` (one GROUP BY over at most ``COUNT_CAP`` + 1 rows), whether it was capped,
+    and the ids of those rows per state."""
+    inner = (base.with_only_columns(state_column.label("state"), id_column.label("id")).order_by(None)
+             .limit(COUNT_CAP + 1).subquery())
+    rows = db.session.execute(
+        sa.select(inner.c.state, sa.func.count(), _id_list(inner.c.id)).group_by(inner.c.state)).all()
+    counts = {states(s): n for s, n, _ids in rows}
+    return counts, sum(counts.values()) > COUNT_CAP, {states(s): _id_list_of(ids) for s, _n, ids in rows}
 
 
 def _capped_count(query: sa.Select) -> int:
@@ -486,9 +497,15 @@ def _capped_count(query: sa.Select) -> int:
 
 
 def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column, states, shown,
-          counted: tuple | None = None) -> ListPage:
-    """``base``: the list's rows in the shape that counts them (``by_index``); ``sorted_query``: one page of them."""
-    counts, counts_capped = _state_counts(base, state_column, states)
+          counted: tuple | None, id_column, sorted_ids: Callable[[list[int]], sa.Select]) -> ListPage:
+    """``base``: the list's rows in the shape that counts them (``by_index``); ``sorted_query``: all of them,
+    sorted, to page through; ``sorted_ids(ids)``: the rows with these ids, sorted the same way.
+
+    When the counts saw every row (at most ``COUNT_CAP``), they brought the ids of the listed rows back, and
+    the page sorts those rows alone instead of asking every condition again (measured: a one-character name
+    search at 1,000,000 cases evaluated its ~38,000 candidates twice, ~400 ms each).
+    """
+    counts, counts_capped, ids = _state_counts(base, state_column, states, id_column)
     if not f.state and counted is not None:  # the rows listed without a state chosen (merged cases: their own chip)
         counts_listed = sum(n for s, n in counts.items() if s in counted)
     else:
@@ -501,6 +518,10 @@ def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column
         capped = counts_capped
     per_page = PER_PAGE_OF[f.list]
     f.page = min(f.page, max((total + per_page - 1) // per_page, 1))  # past the end: the last page
+    if not counts_capped:
+        listed = ids.get(f.state, []) if f.state else [
+            i for state, state_ids in ids.items() if counted is None or state in counted for i in state_ids]
+        sorted_query = sorted_ids(listed)
     items = list(db.session.scalars(sorted_query.limit(per_page).offset((f.page - 1) * per_page)).unique())
     uncounted = tuple(s for s in shown if counted is not None and s not in counted)
     return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped,
@@ -527,8 +548,13 @@ def _list(f: ListFilters, visible: Callable[..., sa.Select], conditions, state_c
     else:
         query = base.where(state_column.in_(counted)) if counted is not None else base
     counting = visible(by_index=not (f.q or f.school)).where(*narrowed)
-    return _page(f, counting, sort(query.options(*options), f.sort), state_column,
-                 states, shown, counted)
+    id_column = state_column.class_.id
+
+    def sorted_ids(ids: list[int]) -> sa.Select:
+        return sort(sa.select(state_column.class_).where(_one_of(id_column, ids)).options(*options), f.sort)
+
+    return _page(f, counting, sort(query.options(*options), f.sort), state_column, states, shown, counted,
+                 id_column, sorted_ids)
 
 
 def case_list(user: User, f: ListFilters) -> ListPage:
