@@ -29,75 +29,75 @@ _CASE_OF_ORDER = aliased(Case, name="case_of_order")
 # ``IN (subquery)`` is only a filter on a scan of every row.
 _in_array = sql_function("in_array", sa.Boolean(), "{0} = ANY(ARRAY{1})", "{0} IN {1}")
 
-# Scopes this small (a county and its schools: a few per cent of a province's cases) are asked as sets of ids:
+# The shapes of the rule in SQL (each selects the same rows; tested for every unit of the tree):
+ROW = "row"      # EXISTS a row: for one case or order, or a few (the default)
+SET = "set"      # a narrow scope as sets of ids, hashed once: for a list's page, whose rows are many
+INDEX = "index"  # a narrow scope as id arrays, read through the indexes: for a count of the whole scope
+
+# Scopes this small (a county and its schools: a few per cent of a province's cases) can be asked as sets of ids:
 # their units' and their orders' cases fit in a hash (~50,000 ids at 1,000,000 cases), which PostgreSQL builds
 # once and probes for each row, where a correlated EXISTS costs two index reads a row (measured: a county's
-# search for 王 at 1,000,000 cases tested ~19,000 candidates at ~20 µs each).  Above them the sets hold much of
-# the data (a province's 1.9 million orders would not fit the hash), and the planner chooses per statement
-# between EXISTS a row and its own hashing.
+# search for 王 at 1,000,000 cases tested ~19,000 candidates at ~20 µs each); or counted through the indexes of
+# those ids (a county's counts at 100,000 cases: 14 ms against 69 ms scanning).  Above them the sets hold much of
+# the data (a province's 1.9 million orders would not fit the hash), and EXISTS stays, which the planner hashes
+# itself when it pays.  One case looked up by number keeps EXISTS at every scope: building the sets would cost
+# more than the two index reads.
 _NARROW = frozenset({UnitKind.COUNTY, UnitKind.SCHOOL})
 
 
-def _subtree(user: User, unit_column, by_index: bool = False) -> sa.ColumnElement[bool]:
+def _as_set(user: User, shape: str) -> bool:
+    return shape != ROW and user.unit.kind in _NARROW
+
+
+def _subtree(user: User, unit_column, shape: str) -> sa.ColumnElement[bool]:
     """``unit_column`` refers to a unit at or below the user's unit."""
-    if user.unit.kind in _NARROW:
+    if _as_set(user, shape):
         units = sa.select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True)).correlate(None)
-        return _in_array(unit_column, units.scalar_subquery()) if by_index else unit_column.in_(units)
+        return _in_array(unit_column, units.scalar_subquery()) if shape == INDEX else unit_column.in_(units)
     u = _SCOPE_UNIT
     return sa.exists().where(u.id == unit_column, u.path.startswith(user.unit.path, autoescape=True))
 
 
 def _among(user: User, id_column, rows: sa.Select, correlated: sa.ColumnElement[bool],
-           by_index: bool) -> sa.ColumnElement[bool]:
-    """``id_column`` is one of the ids ``rows`` selects: as a set of ids (narrow scopes; an id array with
-    ``by_index``), else EXISTS ``rows`` under ``correlated``."""
-    if user.unit.kind in _NARROW:
+           shape: str) -> sa.ColumnElement[bool]:
+    """``id_column`` is one of the ids ``rows`` selects: EXISTS ``rows`` under ``correlated``, or as a set."""
+    if _as_set(user, shape):
         rows = rows.correlate(None)
-        return _in_array(id_column, rows.scalar_subquery()) if by_index else id_column.in_(rows)
+        return _in_array(id_column, rows.scalar_subquery()) if shape == INDEX else id_column.in_(rows)
     return sa.exists(rows.where(correlated))
 
 
-def case_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[bool]:
-    """SQL condition: the case is visible to ``user``.
-
-    ``by_index``: for a statement that reads every visible row (the counts per state), in the shape PostgreSQL
-    reads through the indexes when the scope is narrow (measured at 100,000 cases: a county's counts 14 ms
-    against 69 ms scanning).  A page walked in its sort order tests rows one at a time, and there the default
-    (hashed) shape is quicker: an id array is searched linearly for each row.  Both shapes select the same
-    rows (tested for every unit).
-    """
+def case_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
+    """SQL condition: the case is visible to ``user`` (``shape``: ``ROW``, ``SET`` or ``INDEX``, above)."""
     if user.role not in CASE_ROLES:
         return sa.false()
     o = _ORDER_OF_CASE
     return sa.or_(
-        _subtree(user, Case.responsible_unit_id, by_index),
-        _among(user, Case.id, sa.select(o.case_id).where(_subtree(user, o.receiving_unit_id, by_index)),
-               o.case_id == Case.id, by_index),
+        _subtree(user, Case.responsible_unit_id, shape),
+        _among(user, Case.id, sa.select(o.case_id).where(_subtree(user, o.receiving_unit_id, shape)),
+               o.case_id == Case.id, shape),
     )
 
 
-def order_visibility(user: User, *, by_index: bool = False) -> sa.ColumnElement[bool]:
-    """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours).
-
-    ``by_index`` as for :func:`case_visibility`.
-    """
+def order_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
+    """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours)."""
     if user.role not in CASE_ROLES:
         return sa.false()
     c = _CASE_OF_ORDER
     return sa.or_(
-        _subtree(user, Order.receiving_unit_id, by_index),
-        _subtree(user, Order.issuing_unit_id, by_index),
-        _among(user, Order.case_id, sa.select(c.id).where(_subtree(user, c.responsible_unit_id, by_index)),
-               c.id == Order.case_id, by_index),
+        _subtree(user, Order.receiving_unit_id, shape),
+        _subtree(user, Order.issuing_unit_id, shape),
+        _among(user, Order.case_id, sa.select(c.id).where(_subtree(user, c.responsible_unit_id, shape)),
+               c.id == Order.case_id, shape),
     )
 
 
-def visible_cases(user: User, *, by_index: bool = False) -> sa.Select:
-    return sa.select(Case).where(case_visibility(user, by_index=by_index))
+def visible_cases(user: User, *, shape: str = ROW) -> sa.Select:
+    return sa.select(Case).where(case_visibility(user, shape=shape))
 
 
-def visible_orders(user: User, *, by_index: bool = False) -> sa.Select:
-    return sa.select(Order).where(order_visibility(user, by_index=by_index))
+def visible_orders(user: User, *, shape: str = ROW) -> sa.Select:
+    return sa.select(Order).where(order_visibility(user, shape=shape))
 
 
 def get_case(user: User, number: str, *, for_update: bool = False) -> Case:

@@ -226,11 +226,15 @@ _LITERAL_IDS = 5_000
 _PEOPLE_IN_HAND = 100_000
 
 
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _one_of(column, ids: list[int]) -> sa.ColumnElement[bool]:
     """``column`` is one of ``ids`` (read through its index): on PostgreSQL one array parameter, else ``IN``."""
     if not ids:
         return sa.false()
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql():
         return column.in_(ids)
     int_array = postgresql.ARRAY(sa.Integer)
     literal = sa.bindparam(None, ids, type_=int_array)
@@ -248,8 +252,10 @@ def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     complainant and student indexes: the list never walks every case in scope (measured: a two-character name
     in a county at 1,000,000 cases took 9 s that way), and the count and the page do not read the persons again.
     """
-    ids = list(db.session.scalars(sa.select(Person.id).where(condition).limit(_PEOPLE_IN_HAND + 1)))
-    if len(ids) > _PEOPLE_IN_HAND:  # a very common character: the database keeps them (a hashed subquery)
+    # SQLite takes at most 32,766 values in one statement, and the ids may be sent twice.
+    in_hand = _PEOPLE_IN_HAND if _on_postgresql() else min(_PEOPLE_IN_HAND, 10_000)
+    ids = list(db.session.scalars(sa.select(Person.id).where(condition).limit(in_hand + 1)))
+    if len(ids) > in_hand:  # a very common character: the database keeps them (a hashed subquery)
         people = sa.select(Person.id).where(condition)
         return sa.or_(Case.complainant_id.in_(people), Case.student_id.in_(people))
     return sa.or_(_one_of(Case.complainant_id, ids), _one_of(Case.student_id, ids))
@@ -271,13 +277,12 @@ def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
 
 def _case_number_or(q: str, column) -> sa.ColumnElement[bool] | None:
     """For orders: ``q`` matches the order's own number or anything of its case."""
-    own, of_case = _search(q, column), _search(q, Case.number)
-    if own is None or of_case is None:
+    of_case = _search(q, Case.number)
+    if of_case is None:
         return None
-    case_ids = sa.select(Case.id).where(of_case)
-    if _ORDER_NUMBER.match(q.upper()):
-        return sa.or_(own, Order.case_id.in_(case_ids))
-    return Order.case_id.in_(case_ids)
+    in_cases = Order.case_id.in_(sa.select(Case.id).where(of_case))
+    own = _search(q, column) if _ORDER_NUMBER.match(q.upper()) else None  # a number: the order's own too
+    return in_cases if own is None else sa.or_(own, in_cases)
 
 
 def _unit_ids(text: str) -> sa.Select | None:
@@ -498,12 +503,14 @@ def _capped_count(query: sa.Select) -> int:
 
 def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column, states, shown,
           counted: tuple | None, id_column, sorted_ids: Callable[[list[int]], sa.Select]) -> ListPage:
-    """``base``: the list's rows in the shape that counts them (``by_index``); ``sorted_query``: all of them,
-    sorted, to page through; ``sorted_ids(ids)``: the rows with these ids, sorted the same way.
+    """``base``: the list's rows in the shape that counts them; ``sorted_query``: the listed ones, sorted, to
+    page through; ``sorted_ids(ids)``: the same without the search and filters, narrowed to these ids.
 
-    When the counts saw every row (at most ``COUNT_CAP``), they brought the ids of the listed rows back, and
-    the page sorts those rows alone instead of asking every condition again (measured: a one-character name
-    search at 1,000,000 cases evaluated its ~38,000 candidates twice, ~400 ms each).
+    When the counts saw every row (at most ``COUNT_CAP``), they brought the ids of the rows back, and the page
+    reads those rows alone instead of asking the search and filters again (measured: a one-character name
+    search at 1,000,000 cases evaluated its ~38,000 candidates twice, ~400 ms each).  The access rule and the
+    state are asked again of them: a case moved out of reach or on to another state since the count is not
+    listed.
     """
     counts, counts_capped, ids = _state_counts(base, state_column, states, id_column)
     if not f.state and counted is not None:  # the rows listed without a state chosen (merged cases: their own chip)
@@ -519,9 +526,7 @@ def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column
     per_page = PER_PAGE_OF[f.list]
     f.page = min(f.page, max((total + per_page - 1) // per_page, 1))  # past the end: the last page
     if not counts_capped:
-        listed = ids.get(f.state, []) if f.state else [
-            i for state, state_ids in ids.items() if counted is None or state in counted for i in state_ids]
-        sorted_query = sorted_ids(listed)
+        sorted_query = sorted_ids([i for state_ids in ids.values() for i in state_ids])
     items = list(db.session.scalars(sorted_query.limit(per_page).offset((f.page - 1) * per_page)).unique())
     uncounted = tuple(s for s in shown if counted is not None and s not in counted)
     return ListPage(f, items, total, capped, [(s, counts.get(s, 0)) for s in shown], per_page, counts_capped,
@@ -530,28 +535,31 @@ def _page(f: ListFilters, base: sa.Select, sorted_query: sa.Select, state_column
 
 def _list(f: ListFilters, visible: Callable[..., sa.Select], conditions, state_column, states, shown, sort,
           *options, counted: tuple | None = None) -> ListPage:
-    """A list's page: ``visible(by_index=...)`` (the access rule) narrowed by ``conditions()``, counted per
-    state, sorted.
+    """A list's page: ``visible(shape=...)`` (the access rule) narrowed by ``conditions()``, counted per state,
+    sorted.
 
-    Without a state chosen it lists the ``counted`` states only (all when None).  The counts read the whole
-    scope through its indexes (``by_index``) unless a search or a school names the rows: those few rows then
-    drive, and each is tested against the default shape of the rule (measured at 100,000 cases: a county's
-    counts 14 ms by index against 69 ms scanning, but its one-character name search 193 ms against 60 ms).
+    Without a state chosen it lists the ``counted`` states only (all when None).  The page asks the rule as sets
+    (``access.SET``); the counts read a narrow scope through its indexes (``access.INDEX``) unless a search or a
+    school names the rows: those few rows then drive, and each is tested against the sets (measured at 100,000
+    cases: a county's counts 14 ms by index against 69 ms scanning, but its one-character name search 193 ms
+    against 60 ms).
     """
     try:
         narrowed = conditions()
     except _Unknown:
         return ListPage(f, [], 0, False, [(s, 0) for s in shown], PER_PAGE_OF[f.list])
-    base = visible(by_index=False).where(*narrowed)
+    listed = visible(shape=access.SET)
     if f.state:
-        query = base.where(state_column == f.state)
-    else:
-        query = base.where(state_column.in_(counted)) if counted is not None else base
-    counting = visible(by_index=not (f.q or f.school)).where(*narrowed)
+        listed = listed.where(state_column == f.state)
+    elif counted is not None:
+        listed = listed.where(state_column.in_(counted))
+    counting = visible(shape=access.SET if f.q or f.school else access.INDEX).where(*narrowed)
     id_column = state_column.class_.id
 
     def sorted_ids(ids: list[int]) -> sa.Select:
-        return sort(sa.select(state_column.class_).where(_one_of(id_column, ids)).options(*options), f.sort)
+        return sort(listed.where(_one_of(id_column, ids)).options(*options), f.sort)
+
+    query = listed.where(*narrowed)
 
     return _page(f, counting, sort(query.options(*options), f.sort), state_column, states, shown, counted,
                  id_column, sorted_ids)

@@ -179,23 +179,31 @@ def test_order_attachment_hidden_from_a_sibling_hop(app, db, world):
     assert city.get(f"/attachments/{att.public_id}").status_code == 200
 
 
-def test_both_shapes_of_the_access_rule_select_the_same_rows(app, db, world, handled):
-    """``by_index`` (the counts of narrow scopes) and the default shape: the same cases and orders for every unit."""
+def test_every_shape_of_the_access_rule_selects_the_same_rows(app, db, world, handled, monkeypatch):
+    """ROW (EXISTS), SET and INDEX (a narrow scope's sets and id arrays) select the cases and orders EXISTS
+    selects at every scope, for every unit of the tree."""
     from caseflow.cases import access
     from caseflow.models import Case, Role, Unit, User
 
     case, order, _ = handled
-    other, _ = submit(db)  # a second case, in another part of the tree or not: each unit must agree either way
-    seen_somewhere = 0
-    for unit in db.session.scalars(sa.select(Unit).order_by(Unit.path)):
+    submit(db, schools=("4141000003",))  # a case of another county: each unit must keep it out or in alike
+
+    def selected(user, shape) -> tuple[list[int], list[int]]:
+        return (sorted(db.session.scalars(access.visible_cases(user, shape=shape).with_only_columns(Case.id))),
+                sorted(db.session.scalars(access.visible_orders(user, shape=shape).with_only_columns(Order.id))))
+
+    units = list(db.session.scalars(sa.select(Unit).order_by(Unit.path)))
+    with monkeypatch.context() as m:
+        m.setattr(access, "_NARROW", frozenset())  # every scope as EXISTS: the reference
+        reference = {unit.code: selected(User(role=Role.OFFICER, unit=unit), access.ROW) for unit in units}
+    narrow_seeing = 0
+    for unit in units:
         user = User(role=Role.OFFICER, unit=unit)
-        shapes = [(db.session.scalars(access.visible_cases(user, by_index=b).with_only_columns(Case.id)).all(),
-                   db.session.scalars(access.visible_orders(user, by_index=b).with_only_columns(Order.id)).all())
-                  for b in (False, True)]
-        assert sorted(shapes[0][0]) == sorted(shapes[1][0]), unit.code
-        assert sorted(shapes[0][1]) == sorted(shapes[1][1]), unit.code
-        seen_somewhere += bool(shapes[0][0])
-        if unit.code == "4141000001":  # the school the order went to sees the case through the order alone
-            assert shapes[1] == ([case.id], [order.id])
+        for shape in (access.ROW, access.SET, access.INDEX):
+            assert selected(user, shape) == reference[unit.code], (unit.code, shape)
+        narrow_seeing += unit.kind in access._NARROW and bool(reference[unit.code][0])
+    # The school the order went to sees the case through the order alone, and its county through the case.
+    assert reference["4141000001"] == ([case.id], [order.id])
+    assert case.id in reference["410105"][0]
     db.session.rollback()
-    assert seen_somewhere >= 4, "the rule saw the cases from too few units to compare anything"
+    assert narrow_seeing >= 3, "too few counties and schools see a case for the comparison to mean anything"
