@@ -20,7 +20,7 @@ from caseflow.models import (
     Resolution,
     Verdict,
 )
-from tests.factories import complaint_data
+from tests.factories import complaint_data, report_and_close
 
 S, B, U = Rating.SATISFIED, Rating.BASICALLY, Rating.UNSATISFIED
 SOLVED, PARTLY, UNSOLVED = Resolution.SOLVED, Resolution.PARTLY, Resolution.UNSOLVED
@@ -44,11 +44,7 @@ def closed_case(world, db, school, source=CaseSource.PHONE):
         (order,) = ops.issue_verification(sup, case, [world.unit(school)])
         db.session.commit()
     with _at("2026-10-13 10:00"):
-        ops.sign_order(off, order)
-        ops.report_order(off, order, text="经核实情况属实。", verdict=Verdict.TRUE)
-        ops.accept_report(sup, order)
-        ops.close_case(sup, case, "已为学生办理学籍注册。")
-        db.session.commit()
+        report_and_close(db, off, sup, case, order, "已为学生办理学籍注册。")
     return case
 
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from caseflow.cases import operations as ops
 from caseflow.chase import facts
-from caseflow.models import Case, Rating, UnitFacts, Verdict
+from caseflow.models import Case, Rating, UnitFacts
 from caseflow.timeutil import SHANGHAI
 from tests.conftest import _pg_url
-from tests.factories import submit
+from tests.factories import report_and_close, submit
 
 
 def _rows(db) -> dict[tuple, int]:
@@ -31,11 +31,7 @@ def _worked_case(world, db, school="4141000001"):
     ops.accept_case(sup, case)
     (order,) = ops.issue_verification(sup, case, [world.unit(school)])
     db.session.commit()
-    ops.sign_order(off, order)
-    ops.report_order(off, order, text="经核实情况属实。", verdict=Verdict.TRUE)
-    ops.accept_report(sup, order)
-    ops.close_case(sup, case, "已处理。")
-    db.session.commit()
+    report_and_close(db, off, sup, case, order)
     return case
 
 
