@@ -634,6 +634,7 @@ def _counters() -> None:
 
 def build_province(cases: int, *, schools: int = 20000, seed: float = 0.42, verbose: bool = False) -> BuildReport:
     """Fill the (migrated, case-free) database of the current app with a province; caller commits."""
+    from caseflow.cases import search_tokens
     from caseflow.chase import facts
     from caseflow.chase.scan import run_scan
     from caseflow.extensions import db
@@ -669,6 +670,8 @@ def build_province(cases: int, *, schools: int = 20000, seed: float = 0.42, verb
     timer.done("chase scan")
     facts.rebuild()  # the rows above were written in bulk: the dashboard's summary rows from scratch
     timer.done("summary rows")
+    search_tokens.rebuild()  # and the cases' search tokens
+    timer.done("search tokens")
     for table in ("units", "users", "persons", "cases", "orders", "case_events", "chase_steps",
                   "extension_requests", "case_registry_links", "notifications", "unit_facts", "case_facts"):
         report.counts[table] = _scalar(f"SELECT count(*) FROM {table}")

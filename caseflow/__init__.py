@@ -55,9 +55,11 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow import jobs
 
     jobs.init_app(app)  # the outbox goes out after every commit
+    from caseflow.cases import search_tokens
     from caseflow.chase import facts
 
     facts.init_app(app)  # the dashboard's summary rows are kept by every commit that changes a case
+    search_tokens.init_app(app)  # and the cases' search tokens
     from caseflow.jobs import local
 
     local.init_app(app)  # without Redis, the served app runs the periodic jobs itself

@@ -9,7 +9,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,6 +38,13 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def listen_to_sessions(**listeners) -> None:
+    """Install session event listeners (``after_flush=fn``, …) on every session of ``db``, once per process."""
+    for name, listener in listeners.items():
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

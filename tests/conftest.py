@@ -174,12 +174,17 @@ def app(database_url):
 
 
 def _check_summary_rows(db) -> None:
-    """After every test: the dashboard's summary rows agree with the data the test left (whatever wrote it)."""
+    """After every test: the dashboard's summary rows and the cases' search tokens agree with the data the test
+    left (whatever wrote it)."""
+    from caseflow.cases import search_tokens
     from caseflow.chase import facts
 
     problems = facts.drift()
     if problems:
         pytest.fail("summary rows out of step with the data:\n" + "\n".join(problems), pytrace=False)
+    problems = search_tokens.drift()
+    if problems:
+        pytest.fail("search tokens out of step with the data:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

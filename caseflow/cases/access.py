@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from caseflow.cases import search_tokens
 from caseflow.errors import NotInJurisdiction
 from caseflow.extensions import db
 from caseflow.models import Case, Order, Role, Unit, UnitKind, User
@@ -33,6 +34,10 @@ _in_array = sql_function("in_array", sa.Boolean(), "{0} = ANY(ARRAY{1})", "{0} I
 ROW = "row"      # EXISTS a row: for one case or order, or a few (the default)
 SET = "set"      # a narrow scope as sets of ids, hashed once: for a list's page, whose rows are many
 INDEX = "index"  # a narrow scope as id arrays, read through the indexes: for a count of the whole scope
+# A case's search tokens hold the id of every unit that may see it (``search_tokens``: the units this rule
+# names, kept with every commit), so one GIN index scan reads a name's characters and the scope together.  For
+# a name search on PostgreSQL; orders have no tokens (SET), and elsewhere cases fall back to ROW.
+TOKENS = "tokens"
 
 # Scopes this small (a county and its schools: a few per cent of a province's cases) can be asked as sets of ids:
 # their units' and their orders' cases fit in a hash (~50,000 ids at 1,000,000 cases), which PostgreSQL builds
@@ -71,6 +76,10 @@ def case_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
     """SQL condition: the case is visible to ``user`` (``shape``: ``ROW``, ``SET`` or ``INDEX``, above)."""
     if user.role not in CASE_ROLES:
         return sa.false()
+    if shape == TOKENS:
+        if search_tokens.in_use():
+            return Case.search_tokens.contains(sa.literal([user.unit.id], Case.search_tokens.type))
+        shape = ROW
     o = _ORDER_OF_CASE
     return sa.or_(
         _subtree(user, Case.responsible_unit_id, shape),
@@ -83,6 +92,7 @@ def order_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
     """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours)."""
     if user.role not in CASE_ROLES:
         return sa.false()
+    shape = SET if shape == TOKENS else shape
     c = _CASE_OF_ORDER
     return sa.or_(
         _subtree(user, Order.receiving_unit_id, shape),

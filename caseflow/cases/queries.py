@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, selectinload
 
-from caseflow.cases import access, permissions
+from caseflow.cases import access, permissions, search_tokens
 from caseflow.deadlines import status
 from caseflow.errors import InvalidInput, NotInJurisdiction
 from caseflow.extensions import db
@@ -202,27 +202,13 @@ def _hashes(q: str) -> list[str]:
     return [h for h in dict.fromkeys(crypto.lookup_hash(v) for v in values) if h]
 
 
-# SQL: a name contains each of these characters (``ix_persons_name_chars`` on PostgreSQL; true elsewhere). Short
-# names have no trigram: this narrows them to the people whose name has the characters, and the substring test
-# then keeps those that have them in a row.
-has_characters = sql_function("has_characters", sa.Boolean(), "string_to_array({0}, NULL) @> {1}", "1")
-
-
-def _name_contains(q: str) -> sa.ColumnElement[bool]:
-    contains = Person.name.contains(q, autoescape=True)
-    if len(q) >= 3:  # the trigram index
-        return contains
-    chars = sa.literal(sorted(set(q)), sa.ARRAY(sa.Text))
-    return sa.and_(has_characters(Person.name, chars), contains)
-
-
 # Up to this many ids go to PostgreSQL as a literal array, which the planner estimates element by element: the
 # plan fits the rows (it hashes the access rule's subqueries once instead of asking them for each row), and
 # planning costs ~10 ms for 4,000 ids.  Above it (95 ms of planning for 40,000 ids, which one character finds at
 # 1,000,000 cases) they go as one value the planner does not look into.
 _LITERAL_IDS = 5_000
-# At most this many matching people are fetched to be handed back as ids (a one-character name finds ~2 % of
-# the people: 40,000 at 1,000,000 cases); more stay in the database.
+# At most this many matching people are fetched to be handed back as ids (an ID number or phone finds a few; a
+# one-character name on SQLite ~2 % of the people); more stay in the database.
 _PEOPLE_IN_HAND = 100_000
 
 
@@ -247,10 +233,10 @@ def _one_of(column, ids: list[int]) -> sa.ColumnElement[bool]:
 def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     """The case's complainant or student is a person matching ``condition``.
 
-    The matching persons are read once, first (a name of three characters or more through the trigram index,
-    a shorter one through the index of its characters), and the cases are reached from their ids through the
-    complainant and student indexes: the list never walks every case in scope (measured: a two-character name
-    in a county at 1,000,000 cases took 9 s that way), and the count and the page do not read the persons again.
+    The matching persons (an ID number's, a phone's; a name's on SQLite, which has no search tokens) are read
+    once, first, and the cases are reached from their ids through the complainant and student indexes: the list
+    never walks every case in scope (measured: a two-character name in a county at 1,000,000 cases took 9 s that
+    way), and the count and the page do not read the persons again.
     """
     # SQLite takes at most 32,766 values in one statement, and the ids may be sent twice.
     in_hand = _PEOPLE_IN_HAND if _on_postgresql() else min(_PEOPLE_IN_HAND, 10_000)
@@ -262,7 +248,8 @@ def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 
 
 def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
-    """``q`` as a number prefix, an exact ID number / registry number / phone, or a name substring."""
+    """``q`` as a number prefix, an exact ID number / registry number / phone, or a name substring (through the
+    cases' search tokens on PostgreSQL)."""
     if not q:
         return None
     hashes = _hashes(q)
@@ -272,7 +259,26 @@ def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
     upper = q.upper()
     if _ORDER_NUMBER.match(upper):
         return number_column.startswith(upper, autoescape=True)
-    return _people(_name_contains(q))
+    if search_tokens.in_use():
+        return _name_in_tokens(q)
+    return _people(Person.name.contains(q, autoescape=True))
+
+
+def _by_tokens(q: str) -> bool:
+    """Whether ``q`` is searched as a name through the cases' search tokens (then the access rule is asked
+    through them too, ``access.TOKENS``: one index scan for both)."""
+    return bool(q) and search_tokens.in_use() and not _ORDER_NUMBER.match(q.upper()) and not _hashes(q)
+
+
+def _name_in_tokens(q: str) -> sa.ColumnElement[bool]:
+    """The case's complainant or student has ``q`` in their name: the cases whose tokens hold its characters
+    (``ix_cases_search_tokens``), then, for more than one character, the substring on those few."""
+    has_characters = Case.search_tokens.contains(sa.literal(search_tokens.name_tokens(q), Case.search_tokens.type))
+    if len(q) == 1:
+        return has_characters
+    in_a_row = sa.exists().where(Person.id.in_([Case.complainant_id, Case.student_id]),
+                                 Person.name.contains(q, autoescape=True))
+    return sa.and_(has_characters, in_a_row)
 
 
 def _case_number_or(q: str, column) -> sa.ColumnElement[bool] | None:
@@ -542,18 +548,22 @@ def _list(f: ListFilters, visible: Callable[..., sa.Select], conditions, state_c
     (``access.SET``); the counts read a narrow scope through its indexes (``access.INDEX``) unless a search or a
     school names the rows: those few rows then drive, and each is tested against the sets (measured at 100,000
     cases: a county's counts 14 ms by index against 69 ms scanning, but its one-character name search 193 ms
-    against 60 ms).
+    against 60 ms).  A name search on PostgreSQL asks the rule of cases through their search tokens
+    (``access.TOKENS``), which one index scan reads with the name's characters (measured at 1,000,000 cases: a
+    city's search for 王 30 ms in-process, from 650–1,000 ms testing each of ~38,000 candidates).
     """
     try:
         narrowed = conditions()
     except _Unknown:
         return ListPage(f, [], 0, False, [(s, 0) for s in shown], PER_PAGE_OF[f.list])
-    listed = visible(shape=access.SET)
+    tokens = _by_tokens(f.q)
+    listed = visible(shape=access.TOKENS if tokens else access.SET)
     if f.state:
         listed = listed.where(state_column == f.state)
     elif counted is not None:
         listed = listed.where(state_column.in_(counted))
-    counting = visible(shape=access.SET if f.q or f.school else access.INDEX).where(*narrowed)
+    counting = visible(shape=access.TOKENS if tokens else access.SET if f.q or f.school else access.INDEX
+                       ).where(*narrowed)
     id_column = state_column.class_.id
 
     def sorted_ids(ids: list[int]) -> sa.Select:

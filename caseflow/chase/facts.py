@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session
 
 from caseflow.chase.queries import BY_HAND
-from caseflow.extensions import db
+from caseflow.extensions import db, listen_to_sessions
 from caseflow.models import (
     Case,
     CaseEvent,
@@ -329,10 +329,7 @@ def _after_rollback(session: Session) -> None:
 
 def init_app(app) -> None:
     """Keep the summary rows with every commit of the app's sessions (installed once per process)."""
-    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
-                           ("after_rollback", _after_rollback)):
-        if not sa.event.contains(db.session, name, listener):
-            sa.event.listen(db.session, name, listener)
+    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit, after_rollback=_after_rollback)
 
 
 # --- from scratch ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.extensions import Model, db
@@ -46,12 +47,10 @@ class Person(Model):
     registry_no: Mapped[str | None] = mapped_column(Encrypted)
     registry_no_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
-    # Name search by substring: trigrams on PostgreSQL (migration 0012), a plain index elsewhere; a name of one
-    # or two characters has no trigram, and is found by the characters it contains (migration 0026).
+    # Names: trigrams on PostgreSQL (migration 0012; a repeat complaint's student found by name), a plain index
+    # elsewhere.  The lists find a name through the cases' search tokens (``Case.search_tokens``).
     __table_args__ = (
         sa.Index("ix_persons_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
-        sa.Index("ix_persons_name_chars", sa.text("string_to_array(name, NULL)"),
-                 postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
 
@@ -107,6 +106,10 @@ class Case(Model):
     # is MERGED, and remembers the state it had, which unmerging restores.
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     state_before_merge: Mapped[str | None] = mapped_column(sa.String(24))
+    # The name characters and the units that may see the case, for searches (PostgreSQL only; kept by
+    # caseflow.cases.search_tokens before every commit, migration 0027).  Never loaded with the case.
+    search_tokens: Mapped[list[int] | None] = mapped_column(
+        postgresql.ARRAY(sa.Integer).with_variant(sa.JSON(), "sqlite"), deferred=True)
 
     complainant: Mapped[Person] = relationship(foreign_keys=[complainant_id])
     student: Mapped[Person] = relationship(foreign_keys=[student_id])
@@ -144,6 +147,7 @@ class Case(Model):
                  sqlite_where=sa.text(_UNFINISHED)),
         sa.Index("ix_cases_unfinished_unit", "responsible_unit_id", postgresql_where=sa.text(_UNFINISHED),
                  sqlite_where=sa.text(_UNFINISHED)),
+        sa.Index("ix_cases_search_tokens", "search_tokens", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     def __repr__(self) -> str:

@@ -180,8 +180,8 @@ def test_order_attachment_hidden_from_a_sibling_hop(app, db, world):
 
 
 def test_every_shape_of_the_access_rule_selects_the_same_rows(app, db, world, handled, monkeypatch):
-    """ROW (EXISTS), SET and INDEX (a narrow scope's sets and id arrays) select the cases and orders EXISTS
-    selects at every scope, for every unit of the tree."""
+    """ROW (EXISTS), SET and INDEX (a narrow scope's sets and id arrays) and TOKENS (the cases' search tokens)
+    select the cases and orders EXISTS selects at every scope, for every unit of the tree."""
     from caseflow.cases import access
     from caseflow.models import Case, Role, Unit, User
 
@@ -199,7 +199,7 @@ def test_every_shape_of_the_access_rule_selects_the_same_rows(app, db, world, ha
     narrow_seeing = 0
     for unit in units:
         user = User(role=Role.OFFICER, unit=unit)
-        for shape in (access.ROW, access.SET, access.INDEX):
+        for shape in (access.ROW, access.SET, access.INDEX, access.TOKENS):
             assert selected(user, shape) == reference[unit.code], (unit.code, shape)
         narrow_seeing += unit.kind in access._NARROW and bool(reference[unit.code][0])
     # The school the order went to sees the case through the order alone, and its county through the case.

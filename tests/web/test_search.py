@@ -65,13 +65,15 @@ def test_each_filter_alone_and_combined(app, db, world, scene, people_ids):
 
     everything = {a.number, b.number, c.number}
     assert found("") == everything
-    # Names: three characters (trigram index), two, one (after the scope); complainant or student.
+    # Names: three characters, two, one (the search tokens with the scope); complainant or student.
     assert found("q=欧阳明") == {a.number}
     assert found("q=张三丰") == {b.number}
     assert found("q=小龙") == {a.number}
     assert found("q=王") == {b.number, c.number}
     assert found("q=赵") == {c.number}
     assert found("q=没有这人") == set()
+    assert found("q=芳张") == set()  # one case's characters, but in no one name in a row
+    assert found("q=芳王") == set()
     # Exact identifiers through the keyed hashes, typed as people type them.
     assert found(f"q={a.complainant.id_number.lower()}") == {a.number}
     assert found(f"q={a.student.id_number}") == {a.number}
@@ -111,6 +113,43 @@ def test_each_filter_alone_and_combined(app, db, world, scene, people_ids):
     assert found("category=transfer&q=王&overdue=1") == {b.number}
     assert found("q=王&unit=410103&school=二七区") == {c.number}
     assert found("q=王&unit=410105&category=unregistered") == set()
+
+
+def test_a_name_is_found_through_search_tokens_that_follow_every_commit(app, db, world, scene):
+    """On PostgreSQL a name and the user's scope are read together from each case's search tokens: they follow
+    the case into a unit's reach and its anonymised people out of the search."""
+    from caseflow import retention
+    from caseflow.cases import search_tokens
+
+    a, b, _c = scene
+    school = Browser(app, world.user("officer", "4141000001"))
+    county = Browser(app, world.user("officer", "410105"))
+    erqi = Browser(app, world.user("officer", "410103"))
+    assert rows(county.page("/cases?q=欧阳")) == [a.number]
+    assert rows(school.page("/cases?q=欧阳")) == []  # the county's, until an order goes to the school
+    assert rows(erqi.page("/cases?q=欧阳")) == []
+    # A verification order to 金水区一小 brings A within its reach, and into its searches; B stays out.
+    supervisor = world.user("supervisor", "410105")
+    operations.accept_case(supervisor, a)
+    operations.issue_verification(supervisor, a, [world.unit("4141000001")])
+    db.session.commit()
+    assert rows(school.page("/cases?q=欧阳")) == [a.number]
+    assert rows(school.page("/cases?q=王")) == []
+    assert rows(county.page("/cases?q=王")) == [b.number]
+    # A person's name changed alone (the case untouched) moves the case's tokens with it.
+    b.student.name = "张君宝"
+    db.session.commit()
+    assert rows(county.page("/cases?q=君宝")) == [b.number]
+    assert rows(county.page("/cases?q=三丰")) == []
+    # Anonymised, A's people are no longer found by their names, nor are their characters kept.
+    retention.anonymise(a)
+    db.session.commit()
+    assert rows(county.page("/cases?q=欧阳")) == []
+    assert rows(school.page("/cases?q=欧阳")) == []
+    stored = db.session.scalar(sa.select(sa.text("search_tokens")).select_from(sa.text("cases"))
+                               .where(sa.text("id = :id")).params(id=a.id))
+    assert not set(search_tokens.name_tokens("欧阳明李小龙")) & set(stored)
+    assert world.unit("4141000001").id in stored
 
 
 def test_counts_per_state_are_filters_keeping_the_others(app, db, world, scene):

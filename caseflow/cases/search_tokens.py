@@ -1,0 +1,136 @@
+"""Each case's search tokens: its people's name characters and the units that may see it, in one indexed array.
+
+A name search in a city at 1,000,000 cases read the ~40,000 people whose name has 王, reached their ~38,000
+cases through two indexes, and asked the access rule of each (measured: 650–1,000 ms).  ``cases.search_tokens``
+holds, sorted and without repeats:
+
+- each character of the complainant's and the student's name, as minus its code point (``-ord('王')``);
+- the id of every unit that may see the case: its responsible unit, each order's receiving unit, and every unit
+  above them.  These are exactly the units ``access.case_visibility`` lets see the case (a user sees it when
+  their unit is at or above one of those), so ``search_tokens @> ARRAY[unit id]`` is that rule (``access.TOKENS``).
+
+A name search in a scope is then one GIN index scan, ``search_tokens @> ARRAY[-ord('王'), unit id]``, which
+intersects the two lists of cases in the index; a name of more characters is checked as a substring on the few
+cases that have them all.  PostgreSQL only: elsewhere the column stays empty and the search reads the people.
+
+Kept like the summary rows (``chase.facts``): a flush that adds or changes a case, adds, changes or deletes an
+order, or changes a person marks them; just before the commit the marked cases' tokens are computed afresh
+from the data in one statement, and written where they differ, in the same transaction.  ``rebuild`` fills
+every case (the benchmark's bulk load); ``drift`` compares them with a fresh computation (the tests call it
+after every test).  Units do not move in the tree (only their names change), so a unit's ancestors are fixed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, scoped_session
+
+from caseflow.extensions import db, listen_to_sessions
+from caseflow.models import Case, Order, Person
+
+AnySession = Session | scoped_session[Any]
+
+# SQL: a case's tokens, fresh from the data (the case is ``c``).  A unit's ancestors are the units whose codes
+# its path lists ("000000/410000/410100/").  Kept in step with migration 0027, which fills the column with it.
+TOKENS_OF_CASE = """
+    ARRAY(SELECT t FROM (
+        SELECT -ascii(ch) AS t
+          FROM persons p CROSS JOIN LATERAL unnest(string_to_array(p.name, NULL)) AS ch
+         WHERE p.id IN (c.complainant_id, c.student_id)
+        UNION
+        SELECT a.id
+          FROM (SELECT c.responsible_unit_id AS unit_id
+                UNION SELECT o.receiving_unit_id FROM orders o WHERE o.case_id = c.id) AS seeing
+          JOIN units u ON u.id = seeing.unit_id
+          JOIN units a ON a.code = ANY(string_to_array(u.path, '/'))
+    ) AS tokens ORDER BY t)
+"""
+
+
+def name_tokens(text: str) -> list[int]:
+    """The tokens of the characters of ``text`` (each once, sorted)."""
+    return sorted({-ord(ch) for ch in text})
+
+
+def in_use(session: AnySession | None = None) -> bool:
+    """Whether the database keeps the tokens (PostgreSQL)."""
+    return (session or db.session).get_bind().dialect.name == "postgresql"
+
+
+def refresh(case_ids: Iterable[int], person_ids: Iterable[int] = (), session: AnySession | None = None) -> int:
+    """Compute the tokens of these cases (and of the cases of these people) afresh; how many changed."""
+    session = session or db.session
+    cases, people = sorted(set(case_ids)), sorted(set(person_ids))
+    if not (cases or people) or not in_use(session):
+        return 0
+    result = session.execute(sa.text(f"""
+        WITH fresh AS (
+            SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c
+             WHERE c.id = ANY(:cases) OR c.complainant_id = ANY(:people) OR c.student_id = ANY(:people))
+        UPDATE cases SET search_tokens = fresh.tokens FROM fresh
+         WHERE cases.id = fresh.id AND cases.search_tokens IS DISTINCT FROM fresh.tokens"""),
+        {"cases": cases, "people": people})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def rebuild(session: AnySession | None = None) -> int:
+    """Every case's tokens from scratch (after rows were written in bulk); how many changed."""
+    session = session or db.session
+    if not in_use(session):
+        return 0
+    result = session.execute(sa.text(f"""
+        UPDATE cases c SET search_tokens = {TOKENS_OF_CASE}
+         WHERE c.search_tokens IS DISTINCT FROM {TOKENS_OF_CASE}"""))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def drift(session: AnySession | None = None) -> list[str]:
+    """Cases whose stored tokens differ from a fresh computation (empty when in step)."""
+    session = session or db.session
+    if not in_use(session):
+        return []
+    rows = session.execute(sa.text(f"""
+        SELECT c.number, c.search_tokens, {TOKENS_OF_CASE} FROM cases c
+         WHERE c.search_tokens IS DISTINCT FROM {TOKENS_OF_CASE} ORDER BY c.id LIMIT 20""")).all()
+    return [f"case {number}: search tokens {stored} stored, {fresh} fresh" for number, stored, fresh in rows]
+
+
+# --- keeping them up to date -----------------------------------------------------------------------
+
+_CASES, _PEOPLE = "caseflow.token_cases", "caseflow.token_people"
+
+
+def _marked(objects: Iterable[object]) -> Iterator[tuple[str, int | None]]:
+    for obj in objects:
+        if isinstance(obj, Case):
+            yield _CASES, obj.id
+        elif isinstance(obj, Order):
+            yield _CASES, obj.case_id
+        elif isinstance(obj, Person):
+            yield _PEOPLE, obj.id
+
+
+def _after_flush(session: Session, _context) -> None:
+    for key, value in _marked(chain(session.new, session.dirty, session.deleted)):
+        if value is not None:
+            session.info.setdefault(key, set()).add(value)
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()  # what the commit would flush next is marked now (``_after_flush``)
+    cases, people = session.info.pop(_CASES, None), session.info.pop(_PEOPLE, None)
+    if cases or people:
+        refresh(cases or (), people or (), session)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CASES, None)
+    session.info.pop(_PEOPLE, None)
+
+
+def init_app(app) -> None:
+    """Keep the tokens with every commit of the app's sessions (installed once per process)."""
+    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit, after_rollback=_after_rollback)
