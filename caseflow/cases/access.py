@@ -36,7 +36,8 @@ SET = "set"      # a narrow scope as sets of ids, hashed once: for a list's page
 INDEX = "index"  # a narrow scope as id arrays, read through the indexes: for a count of the whole scope
 # A case's search tokens hold the id of every unit that may see it (``search_tokens``: the units this rule
 # names, kept with every commit), so one GIN index scan reads a name's characters and the scope together.  For
-# a name search on PostgreSQL; orders have no tokens (SET), and elsewhere cases fall back to ROW.
+# a name search on PostgreSQL, which narrows the orders to those of the few cases it names: they are asked as
+# ROW (a set shape would first read the whole scope).  Elsewhere cases fall back to ROW too.
 TOKENS = "tokens"
 
 # Scopes this small (a county and its schools: a few per cent of a province's cases) can be asked as sets of ids:
@@ -92,7 +93,7 @@ def order_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
     """SQL condition: the order is visible (its case's responsible unit, issuer or receiver is ours)."""
     if user.role not in CASE_ROLES:
         return sa.false()
-    shape = SET if shape == TOKENS else shape
+    shape = ROW if shape == TOKENS else shape  # a name search: the orders of the few cases it names, each asked
     c = _CASE_OF_ORDER
     return sa.or_(
         _subtree(user, Order.receiving_unit_id, shape),

@@ -281,12 +281,20 @@ def _name_in_tokens(q: str) -> sa.ColumnElement[bool]:
     return sa.and_(has_characters, in_a_row)
 
 
-def _case_number_or(q: str, column) -> sa.ColumnElement[bool] | None:
-    """For orders: ``q`` matches the order's own number or anything of its case."""
+def _case_number_or(user: User, q: str, column) -> sa.ColumnElement[bool] | None:
+    """For orders: ``q`` matches the order's own number or anything of its case.
+
+    A name is looked for among the cases ``user`` may see (their search tokens, one index scan): an order they
+    may see is always of such a case, as an order goes from a unit to one directly below it (measured at
+    1,000,000 cases: a county's orders searched for 王 tested each order of ~19,000 cases, 860 ms).
+    """
     of_case = _search(q, Case.number)
     if of_case is None:
         return None
-    in_cases = Order.case_id.in_(sa.select(Case.id).where(of_case))
+    cases = sa.select(Case.id).where(of_case)
+    if _by_tokens(q):
+        cases = cases.where(access.case_visibility(user, shape=access.TOKENS))
+    in_cases = Order.case_id.in_(cases)
     own = _search(q, column) if _ORDER_NUMBER.match(q.upper()) else None  # a number: the order's own too
     return in_cases if own is None else sa.or_(own, in_cases)
 
@@ -356,11 +364,11 @@ class _Unknown(Exception):
     """A filter names nothing (an unknown unit): the list is empty, and the field says why."""
 
 
-def _common(f: ListFilters, number_column, *, unit_column, today) -> list[sa.ColumnElement[bool]]:
+def _common(user: User, f: ListFilters, number_column, *, unit_column, today) -> list[sa.ColumnElement[bool]]:
     """Conditions shared by the case and order lists (``unit_column``: whose subtree the unit filter means)."""
     out: list[sa.ColumnElement[bool]] = []
     is_case = number_column is Case.number
-    search = _search(f.q, Case.number) if is_case else _case_number_or(f.q, Order.number)
+    search = _search(f.q, Case.number) if is_case else _case_number_or(user, f.q, Order.number)
     if search is not None:
         out.append(search)
     case_id = Case.id if is_case else Order.case_id
@@ -384,7 +392,7 @@ def _common(f: ListFilters, number_column, *, unit_column, today) -> list[sa.Col
 def case_conditions(user: User, f: ListFilters, *, with_state: bool = True) -> list[sa.ColumnElement[bool]]:
     """Every condition of the case list except visibility (which ``case_list`` starts from)."""
     today = local_today()
-    out = _common(f, Case.number, unit_column=Case.responsible_unit_id, today=today)
+    out = _common(user, f, Case.number, unit_column=Case.responsible_unit_id, today=today)
     if f.mine:
         out.append(Case.responsible_unit_id == user.unit_id)
     if with_state and f.state:
@@ -420,7 +428,7 @@ def _pending_pause() -> sa.ColumnElement[bool]:
 def order_conditions(user: User, f: ListFilters, *, with_state: bool = True) -> list[sa.ColumnElement[bool]]:
     """Every condition of the order list or the inbox except visibility."""
     today = local_today()
-    out = _common(f, Order.number, unit_column=Order.receiving_unit_id, today=today)
+    out = _common(user, f, Order.number, unit_column=Order.receiving_unit_id, today=today)
     if f.list == "inbox":
         out.append(inbox_mine(user))
     if f.kind:

@@ -202,6 +202,10 @@ def test_every_shape_of_the_access_rule_selects_the_same_rows(app, db, world, ha
         for shape in (access.ROW, access.SET, access.INDEX, access.TOKENS):
             assert selected(user, shape) == reference[unit.code], (unit.code, shape)
         narrow_seeing += unit.kind in access._NARROW and bool(reference[unit.code][0])
+        # An order goes to a unit directly below its issuer: whoever sees an order sees its case (the orders'
+        # name search looks among those cases alone).
+        cases_of_orders = set(db.session.scalars(sa.select(Order.case_id).where(Order.id.in_(reference[unit.code][1]))))
+        assert cases_of_orders <= set(reference[unit.code][0]), unit.code
     # The school the order went to sees the case through the order alone, and its county through the case.
     assert reference["4141000001"] == ([case.id], [order.id])
     assert case.id in reference["410105"][0]
