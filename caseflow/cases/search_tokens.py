@@ -15,9 +15,10 @@ cases that have them all.  PostgreSQL only: elsewhere the column stays empty and
 
 Kept like the summary rows (``chase.facts``): a flush that adds or changes a case, adds, changes or deletes an
 order, or changes a person marks them; just before the commit the marked cases' tokens are computed afresh
-from the data in one statement, and written where they differ, in the same transaction.  ``rebuild`` fills
-every case (the benchmark's bulk load); ``drift`` compares them with a fresh computation (the tests call it
-after every test).  Units do not move in the tree (only their names change), so a unit's ancestors are fixed.
+from the data in one statement, and written where they differ, in the same transaction.  The cases are locked
+first, so that two transactions changing one case at once cannot each write tokens that miss the other's
+change.  ``rebuild`` fills every case (the benchmark's bulk load); ``drift`` compares them with a fresh
+computation (the tests call it after every test).  Units do not move in the tree (only their names change), so a unit's ancestors are fixed.
 """
 from __future__ import annotations
 
@@ -66,13 +67,16 @@ def refresh(case_ids: Iterable[int], person_ids: Iterable[int] = (), session: An
     cases, people = sorted(set(case_ids)), sorted(set(person_ids))
     if not (cases or people) or not in_use(session):
         return 0
+    marked = {"cases": cases, "people": people}
+    which = "c.id = ANY(:cases) OR c.complainant_id = ANY(:people) OR c.student_id = ANY(:people)"
+    # Locked first, in one order: a transaction adding an order to the same case meanwhile has committed
+    # when the next statement starts, and its snapshot sees that order.  (Not FOR UPDATE, which would also hold
+    # up every insert that refers to the case, its events and orders, until the commit.)
+    session.execute(sa.text(f"SELECT c.id FROM cases c WHERE {which} ORDER BY c.id FOR NO KEY UPDATE"), marked)
     result = session.execute(sa.text(f"""
-        WITH fresh AS (
-            SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c
-             WHERE c.id = ANY(:cases) OR c.complainant_id = ANY(:people) OR c.student_id = ANY(:people))
+        WITH fresh AS (SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c WHERE {which})
         UPDATE cases SET search_tokens = fresh.tokens FROM fresh
-         WHERE cases.id = fresh.id AND cases.search_tokens IS DISTINCT FROM fresh.tokens"""),
-        {"cases": cases, "people": people})
+         WHERE cases.id = fresh.id AND cases.search_tokens IS DISTINCT FROM fresh.tokens"""), marked)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -1,0 +1,78 @@
+"""The cases' search tokens under concurrent transactions (PostgreSQL's locks, two real sessions)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from caseflow.cases import operations, search_tokens
+from caseflow.models import Order
+from tests.factories import submit
+
+pytestmark = pytest.mark.postgres
+
+
+def _until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def test_two_transactions_adding_orders_to_one_case_keep_both_units(app, db, world):
+    """Each transaction computes the case's tokens after the other's commit: neither writes over the other's unit."""
+    from caseflow.chase import facts
+
+    case, _ = submit(db)
+    county = world.user("supervisor", "410105")
+    operations.accept_case(county, case)
+    [order] = operations.issue_verification(county, case, [world.unit("4141000001")])
+    db.session.commit()
+    case_id, order_id, number = case.id, order.id, order.number
+    unit_ids = {code: world.unit(code).id for code in ("4141000002", "4141000006")}
+    copied = [c.name for c in Order.__table__.columns if c.name != "id"]
+    values = ", ".join({"number": ":number", "receiving_unit_id": ":unit"}.get(c, c) for c in copied)
+
+    def add_order(session: Session, code: str, suffix: str) -> None:
+        session.execute(sa.text(f"INSERT INTO orders ({', '.join(copied)}) SELECT {values} FROM orders WHERE id = :id"),
+                        {"id": order_id, "number": number + suffix, "unit": unit_ids[code]})
+        search_tokens.refresh([case_id], session=session)
+
+    first, second = Session(db.engine), Session(db.engine)
+    failures: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            add_order(second, "4141000006", "B")
+            second.commit()
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    try:
+        add_order(first, "4141000002", "A")  # holds the case until it commits
+        thread = threading.Thread(target=other)
+        thread.start()
+        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                          "AND wait_event_type = 'Lock'")
+
+        def second_waits() -> bool:  # for the first's lock (a new connection: the statistics are per transaction)
+            with db.engine.connect() as conn:
+                return conn.scalar(waiting) == 1
+
+        _until(second_waits)
+        first.commit()
+        thread.join(timeout=60)
+        assert not thread.is_alive() and not failures, failures
+    finally:
+        first.close()
+        second.close()
+
+    stored = set(db.session.scalar(sa.text("SELECT search_tokens FROM cases WHERE id = :id"), {"id": case_id}))
+    assert set(unit_ids.values()) <= stored
+    assert not search_tokens.drift()
+    facts.touch([case_id])  # the orders went in by SQL: the summary rows hear of them
+    db.session.commit()
