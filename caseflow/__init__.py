@@ -58,8 +58,11 @@ def create_app(config: dict | None = None) -> Flask:
     from caseflow.cases import search_tokens
     from caseflow.chase import facts
 
-    facts.init_app(app)  # the dashboard's summary rows are kept by every commit that changes a case
-    search_tokens.init_app(app)  # and the cases' search tokens
+    # Kept by every commit that changes a case: the cases' search tokens, then the dashboard's summary rows.  In
+    # this order, each commit locks the case rows (tokens) before the summary rows, as a flush that changes a
+    # case does: the other way round, an order's sign and a case action at once could deadlock.
+    search_tokens.init_app(app)
+    facts.init_app(app)
     from caseflow.jobs import local
 
     local.init_app(app)  # without Redis, the served app runs the periodic jobs itself

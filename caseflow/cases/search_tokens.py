@@ -34,7 +34,8 @@ from caseflow.models import Case, Order, Person
 
 AnySession = Session | scoped_session[Any]
 
-# SQL: a case's tokens, fresh from the data (the case is ``c``).  A unit's ancestors are the units whose codes
+# SQL: a case's tokens, fresh from the data (the case is ``c``; ``ascii`` gives a character's code point in a
+# UTF8 database, which caseflow's are).  A unit's ancestors are the units whose codes
 # its path lists ("000000/410000/410100/").  Kept in step with migration 0027, which fills the column with it.
 TOKENS_OF_CASE = """
     ARRAY(SELECT t FROM (
@@ -84,7 +85,8 @@ def rebuild(session: AnySession | None = None) -> int:
     """Every case's tokens from scratch (after rows were written in bulk); how many changed.
 
     The index is dropped for the while and built again at the end: kept row by row, it made the rebuild of
-    100,000 cases take 213 s instead of ~10.
+    100,000 cases take 213 s instead of ~10.  Dropping it locks the cases table until the commit: for bulk
+    loads (the benchmarks), not a running system.
     """
     session = session or db.session
     if not in_use(session):
@@ -139,11 +141,13 @@ def _before_commit(session: Session) -> None:
         refresh(cases or (), people or (), session)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_CASES, None)
-    session.info.pop(_PEOPLE, None)
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint: what it marked is gone
+        session.info.pop(_CASES, None)
+        session.info.pop(_PEOPLE, None)
 
 
 def init_app(app) -> None:
     """Keep the tokens with every commit of the app's sessions (installed once per process)."""
-    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit, after_rollback=_after_rollback)
+    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit,
+                       after_transaction_end=_after_transaction_end)

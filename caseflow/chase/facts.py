@@ -323,13 +323,15 @@ def _before_commit(session: Session) -> None:
         refresh(touched)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint: what it marked is gone
+        session.info.pop(_TOUCHED, None)
 
 
 def init_app(app) -> None:
     """Keep the summary rows with every commit of the app's sessions (installed once per process)."""
-    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit, after_rollback=_after_rollback)
+    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit,
+                       after_transaction_end=_after_transaction_end)
 
 
 # --- from scratch ----------------------------------------------------------------------------------

@@ -52,23 +52,27 @@ def test_two_transactions_adding_orders_to_one_case_keep_both_units(app, db, wor
         except BaseException as exc:  # reported by the test below
             failures.append(exc)
 
+    second_pid = second.scalar(sa.text("SELECT pg_backend_pid()"))
+    blocked = sa.text("SELECT cardinality(pg_blocking_pids(:pid)) > 0")
+
+    def second_waits() -> bool:  # for the first's lock (or it failed: then say why)
+        if failures:
+            raise failures[0]
+        with db.engine.connect() as conn:  # a new connection: the server's statistics are per transaction
+            return bool(conn.scalar(blocked, {"pid": second_pid}))
+
+    thread = threading.Thread(target=other)
     try:
         add_order(first, "4141000002", "A")  # holds the case until it commits
-        thread = threading.Thread(target=other)
         thread.start()
-        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                          "AND wait_event_type = 'Lock'")
-
-        def second_waits() -> bool:  # for the first's lock (a new connection: the statistics are per transaction)
-            with db.engine.connect() as conn:
-                return conn.scalar(waiting) == 1
-
         _until(second_waits)
         first.commit()
         thread.join(timeout=60)
         assert not thread.is_alive() and not failures, failures
     finally:
         first.close()
+        if thread.is_alive():
+            thread.join(timeout=60)
         second.close()
 
     stored = set(db.session.scalar(sa.text("SELECT search_tokens FROM cases WHERE id = :id"), {"id": case_id}))
@@ -76,3 +80,15 @@ def test_two_transactions_adding_orders_to_one_case_keep_both_units(app, db, wor
     assert not search_tokens.drift()
     facts.touch([case_id])  # the orders went in by SQL: the summary rows hear of them
     db.session.commit()
+
+
+def test_a_savepoint_rolled_back_keeps_what_the_transaction_marked(app, db, world):
+    """A savepoint's rollback (documents and reports use them) forgets nothing the transaction changed before."""
+    case, _ = submit(db)
+    case.student.name = "李四"
+    db.session.flush()  # the case is marked here
+    savepoint = db.session.begin_nested()
+    savepoint.rollback()
+    db.session.commit()
+    assert not search_tokens.drift()
+    assert -ord("李") in db.session.scalar(sa.text("SELECT search_tokens FROM cases WHERE id = :id"), {"id": case.id})
