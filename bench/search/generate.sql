@@ -1,5 +1,6 @@
 -- Search benchmark data: psql -v n=100000 -f bench/search/generate.sql on a database built by
--- `flask db upgrade` + `flask demo load`, then bench/search/recent_open_cases.sql and VACUUM ANALYZE.
+-- `flask db upgrade` + `flask demo load`, then bench/search/recent_open_cases.sql and VACUUM ANALYZE; a name
+-- search needs the cases' search tokens filled first (caseflow.cases.search_tokens.rebuild() in an app context).
 -- Scratch data for the search/list measurements: :n cases, 20,000 schools (run once per size on an empty demo DB).
 \set ON_ERROR_STOP on
 SET synchronous_commit = off;
