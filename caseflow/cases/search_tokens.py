@@ -75,7 +75,7 @@ def refresh(case_ids: Iterable[int], person_ids: Iterable[int] = (), session: An
     # up every insert that refers to the case, its events and orders, until the commit.)
     session.execute(sa.text(f"SELECT c.id FROM cases c WHERE {which} ORDER BY c.id FOR NO KEY UPDATE"), marked)
     result = session.execute(sa.text(f"""
-        WITH fresh AS (SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c WHERE {which})
+        WITH fresh AS MATERIALIZED (SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c WHERE {which})
         UPDATE cases SET search_tokens = fresh.tokens FROM fresh
          WHERE cases.id = fresh.id AND cases.search_tokens IS DISTINCT FROM fresh.tokens"""), marked)
     return int(getattr(result, "rowcount", 0) or 0)
@@ -94,8 +94,11 @@ def rebuild(session: AnySession | None = None) -> int:
     index = next(i for i in db.metadata.tables["cases"].indexes if i.name == "ix_cases_search_tokens")
     connection = session.connection()
     index.drop(connection, checkfirst=True)
+    # Tables just written in bulk have no statistics: without them the planner read the whole units table for
+    # each case (1,000,000 cases: over 18 minutes, against ~1.5 with them).
+    session.execute(sa.text("ANALYZE units, persons, orders, cases"))
     result = session.execute(sa.text(f"""
-        WITH fresh AS (SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c)
+        WITH fresh AS MATERIALIZED (SELECT c.id, {TOKENS_OF_CASE} AS tokens FROM cases c)
         UPDATE cases SET search_tokens = fresh.tokens FROM fresh
          WHERE cases.id = fresh.id AND cases.search_tokens IS DISTINCT FROM fresh.tokens"""))
     index.create(connection)
