@@ -1,6 +1,7 @@
 """Builders for tests: a small real unit tree, users in it, and complaints."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -125,3 +126,26 @@ def report_and_close(db, officer, supervisor, case, order, reply="已处理。")
     ops.accept_report(supervisor, order)
     ops.close_case(supervisor, case, reply)
     db.session.commit()
+
+
+def wait_for_lock_waiter(name: str, timeout: float = 60) -> None:
+    """Until the session named ``name`` waits for a lock (a condition, not a fixed time)."""
+    import os
+
+    import sqlalchemy as sa
+
+    from tests.conftest import _pg_url
+
+    engine = sa.create_engine(_pg_url(sa.engine.make_url(os.environ["DATABASE_URL"]).database))
+    try:
+        deadline = time.monotonic() + timeout
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                if conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n "
+                                        "AND wait_event_type = 'Lock'"), {"n": name}).scalar():
+                    return
+                conn.rollback()
+                time.sleep(0.05)
+        raise AssertionError(f"{name} never waited for the lock")
+    finally:
+        engine.dispose()

@@ -74,7 +74,8 @@ def _among(user: User, id_column, rows: sa.Select, correlated: sa.ColumnElement[
 
 
 def case_visibility(user: User, *, shape: str = ROW) -> sa.ColumnElement[bool]:
-    """SQL condition: the case is visible to ``user`` (``shape``: ``ROW``, ``SET`` or ``INDEX``, above)."""
+    """SQL condition: the case is visible to ``user`` (``shape``: ``ROW``, ``SET``, ``INDEX`` or ``TOKENS``,
+    above)."""
     if user.role not in CASE_ROLES:
         return sa.false()
     if shape == TOKENS:

@@ -247,27 +247,30 @@ def _people(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     return sa.or_(_one_of(Case.complainant_id, ids), _one_of(Case.student_id, ids))
 
 
+def _is_name(q: str) -> bool:
+    """Whether ``q`` is searched as a name: not a case or order number, nor an ID number, registry number or
+    phone (the one place that tells them apart, for the search and for the access rule's shape)."""
+    return bool(q) and not _ORDER_NUMBER.match(q.upper()) and not _hashes(q)
+
+
 def _search(q: str, number_column) -> sa.ColumnElement[bool] | None:
     """``q`` as a number prefix, an exact ID number / registry number / phone, or a name substring (through the
     cases' search tokens on PostgreSQL)."""
     if not q:
         return None
+    if _is_name(q):
+        return _name_in_tokens(q) if search_tokens.in_use() else _people(Person.name.contains(q, autoescape=True))
     hashes = _hashes(q)
     if hashes:
         return _people(sa.or_(Person.id_number_hash.in_(hashes), Person.phone_hash.in_(hashes),
                               Person.registry_no_hash.in_(hashes)))
-    upper = q.upper()
-    if _ORDER_NUMBER.match(upper):
-        return number_column.startswith(upper, autoescape=True)
-    if search_tokens.in_use():
-        return _name_in_tokens(q)
-    return _people(Person.name.contains(q, autoescape=True))
+    return number_column.startswith(q.upper(), autoescape=True)
 
 
 def _by_tokens(q: str) -> bool:
     """Whether ``q`` is searched as a name through the cases' search tokens (then the access rule is asked
     through them too, ``access.TOKENS``: one index scan for both)."""
-    return bool(q) and search_tokens.in_use() and not _ORDER_NUMBER.match(q.upper()) and not _hashes(q)
+    return search_tokens.in_use() and _is_name(q)
 
 
 def _name_in_tokens(q: str) -> sa.ColumnElement[bool]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -10,17 +10,9 @@ from sqlalchemy.orm import Session
 
 from caseflow.cases import operations, search_tokens
 from caseflow.models import Order
-from tests.factories import submit
+from tests.factories import submit, wait_for_lock_waiter
 
 pytestmark = pytest.mark.postgres
-
-
-def _until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 def test_two_transactions_adding_orders_to_one_case_keep_both_units(app, db, world):
@@ -52,20 +44,14 @@ def test_two_transactions_adding_orders_to_one_case_keep_both_units(app, db, wor
         except BaseException as exc:  # reported by the test below
             failures.append(exc)
 
-    second_pid = second.scalar(sa.text("SELECT pg_backend_pid()"))
-    blocked = sa.text("SELECT cardinality(pg_blocking_pids(:pid)) > 0")
-
-    def second_waits() -> bool:  # for the first's lock (or it failed: then say why)
-        if failures:
-            raise failures[0]
-        with db.engine.connect() as conn:  # a new connection: the server's statistics are per transaction
-            return bool(conn.scalar(blocked, {"pid": second_pid}))
+    tag = f"tokens-{uuid.uuid4().hex[:8]}"
+    second.execute(sa.text(f"SET application_name = '{tag}'"))
 
     thread = threading.Thread(target=other)
     try:
         add_order(first, "4141000002", "A")  # holds the case until it commits
         thread.start()
-        _until(second_waits)
+        wait_for_lock_waiter(tag)  # the second waits for the first's lock
         first.commit()
         thread.join(timeout=60)
         assert not thread.is_alive() and not failures, failures

@@ -3,9 +3,7 @@
 Every test of the suite also ends with ``facts.drift()`` (tests/conftest.py): whatever a test wrote, the
 summary rows must agree with the data.  These tests look at the rows themselves.
 """
-import os
 import threading
-import time
 import uuid
 
 import pytest
@@ -16,7 +14,7 @@ from caseflow.chase import facts
 from caseflow.models import Case, Rating, UnitFacts
 from caseflow.timeutil import SHANGHAI
 from tests.conftest import _pg_url
-from tests.factories import report_and_close, submit
+from tests.factories import report_and_close, submit, wait_for_lock_waiter
 
 
 def _rows(db) -> dict[tuple, int]:
@@ -104,7 +102,7 @@ def test_two_transactions_on_one_case_wait_for_each_other(app, world, db):
                 db.session.flush()
                 facts.refresh([case_id])  # holds the case's facts row until this transaction ends
                 first_locked.set()
-                _wait_for_lock_waiter(f"{tag}-2")
+                wait_for_lock_waiter(f"{tag}-2")
                 db.session.commit()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -129,23 +127,6 @@ def test_two_transactions_on_one_case_wait_for_each_other(app, world, db):
         t.join(120)
     assert not errors, errors
     assert facts.drift() == []
-
-
-def _wait_for_lock_waiter(name: str, timeout: float = 60) -> None:
-    """Until the session named ``name`` waits for a lock (a condition, not a fixed time)."""
-    engine = sa.create_engine(_pg_url(sa.engine.make_url(os.environ["DATABASE_URL"]).database))
-    try:
-        deadline = time.monotonic() + timeout
-        with engine.connect() as conn:
-            while time.monotonic() < deadline:
-                if conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n "
-                                        "AND wait_event_type = 'Lock'"), {"n": name}).scalar():
-                    return
-                conn.rollback()
-                time.sleep(0.05)
-        raise AssertionError(f"{name} never waited for the lock")
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
