@@ -45,6 +45,8 @@ def listen_to_sessions(**listeners) -> None:
     for name, listener in listeners.items():
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
