@@ -2,7 +2,7 @@
 
 Personal data: the ID number, the full registry number (a G number embeds the ID
 number) and the guardian's phone are kept only inside ``pii`` (sealed by the app's keyring,
-``security/crypto.py``); lookups go through 64-bit keyed hashes (HMAC, ``Keyring.registry_keys``);
+``security/crypto.py``); lookups go through 64-bit keyed hashes (HMAC, ``Keyring.registry_key``/``id_key``);
 the masked forms are stored for display so that lists never need to decrypt.
 """
 from __future__ import annotations

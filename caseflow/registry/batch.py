@@ -6,8 +6,8 @@ dates, known codes, plain cells.  Every other row, and every chunk with quoted
 fields, goes through ``validate_row``, which also words the reason for a
 rejection; ``tests/registry/test_batch.py`` holds the two to the same answers.
 The lookup keys and the sealed personal data come from the import's keyring
-(``Keyring.registry_keys``, ``Keyring.encrypt_column``): one HMAC a key and one
-AEAD call a row.
+(``Keyring.record_keys``, ``Keyring.encrypt_column``): one HMAC a row where the
+registry number is "G" + the ID number (two for the others) and one AEAD call a row.
 """
 from __future__ import annotations
 
@@ -400,26 +400,15 @@ def _finish(clean: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     )
     id_masks = _mask_rest(derived["id"], clean["id_number"], mask_id_number)
     phone_masks = _mask_rest(derived["phone"], clean["guardian_phone"], mask_phone)
+    registry_keys, id_keys = ctx.keys.record_keys(clean["registry_no"], clean["id_number"])
     return clean.select(
         pl.lit(ctx.import_id, dtype=pl.Int64).alias("import_id"), "line_no",
-        _keys(clean["registry_no"], ctx.keys).alias("registry_key"), derived["reg"].alias("registry_no_masked"),
-        "id_type", _keys(clean["id_number"], ctx.keys).alias("id_key"), id_masks.alias("id_masked"),
+        registry_keys.alias("registry_key"), derived["reg"].alias("registry_no_masked"),
+        "id_type", id_keys.alias("id_key"), id_masks.alias("id_masked"),
         _sealed(derived["plain"], ctx.keys), "name",
         "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
         "guardian_name", phone_masks.alias("guardian_phone_masked"),
     )
-
-
-def _keys(values: pl.Series, keys: Keyring) -> pl.Series:
-    """The registry keys of a column (``Keyring.registry_keys``); null where the value is null or empty."""
-    present = (values.is_not_null() & (values != "")).fill_null(False)
-    given = values.filter(present)
-    computed = pl.Series(keys.registry_keys(given.cast(pl.Binary).to_list()))
-    if len(computed) == len(values):
-        return computed
-    spread = np.zeros(len(values), dtype=np.int64)
-    spread[present.to_numpy()] = computed.to_numpy()
-    return pl.select(pl.when(present).then(pl.Series(spread))).to_series()
 
 
 def _sealed(plain: pl.Series, keys: Keyring) -> pl.Series:

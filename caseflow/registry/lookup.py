@@ -213,7 +213,7 @@ def find(query: LookupQuery, imports: list[RegistryImport] | None = None) -> lis
         return []
     # The masked number is compared too: a 64-bit key shared by two different numbers finds only the right one.
     if query.kind == "id_number":
-        params = {"value": crypto.registry_key(query.id_number), "masked": mask_id_number(query.id_number)}
+        params = {"value": crypto.id_key(query.id_number), "masked": mask_id_number(query.id_number)}
     elif query.kind == "registry_no":
         params = {"value": crypto.registry_key(query.registry_no), "masked": mask_registry_number(query.registry_no)}
     else:

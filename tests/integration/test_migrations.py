@@ -208,7 +208,7 @@ def test_one_token_format_migration_reseals_and_rekeys_both_ways(empty_pg, suite
         for record, id_number in zip(records, ids, strict=True):
             assert record.pii.startswith(mark) and keyring.decrypt(record.pii) == f"{id_number}||13812345678"
             assert (record.registry_key, record.id_key) == (keyring.registry_key("G" + id_number),
-                                                            keyring.registry_key(id_number))
+                                                            keyring.id_key(id_number))
         with db.engine.connect() as conn:
             raw = conn.execute(sa.text("SELECT id_number, phone, registry_no FROM persons")).one()
             assert all(token.startswith(mark) for token in raw)
@@ -266,4 +266,68 @@ def test_staff_phones_migration_seals_and_opens_both_ways(empty_pg, tmp_path, ba
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT phone FROM users ORDER BY id")).scalars().all() == [
                 "13912345678", None]
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_id_keys_migration_rekeys_stored_records_both_ways(empty_pg, tmp_path, backend):
+    """0028 gives each stored record with an ID number the key of the shared HMAC (read from its sealed data, under
+    either suite's token), finds it by ID number and registry number afterwards, and the downgrade puts back the
+    HMAC of the number itself; registry keys and records without an ID number stay as they were."""
+    from flask_migrate import downgrade, upgrade
+
+    from caseflow import create_app
+    from caseflow.extensions import db
+    from caseflow.models import RegistryImport
+    from caseflow.registry.lookup import find, parse_query
+    from caseflow.security.crypto import Keyring
+    from tests.factories import make_id_number
+
+    url = empty_pg if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CRYPTO_SUITE": "sm4"})
+    keyring = app.extensions["crypto"]
+    other_suite = Keyring(app.config["DATA_KEY"], "aes")  # a row sealed before the deployment changed suite
+    ids = [make_id_number(seq=123), make_id_number(seq=124)]
+    rows = [  # line, registry number, ID number, sealed by
+        (2, "G" + ids[0], ids[0], keyring), (3, "J" + ids[1], ids[1], other_suite), (4, "L123456789012345678", "",
+                                                                                      keyring)]
+    with app.app_context():
+        upgrade(revision="0027")
+        with db.engine.begin() as conn:
+            if backend == "postgresql":
+                _school_and_snapshot(conn)
+            else:
+                conn.execute(sa.text(
+                    "INSERT INTO units (id, code, name, kind, parent_id, path, directly_administered) VALUES "
+                    "(9, '000000', '教育部', 'ministry', NULL, '000000/', 0), "
+                    "(1, '4100000001', '学校', 'school', 9, '000000/4100000001/', 0)"))
+                conn.execute(sa.text(
+                    "INSERT INTO registry_imports (id, source, as_of, state, file_name, file_bytes, bytes_done, "
+                    "rows_done, rows_imported, rows_rejected, created_at) VALUES "
+                    "(5, 'national', '2026-09-30', 'active', 'n.csv', 0, 0, 3, 3, 0, CURRENT_TIMESTAMP)"))
+            for line_no, reg, id_number, sealer in rows:
+                conn.execute(sa.text(
+                    "INSERT INTO registry_records (import_id, line_no, registry_key, registry_no_masked, id_type, "
+                    "id_key, id_masked, pii, name, sex, birth_date, school_code, school_id, status) VALUES "
+                    "(5, :l, :r, :rm, '居民身份证', :k, :m, :pii, '张小明', 'male', '2015-03-08', '4100000001', 1, "
+                    "'enrolled')"),
+                    {"l": line_no, "r": keyring.registry_key(reg), "k": keyring.registry_key(id_number),
+                     "rm": reg[:7] + "********" + reg[-4:], "m": id_number[:6] + "********" + id_number[-4:] or None,
+                     "pii": sealer.encrypt(f"{id_number}|{'' if reg == 'G' + id_number else reg}|")})
+
+        def stored():
+            with db.engine.connect() as conn:
+                return conn.execute(sa.text("SELECT line_no, registry_key, id_key FROM registry_records "
+                                            "ORDER BY line_no")).all()
+
+        upgrade()
+        assert stored() == [(line_no, keyring.registry_key(reg), keyring.id_key(id_number))
+                            for line_no, reg, id_number, _ in rows]
+        snapshot = [db.session.get(RegistryImport, 5)]
+        assert [f.line_no for f in find(parse_query(id_number=ids[1]), snapshot)] == [3]
+        assert [f.line_no for f in find(parse_query(registry_no="G" + ids[0]), snapshot)] == [2]
+        db.session.remove()
+        downgrade(revision="0027")
+        assert stored() == [(line_no, keyring.registry_key(reg), keyring.registry_key(id_number))
+                            for line_no, reg, id_number, _ in rows]
         db.engine.dispose()

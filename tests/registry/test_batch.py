@@ -93,7 +93,7 @@ def _check(encoded: batch.Encoded, accepted: dict, rejected: dict) -> None:
             clean.school_id, clean.grade, clean.class_name, clean.status.value, clean.guardian_name)
         assert row["registry_no_masked"] == mask_registry_number(reg)
         assert row["registry_key"] == KEYS.registry_key(reg)
-        assert row["id_key"] == KEYS.registry_key(id_number)
+        assert row["id_key"] == KEYS.id_key(id_number)
         assert row["id_masked"] == (mask_id_number(id_number) if id_number else None)
         assert row["guardian_phone_masked"] == (mask_phone(phone) if phone else None)
         assert unseal_pii(row["pii"], KEYS) == (id_number or "", reg, phone or "")

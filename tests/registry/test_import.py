@@ -46,7 +46,7 @@ def test_csv_import_stores_masked_and_hashed_rows(db, world, tmp_path):
     id_number = make_id_number(seq=123)
     assert unseal_pii(rec.pii) == (id_number, "G" + id_number, "13812345678")
     assert crypto.decrypt(rec.pii) == f"{id_number}||13812345678"  # the G number that repeats it: left out
-    assert rec.id_key == crypto.registry_key(make_id_number(seq=123))
+    assert rec.id_key == crypto.id_key(make_id_number(seq=123))
 
 
 def test_xlsx_import(db, world, tmp_path):

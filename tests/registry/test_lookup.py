@@ -153,7 +153,7 @@ def test_an_sm4_deployment_imports_looks_up_and_opens_records(app, db, world, tm
     result = lookup(world.user("officer", "410105"), parse_query(id_number=ID), reason="核实")
     assert [r.source.value for r in result.records] == ["national", "provincial"] and result.flags == []
     assert lookup(None, parse_query(registry_no="G" + ID), reason="x").records[0].id_number.endswith(ID[-4:])
-    records = db.session.scalars(sa.select(RegistryRecord).where(RegistryRecord.id_key == keyring.registry_key(ID))).all()
+    records = db.session.scalars(sa.select(RegistryRecord).where(RegistryRecord.id_key == keyring.id_key(ID))).all()
     assert len(records) == 2 and all(r.pii.startswith("s:") for r in records)
     assert unseal_pii(records[0].pii) == (ID, "G" + ID, "13812345678")
     assert records[0].registry_key == keyring.registry_key("G" + ID) != crypto.Keyring(app.config["DATA_KEY"]).registry_key("G" + ID)

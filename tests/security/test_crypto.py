@@ -53,9 +53,31 @@ def test_keyed_hashes_are_hmac_of_the_suite(suite):
     expected = int.from_bytes(hmac.digest(registry, value.encode(), lambda: hashlib.new(name))[:8], "big",
                               signed=True)
     assert keys.registry_key(value) == expected
-    values = ["a", "G" + value, value, "学" * 30]
-    assert list(keys.registry_keys([v.encode() for v in values])) == [keys.registry_key(v) for v in values]
+    # An ID number: bytes 8..16 of the HMAC of "G" + the number, which is the registry number's HMAC in a G row.
+    assert keys.id_key(value) == int.from_bytes(
+        hmac.digest(registry, b"G" + value.encode(), lambda: hashlib.new(name))[8:16], "big", signed=True)
     assert keys.lookup_hash("") is None and keys.registry_key("") is None and keys.lookup_hashes(None) == []
+    assert keys.id_key("") is None and keys.id_key(None) is None
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_the_keys_of_an_import_s_rows_are_the_keys_of_each_value(suite):
+    """record_keys shares one HMAC where the registry number is "G" + the ID number and hashes twice elsewhere:
+    every row gets what registry_key and id_key give its values one at a time (null where there is none)."""
+    import polars as pl
+
+    keys = Keyring(SECRET, suite)
+    value = "410105201503081234"
+    rows = [("G" + value, value), ("J" + value, value), ("L123456789012345678", None), ("G" + value[:-1] + "5", ""),
+            (None, value), ("", "X1234567"), ("G学", "学"), ("g" + value, value)]
+    registry, ids = keys.record_keys(pl.Series([r for r, _ in rows], dtype=pl.String),
+                                     pl.Series([i for _, i in rows], dtype=pl.String))
+    assert registry.dtype == ids.dtype == pl.Int64
+    assert registry.to_list() == [keys.registry_key(r) for r, _ in rows]
+    assert ids.to_list() == [keys.id_key(i) for _, i in rows]
+    assert ids[0] != registry[0] and ids[0] == ids[1]  # the same number, shared or hashed apart
+    empty = pl.Series([], dtype=pl.String)
+    assert [s.to_list() for s in keys.record_keys(empty, empty)] == [[], []]
 
 
 def test_the_default_lookup_hash_is_the_one_stored_before():
