@@ -75,10 +75,11 @@ def _ctx(columns: dict[str, int]) -> batch.Context:
     return _context["ctx"]
 
 
-def _encode(columns: dict[str, int], encoding: str, first_line: int,
-            data: bytes) -> tuple[bytes, list[list], int] | None:
-    """Worker: one chunk of lines -> (COPY text, rejects, records read); None if it is not :func:`plain`."""
-    encoded = encode_chunk(first_line, data, encoding, _ctx(columns))
+def _encode(columns: dict[str, int], encoding: str, first_line: int, path: str, offset: int,
+            length: int) -> tuple[bytes, list[list], int] | None:
+    """Worker: one chunk of lines (:func:`spans`) -> (COPY text, rejects, records read); None if it is not
+    :func:`plain`."""
+    encoded = encode_chunk(first_line, read_span(path, offset, length), encoding, _ctx(columns))
     return None if encoded is None else encoded.for_copy()
 
 
@@ -135,27 +136,43 @@ def header_end(path: Path, limit: int = 1 << 20) -> int | None:
     return end if end and plain(head[:end]) else None
 
 
-def chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
-    """(first line number, bytes, file offset of the bytes) for each chunk of whole lines from ``start``
-    (the offset of line 2, after the header).
+def spans(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, int, int]]:
+    """(first line number, file offset, length) of each chunk of whole lines from ``start`` (the offset of
+    line 2, after the header), about ``chunk_bytes`` each: where the chunks are, not their bytes (a worker
+    reads its own chunk, :func:`read_span`, so the file never passes through a pipe).
 
-    Lines are cut at LF only: whether they are records is for :func:`plain` to say, chunk by chunk.
+    Lines are cut at LF only: whether they are records is for :func:`plain` to say, chunk by chunk.  A line
+    longer than a chunk makes its chunk longer.  The file is read once, into one buffer.
     """
-    with path.open("rb") as fh:
-        fh.seek(start)
-        line, buffer = 2, b""
+    buffer = bytearray(chunk_bytes)
+    with path.open("rb", buffering=0) as fh:
+        fd, position, line = fh.fileno(), start, 2
         while True:
-            more = fh.read(chunk_bytes)
-            if not more:
-                if buffer:
-                    yield line, buffer, fh.tell() - len(buffer)
+            size = os.preadv(fd, [buffer], position)
+            if not size:
                 return
-            buffer += more
-            cut = buffer.rfind(b"\n") + 1
-            if cut:
-                yield line, buffer[:cut], fh.tell() - len(buffer)
-                line += buffer.count(b"\n", 0, cut)
-                buffer = buffer[cut:]
+            cut = buffer.rfind(b"\n", 0, size) + 1
+            if not cut:
+                if size < len(buffer):  # the last line, without a line end
+                    yield line, position, size
+                    return
+                buffer = bytearray(2 * len(buffer))  # a line longer than the buffer
+                continue
+            yield line, position, cut
+            line += buffer.count(b"\n", 0, cut)
+            position += cut
+
+
+def read_span(path: Path | str, offset: int, length: int) -> bytes:
+    """The bytes of one chunk (:func:`spans`)."""
+    with open(path, "rb", buffering=0) as fh:
+        return os.pread(fh.fileno(), length, offset)
+
+
+def chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
+    """(first line number, bytes, file offset of the bytes) of each chunk of :func:`spans`."""
+    for first_line, offset, length in spans(path, start, chunk_bytes):
+        yield first_line, read_span(path, offset, length), offset
 
 
 def record_batches(path: Path, encoding: str, offset: int, first_line: int,
@@ -275,8 +292,8 @@ def _cut(path: Path, encoding: str, ctx: batch.Context, start: int, *, chunk_byt
                 return offset, first_line
             yield finish(encoded), encoded.rejects, encoded.rows, offset + len(data)
         return None
-    tasks = ((_encode, (ctx.columns, encoding, first_line, data), (first_line, offset, offset + len(data)))
-             for first_line, data, offset in chunks(path, start, chunk_bytes))
+    tasks = ((_encode, (ctx.columns, encoding, first_line, str(path), offset, length), (first_line, offset, offset + length))
+             for first_line, offset, length in spans(path, start, chunk_bytes))
     results = workers.ordered(tasks)
     for result, (first_line, offset, end) in results:
         if result is None:

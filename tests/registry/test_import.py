@@ -331,3 +331,25 @@ def test_parallel_path_gives_the_same_snapshot_as_the_serial_one(db, world, tmp_
 
     assert snapshot(parallel_imp.id) == snapshot(serial_imp.id)
     assert any(r.name == "带\n换行" for r in snapshot(parallel_imp.id)) is (quoted is not None)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 16, 4096])
+def test_chunks_are_whole_lines_with_their_line_numbers(tmp_path, chunk_bytes):
+    """The workers' spans cover the file after the header exactly once, each ends after a line end (but the
+    last line, which has none), a line longer than a chunk is kept whole, and each names its first line."""
+    from caseflow.registry import parallel
+
+    lines = [b"header", b"a,1", b"", b"bb,2" * 9, b"c,3", b"\xe7\x8e\x8b,4", b"tail-without-lf"]
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"\n".join(lines))
+    start = len(lines[0]) + 1
+    spans = list(parallel.spans(path, start, chunk_bytes))
+    data = [parallel.read_span(path, offset, length) for _, offset, length in spans]
+    assert b"".join(data) == path.read_bytes()[start:]
+    assert [offset for _, offset, _ in spans] == [start + sum(map(len, data[:k])) for k in range(len(data))]
+    assert all(d.endswith(b"\n") for d in data[:-1]) and data[-1].endswith(b"tail-without-lf")
+    numbered = {first_line + k: line for (first_line, _, _), d in zip(spans, data, strict=True)
+                for k, line in enumerate(d.split(b"\n")) if k < d.count(b"\n") or not d.endswith(b"\n")}
+    assert numbered == {n: line for n, line in enumerate(lines, start=1) if n > 1}
+    assert [(first, d) for first, d, _ in parallel.chunks(path, start, chunk_bytes)] == [
+        (first, d) for (first, _, _), d in zip(spans, data, strict=True)]
