@@ -226,16 +226,19 @@ def _index_postgres(imp_id: int, part: str, rejects) -> int:
     """Build the partition's indexes at once, one session each; returns the repeats rejected.
 
     The registry-number index is UNIQUE: when its build succeeds (every clean file) there is nothing to
-    search for; when it fails the later repeats are deleted and it is built again.
+    search for; when it fails the later repeats are deleted and it is built again.  The others are built
+    without deduplication: a partition is never written after its import, and merging the few equal keys
+    cost a sixth of their build to save 1 MB a million rows.
     """
     engine = db.engine
 
     def build(index: sa.Index) -> bool:
         columns = ", ".join(c.name for c in index.columns)
+        options = "" if index.unique else " WITH (deduplicate_items = off)"
         with engine.connect() as conn:
             conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
             try:
-                conn.execute(sa.text(f"CREATE {'UNIQUE ' if index.unique else ''}INDEX ON {part} ({columns})"))
+                conn.execute(sa.text(f"CREATE {'UNIQUE ' if index.unique else ''}INDEX ON {part} ({columns}){options}"))
             except sa.exc.IntegrityError:
                 conn.rollback()
                 return False

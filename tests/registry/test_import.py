@@ -152,6 +152,15 @@ def test_repeated_registry_number_in_one_file_keeps_the_first(db, world, tmp_pat
     assert (summary["imported"], summary["rejected"]) == (2, 1)
     (line,) = rejects(summary["reject_report"])
     assert line[0] == "4" and "重复" in line[3]
+    if db.engine.dialect.name == "postgresql":  # the partition's indexes, the unique one built twice
+        built = db.session.execute(sa.text(
+            "SELECT parent.relname, i.indisunique, index.reloptions FROM pg_index i "
+            "JOIN pg_class index ON index.oid = i.indexrelid "
+            "JOIN pg_inherits h ON h.inhrelid = i.indexrelid JOIN pg_class parent ON parent.oid = h.inhparent "
+            "WHERE i.indrelid = CAST(:part AS regclass) ORDER BY 1"), {"part": f"registry_records_{imp.id}"}).all()
+        assert built == [("ix_registry_records_id_key", False, ["deduplicate_items=off"]),
+                         ("ix_registry_records_name_birth", False, ["deduplicate_items=off"]),
+                         ("ix_registry_records_registry_key", True, None)]
 
 
 def test_j_and_l_numbers_without_id_are_accepted(db, world, tmp_path):
