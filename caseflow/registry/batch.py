@@ -36,12 +36,14 @@ from caseflow.registry.validation import (
 from caseflow.security.crypto import Keyring
 from caseflow.security.text import BIDI_PATTERN
 
-# Columns of registry_records in the order of the COPY text (import_id first).
+# Columns of registry_records in the order of a chunk's frame; the COPY text has all but import_id, which is the
+# default of the import's new table.
 COLUMNS = (
     "import_id", "line_no", "registry_key", "registry_no_masked", "id_type", "id_key", "id_masked", "pii",
     "name", "sex", "birth_date", "ethnicity", "school_code", "school_id", "grade", "class_name", "status",
     "guardian_name", "guardian_phone_masked",
 )
+COPY_COLUMNS = COLUMNS[1:]
 # A validated row, before the derived (masked, keyed, sealed) columns.
 CLEAN_SCHEMA = {
     "line_no": pl.Int64, "registry_no": pl.String, "id_type": pl.String, "id_number": pl.String,
@@ -88,11 +90,12 @@ class Encoded:
     plain: bool = False
 
     def copy_text(self) -> bytes:
-        """The rows in ``COPY``'s text format (tab-separated, ``\\N`` for NULL; cheaper for PostgreSQL to
-        parse than CSV).  Backslash, tab and line breaks inside a cell are escaped the way COPY reads them."""
+        """The rows in ``COPY``'s text format (``COPY_COLUMNS``, tab-separated, ``\\N`` for NULL; cheaper for
+        PostgreSQL to parse than CSV).  Backslash, tab and line breaks inside a cell are escaped the way COPY
+        reads them."""
         if not self.frame.height:
             return b""
-        frame = self.frame
+        frame = self.frame.select(COPY_COLUMNS)
         texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
         # An empty cell is stored as NULL (as CSV's unquoted empty field was).
         frame = frame.with_columns(pl.when(pl.col(texts) != "").then(pl.col(texts)).name.keep())
