@@ -136,6 +136,7 @@ class RegistryProblem(Model):
     __tablename__ = "registry_problems"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The check that first found it (a later check that finds it again leaves the row as it is).
     check_id: Mapped[str] = mapped_column(sa.String(32), index=True)
     kind: Mapped[ProblemKind] = mapped_column(enum_column(ProblemKind))
     # Units, without foreign keys (migration 0009): a check writes its problems in bulk, their schools

@@ -66,18 +66,17 @@ def run_check(as_of: date | None = None, within: Unit | None = None) -> CheckRes
     """Find every data problem in the latest snapshots at schools under ``within`` (the whole tree when None).
 
     One check at a time (another one running is ``IllegalTransition``).  A problem found again keeps its
-    row (its id, and its case once filed); one found for the first time is added; an open one no longer
-    found goes, a filed one no longer found is marked resolved.  Problems outside ``within`` are untouched.
+    row (its id, its ``check_id`` and ``created_at`` of when it was first found, and its case once filed); one
+    found for the first time is added; an open one no longer found goes, a filed one no longer found is marked
+    resolved (and opens again if a later check finds it).  Problems outside ``within`` are untouched.
     """
     _lock_check()
     snaps = snapshots(as_of)
     n, p = snaps.get(RegistrySource.NATIONAL), snaps.get(RegistrySource.PROVINCIAL)
     check_id = uuid.uuid4().hex
-    problems = RegistryProblem.__table__
     if db.engine.dialect.name == "postgresql":
         # Groupings over whole snapshots: memory to hash them in one pass (the sessions run without JIT).
         db.session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
-    known_up_to = db.session.scalar(sa.select(sa.func.max(problems.c.id))) or 0
     now = utcnow()
     parts = []
     ids = [imp.id for imp in snaps.values()]
@@ -85,15 +84,42 @@ def run_check(as_of: date | None = None, within: Unit | None = None) -> CheckRes
         parts += [_duplicates(check_id, ids, now), _graduate_pool(check_id, ids, now)]
     if n is not None and p is not None:  # the longest part last: the others are written while it runs
         parts.append(_comparison(check_id, n.id, p.id, now))
-    _store(parts)
-    headcounts = _insert_headcounts(check_id, as_of, now)
-    db.session.flush()
-    _merge_with_known(check_id, known_up_to, within, now)
+    found = _found_table()
+    _store(parts, found)
+    headcounts = _insert_headcounts(check_id, as_of, now, found)
+    in_scope = _in_scope(within)
+    _merge_with_known(found, in_scope, now)
     counts = dict.fromkeys((k.value for k in ProblemKind if k is not ProblemKind.HEADCOUNT or headcounts), 0)
-    for kind, count in db.session.execute(sa.select(problems.c.kind, sa.func.count())
-                                          .where(problems.c.check_id == check_id).group_by(problems.c.kind)):
+    for kind, count in db.session.execute(sa.select(found.c.kind, sa.func.count())
+                                          .where(in_scope(found)).group_by(found.c.kind)):
         counts[kind] = count
+    db.session.execute(sa.text(f"DROP TABLE {found.name}"))
     return CheckResult(check_id, counts, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+
+
+FOUND = "registry_problems_found"
+_FOUND_COLUMNS = ("check_id", "kind", "school_id", "other_school_id", "source", "registry_key", "registry_no_masked",
+                  "name", "detail", "created_at")
+
+
+def _found_table() -> sa.TableClause:
+    """This check's problems before they meet the ones on file: a temporary table of this session (no
+    index, no WAL), with registry_problems' columns but the id, the case and the resolution."""
+    columns = ", ".join(_FOUND_COLUMNS)
+    # ``known``: the problem is on file already (set by the merge).
+    db.session.execute(sa.text(f"CREATE TEMPORARY TABLE {FOUND} AS SELECT {columns}, "
+                               "CAST(NULL AS BOOLEAN) AS known FROM registry_problems WHERE 1 = 0"))
+    t = RegistryProblem.__table__
+    return sa.table(FOUND, *(sa.column(name, t.c[name].type) for name in _FOUND_COLUMNS),
+                    sa.column("known", sa.Boolean))
+
+
+def _in_scope(within: Unit | None) -> Callable[[sa.TableClause], sa.ColumnElement[bool]]:
+    """Whether a problem row is at a school under ``within`` (every row when None)."""
+    if within is None:
+        return lambda table: sa.true()
+    schools = sa.select(Unit.id).where(Unit.path.startswith(within.path, autoescape=True))
+    return lambda table: table.c.school_id.in_(schools)
 
 
 def _lock_check() -> None:
@@ -117,27 +143,31 @@ def _same_problem(a: sa.FromClause, b: sa.FromClause) -> sa.ColumnElement[bool]:
                    same("name", ""))
 
 
-def _merge_with_known(check_id: str, known_up_to: int, within: Unit | None, now) -> None:
-    """Reconcile this check's new rows (ids above ``known_up_to``) with the problems already on file."""
+def _merge_with_known(found: sa.TableClause, in_scope, now) -> None:
+    """Reconcile this check's problems (``found``) with the ones on file, in scope: four joins, and only the rows
+    that change are written (a problem found again, the common case, is left as it is)."""
     t = RegistryProblem.__table__
-    known = t.alias("known")
-    new, old = t.c.id > known_up_to, t.c.id <= known_up_to
-    if within is not None:
-        in_scope = t.c.school_id.in_(sa.select(Unit.id).where(Unit.path.startswith(within.path, autoescape=True)))
-        db.session.execute(t.delete().where(new, ~in_scope))  # outside the caller's part: not theirs to check
-    else:
-        in_scope = sa.true()
-    found = t.alias("found")
-    # Found again: the known row stays (with its case) and belongs to this check.
-    db.session.execute(t.update().where(old, in_scope, sa.exists().where(
-        found.c.id > known_up_to, _same_problem(found, t))).values(check_id=check_id, resolved_at=None))
-    # ... and the new copy of it goes.
-    db.session.execute(t.delete().where(new, sa.exists().where(known.c.id <= known_up_to, _same_problem(known, t))))
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        # Every join below hashes ``found`` (its statistics fresh) and probes registry_problems once.  The
+        # planner has no statistics for the COALESCEs of _same_problem and would rather sort both sides by
+        # seven columns, the texts through the collation: several times slower.
+        db.session.execute(sa.text("SET LOCAL default_statistics_target = 10"))  # the sizes are what matter
+        db.session.execute(sa.text(f"ANALYZE {found.name}"))
+        db.session.execute(sa.text("SET LOCAL enable_mergejoin = off"))
+    again = sa.exists().where(_same_problem(found, t))
     # No longer found: an open problem goes, a filed one is marked resolved.
-    gone = sa.and_(old, in_scope, t.c.check_id != check_id)
-    db.session.execute(t.delete().where(gone, t.c.case_id.is_(None)))
-    db.session.execute(t.update().where(gone, t.c.case_id.is_not(None), t.c.resolved_at.is_(None))
+    db.session.execute(t.delete().where(in_scope(t), t.c.case_id.is_(None), ~again))
+    db.session.execute(t.update().where(in_scope(t), t.c.case_id.is_not(None), t.c.resolved_at.is_(None), ~again)
                        .values(resolved_at=now))
+    # A filed problem that was resolved and is found again opens again.
+    db.session.execute(t.update().where(in_scope(t), t.c.resolved_at.is_not(None), again).values(resolved_at=None))
+    # Found for the first time: added.
+    db.session.execute(found.update().where(_same_problem(found, t)).values(known=True))
+    db.session.execute(t.insert().from_select(list(_FOUND_COLUMNS), sa.select(
+        *(found.c[name] for name in _FOUND_COLUMNS)).where(in_scope(found), found.c.known.is_(None))))
+    if postgres:
+        db.session.execute(sa.text("SET LOCAL enable_mergejoin = on"))
 
 
 def _records(import_id: int) -> sa.FromClause:
@@ -197,15 +227,15 @@ class Part:
     columns: list[str]
 
 
-def _store(parts: list[Part]) -> None:
-    """Add the parts' rows to registry_problems, in this transaction, in the order of ``parts``.
+def _store(parts: list[Part], table: sa.TableClause) -> None:
+    """Add the parts' rows to ``table`` (this check's found problems), in this transaction, in the order of
+    ``parts``.
 
     SQLite: one INSERT … SELECT each.  PostgreSQL: the SELECTs run at once, each in a session of its
     own (they only read committed snapshots; a single INSERT … SELECT cannot use a second core), as
     ``COPY (SELECT …) TO STDOUT``, and that text is COPYed in here as soon as the parts before it are in,
     while the slower parts still run: the check still replaces the problems in one transaction.
     """
-    table = RegistryProblem.__table__
     if db.engine.dialect.name != "postgresql":
         for part in parts:
             select = part.select(db.session.connection()) if callable(part.select) else part.select
@@ -359,12 +389,6 @@ def home_province() -> Unit | None:
     return db.session.scalars(sa.select(Unit).where(Unit.code == code)).first() if code else None
 
 
-def latest_check_id() -> str | None:
-    """The check whose problems are on file (the last run)."""
-    p = RegistryProblem
-    return db.session.scalar(sa.select(p.check_id).order_by(p.id.desc()).limit(1))
-
-
 def reconcile(as_of: date | None = None, level: str = "city", within: Unit | None = None, *,
               fresh: bool = True) -> Report:
     """Seed 000's table: per city/county (or per school under ``within``) totals and problems of both systems.
@@ -383,8 +407,7 @@ def reconcile(as_of: date | None = None, level: str = "city", within: Unit | Non
         if fresh:
             check = run_check(as_of)
         else:
-            check = CheckResult(latest_check_id() or "", {},
-                                {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
+            check = CheckResult("", {}, {s.value: imp.as_of.isoformat() for s, imp in snaps.items()})
         for source, imp in snaps.items():
             future = totals[source]
             rows = future.result() if future else db.session.execute(_totals_query(imp.id)).all()
@@ -445,8 +468,9 @@ def headcount_row(label: str, counted: int, registered: int, threshold: float) -
     return [label, counted, registered, difference, f"{ratio:.1%}", FLAG_WORD if flagged else ""], flagged
 
 
-def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
-    """人籍分离/空挂学籍: the school grades of the latest headcount day whose difference ratio is flagged."""
+def _insert_headcounts(check_id: str, as_of: date | None, now, found: sa.TableClause) -> int:
+    """人籍分离/空挂学籍: the school grades of the latest headcount day whose difference ratio is flagged, added
+    to this check's ``found`` problems."""
     query = sa.select(sa.func.max(Headcount.counted_on))
     if as_of is not None:
         query = query.where(Headcount.counted_on <= as_of)
@@ -454,16 +478,17 @@ def _insert_headcounts(check_id: str, as_of: date | None, now) -> int:
     if day is None:
         return 0
     threshold = headcount_threshold()
-    found = 0
+    rows = []
     for school, grade, counted, registered in _headcount_lines(day):
         row, flagged = headcount_row(grade, counted, registered, threshold)
         if flagged:
-            found += 1
-            db.session.add(RegistryProblem(
-                check_id=check_id, kind=ProblemKind.HEADCOUNT, school_id=school.id, created_at=now,
-                detail=f"{day.isoformat()}现场核查{grade}：在校{counted}人，学籍{registered}人，"
-                       f"差额{row[3]}人，差额比例{row[4]}"))
-    return found
+            rows.append({"check_id": check_id, "kind": ProblemKind.HEADCOUNT, "school_id": school.id,
+                         "created_at": now,
+                         "detail": f"{day.isoformat()}现场核查{grade}：在校{counted}人，学籍{registered}人，"
+                                   f"差额{row[3]}人，差额比例{row[4]}"})
+    if rows:
+        db.session.execute(sa.insert(found), rows)
+    return len(rows)
 
 
 def _headcount_lines(counted_on: date, within: Unit | None = None,

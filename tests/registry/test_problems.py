@@ -271,3 +271,28 @@ def test_a_monitoring_case_about_a_student_already_complained_about_is_matched(h
     case = monitoring.open_case(hand_made.user("supervisor", "410000"), problem.id)
     db.session.commit()
     assert [(m.case.id, m.reason) for m in repeats.matches_of(case)] == [(citizen.id, MatchReason.ID_NUMBER)]
+
+
+def test_a_problem_found_again_is_left_as_it_is_and_a_resolved_one_opens_again(hand_made, db):
+    """A check writes only what changes: the problems it finds again keep the check and the time that first
+    found them; a filed problem marked resolved (an earlier check did not find it) opens again when found."""
+    from datetime import timedelta
+
+    from caseflow.registry import monitoring
+    from caseflow.timeutil import utcnow
+
+    first = run_check()
+    db.session.commit()
+    created = dict(db.session.execute(sa.select(RegistryProblem.id, RegistryProblem.created_at)).all())
+    problem = db.session.get(RegistryProblem, _problems(db)[("only_provincial", "4141000005")][0])
+    monitoring.open_case(hand_made.user("supervisor", "410000"), problem.id)
+    problem.resolved_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    second = run_check()
+    db.session.commit()
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(RegistryProblem)).all()
+    assert {p.check_id for p in rows} == {first.check_id} != {second.check_id}
+    assert {p.id: p.created_at for p in rows} == created
+    assert db.session.get(RegistryProblem, problem.id).resolved_at is None
+    assert second.counts == first.counts
