@@ -161,6 +161,8 @@ def spans(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, int, 
             yield line, position, cut
             line += buffer.count(b"\n", 0, cut)
             position += cut
+            if len(buffer) > chunk_bytes:  # after a long line, chunks of the usual size again
+                buffer = bytearray(chunk_bytes)
 
 
 def read_span(path: Path | str, offset: int, length: int) -> bytes:

@@ -106,6 +106,9 @@ def _found_table() -> sa.TableClause:
     """This check's problems before they meet the ones on file: a temporary table of this session (no
     index, no WAL), with registry_problems' columns but the id, the case and the resolution."""
     columns = ", ".join(_FOUND_COLUMNS)
+    # SQLite runs DDL outside the transaction: a check that failed on this connection may have left it.
+    schema = "pg_temp" if db.engine.dialect.name == "postgresql" else "temp"
+    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{FOUND}"))
     # ``known``: the problem is on file already (set by the merge).
     db.session.execute(sa.text(f"CREATE TEMPORARY TABLE {FOUND} AS SELECT {columns}, "
                                "CAST(NULL AS BOOLEAN) AS known FROM registry_problems WHERE 1 = 0"))
@@ -154,6 +157,7 @@ def _merge_with_known(found: sa.TableClause, in_scope, now) -> None:
         # seven columns, the texts through the collation: several times slower.
         db.session.execute(sa.text("SET LOCAL default_statistics_target = 10"))  # the sizes are what matter
         db.session.execute(sa.text(f"ANALYZE {found.name}"))
+        merge_joins = db.session.scalar(sa.text("SHOW enable_mergejoin"))
         db.session.execute(sa.text("SET LOCAL enable_mergejoin = off"))
     again = sa.exists().where(_same_problem(found, t))
     # No longer found: an open problem goes, a filed one is marked resolved.
@@ -166,8 +170,8 @@ def _merge_with_known(found: sa.TableClause, in_scope, now) -> None:
     db.session.execute(found.update().where(_same_problem(found, t)).values(known=True))
     db.session.execute(t.insert().from_select(list(_FOUND_COLUMNS), sa.select(
         *(found.c[name] for name in _FOUND_COLUMNS)).where(in_scope(found), found.c.known.is_(None))))
-    if postgres:
-        db.session.execute(sa.text("SET LOCAL enable_mergejoin = on"))
+    if postgres:  # as it was, for the rest of the transaction
+        db.session.execute(sa.text("SELECT set_config('enable_mergejoin', :value, true)"), {"value": merge_joins})
 
 
 def _records(import_id: int) -> sa.FromClause:

@@ -9,8 +9,9 @@ HMAC beside the one of its registry number.  Most registry numbers are "G" + the
 number is now bytes 8..16 of the HMAC of "G" + the number: one HMAC gives such a row both keys, and the import
 does half the keyed hashing (``caseflow.security.crypto.Keyring.id_key``).  This revision re-keys the stored
 records: each row's ID number is read from its sealed personal data (``pii``, "id|registry_no|phone") and keyed
-again under the first key of ``CASEFLOW_DATA_KEY`` and the configured suite; the downgrade puts back the HMAC of
-the number itself.  ``registry_key`` does not change (problems and case links point at it), and nothing else
+again under the HMAC key that made the row's registry key (the first of ``CASEFLOW_DATA_KEY`` under the configured
+suite, unless the snapshot was imported before a key change); the downgrade puts back the HMAC of the number
+itself.  ``registry_key`` does not change (problems and case links point at it), and nothing else
 stores an ID key.
 
 The cryptography is copied here, not imported from ``caseflow``: this revision must keep doing the same when the
@@ -19,6 +20,7 @@ takes about half a minute.
 """
 import base64
 import functools
+import logging
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,6 +37,7 @@ branch_labels = None
 depends_on = None
 
 BATCH = 20000
+log = logging.getLogger("alembic.runtime.migration")
 
 
 @functools.cache  # the same few keys for every row
@@ -44,19 +47,27 @@ def _derive(secret, info, length=32, sm3=False):
 
 
 class _Keys:
-    """The token format of revisions 0011.. (``<a|s>:<key id>:base64(nonce + ciphertext + tag)``) and the
-    registry HMAC of the first key under the configured suite."""
+    """The token format of revisions 0011.. (``<a|s>:<key id>:base64(nonce + ciphertext + tag)``) and the registry
+    HMAC of every configured secret under both suites, the first secret under the configured suite first."""
 
     def __init__(self, secrets_, suite):
         self.kids = {_derive(s, b"key-id", 4).hex(): s for s in secrets_}
+        suites = [suite] + [other for other in ("aes", "sm4") if other != suite]
+        self.registry = [self._registry_hmac(s, suite_) for suite_ in suites for s in secrets_]
+
+    @staticmethod
+    def _registry_hmac(secret, suite):
         if suite == "aes":
-            self.registry = hmac.HMAC(_derive(secrets_[0], b"registry-hmac-sha256"), hashes.SHA256())
-        else:
-            self.registry = hmac.HMAC(_derive(secrets_[0], b"registry-hmac-sm3", 32, sm3=True), hashes.SM3())
+            return hmac.HMAC(_derive(secret, b"registry-hmac-sha256"), hashes.SHA256())
+        return hmac.HMAC(_derive(secret, b"registry-hmac-sm3", 32, sm3=True), hashes.SM3())
 
     def open(self, token):
+        """The sealed text, or None when no configured secret opens it."""
         mark, kid, body = token.split(":", 2)
-        raw, header, secret = base64.b64decode(body), f"{mark}:{kid}:".encode(), self.kids[kid]
+        secret = self.kids.get(kid)
+        if secret is None:
+            return None
+        raw, header = base64.b64decode(body), f"{mark}:{kid}:".encode()
         if mark == "a":
             return AESGCM(_derive(secret, b"aead-aes-256-gcm")).decrypt(raw[:12], raw[12:], header).decode()
         key = algorithms.SM4(_derive(secret, b"aead-sm4-gcm", 16, sm3=True))
@@ -64,27 +75,38 @@ class _Keys:
         decryptor.authenticate_additional_data(header)
         return (decryptor.update(raw[12:-16]) + decryptor.finalize()).decode()
 
-    def _mac(self, value):
-        h = self.registry.copy()
+    @staticmethod
+    def _mac(base, value):
+        h = base.copy()
         h.update(value.encode())
         return h.finalize()
 
-    def new_id_key(self, id_number):
-        return int.from_bytes(self._mac("G" + id_number)[8:16], "big", signed=True)
+    def id_key(self, registry_key, registry_no, id_number, new):
+        """The row's ID key under the HMAC key that made its registry key (a snapshot imported before a key
+        change keeps the older key for both), or None when no configured key made it."""
+        for base in self.registry:
+            digest = self._mac(base, registry_no)
+            if int.from_bytes(digest[:8], "big", signed=True) == registry_key:
+                if not new:
+                    return int.from_bytes(self._mac(base, id_number)[:8], "big", signed=True)
+                shared = digest if registry_no == "G" + id_number else self._mac(base, "G" + id_number)
+                return int.from_bytes(shared[8:16], "big", signed=True)
+        return None
 
-    def old_id_key(self, id_number):
-        return int.from_bytes(self._mac(id_number)[:8], "big", signed=True)
 
-
-def _rekey(key_of) -> None:
-    """Give every record with an ID number the key ``key_of`` its number, one import at a time."""
+def _rekey(new) -> None:
+    """Give every record with an ID number its ID key (``new``: the shared HMAC; else the number's own), one
+    import at a time.  A row whose data no configured key opens, or whose registry key none made, keeps its
+    key (no lookup finds it under today's keys either way) and is counted in the log."""
     secrets_ = [k.strip() for k in current_app.config["DATA_KEY"].split(",") if k.strip()]
     keys = _Keys(secrets_, (current_app.config.get("CRYPTO_SUITE") or "aes").strip().lower())
     conn = op.get_bind()
     postgres = conn.dialect.name == 'postgresql'
-    imports = conn.execute(sa.text("SELECT DISTINCT import_id FROM registry_records")).scalars().all()
+    op.create_index('ix_registry_records_rekey', 'registry_records', ['import_id', 'line_no'])
+    imports = conn.execute(sa.text("SELECT id FROM registry_imports ORDER BY id")).scalars().all()
+    kept = 0
     for import_id in imports:
-        select = sa.text("SELECT line_no, id_key, pii FROM registry_records "
+        select = sa.text("SELECT line_no, registry_key, pii FROM registry_records "
                          "WHERE import_id = :i AND id_key IS NOT NULL")
         if postgres:  # a server-side cursor: a province's import does not fit in memory at once
             batches = conn.execute(select.execution_options(stream_results=True, yield_per=BATCH),
@@ -93,23 +115,34 @@ def _rekey(key_of) -> None:
             rows = conn.execute(select, {"i": import_id}).all()
             batches = (rows[k:k + BATCH] for k in range(0, len(rows), BATCH))
         for rows in batches:
-            lines = [line_no for line_no, _, _ in rows]
-            new = [key_of(keys, keys.open(pii).split("|", 1)[0]) for _, _, pii in rows]
+            lines, new_keys = [], []
+            for line_no, registry_key, pii in rows:
+                plain = keys.open(pii)
+                key = None
+                if plain is not None:
+                    id_number, registry_no, _ = plain.split("|")
+                    key = keys.id_key(registry_key, registry_no or "G" + id_number, id_number, new)
+                if key is None:
+                    kept += 1
+                    continue
+                lines.append(line_no)
+                new_keys.append(key)
             if postgres:
                 conn.execute(sa.text(
                     "UPDATE registry_records r SET id_key = v.k "
                     "FROM unnest(CAST(:lines AS integer[]), CAST(:keys AS bigint[])) AS v(l, k) "
-                    "WHERE r.import_id = :i AND r.line_no = v.l"), {"i": import_id, "lines": lines, "keys": new})
-            else:  # through the index of id_key
-                conn.execute(sa.text("UPDATE registry_records SET id_key = :k "
-                                     "WHERE id_key = :old AND import_id = :i AND line_no = :l"),
-                             [{"k": k, "old": old, "i": import_id, "l": line_no}
-                              for (line_no, old, _), k in zip(rows, new, strict=True)])
+                    "WHERE r.import_id = :i AND r.line_no = v.l"), {"i": import_id, "lines": lines, "keys": new_keys})
+            elif lines:
+                conn.execute(sa.text("UPDATE registry_records SET id_key = :k WHERE import_id = :i AND line_no = :l"),
+                             [{"k": k, "i": import_id, "l": line_no} for line_no, k in zip(lines, new_keys, strict=True)])
+    op.drop_index('ix_registry_records_rekey', table_name='registry_records')
+    if kept:
+        log.warning("registry records keyed under no configured key, left as they were: %d", kept)
 
 
 def upgrade():
-    _rekey(_Keys.new_id_key)
+    _rekey(new=True)
 
 
 def downgrade():
-    _rekey(_Keys.old_id_key)
+    _rekey(new=False)

@@ -272,8 +272,10 @@ def test_staff_phones_migration_seals_and_opens_both_ways(empty_pg, tmp_path, ba
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_id_keys_migration_rekeys_stored_records_both_ways(empty_pg, tmp_path, backend):
     """0028 gives each stored record with an ID number the key of the shared HMAC (read from its sealed data, under
-    either suite's token), finds it by ID number and registry number afterwards, and the downgrade puts back the
-    HMAC of the number itself; registry keys and records without an ID number stay as they were."""
+    either suite's token), under the key that made its registry key (a snapshot imported before a key change keeps
+    its older key for both), finds it by ID number and registry number afterwards, and the downgrade puts back the
+    HMAC of the number itself; registry keys, records without an ID number and records no configured key opens
+    stay as they were."""
     from flask_migrate import downgrade, upgrade
 
     from caseflow import create_app
@@ -284,13 +286,17 @@ def test_id_keys_migration_rekeys_stored_records_both_ways(empty_pg, tmp_path, b
     from tests.factories import make_id_number
 
     url = empty_pg if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CRYPTO_SUITE": "sm4"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CRYPTO_SUITE": "sm4",
+                      "DATA_KEY": "the-current-secret-of-the-test,an-older-secret-of-the-test"})
     keyring = app.extensions["crypto"]
-    other_suite = Keyring(app.config["DATA_KEY"], "aes")  # a row sealed before the deployment changed suite
-    ids = [make_id_number(seq=123), make_id_number(seq=124)]
-    rows = [  # line, registry number, ID number, sealed by
-        (2, "G" + ids[0], ids[0], keyring), (3, "J" + ids[1], ids[1], other_suite), (4, "L123456789012345678", "",
-                                                                                      keyring)]
+    other_suite = Keyring("the-current-secret-of-the-test", "aes")  # sealed before the deployment changed suite
+    older = Keyring("an-older-secret-of-the-test", "aes")  # a snapshot imported before the key and suite changed
+    gone = Keyring("a-secret-no-longer-configured")
+    ids = [make_id_number(seq=seq) for seq in (123, 124, 125, 126)]
+    rows = [  # line, registry number, ID number, sealed by, keyed by
+        (2, "G" + ids[0], ids[0], keyring, keyring), (3, "J" + ids[1], ids[1], other_suite, keyring),
+        (4, "L123456789012345678", "", keyring, keyring), (5, "G" + ids[2], ids[2], older, older),
+        (6, "G" + ids[3], ids[3], gone, gone)]
     with app.app_context():
         upgrade(revision="0027")
         with db.engine.begin() as conn:
@@ -304,14 +310,14 @@ def test_id_keys_migration_rekeys_stored_records_both_ways(empty_pg, tmp_path, b
                 conn.execute(sa.text(
                     "INSERT INTO registry_imports (id, source, as_of, state, file_name, file_bytes, bytes_done, "
                     "rows_done, rows_imported, rows_rejected, created_at) VALUES "
-                    "(5, 'national', '2026-09-30', 'active', 'n.csv', 0, 0, 3, 3, 0, CURRENT_TIMESTAMP)"))
-            for line_no, reg, id_number, sealer in rows:
+                    "(5, 'national', '2026-09-30', 'active', 'n.csv', 0, 0, 5, 5, 0, CURRENT_TIMESTAMP)"))
+            for line_no, reg, id_number, sealer, keyer in rows:
                 conn.execute(sa.text(
                     "INSERT INTO registry_records (import_id, line_no, registry_key, registry_no_masked, id_type, "
                     "id_key, id_masked, pii, name, sex, birth_date, school_code, school_id, status) VALUES "
                     "(5, :l, :r, :rm, '居民身份证', :k, :m, :pii, '张小明', 'male', '2015-03-08', '4100000001', 1, "
                     "'enrolled')"),
-                    {"l": line_no, "r": keyring.registry_key(reg), "k": keyring.registry_key(id_number),
+                    {"l": line_no, "r": keyer.registry_key(reg), "k": keyer.registry_key(id_number),
                      "rm": reg[:7] + "********" + reg[-4:], "m": id_number[:6] + "********" + id_number[-4:] or None,
                      "pii": sealer.encrypt(f"{id_number}|{'' if reg == 'G' + id_number else reg}|")})
 
@@ -321,13 +327,13 @@ def test_id_keys_migration_rekeys_stored_records_both_ways(empty_pg, tmp_path, b
                                             "ORDER BY line_no")).all()
 
         upgrade()
-        assert stored() == [(line_no, keyring.registry_key(reg), keyring.id_key(id_number))
-                            for line_no, reg, id_number, _ in rows]
+        assert stored() == [(line_no, keyer.registry_key(reg), (gone.registry_key if keyer is gone else keyer.id_key)(
+            id_number)) for line_no, reg, id_number, _, keyer in rows]
         snapshot = [db.session.get(RegistryImport, 5)]
         assert [f.line_no for f in find(parse_query(id_number=ids[1]), snapshot)] == [3]
         assert [f.line_no for f in find(parse_query(registry_no="G" + ids[0]), snapshot)] == [2]
         db.session.remove()
         downgrade(revision="0027")
-        assert stored() == [(line_no, keyring.registry_key(reg), keyring.registry_key(id_number))
-                            for line_no, reg, id_number, _ in rows]
+        assert stored() == [(line_no, keyer.registry_key(reg), keyer.registry_key(id_number))
+                            for line_no, reg, id_number, _, keyer in rows]
         db.engine.dispose()

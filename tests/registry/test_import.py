@@ -348,7 +348,8 @@ def test_chunks_are_whole_lines_with_their_line_numbers(tmp_path, chunk_bytes):
     last line, which has none), a line longer than a chunk is kept whole, and each names its first line."""
     from caseflow.registry import parallel
 
-    lines = [b"header", b"a,1", b"", b"bb,2" * 9, b"c,3", b"\xe7\x8e\x8b,4", b"tail-without-lf"]
+    lines = [b"header", b"a,1", b"", b"bb,2" * 9, b"c,3", b"\xe7\x8e\x8b,4", *(b"%c,%d" % (100 + k, k) for k in range(12)),
+             b"tail-without-lf"]
     path = tmp_path / "f.csv"
     path.write_bytes(b"\n".join(lines))
     start = len(lines[0]) + 1
@@ -362,3 +363,6 @@ def test_chunks_are_whole_lines_with_their_line_numbers(tmp_path, chunk_bytes):
     assert numbered == {n: line for n, line in enumerate(lines, start=1) if n > 1}
     assert [(first, d) for first, d, _ in parallel.chunks(path, start, chunk_bytes)] == [
         (first, d) for (first, _, _), d in zip(spans, data, strict=True)]
+    if chunk_bytes == 16:  # the long line's chunk is longer, and the chunks after it of the usual size again
+        long = next(k for k, d in enumerate(data) if b"bb,2" in d)
+        assert len(data[long]) > 16 and len(data) - long > 4 and all(len(d) <= 16 for d in data[long + 1:])

@@ -296,3 +296,18 @@ def test_a_problem_found_again_is_left_as_it_is_and_a_resolved_one_opens_again(h
     assert {p.id: p.created_at for p in rows} == created
     assert db.session.get(RegistryProblem, problem.id).resolved_at is None
     assert second.counts == first.counts
+
+
+def test_a_check_makes_its_found_table_afresh_where_a_failed_check_left_one(hand_made, db):
+    """SQLite runs DDL outside the transaction, so a check that failed half-way leaves its temporary table on the
+    pooled connection: the next check there starts from an empty one (PostgreSQL's rollback drops it anyway)."""
+    from caseflow.models import ProblemKind
+    from caseflow.registry import problems
+
+    left = problems._found_table()
+    db.session.execute(sa.insert(left), [{"check_id": "failed", "kind": ProblemKind.MISMATCH,
+                                          "school_id": hand_made.unit("4141000004").id, "detail": "旧"}])
+    fresh = problems._found_table()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(fresh)) == 0
+    db.session.rollback()
+    assert run_check().counts  # and a whole check still runs on the same session
