@@ -15,8 +15,8 @@ itself.  ``registry_key`` does not change (problems and case links point at it),
 stores an ID key.
 
 The cryptography is copied here, not imported from ``caseflow``: this revision must keep doing the same when the
-app's code changes.  Rows are read and written a partition (one import) at a time; at a million rows an import
-takes about half a minute.
+app's code changes.  Rows are read a partition (one import) at a time; on PostgreSQL each import is rewritten in
+one join with its new keys, the indexes dropped and built again around it: about 19 s a million rows either way.
 """
 import base64
 import functools
@@ -37,6 +37,10 @@ branch_labels = None
 depends_on = None
 
 BATCH = 20000
+# The indexes of registry_records as of this revision (models.registry).
+INDEXES = {'ix_registry_records_registry_key': (['registry_key', 'import_id'], True),
+           'ix_registry_records_id_key': (['id_key'], False),
+           'ix_registry_records_name_birth': (['name', 'birth_date'], False)}
 log = logging.getLogger("alembic.runtime.migration")
 
 
@@ -102,7 +106,15 @@ def _rekey(new) -> None:
     keys = _Keys(secrets_, (current_app.config.get("CRYPTO_SUITE") or "aes").strip().lower())
     conn = op.get_bind()
     postgres = conn.dialect.name == 'postgresql'
-    op.create_index('ix_registry_records_rekey', 'registry_records', ['import_id', 'line_no'])
+    if postgres:
+        # Each import's new keys go to a temporary table, then one hash join of the import with them rewrites its
+        # rows.  The indexes are dropped first and built again at the end: every row changes, and keeping three
+        # indexes up to date row by row took twice as long as the rest.
+        conn.execute(sa.text("CREATE TEMPORARY TABLE registry_rekey (line_no integer, id_key bigint)"))
+        for name in INDEXES:
+            op.drop_index(name, table_name='registry_records')
+    else:
+        op.create_index('ix_registry_records_rekey', 'registry_records', ['import_id', 'line_no'])
     imports = conn.execute(sa.text("SELECT id FROM registry_imports ORDER BY id")).scalars().all()
     kept = 0
     for import_id in imports:
@@ -128,14 +140,23 @@ def _rekey(new) -> None:
                 lines.append(line_no)
                 new_keys.append(key)
             if postgres:
-                conn.execute(sa.text(
-                    "UPDATE registry_records r SET id_key = v.k "
-                    "FROM unnest(CAST(:lines AS integer[]), CAST(:keys AS bigint[])) AS v(l, k) "
-                    "WHERE r.import_id = :i AND r.line_no = v.l"), {"i": import_id, "lines": lines, "keys": new_keys})
+                conn.execute(sa.text("INSERT INTO registry_rekey SELECT * FROM unnest(CAST(:lines AS integer[]), "
+                                     "CAST(:keys AS bigint[]))"), {"lines": lines, "keys": new_keys})
             elif lines:
                 conn.execute(sa.text("UPDATE registry_records SET id_key = :k WHERE import_id = :i AND line_no = :l"),
                              [{"k": k, "i": import_id, "l": line_no} for line_no, k in zip(lines, new_keys, strict=True)])
-    op.drop_index('ix_registry_records_rekey', table_name='registry_records')
+        if postgres:
+            conn.execute(sa.text("ANALYZE registry_rekey"))
+            conn.execute(sa.text("UPDATE registry_records r SET id_key = t.id_key FROM registry_rekey t "
+                                 "WHERE r.import_id = :i AND r.line_no = t.line_no"), {"i": import_id})
+            conn.execute(sa.text("TRUNCATE registry_rekey"))
+    if postgres:
+        conn.execute(sa.text("DROP TABLE registry_rekey"))
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for name, (columns, unique) in INDEXES.items():
+            op.create_index(name, 'registry_records', columns, unique=unique)
+    else:
+        op.drop_index('ix_registry_records_rekey', table_name='registry_records')
     if kept:
         log.warning("registry records keyed under no configured key, left as they were: %d", kept)
 
