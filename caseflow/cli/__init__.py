@@ -219,6 +219,43 @@ def rules_load(path: str | None) -> None:
     click.echo(json.dumps(result.as_dict(), sort_keys=True))
 
 
+summaries_cli = AppGroup("summaries", help="Data kept beside the cases for speed: the dashboard's summary rows and "
+                                          "the cases' search tokens.")
+
+
+def _summary_drift() -> dict[str, list[str]]:
+    from caseflow.cases import search_tokens
+    from caseflow.chase import facts
+
+    return {"summary_facts": facts.drift(), "search_tokens": search_tokens.drift()}
+
+
+@summaries_cli.command("check")
+def summaries_check() -> None:
+    """Compare the summary rows and the search tokens with the cases; exit 1 (and say where) if they differ."""
+    drift = _summary_drift()
+    for lines in drift.values():
+        for line in lines:
+            click.echo(line, err=True)
+    click.echo(json.dumps({name: len(lines) for name, lines in drift.items()}, sort_keys=True))
+    if any(drift.values()):
+        sys.exit(1)
+
+
+@summaries_cli.command("rebuild")
+def summaries_rebuild() -> None:
+    """Compute the summary rows and the search tokens from scratch, in one transaction (after a bulk load or a
+    restore: the cases table is locked until it ends)."""
+    from caseflow.cases import search_tokens
+    from caseflow.chase import facts
+    from caseflow.extensions import unit_of_work
+
+    with unit_of_work():
+        counts = facts.rebuild()
+        counts["search_tokens_changed"] = search_tokens.rebuild()
+    click.echo(json.dumps(counts, sort_keys=True))
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     from caseflow.cli.admin import calendar_cli, users_cli
@@ -228,7 +265,8 @@ def register_cli(app: Flask) -> None:
     from caseflow.cli.security import security_cli
 
     for group in (units_cli, calendar_cli, demo_cli, outbox_cli, deadlines_cli, report_cli, worker, cleanup,
-                  users_cli, forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli, api_cli):
+                  users_cli, forms_cli, doctor, security_cli, registry_cli, retention_cli, rules_cli, api_cli,
+                  summaries_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

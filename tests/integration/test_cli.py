@@ -86,3 +86,34 @@ def test_deadline_scan_refuses_a_future_date(world, db, cli):
     past = cli.invoke(args=["deadlines", "scan", "--today", (local_today() - timedelta(days=1)).isoformat()])
     assert past.exit_code == 0, past.output
     assert cli.invoke(args=["deadlines", "scan", "--today", local_today().isoformat()]).exit_code == 0
+
+
+def test_summaries_check_finds_drift_and_rebuild_mends_it(world, db, cli):
+    """The data kept beside the cases (summary rows, search tokens) is checked against the cases, and rebuilt."""
+    import json
+
+    import sqlalchemy as sa
+
+    from tests.factories import submit
+
+    case, _ = submit(db)
+    result = cli.invoke(args=["summaries", "check"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"search_tokens": 0, "summary_facts": 0}
+    # Rows changed behind the application's back (a restore, a hand-made fix in SQL).
+    db.session.execute(sa.text("DELETE FROM case_facts WHERE case_id = :c"), {"c": case.id})
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        db.session.execute(sa.text("UPDATE cases SET search_tokens = '{}' WHERE id = :c"), {"c": case.id})
+    db.session.commit()
+    result = cli.invoke(args=["summaries", "check"])
+    assert result.exit_code == 1
+    counts = json.loads(result.stdout)
+    assert counts["summary_facts"] >= 1 and counts["search_tokens"] == (1 if postgres else 0)
+    assert f"case {case.id}" in result.stderr and (not postgres or f"case {case.number}" in result.stderr)
+    result = cli.invoke(args=["summaries", "rebuild"])
+    assert result.exit_code == 0, result.output
+    rebuilt = json.loads(result.stdout)
+    assert rebuilt["cases"] >= 1 and rebuilt["search_tokens_changed"] == (1 if postgres else 0)
+    result = cli.invoke(args=["summaries", "check"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"search_tokens": 0, "summary_facts": 0}
