@@ -1,16 +1,17 @@
 """Flask extensions, created unbound and bound in :func:`caseflow.create_app`."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from caseflow.errors import ConcurrentUpdate
@@ -45,6 +46,50 @@ def listen_to_sessions(**listeners) -> None:
     for name, listener in listeners.items():
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
+
+
+AnySession = Session | scoped_session[Any]  # a session, or db.session (which stands for the current one)
+
+
+class CommitMarks:
+    """Data kept beside the rows a transaction changes, brought up to date just before its commit.
+
+    Each flush marks ids (``found`` of the flushed objects yields (kind, id) pairs; a bulk statement marks
+    its own with :meth:`mark`); just before the commit the session flushes what is left, and ``keep`` gets
+    every id marked, by kind, in the same transaction.  When the whole transaction ends (committed or rolled
+    back; not a savepoint) the marks are forgotten.  The search tokens and the summary rows are kept this way.
+    """
+
+    def __init__(self, name: str, found: Callable[[Iterable[object]], Iterator[tuple[str, int | None]]],
+                 keep: Callable[[Session, dict[str, set[int]]], object]) -> None:
+        self.key, self.found, self.keep = f"caseflow.marks.{name}", found, keep
+
+    def mark(self, session: AnySession, kind: str, ids: Iterable[int | None]) -> None:
+        marks = session.info.setdefault(self.key, {}).setdefault(kind, set())
+        marks.update(i for i in ids if i is not None)
+
+    def forget(self, session: AnySession) -> None:
+        session.info.pop(self.key, None)
+
+    def install(self) -> None:
+        """Keep the data with every commit of the app's sessions (once per process; in the order installed)."""
+        listen_to_sessions(after_flush=self._after_flush, before_commit=self._before_commit,
+                           after_transaction_end=self._after_transaction_end)
+
+    def _after_flush(self, session: Session, _context) -> None:
+        for kind, value in self.found(chain(session.new, session.dirty, session.deleted)):
+            if value is not None:
+                self.mark(session, kind, (value,))
+
+    def _before_commit(self, session: Session) -> None:
+        session.flush()  # what the commit would flush next is marked now
+        marks = session.info.pop(self.key, None)
+        if marks:
+            self.keep(session, marks)
+
+    def _after_transaction_end(self, session: Session, transaction) -> None:
+        if transaction.parent is None:  # the whole transaction, not a savepoint: what it marked is gone
+            self.forget(session)
 
 
 migrate = Migrate()

@@ -13,26 +13,23 @@ A name search in a scope is then one GIN index scan, ``search_tokens @> ARRAY[-o
 intersects the two lists of cases in the index; a name of more characters is checked as a substring on the few
 cases that have them all.  PostgreSQL only: elsewhere the column stays empty and the search reads the people.
 
-Kept like the summary rows (``chase.facts``): a flush that adds or changes a case, adds, changes or deletes an
-order, or changes a person marks them; just before the commit the marked cases' tokens are computed afresh
-from the data in one statement, and written where they differ, in the same transaction.  The cases are locked
-first, so that two transactions changing one case at once cannot each write tokens that miss the other's
-change.  ``rebuild`` fills every case (the benchmark's bulk load); ``drift`` compares them with a fresh
-computation (the tests call it after every test).  Units do not move in the tree (only their names change), so a unit's ancestors are fixed.
+Kept like the summary rows (``chase.facts``), by ``extensions.CommitMarks``: a flush that adds or changes a
+case, adds, changes or deletes an order, or changes a person marks them; just before the commit the marked
+cases' tokens are computed afresh from the data in one statement, and written where they differ, in the same
+transaction.  The cases are locked first, so that two transactions changing one case at once cannot each write
+tokens that miss the other's change.  ``rebuild`` fills every case (the benchmark's bulk load); ``drift``
+compares them with a fresh computation (the tests call it after every test).  Units do not move in the tree
+(only their names change), so a unit's ancestors are fixed.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import chain
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
-from caseflow.extensions import db, listen_to_sessions
+from caseflow.extensions import AnySession, CommitMarks, db
 from caseflow.models import Case, Order, Person
-
-AnySession = Session | scoped_session[Any]
 
 # SQL: a case's tokens, fresh from the data (the case is ``c``; ``ascii`` gives a character's code point in a
 # UTF8 database, which caseflow's are).  A unit's ancestors are the units whose codes
@@ -96,7 +93,7 @@ def rebuild(session: AnySession | None = None) -> int:
     session = session or db.session
     if not in_use(session):
         return 0
-    index = next(i for i in db.metadata.tables["cases"].indexes if i.name == "ix_cases_search_tokens")
+    index = next(i for i in Case.__table__.indexes if i.name == "ix_cases_search_tokens")
     connection = session.connection()
     index.drop(connection, checkfirst=True)
     # Tables just written in bulk have no statistics: without them the planner read the whole units table for
@@ -124,39 +121,23 @@ def drift(session: AnySession | None = None) -> list[str]:
 
 # --- keeping them up to date -----------------------------------------------------------------------
 
-_CASES, _PEOPLE = "caseflow.token_cases", "caseflow.token_people"
-
-
 def _marked(objects: Iterable[object]) -> Iterator[tuple[str, int | None]]:
     for obj in objects:
         if isinstance(obj, Case):
-            yield _CASES, obj.id
+            yield "cases", obj.id
         elif isinstance(obj, Order):
-            yield _CASES, obj.case_id
+            yield "cases", obj.case_id
         elif isinstance(obj, Person):
-            yield _PEOPLE, obj.id
+            yield "people", obj.id
 
 
-def _after_flush(session: Session, _context) -> None:
-    for key, value in _marked(chain(session.new, session.dirty, session.deleted)):
-        if value is not None:
-            session.info.setdefault(key, set()).add(value)
+def _keep(session: Session, marks: dict[str, set[int]]) -> None:
+    refresh(marks.get("cases", ()), marks.get("people", ()), session)
 
 
-def _before_commit(session: Session) -> None:
-    session.flush()  # what the commit would flush next is marked now (``_after_flush``)
-    cases, people = session.info.pop(_CASES, None), session.info.pop(_PEOPLE, None)
-    if cases or people:
-        refresh(cases or (), people or (), session)
-
-
-def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the whole transaction, not a savepoint: what it marked is gone
-        session.info.pop(_CASES, None)
-        session.info.pop(_PEOPLE, None)
+MARKS = CommitMarks("search_tokens", _marked, _keep)
 
 
 def init_app(app) -> None:
     """Keep the tokens with every commit of the app's sessions (installed once per process)."""
-    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit,
-                       after_transaction_end=_after_transaction_end)
+    MARKS.install()

@@ -12,7 +12,7 @@ show is read from two tables this module keeps:
   difference between a case's facts before and after it.
 
 Any flush that adds, changes or deletes a case or one of its orders, events, chase steps, follow-ups or
-links marks the case (``after_flush``); code that writes those tables with a bulk statement marks them with
+links marks the case (``extensions.CommitMarks``); code that writes those tables with a bulk statement marks them with
 ``touch``.  Just before the commit, the marked cases' facts are computed afresh from the data, compared with
 what ``case_facts`` holds, and the difference is added to ``unit_facts`` for the unit and all its parents —
 in the same transaction, so the summary is never out of step with the data a reader sees.  Concurrent
@@ -29,14 +29,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
 from caseflow.chase.queries import BY_HAND
-from caseflow.extensions import db, listen_to_sessions
+from caseflow.extensions import AnySession, CommitMarks, db
 from caseflow.models import (
     Case,
     CaseEvent,
@@ -57,7 +56,6 @@ from caseflow.sqlfunctions import count_if, sql_function, sum_if
 
 SATISFIED = (Rating.SATISFIED.value, Rating.BASICALLY.value)
 Key = tuple[int, str, str]  # (unit id, 'YYYY-MM', metric)
-AnySession = Session | scoped_session[Any]
 
 
 # The 'YYYY-MM' of a UTC timestamp's Shanghai calendar month (SQLite keeps naive UTC text; Shanghai has had no
@@ -291,47 +289,32 @@ def _add(delta: dict[Key, int]) -> None:
 
 # --- keeping them up to date -----------------------------------------------------------------------
 
-_TOUCHED = "caseflow.fact_cases"
-
-
 def touch(case_ids: Iterable[int | None]) -> None:
     """Mark cases whose facts a bulk statement changed (the ORM's changes are found by themselves)."""
-    db.session.info.setdefault(_TOUCHED, set()).update(i for i in case_ids if i is not None)
+    MARKS.mark(db.session, "cases", case_ids)
 
 
-def _case_ids(objects: Iterable[object]) -> Iterator[int | None]:
+def _case_ids(objects: Iterable[object]) -> Iterator[tuple[str, int | None]]:
     for obj in objects:
         if isinstance(obj, Case):
-            yield obj.id
+            yield "cases", obj.id
         elif isinstance(obj, Order | CaseEvent | ChaseStep | FollowUp):
-            yield obj.case_id
+            yield "cases", obj.case_id
         elif isinstance(obj, CaseLink):
-            yield obj.case_id
-            yield obj.other_id
+            yield "cases", obj.case_id
+            yield "cases", obj.other_id
 
 
-def _after_flush(session: Session, _context) -> None:
-    found = {i for i in _case_ids(chain(session.new, session.dirty, session.deleted)) if i is not None}
-    if found:
-        session.info.setdefault(_TOUCHED, set()).update(found)
+def _keep(session: Session, marks: dict[str, set[int]]) -> None:
+    refresh(marks["cases"])
 
 
-def _before_commit(session: Session) -> None:
-    session.flush()  # what the commit would flush next is marked now (``_after_flush``)
-    touched = session.info.pop(_TOUCHED, None)
-    if touched:
-        refresh(touched)
-
-
-def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the whole transaction, not a savepoint: what it marked is gone
-        session.info.pop(_TOUCHED, None)
+MARKS = CommitMarks("facts", _case_ids, _keep)
 
 
 def init_app(app) -> None:
     """Keep the summary rows with every commit of the app's sessions (installed once per process)."""
-    listen_to_sessions(after_flush=_after_flush, before_commit=_before_commit,
-                       after_transaction_end=_after_transaction_end)
+    MARKS.install()
 
 
 # --- from scratch ----------------------------------------------------------------------------------
@@ -376,7 +359,7 @@ def rebuild(session: AnySession | None = None, batch: int = 20_000) -> dict[str,
         cases += len(ids)
         last = hi
     units = session.scalar(sa.select(sa.func.count()).select_from(UnitFacts))
-    session.info.pop(_TOUCHED, None)
+    MARKS.forget(session)
     return {"cases": cases, "unit_facts": int(units or 0)}
 
 
