@@ -144,6 +144,25 @@ def spans(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, int, 
     Lines are cut at LF only: whether they are records is for :func:`plain` to say, chunk by chunk.  A line
     longer than a chunk makes its chunk longer.  The file is read once, into one buffer.
     """
+    for first_line, offset, length, _buffer in _cut_lines(path, start, chunk_bytes):
+        yield first_line, offset, length
+
+
+def read_span(path: Path | str, offset: int, length: int) -> bytes:
+    """The bytes of one chunk (:func:`spans`)."""
+    with open(path, "rb", buffering=0) as fh:
+        return os.pread(fh.fileno(), length, offset)
+
+
+def chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
+    """(first line number, bytes, file offset of the bytes) of each chunk of :func:`spans`, for encoding here."""
+    for first_line, offset, length, buffer in _cut_lines(path, start, chunk_bytes):
+        yield first_line, bytes(buffer[:length]), offset
+
+
+def _cut_lines(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, int, int, bytearray]]:
+    """(first line number, offset, length, buffer holding the chunk at its start) of each chunk: the buffer is
+    reused once the caller asks for the next."""
     buffer = bytearray(chunk_bytes)
     with path.open("rb", buffering=0) as fh:
         fd, position, line = fh.fileno(), start, 2
@@ -154,27 +173,15 @@ def spans(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, int, 
             cut = buffer.rfind(b"\n", 0, size) + 1
             if not cut:
                 if size < len(buffer):  # the last line, without a line end
-                    yield line, position, size
+                    yield line, position, size, buffer
                     return
                 buffer = bytearray(2 * len(buffer))  # a line longer than the buffer
                 continue
-            yield line, position, cut
+            yield line, position, cut, buffer
             line += buffer.count(b"\n", 0, cut)
             position += cut
             if len(buffer) > chunk_bytes:  # after a long line, chunks of the usual size again
                 buffer = bytearray(chunk_bytes)
-
-
-def read_span(path: Path | str, offset: int, length: int) -> bytes:
-    """The bytes of one chunk (:func:`spans`)."""
-    with open(path, "rb", buffering=0) as fh:
-        return os.pread(fh.fileno(), length, offset)
-
-
-def chunks(path: Path, start: int, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
-    """(first line number, bytes, file offset of the bytes) of each chunk of :func:`spans`."""
-    for first_line, offset, length in spans(path, start, chunk_bytes):
-        yield first_line, read_span(path, offset, length), offset
 
 
 def record_batches(path: Path, encoding: str, offset: int, first_line: int,
@@ -294,8 +301,8 @@ def _cut(path: Path, encoding: str, ctx: batch.Context, start: int, *, chunk_byt
                 return offset, first_line
             yield finish(encoded), encoded.rejects, encoded.rows, offset + len(data)
         return None
-    tasks = ((_encode, (ctx.columns, encoding, first_line, str(path), offset, length), (first_line, offset, offset + length))
-             for first_line, offset, length in spans(path, start, chunk_bytes))
+    tasks = ((_encode, (ctx.columns, encoding, first_line, str(path), offset, length),
+              (first_line, offset, offset + length)) for first_line, offset, length in spans(path, start, chunk_bytes))
     results = workers.ordered(tasks)
     for result, (first_line, offset, end) in results:
         if result is None:

@@ -144,7 +144,8 @@ def _rekey(new) -> None:
                                      "CAST(:keys AS bigint[]))"), {"lines": lines, "keys": new_keys})
             elif lines:
                 conn.execute(sa.text("UPDATE registry_records SET id_key = :k WHERE import_id = :i AND line_no = :l"),
-                             [{"k": k, "i": import_id, "l": line_no} for line_no, k in zip(lines, new_keys, strict=True)])
+                             [{"k": k, "i": import_id, "l": line_no}
+                              for line_no, k in zip(lines, new_keys, strict=True)])
         if postgres:
             conn.execute(sa.text("ANALYZE registry_rekey"))
             conn.execute(sa.text("UPDATE registry_records r SET id_key = t.id_key FROM registry_rekey t "

@@ -348,8 +348,8 @@ def test_chunks_are_whole_lines_with_their_line_numbers(tmp_path, chunk_bytes):
     last line, which has none), a line longer than a chunk is kept whole, and each names its first line."""
     from caseflow.registry import parallel
 
-    lines = [b"header", b"a,1", b"", b"bb,2" * 9, b"c,3", b"\xe7\x8e\x8b,4", *(b"%c,%d" % (100 + k, k) for k in range(12)),
-             b"tail-without-lf"]
+    lines = [b"header", b"a,1", b"", b"bb,2" * 9, b"c,3", b"\xe7\x8e\x8b,4",
+             *(b"%c,%d" % (100 + k, k) for k in range(12)), b"tail-without-lf"]
     path = tmp_path / "f.csv"
     path.write_bytes(b"\n".join(lines))
     start = len(lines[0]) + 1
