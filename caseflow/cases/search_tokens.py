@@ -93,7 +93,7 @@ def rebuild(session: AnySession | None = None) -> int:
     session = session or db.session
     if not in_use(session):
         return 0
-    index = next(i for i in Case.__table__.indexes if i.name == "ix_cases_search_tokens")
+    index = next(i for i in db.metadata.tables["cases"].indexes if i.name == "ix_cases_search_tokens")
     connection = session.connection()
     index.drop(connection, checkfirst=True)
     # Tables just written in bulk have no statistics: without them the planner read the whole units table for
